@@ -1,0 +1,48 @@
+import type { DataCollectionStorage } from '../storage/types.js';
+
+/**
+ * What a collector has done so far. The collector updates it as it works; the orchestrator
+ * reads it for status and for the silence watchdog (heartbeats do not count as data).
+ */
+export class CollectorProgress {
+  /** Samples stored since the process started (across restarts). */
+  itemsStored = 0;
+  /** Wall-clock ms when data last arrived (not a heartbeat); undefined before any. */
+  lastDataAt: number | undefined;
+  /** Exchange time (ms) of the newest data stored. */
+  lastDataTime: number | undefined;
+  /** Wall-clock ms of the last keepalive/heartbeat frame: proves the link, not the data. */
+  lastHeartbeatAt: number | undefined;
+
+  /** Records `count` stored samples whose newest exchange time is `dataTime`. */
+  recordStored(count: number, dataTime?: number, now = Date.now()): void {
+    this.itemsStored += count;
+    this.lastDataAt = now;
+    if (dataTime !== undefined && (this.lastDataTime === undefined || dataTime > this.lastDataTime)) {
+      this.lastDataTime = dataTime;
+    }
+  }
+
+  /** Records a keepalive; it does not reset the silence watchdog. */
+  recordHeartbeat(now = Date.now()): void {
+    this.lastHeartbeatAt = now;
+  }
+}
+
+/**
+ * A source of data: a WebSocket loop, a polling loop. `run` works until `signal` aborts
+ * (then resolves) and throws on failure; the orchestrator restarts it either way.
+ */
+export interface DataSourceCollector {
+  /** Unique and stable, e.g. `trades:binance` or `klines:binance:BTC-USDT:1m`. */
+  readonly id: string;
+  /** The collector kind it was made by, e.g. `trades`. */
+  readonly kind: string;
+  /** Series keys it writes. */
+  readonly keys: readonly string[];
+  /** Restart when no data arrived for this long (ms); undefined disables the watchdog. */
+  readonly staleAfterMs?: number;
+  readonly progress: CollectorProgress;
+  /** Collects into `storage` until `signal` aborts; throws on failure. */
+  run(storage: DataCollectionStorage, signal: AbortSignal): Promise<void>;
+}

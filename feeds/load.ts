@@ -1,0 +1,67 @@
+import type { DataSourceCollector } from '../collectors/types.js';
+import type { Registry } from '../src/registry.js';
+import { COLLECTION_KIND } from './collection.js';
+import { CollectSpecResolver } from './requirements.js';
+import type { CollectorContext, DataRequirement, Feed, FeedConfig } from './types.js';
+
+/** Config fields every feed has; anything else is a parameter of the feed's kind. */
+const COMMON = new Set(['name', 'kind', 'exchange', 'symbol', 'collect', 'historyMs', 'staleAfterMs']);
+
+/** The kind parameters of a feed config (everything but the common fields). */
+export function feedParams(config: FeedConfig): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(config).filter(([k, v]) => !COMMON.has(k) && v !== undefined));
+}
+
+/** Builds one feed object from its config; throws a message naming the feed on a bad kind or collect entry. */
+export function buildFeed(config: FeedConfig, registry: Registry): Feed {
+  const kind = registry.feedKind(config.kind ?? COLLECTION_KIND);
+  const params = kind.params.parse(feedParams(config));
+  return kind.create(config, params, new CollectSpecResolver(registry));
+}
+
+/** Builds the feed objects of a config, for the daemon (collecting) and the updater (reading). */
+export function buildFeeds(configs: readonly FeedConfig[], registry: Registry): Feed[] {
+  return configs.map((config) => buildFeed(config, registry));
+}
+
+/**
+ * Asks every feed for the data it needs, merges requirements for the same data (two feeds
+ * needing Binance BTC-USDT trades share one collector; the tighter `staleAfter` and the
+ * longer `history` win), and lets each collector kind build collectors for its share.
+ */
+export function loadDataSourceCollectors(
+  feeds: readonly Feed[],
+  registry: Registry,
+  context: CollectorContext,
+): DataSourceCollector[] {
+  // Same collector writing the same series = same data, even when only one feed gave an arg.
+  const merged = new Map<string, DataRequirement>();
+  for (const feed of feeds) {
+    for (const req of feed.requiredData()) {
+      const identity = `${req.collector}|${[...req.keys].sort().join(',')}`;
+      const seen = merged.get(identity);
+      merged.set(identity, seen ? mergeRequirements(seen, req) : req);
+    }
+  }
+  const byKind = new Map<string, DataRequirement[]>();
+  for (const req of merged.values()) byKind.set(req.collector, [...(byKind.get(req.collector) ?? []), req]);
+  return [...byKind].flatMap(([kind, reqs]) => registry.collectorKind(kind).create(reqs, context));
+}
+
+function mergeRequirements(a: DataRequirement, b: DataRequirement): DataRequirement {
+  if (a.arg !== undefined && b.arg !== undefined && a.arg !== b.arg) {
+    throw new Error(`feeds ask for ${a.keys.join(', ')} with different settings: ${a.collector}:${a.arg} and ${b.collector}:${b.arg}`);
+  }
+  const withArg = a.arg !== undefined ? a : b;
+  return {
+    ...withArg,
+    staleAfterMs: minDefined(a.staleAfterMs, b.staleAfterMs),
+    historyMs: a.historyMs === undefined ? b.historyMs : Math.max(a.historyMs, b.historyMs ?? 0),
+  };
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
+}

@@ -1,0 +1,45 @@
+import { buildFeeds, loadDataSourceCollectors } from '../../feeds/load.js';
+import { loadConfig } from '../config/load.js';
+import { createContainer, registryOf } from '../container.js';
+import type { ServiceStatus } from '../data-collector.js';
+import { silentLogger } from '../logger.js';
+import { UsageError } from './errors.js';
+import { formatStatus } from './format.js';
+
+/** `collector validate`: checks a config and says what it would run. */
+export async function validateCommand(opts: { config: string }): Promise<string> {
+  const container = createContainer();
+  const config = await loadConfig(opts.config, container);
+  const registry = registryOf(container);
+  const feeds = buildFeeds(config.feeds, registry);
+  const collectors = loadDataSourceCollectors(feeds, registry, { exchanges: config.exchanges, logger: silentLogger });
+  const storage = Object.entries(config.storage).filter(([k]) => k !== 'kind').map(([k, v]) => `${k}=${String(v)}`).join(' ');
+  return [
+    `${config.file}: OK`,
+    `storage: ${config.storage.kind}${storage ? ` (${storage})` : ''}`,
+    `feeds (${feeds.length}): ${feeds.map((f) => `${f.name} [${f.kind}]`).join(', ') || '(none)'}`,
+    `collectors (${collectors.length}): ${collectors.map((c) => `${c.id} → ${c.keys.join(', ')}`).join('; ') || '(none)'}`,
+    `status server: ${config.http ? `http://${config.http.listen.host}:${config.http.listen.port}` : 'off'}`,
+  ].join('\n');
+}
+
+/** `collector status`: reads `/status` of a running daemon and prints it readably. */
+export async function statusCommand(opts: { url?: string; config: string; json?: boolean }): Promise<string> {
+  let base = opts.url;
+  if (!base) {
+    const config = await loadConfig(opts.config, createContainer());
+    if (!config.http) throw new UsageError(`${config.file}: http is off, so there is no status to read; pass --url`);
+    const { host, port } = config.http.listen;
+    base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  }
+  const url = new URL('/status', base).href;
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  } catch (err) {
+    throw new Error(`cannot reach the daemon at ${url}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`);
+  }
+  if (!res.ok) throw new Error(`${url} answered ${res.status} ${res.statusText}`);
+  const status = (await res.json()) as ServiceStatus;
+  return opts.json ? JSON.stringify(status, null, 2) : formatStatus(status);
+}

@@ -1,0 +1,93 @@
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../version.js';
+import { statusCommand, validateCommand } from './admin-commands.js';
+import { describeFailure } from './errors.js';
+import { fetchCommand, keysCommand, priceCommand } from './read-commands.js';
+import { runCommand } from './run.js';
+
+const DEFAULT_CONFIG = process.env.COLLECTOR_CONFIG ?? 'config/default.yaml';
+
+/** Runs the `collector` command line; resolves with the exit code (0 ok, 1 failure, 2 bad input). */
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const print = (text: string) => process.stdout.write(`${text}\n`);
+  const program = new Command()
+    .name('collector')
+    .description('quoting-collector: collects crypto market data into pluggable storage')
+    .version(VERSION)
+    .exitOverride()
+    .showHelpAfterError('(run collector --help for usage)');
+  const configOption = ['-c, --config <file>', 'config file (or $COLLECTOR_CONFIG)', DEFAULT_CONFIG] as const;
+
+  program
+    .command('run')
+    .description('run the daemon: collect every feed until Ctrl-C (or --duration)')
+    .option(...configOption)
+    .option('-d, --duration <duration>', 'stop after this long, e.g. 30s, 8h')
+    .action(async (opts: { config: string; duration?: string }) => {
+      code = await runCommand(opts);
+    });
+
+  program
+    .command('fetch')
+    .description('print the samples of a series; START/END: ms epoch, ISO-8601, now, -1h, now-15m')
+    .argument('<key>', 'series key, e.g. trades:binance:BTC-USDT')
+    .argument('<start>', 'first timestamp (inclusive)')
+    .argument('<end>', 'last timestamp (inclusive)')
+    .option(...configOption)
+    .option('-f, --format <format>', 'table | json | csv', 'table')
+    .option('--bucket <duration>', 'aggregate into buckets of this size, e.g. 1m')
+    .option('--agg <aggregation>', 'first|last|min|max|sum|avg|count (with --bucket)')
+    .action(async (key: string, start: string, end: string, opts: { config: string; format: string; bucket?: string; agg?: string }) => {
+      print(await fetchCommand(key, start, end, opts));
+    });
+
+  program
+    .command('keys')
+    .description('list the series stored, with first/last timestamp and count')
+    .option(...configOption)
+    .option('-f, --format <format>', 'table | json | csv', 'table')
+    .action(async (opts: { config: string; format: string }) => {
+      print(await keysCommand(opts));
+    });
+
+  program
+    .command('price')
+    .description("a feed's price from what was stored (now, or over START..END), as the updater computes it")
+    .argument('<feed>', 'feed name from the config')
+    .argument('[start]', 'first timestamp (inclusive)')
+    .argument('[end]', 'last timestamp (inclusive), default now')
+    .option(...configOption)
+    .option('-f, --format <format>', 'table | json | csv', 'table')
+    .action(async (feed: string, start: string | undefined, end: string | undefined, opts: { config: string; format: string }) => {
+      print(await priceCommand(feed, start, end, opts));
+    });
+
+  program
+    .command('validate')
+    .description('check a config file and show what it would run')
+    .option(...configOption)
+    .action(async (opts: { config: string }) => {
+      print(await validateCommand(opts));
+    });
+
+  program
+    .command('status')
+    .description("print a running daemon's status")
+    .option('-u, --url <url>', 'daemon base URL (default: from the config http.listen)')
+    .option(...configOption)
+    .option('--json', 'print the raw JSON')
+    .action(async (opts: { url?: string; config: string; json?: boolean }) => {
+      print(await statusCommand(opts));
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    const failure = describeFailure(err);
+    process.stderr.write(`collector: ${failure.message.split('\n').join('\ncollector: ')}\n`);
+    return failure.code;
+  }
+}

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { durationMs } from '../schema.js';
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9464')
+  .transform((s) => {
+    const i = s.lastIndexOf(':');
+    return { host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) };
+  });
+
+/** Fields every feed has; the feed kind's own parameters are checked after, by the kind. */
+export const feedCommonSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'expected a name of letters, digits, _ . -'),
+    kind: z.string().optional(),
+    exchange: z.string().regex(/^[a-z0-9-]{1,40}$/, 'expected a lower-case exchange name, e.g. binance'),
+    symbol: z.string().regex(/^[A-Z0-9]{1,20}-[A-Z0-9]{1,20}$/, 'expected BASE-QUOTE in upper case, e.g. BTC-USDT'),
+    collect: z.array(z.string()).optional(),
+    history: durationMs.optional(),
+    staleAfter: durationMs.optional(),
+  })
+  .loose();
+
+/** The top level of a config file; `storage` is checked further by its kind's own schema. */
+export const configSchema = z
+  .object({
+    storage: z.object({ kind: z.string() }).loose().default({ kind: 'sqlite' }),
+    http: z
+      .union([z.literal(false), z.object({ listen: hostPort }).strict()])
+      .prefault({ listen: '127.0.0.1:9464' }),
+    exchanges: z
+      .record(
+        z.string(),
+        z.object({ wsUrl: z.url().optional(), restUrl: z.url().optional() }).strict(),
+      )
+      .default({}),
+    feeds: z.array(feedCommonSchema).default([]),
+    collector: z
+      .object({
+        restart: z
+          .object({
+            initialDelay: durationMs.default(1_000),
+            maxDelay: durationMs.default(60_000),
+            resetAfter: durationMs.default(60_000),
+            maxRestarts: z.number().int().positive().optional(),
+          })
+          .strict()
+          .default({ initialDelay: 1_000, maxDelay: 60_000, resetAfter: 60_000 }),
+        shutdownTimeout: durationMs.default(10_000),
+      })
+      .strict()
+      .default({ restart: { initialDelay: 1_000, maxDelay: 60_000, resetAfter: 60_000 }, shutdownTimeout: 10_000 }),
+    log: z
+      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+    plugins: z.array(z.string()).default([]),
+  })
+  .strict();
+
+export type RawConfig = z.output<typeof configSchema>;

@@ -1,0 +1,69 @@
+import type { Server } from 'node:http';
+import type { Container } from 'inversify';
+import { buildFeeds, loadDataSourceCollectors } from '../feeds/load.js';
+import type { Feed } from '../feeds/types.js';
+import type { DataCollectionStorage } from '../storage/types.js';
+import type { CollectorConfig } from './config/load.js';
+import { registryOf } from './container.js';
+import { DataCollector } from './data-collector.js';
+import type { Logger } from './logger.js';
+import { openStorage } from './open-storage.js';
+import { startStatusServer } from './status-server.js';
+
+/** A running daemon: its feeds, orchestrator, storage and status server. */
+export interface Daemon {
+  feeds: Feed[];
+  collector: DataCollector;
+  storage: DataCollectionStorage;
+  /** Base URL of the status server, when one is configured. */
+  statusUrl?: string;
+  /** Aborts the collectors, flushes and closes storage, stops the HTTP server; true when done in time. */
+  stop(timeoutMs?: number): Promise<boolean>;
+}
+
+/** Opens storage, derives collectors from the feeds, starts them and the status server. */
+export async function startDaemon(config: CollectorConfig, container: Container, logger: Logger): Promise<Daemon> {
+  const registry = registryOf(container);
+  const feeds = buildFeeds(config.feeds, registry);
+  const collectors = loadDataSourceCollectors(feeds, registry, { exchanges: config.exchanges, logger });
+  const storage = await openStorage(config, { container, logger });
+  const collector = new DataCollector(collectors, storage, {
+    logger,
+    restart: {
+      initialDelayMs: config.collector.restart.initialDelay,
+      maxDelayMs: config.collector.restart.maxDelay,
+      resetAfterMs: config.collector.restart.resetAfter,
+      maxRestarts: config.collector.restart.maxRestarts,
+    },
+  });
+  let server: Server | undefined;
+  let statusUrl: string | undefined;
+  if (config.http) {
+    try {
+      ({ server, url: statusUrl } = await startStatusServer(collector, config.http.listen.host, config.http.listen.port));
+    } catch (err) {
+      await storage.close();
+      throw new Error(`cannot serve status on ${config.http.listen.host}:${config.http.listen.port}: ${(err as Error).message}`);
+    }
+  }
+  collector.start();
+  logger.info(
+    { config: config.file, storage: config.storage.kind, feeds: feeds.map((f) => f.name), collectors: collectors.map((c) => c.id), statusUrl },
+    'daemon started',
+  );
+  return {
+    feeds,
+    collector,
+    storage,
+    statusUrl,
+    async stop(timeoutMs = config.collector.shutdownTimeout) {
+      const done = await collector.stop(timeoutMs);
+      if (server) {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await closed;
+      }
+      return done;
+    },
+  };
+}

@@ -1,0 +1,271 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DataSourceCollector } from '../collectors/types.js';
+import type { DataCollectionStorage, StorageStats } from '../storage/types.js';
+import { backoffDelay, DEFAULT_RESTART_POLICY, type RestartPolicy } from './backoff.js';
+import { silentLogger, type Logger } from './logger.js';
+import { sanitizeError } from './sanitize.js';
+import { VERSION } from './version.js';
+
+export type CollectorState = 'running' | 'backing-off' | 'failed' | 'stopped';
+
+/** One collector as `/status` shows it. */
+export interface CollectorStatus {
+  id: string;
+  kind: string;
+  keys: string[];
+  state: CollectorState;
+  restarts: number;
+  /** Why it last stopped: sanitized (first line, no stack, secrets masked). */
+  lastError: string | null;
+  lastErrorAt: string | null;
+  nextRestartAt: string | null;
+  /** Wall-clock time data last arrived (heartbeats do not count). */
+  lastDataAt: string | null;
+  /** Exchange time of the newest data stored. */
+  lastDataTime: string | null;
+  itemsStored: number;
+  /** Items stored per second over the last ~10 s. */
+  itemsPerSecond: number;
+  staleAfterMs: number | null;
+}
+
+/** The whole service as `/status` shows it. */
+export interface ServiceStatus {
+  service: 'quoting-collector';
+  version: string;
+  state: 'starting' | 'running' | 'stopping' | 'stopped';
+  startedAt: string;
+  uptimeSeconds: number;
+  storage: StorageStats;
+  collectors: CollectorStatus[];
+}
+
+export interface DataCollectorOptions {
+  restart?: Partial<RestartPolicy>;
+  /** How often the silence watchdog and the rate meter look (ms). */
+  watchdogIntervalMs?: number;
+  /** How long to wait for an aborted collector to return before abandoning it (ms). */
+  abandonAfterMs?: number;
+  logger?: Logger;
+}
+
+const RATE_WINDOW_MS = 10_000;
+
+interface Supervised {
+  collector: DataSourceCollector;
+  state: CollectorState;
+  restarts: number;
+  /** Consecutive failures since the last clean run: the backoff step. */
+  attempt: number;
+  lastError?: string;
+  lastErrorAt?: number;
+  nextRestartAt?: number;
+  runStartedAt: number;
+  run?: AbortController;
+  /** Set by the watchdog when it restarts a silent collector. */
+  staleReason?: string;
+  /** (time, itemsStored) snapshots for items/s. */
+  rate: Array<[number, number]>;
+}
+
+/**
+ * The orchestrator: runs every collector in parallel, restarts one that fails or returns
+ * (capped exponential backoff with jitter), restarts one that went silent, and shuts
+ * everything down cleanly: abort, flush, close.
+ */
+export class DataCollector {
+  private readonly supervised: Supervised[];
+  private readonly policy: RestartPolicy;
+  private readonly logger: Logger;
+  private readonly main = new AbortController();
+  private readonly watchdogIntervalMs: number;
+  private readonly abandonAfterMs: number;
+  private loops: Promise<void>[] = [];
+  private watchdog?: NodeJS.Timeout;
+  private startedAt = Date.now();
+  private state: ServiceStatus['state'] = 'starting';
+  private stopped?: Promise<void>;
+
+  constructor(
+    collectors: readonly DataSourceCollector[],
+    private readonly storage: DataCollectionStorage,
+    options: DataCollectorOptions = {},
+  ) {
+    const ids = new Set<string>();
+    for (const c of collectors) {
+      if (ids.has(c.id)) throw new Error(`two collectors have the id ${c.id}`);
+      ids.add(c.id);
+    }
+    this.supervised = collectors.map((collector) => ({
+      collector,
+      state: 'stopped',
+      restarts: 0,
+      attempt: 0,
+      runStartedAt: 0,
+      rate: [],
+    }));
+    this.policy = { ...DEFAULT_RESTART_POLICY, ...options.restart };
+    this.logger = options.logger ?? silentLogger;
+    this.watchdogIntervalMs = options.watchdogIntervalMs ?? 1_000;
+    this.abandonAfterMs = options.abandonAfterMs ?? 5_000;
+  }
+
+  /** Starts every collector and the watchdog. */
+  start(): void {
+    if (this.state !== 'starting') throw new Error(`DataCollector.start() called twice`);
+    this.startedAt = Date.now();
+    this.state = 'running';
+    this.loops = this.supervised.map((s) => this.supervise(s));
+    this.watchdog = setInterval(() => this.tick(), this.watchdogIntervalMs);
+    this.watchdog.unref();
+    this.logger.info({ collectors: this.supervised.map((s) => s.collector.id) }, 'collectors started');
+  }
+
+  /**
+   * Aborts every collector, waits for them (at most `timeoutMs` in all), then flushes and
+   * closes the storage. Resolves true when everything finished in time.
+   */
+  stop(timeoutMs = 10_000): Promise<boolean> {
+    this.stopped ??= this.shutdown();
+    return Promise.race([
+      this.stopped.then(() => true),
+      sleep(timeoutMs, false, { ref: false }),
+    ]);
+  }
+
+  private async shutdown(): Promise<void> {
+    this.state = 'stopping';
+    clearInterval(this.watchdog);
+    this.main.abort(new Error('shutting down'));
+    await Promise.all(this.loops);
+    try {
+      await this.storage.flush();
+    } finally {
+      await this.storage.close();
+      this.state = 'stopped';
+      this.logger.info('collectors stopped, storage flushed and closed');
+    }
+  }
+
+  /** Service uptime and the state of every collector. */
+  status(): ServiceStatus {
+    const now = Date.now();
+    return {
+      service: 'quoting-collector',
+      version: VERSION,
+      state: this.state,
+      startedAt: new Date(this.startedAt).toISOString(),
+      uptimeSeconds: Math.round((now - this.startedAt) / 1000),
+      storage: this.storage.stats(),
+      collectors: this.supervised.map((s) => this.collectorStatus(s, now)),
+    };
+  }
+
+  private collectorStatus(s: Supervised, now: number): CollectorStatus {
+    const p = s.collector.progress;
+    return {
+      id: s.collector.id,
+      kind: s.collector.kind,
+      keys: [...s.collector.keys],
+      state: s.state,
+      restarts: s.restarts,
+      lastError: s.lastError ?? null,
+      lastErrorAt: iso(s.lastErrorAt),
+      nextRestartAt: s.state === 'backing-off' ? iso(s.nextRestartAt) : null,
+      lastDataAt: iso(p.lastDataAt),
+      lastDataTime: iso(p.lastDataTime),
+      itemsStored: p.itemsStored,
+      itemsPerSecond: itemsPerSecond(s.rate, now, p.itemsStored),
+      staleAfterMs: s.collector.staleAfterMs ?? null,
+    };
+  }
+
+  private async supervise(s: Supervised): Promise<void> {
+    const { collector } = s;
+    const log = this.logger.child({ collector: collector.id });
+    while (!this.main.signal.aborted) {
+      const run = new AbortController();
+      s.run = run;
+      s.staleReason = undefined;
+      s.state = 'running';
+      s.runStartedAt = Date.now();
+      const signal = AbortSignal.any([this.main.signal, run.signal]);
+      let reason: string;
+      try {
+        await this.settle(Promise.resolve().then(() => collector.run(this.storage, signal)), signal);
+        reason = 'returned on its own';
+      } catch (err) {
+        reason = sanitizeError(err);
+      }
+      if (this.main.signal.aborted) break;
+      reason = s.staleReason ?? reason;
+      const now = Date.now();
+      if (now - s.runStartedAt >= this.policy.resetAfterMs) s.attempt = 0;
+      s.lastError = reason;
+      s.lastErrorAt = now;
+      if (this.policy.maxRestarts !== undefined && s.restarts >= this.policy.maxRestarts) {
+        s.state = 'failed';
+        log.error({ reason, restarts: s.restarts }, 'collector failed: restart limit reached');
+        return;
+      }
+      const delay = backoffDelay(this.policy, s.attempt++);
+      s.restarts += 1;
+      s.state = 'backing-off';
+      s.nextRestartAt = now + delay;
+      log.warn({ reason, restartInMs: delay, restarts: s.restarts }, 'collector stopped; restarting after backoff');
+      try {
+        await sleep(delay, undefined, { signal: this.main.signal });
+      } catch {
+        break; // shutting down
+      }
+    }
+    s.state = 'stopped';
+  }
+
+  /** Waits for a run; once it is aborted, waits at most `abandonAfterMs` more. */
+  private settle(run: Promise<void>, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = () => {
+        timer = setTimeout(
+          () => reject(new Error(`did not stop within ${this.abandonAfterMs} ms of being aborted; abandoned`)),
+          this.abandonAfterMs,
+        );
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      run.then(resolve, reject).finally(() => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+      });
+    });
+  }
+
+  /** The silence watchdog and the rate meter. */
+  private tick(): void {
+    const now = Date.now();
+    for (const s of this.supervised) {
+      const p = s.collector.progress;
+      s.rate.push([now, p.itemsStored]);
+      while (s.rate.length > 1 && now - s.rate[0]![0] > RATE_WINDOW_MS) s.rate.shift();
+      const staleAfter = s.collector.staleAfterMs;
+      if (s.state !== 'running' || !staleAfter || s.staleReason) continue;
+      const lastActivity = Math.max(p.lastDataAt ?? 0, s.runStartedAt);
+      if (now - lastActivity > staleAfter) {
+        s.staleReason = `no data for ${Math.round((now - lastActivity) / 1000)} s (staleAfter ${staleAfter} ms)`;
+        this.logger.warn({ collector: s.collector.id, staleAfterMs: staleAfter }, 'collector silent; restarting it');
+        s.run?.abort(new Error(s.staleReason));
+      }
+    }
+  }
+}
+
+function iso(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString();
+}
+
+function itemsPerSecond(rate: Array<[number, number]>, now: number, items: number): number {
+  const first = rate[0];
+  if (!first || now - first[0] < 500) return 0;
+  return Math.round(((items - first[1]) / (now - first[0])) * 1000 * 10) / 10;
+}

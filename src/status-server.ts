@@ -1,0 +1,88 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Gauge, Registry as MetricsRegistry } from 'prom-client';
+import type { ServiceStatus } from './data-collector.js';
+
+/** What the HTTP server serves: the status snapshot of the running daemon. */
+export interface StatusSource {
+  status(): ServiceStatus;
+}
+
+/** `/health`: 200 while the service runs and no collector has failed for good, else 503. */
+export function health(status: ServiceStatus): { code: number; body: { status: string; failed: string[] } } {
+  const failed = status.collectors.filter((c) => c.state === 'failed').map((c) => c.id);
+  const ok = status.state === 'running' && (failed.length === 0 || failed.length < status.collectors.length);
+  return { code: ok ? 200 : 503, body: { status: !ok ? 'unhealthy' : failed.length ? 'degraded' : 'ok', failed } };
+}
+
+/** Prometheus gauges read from the status snapshot at scrape time. */
+function metricsFor(source: StatusSource): MetricsRegistry {
+  const registry = new MetricsRegistry();
+  const perCollector = (name: string, help: string, value: (c: ServiceStatus['collectors'][number]) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['collector', 'kind'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const c of source.status().collectors) this.set({ collector: c.id, kind: c.kind }, value(c));
+      },
+    });
+  perCollector('collector_items_stored_total', 'Samples stored by the collector since start', (c) => c.itemsStored);
+  perCollector('collector_restarts_total', 'Restarts of the collector since start', (c) => c.restarts);
+  perCollector('collector_up', '1 while the collector runs, 0 otherwise', (c) => (c.state === 'running' ? 1 : 0));
+  perCollector('collector_last_data_age_seconds', 'Seconds since the collector last stored data', (c) =>
+    c.lastDataAt ? (Date.now() - Date.parse(c.lastDataAt)) / 1000 : -1,
+  );
+  const storage = (name: string, help: string, pick: (s: ServiceStatus['storage']) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(pick(source.status().storage));
+      },
+    });
+  storage('storage_buffered_samples', 'Samples accepted and not yet durable', (s) => s.buffered);
+  storage('storage_written_samples_total', 'Samples written durably', (s) => s.written);
+  storage('storage_rejected_samples_total', 'Samples the storage refused', (s) => s.rejected);
+  storage('storage_errors_total', 'Storage write errors', (s) => s.errors);
+  return registry;
+}
+
+/** Serves GET /health, GET /status (JSON) and GET /metrics (Prometheus) on `host:port`. */
+export async function startStatusServer(source: StatusSource, host: string, port: number): Promise<{ server: Server; url: string }> {
+  const metrics = metricsFor(source);
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (code: number, body: unknown, type = 'application/json') => {
+      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(typeof body === 'string' ? body : `${JSON.stringify(body, null, 2)}\n`);
+    };
+    if (req.method !== 'GET') return send(405, { error: 'only GET is served' });
+    if (path === '/health') {
+      const h = health(source.status());
+      return send(h.code, h.body);
+    }
+    if (path === '/status') return send(200, source.status());
+    if (path === '/metrics') {
+      metrics.metrics().then(
+        (text) => send(200, text, metrics.contentType),
+        (err: Error) => send(500, { error: err.message }),
+      );
+      return;
+    }
+    send(404, { error: `no such path ${path}; try /health, /status or /metrics` });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return { server, url: `http://${shownHost}:${addr.port}` };
+}

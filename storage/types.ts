@@ -1,0 +1,104 @@
+/**
+ * The DataCollectionStorage contract (../shared/STORAGE-CONTRACT.md): what every backend
+ * (memory, SQLite, Redis TimeSeries, a user's own) implements and the shared suite checks.
+ */
+
+/** A sample value: one finite number, or a flat record of finite numbers. */
+export type SampleValue = number | Readonly<Record<string, number>>;
+
+/** One sample of one series. */
+export interface Point {
+  key: string;
+  value: SampleValue;
+  /** Integer milliseconds since the Unix epoch. */
+  timestamp: number;
+}
+
+/** How a write at an occupied (key, millisecond) combines with what is there, per field. */
+export type MergePolicy = 'last' | 'first' | 'min' | 'max' | 'sum';
+export const MERGE_POLICIES: readonly MergePolicy[] = ['last', 'first', 'min', 'max', 'sum'];
+
+/**
+ * The field a scalar series stores its number in. A series whose only field is `value`
+ * is scalar: `fetch` returns plain numbers for it.
+ */
+export const SCALAR_FIELD = 'value';
+
+/** Declares a series before use: its fields and their merge policies, retention, labels. */
+export interface SeriesDeclaration {
+  key: string;
+  /** Field name → merge policy. A scalar series declares `{ value: policy }`. */
+  fields: Readonly<Record<string, MergePolicy>>;
+  /** Samples older than the newest sample minus this many ms may be dropped; 0 keeps all. */
+  retentionMs?: number;
+  /** e.g. `{ kind: 'trades', exchange: 'binance', symbol: 'BTC-USDT' }`. */
+  labels?: Readonly<Record<string, string>>;
+}
+
+export type Aggregation = 'first' | 'last' | 'min' | 'max' | 'sum' | 'avg' | 'count';
+export const AGGREGATIONS: readonly Aggregation[] = ['first', 'last', 'min', 'max', 'sum', 'avg', 'count'];
+
+/** A bucketed read: buckets start at multiples of `bucketMs` since the epoch. */
+export interface FetchOptions {
+  bucketMs?: number;
+  aggregation?: Aggregation;
+}
+
+/** One fetched sample: `[timestamp, value]`. */
+export type Sample = [timestamp: number, value: SampleValue];
+
+/** A point `storeMany` refused, by its index in the call. */
+export interface RejectedPoint {
+  index: number;
+  key: string;
+  reason: string;
+}
+
+/** What `storeMany` did: how many points it accepted and which it refused. */
+export interface StoreManyResult {
+  accepted: number;
+  rejected: RejectedPoint[];
+}
+
+/** A series as listed by `keys()`. */
+export interface SeriesInfo {
+  key: string;
+  fields: Record<string, MergePolicy>;
+  retentionMs: number;
+  labels: Record<string, string>;
+  count: number;
+  first: number | null;
+  last: number | null;
+}
+
+/** Counters a backend exposes for status pages. */
+export interface StorageStats {
+  backend: string;
+  /** Samples accepted and not yet durable. */
+  buffered: number;
+  /** Samples written durably since open. */
+  written: number;
+  /** Samples the backend refused since open. */
+  rejected: number;
+  /** Write errors (backend unreachable, ...) since open. */
+  errors: number;
+}
+
+export interface DataCollectionStorage {
+  /** Declares (or re-declares identically) a series; a conflicting re-declaration throws. */
+  declare(series: SeriesDeclaration): Promise<void>;
+  /** Stores one sample; throws a StorageError naming the key when it is refused. */
+  store(key: string, value: SampleValue, timestamp: number): Promise<void>;
+  /** Stores many samples; refused points are reported by index, the good ones are stored. */
+  storeMany(points: readonly Point[]): Promise<StoreManyResult>;
+  /** Samples of `key` with `start ≤ t ≤ end`, ascending; `[]` for an unknown key. */
+  fetch(key: string, start: number, end: number, options?: FetchOptions): Promise<Sample[]>;
+  /** The series stored, with their first/last timestamps and counts. */
+  keys(): Promise<SeriesInfo[]>;
+  /** Resolves once every accepted sample is durable and visible to other processes. */
+  flush(): Promise<void>;
+  /** Flushes, then releases connections and files; later calls fail with StorageClosedError. */
+  close(): Promise<void>;
+  /** Counters for status pages. */
+  stats(): StorageStats;
+}

@@ -1,0 +1,163 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { collector, REPO, startCollectorDaemon, type RunningDaemon } from './support/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'qc-cli-'));
+const plugin = join(REPO, 'test', 'support', 'clock-plugin.js');
+const daemons: RunningDaemon[] = [];
+afterAll(() => daemons.forEach((d) => d.child.kill('SIGKILL')));
+
+function writeConfig(name: string, body: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, body);
+  return file;
+}
+
+async function status(url: string): Promise<{ collectors: Array<Record<string, unknown>>; state: string }> {
+  return (await (await fetch(`${url}/status`)).json()) as never;
+}
+
+describe('collector CLI', () => {
+  it('run collects into SQLite while fetch, keys, price and status read from other processes; Ctrl-C stops cleanly', async () => {
+    const config = writeConfig(
+      'clock.yaml',
+      `plugins: [${JSON.stringify(plugin)}]
+storage: { kind: sqlite, path: ./clock.db }
+http: { listen: 127.0.0.1:0 }
+feeds:
+  - { name: ticks, kind: clock-count, exchange: local, symbol: TICK-TOCK, windowMs: 60000, collect: ["clock:10ms"] }
+`,
+    );
+    const daemon = await startCollectorDaemon(['--config', config]);
+    daemons.push(daemon);
+    const health = await fetch(`${daemon.statusUrl}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', failed: [] });
+    // Wait until the daemon has stored and flushed some ticks.
+    let rows: Array<[number, { tick: number }]> = [];
+    for (let i = 0; i < 100 && rows.length < 5; i++) {
+      await sleep(100);
+      const out = await collector(['fetch', 'clock:local:TICK-TOCK', '-1h', 'now', '--config', config, '--format', 'json']);
+      expect(out.stderr).toBe('');
+      expect(out.code).toBe(0);
+      rows = JSON.parse(out.stdout) as typeof rows;
+    }
+    expect(rows.length).toBeGreaterThanOrEqual(5);
+    expect(rows.map(([, v]) => v.tick)).toEqual(rows.map((_, i) => rows[0]![1].tick + i));
+
+    const csv = await collector(['fetch', 'clock:local:TICK-TOCK', '0', 'now', '-c', config, '-f', 'csv']);
+    expect(csv.stdout.split('\n')[0]).toBe('timestamp,tick');
+    const keys = await collector(['keys', '-c', config]);
+    expect(keys.code).toBe(0);
+    expect(keys.stdout).toMatch(/clock:local:TICK-TOCK\s+\d+\s+\d{4}-\d\d-\d\dT/);
+    const price = await collector(['price', 'ticks', '-c', config, '-f', 'json']);
+    expect(JSON.parse(price.stdout)[1]).toBeGreaterThan(0);
+
+    const st = await collector(['status', '--url', daemon.statusUrl]);
+    expect(st.code).toBe(0);
+    expect(st.stdout).toMatch(/quoting-collector .*: running, up/);
+    expect(st.stdout).toMatch(/clock:TICK-TOCK\s+running\s+0\s+\d+/);
+    const json = await status(daemon.statusUrl);
+    expect(json.collectors[0]).toMatchObject({ id: 'clock:TICK-TOCK', state: 'running', restarts: 0, lastError: null });
+    const metrics = await (await fetch(`${daemon.statusUrl}/metrics`)).text();
+    expect(metrics).toMatch(/collector_items_stored_total\{collector="clock:TICK-TOCK",kind="clock"\} \d+/);
+
+    daemon.child.kill('SIGINT');
+    expect(await daemon.exited).toBe(0);
+    expect(daemon.stderr()).toMatch(/storage flushed and closed/);
+    // Everything the daemon stored is there after it stopped.
+    const after = await collector(['fetch', 'clock:local:TICK-TOCK', '0', 'now', '-c', config, '-f', 'json']);
+    const all = JSON.parse(after.stdout) as typeof rows;
+    expect(all.length).toBeGreaterThanOrEqual(rows.length);
+    expect(all.at(-1)![1].tick).toBe(all.length + all[0]![1].tick - 1);
+  });
+
+  it('stops by itself after --duration and exits 0', async () => {
+    const config = writeConfig(
+      'duration.yaml',
+      `plugins: [${JSON.stringify(plugin)}]\nstorage: { kind: memory }\nhttp: { listen: 127.0.0.1:0 }\nfeeds:\n  - { name: t, exchange: local, symbol: A-B, collect: [clock] }\n`,
+    );
+    const daemon = await startCollectorDaemon(['--config', config, '--duration', '300ms']);
+    expect(await daemon.exited).toBe(0);
+  });
+
+  it('a bad config exits 2 naming the file and the field, and starts nothing', async () => {
+    const config = writeConfig('bad.yaml', `http: { listen: 127.0.0.1:0 }\nfeeds:\n  - { name: x, kind: trades-vwap, exchange: binance, symbol: BTCUSDT }\n`);
+    for (const cmd of ['run', 'validate']) {
+      const out = await collector([cmd, '--config', config]);
+      expect(out.code).toBe(2);
+      expect(out.stderr).toBe(`collector: ${config}: feeds[0].symbol: expected BASE-QUOTE in upper case, e.g. BTC-USDT\n`);
+      expect(out.stdout).toBe('');
+    }
+    const missing = await collector(['validate', '--config', join(dir, 'nope.yaml')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/nope\.yaml: cannot read the config file: ENOENT/);
+  });
+
+  it('validate shows what a config would run; the default config is valid', async () => {
+    const out = await collector(['validate', '--config', 'config/default.yaml']);
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/config\/default\.yaml: OK/);
+    expect(out.stdout).toMatch(/collectors \(1\): trades:binance → trades:binance:BTC-USDT, trades:binance:ETH-USDT/);
+  });
+
+  it('fetch with a bad key or range exits 2 with one line, and touches nothing stored', async () => {
+    const config = writeConfig('read.yaml', `storage: { kind: sqlite, path: ./read.db }\n`);
+    const seed = await collector(['keys', '-c', config]);
+    expect(seed.stderr).toMatch(/read\.db/); // no database yet: said clearly
+    expect(seed.code).toBe(2);
+    const { SqliteStorage } = await import('../storage/sqlite.js');
+    const s = new SqliteStorage({ path: join(dir, 'read.db') });
+    await s.store('trades:binance:BTC-USDT', { price: 1, amount: 2 }, 1_000);
+    await s.close();
+    const cases: Array<[string[], RegExp]> = [
+      [['fetch', 'trades binance', '0', 'now'], /^collector: bad key "trades binance"/],
+      [['fetch', 'trades:binance:BTC-USDT', 'now', '-1h'], /^collector: bad range for trades:binance:BTC-USDT: start \d+ is after end \d+/],
+      [['fetch', 'trades:binance:BTC-USDT', 'yesterday', 'now'], /^collector: START: bad time "yesterday"/],
+      [['fetch', 'trades:binance:BTC-USDT', '0', 'now', '-f', 'xml'], /^collector: --format: expected table, json or csv/],
+    ];
+    for (const [args, message] of cases) {
+      const out = await collector([...args, '-c', config]);
+      expect(out.code).toBe(2);
+      expect(out.stderr).toMatch(message);
+      expect(out.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    const ok = await collector(['fetch', 'trades:binance:BTC-USDT', '0', 'now', '-c', config, '-f', 'json']);
+    expect(JSON.parse(ok.stdout)).toEqual([[1_000, { price: 1, amount: 2 }]]);
+    const empty = await collector(['fetch', 'trades:binance:ETH-USDT', '0', 'now', '-c', config, '-f', 'json']);
+    expect(JSON.parse(empty.stdout)).toEqual([]);
+  });
+
+  it('with no exchange reachable the daemon keeps running and shows its collectors reconnecting', async () => {
+    const config = writeConfig(
+      'offline.yaml',
+      `storage: { kind: memory }
+http: { listen: 127.0.0.1:0 }
+exchanges:
+  binance: { wsUrl: "ws://127.0.0.1:9", restUrl: "http://127.0.0.1:9" }
+feeds:
+  - { name: btc, kind: trades-vwap, exchange: binance, symbol: BTC-USDT }
+collector: { restart: { initialDelay: 50ms, maxDelay: 200ms } }
+`,
+    );
+    const daemon = await startCollectorDaemon(['--config', config]);
+    daemons.push(daemon);
+    let c: Record<string, unknown> = {};
+    for (let i = 0; i < 100; i++) {
+      await sleep(50);
+      c = (await status(daemon.statusUrl)).collectors[0]!;
+      if ((c.restarts as number) >= 2) break;
+    }
+    expect(c.restarts as number).toBeGreaterThanOrEqual(2);
+    expect(c.lastError).toMatch(/ECONNREFUSED|connect/);
+    expect(['running', 'backing-off']).toContain(c.state);
+    const printed = await collector(['status', '--url', daemon.statusUrl]);
+    expect(printed.stdout).toMatch(/trades:binance\s+(running|backing-off)/);
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toBe(0);
+  });
+});
