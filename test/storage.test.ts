@@ -1,0 +1,266 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { StorageError } from '../storage/errors.js';
+import { memoryStorageKind, sqliteStorageKind } from '../storage/kinds.js';
+import { MemoryStorage } from '../storage/memory.js';
+import { SqliteStorage, type SqliteStorageOptions } from '../storage/sqlite.js';
+import { silentLogger } from '../src/logger.js';
+import { storageContract } from './storage-contract.js';
+
+const execFileAsync = promisify(execFile);
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BUILT = join(ROOT, 'dist/storage/sqlite.js');
+
+// Opens the file read-only through the built SqliteStorage and prints the samples as JSON.
+const CHILD = `
+const [modulePath, path, key, start, end] = process.argv.slice(1);
+const { SqliteStorage } = await import(modulePath);
+const storage = new SqliteStorage({ path, readOnly: true });
+try {
+  process.stdout.write(JSON.stringify(await storage.fetch(key, Number(start), Number(end))));
+} finally {
+  await storage.close();
+}`;
+
+/** Fetches from `path` in a separate `node` process. */
+async function fetchInChild(path: string, key: string, start: number, end: number): Promise<unknown> {
+  const args = ['--input-type=module', '-e', CHILD, pathToFileURL(BUILT).href, path, key, String(start), String(end)];
+  const { stdout } = await execFileAsync(process.execPath, args, { cwd: ROOT });
+  return JSON.parse(stdout);
+}
+
+/** Builds dist/ when the compiled storage is missing or older than its sources. */
+function ensureBuilt(): void {
+  const sources = [...readdirSync(join(ROOT, 'storage')).map((f) => join(ROOT, 'storage', f)), join(ROOT, 'src/logger.ts')];
+  const fresh = () => existsSync(BUILT) && sources.every((f) => statSync(f).mtimeMs <= statSync(BUILT).mtimeMs);
+  if (fresh()) return;
+  let output = '';
+  try {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' });
+  } catch (err) {
+    // Type errors elsewhere in the project still emit; only a missing output is fatal.
+    output = String((err as { stdout?: string }).stdout ?? err);
+  }
+  if (!fresh()) throw new Error(`could not build ${BUILT}:\n${output}`);
+}
+
+const tempDirs: string[] = [];
+/** A new temp directory, removed after the test. */
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'collector-storage-'));
+  tempDirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+beforeAll(ensureBuilt, 120_000);
+
+storageContract('memory', async () => ({ storage: new MemoryStorage() }));
+
+storageContract('sqlite', async () => {
+  const path = join(tempDir(), 'nested', 'collector.db');
+  return {
+    storage: new SqliteStorage({ path }),
+    openReader: async () => new SqliteStorage({ path, readOnly: true }),
+    secondProcessFetch: (key, start, end) => fetchInChild(path, key, start, end),
+  };
+});
+
+describe('SqliteStorage', () => {
+  const opened: SqliteStorage[] = [];
+  /** Opens a storage closed after the test. */
+  const openStorage = (options: SqliteStorageOptions) => {
+    const s = new SqliteStorage(options);
+    opened.push(s);
+    return s;
+  };
+  afterEach(async () => {
+    for (const s of opened.splice(0)) await s.close().catch(() => undefined);
+  });
+
+  it('keeps data and declared policies across close and reopen', async () => {
+    const path = join(tempDir(), 'db.sqlite');
+    const first = openStorage({ path });
+    const labels = { kind: 'trades', exchange: 'binance', symbol: 'BTC-USDT' };
+    await first.declare({ key: 'trades:binance:BTC-USDT', fields: { amount: 'sum', price: 'last' }, retentionMs: 3_600_000, labels });
+    await first.store('trades:binance:BTC-USDT', { amount: 1.5, price: 100 }, 1000);
+    await first.store('klines:binance:BTC-USDT:1m', { open: 1, close: 2 }, 60_000);
+    await first.close();
+
+    const second = openStorage({ path });
+    await second.store('trades:binance:BTC-USDT', { amount: 2.5, price: 101 }, 1000);
+    expect(await second.fetch('trades:binance:BTC-USDT', 0, 2000)).toEqual([[1000, { amount: 4, price: 101 }]]);
+    await expect(second.declare({ key: 'trades:binance:BTC-USDT', fields: { amount: 'last' } })).rejects.toThrow(/trades:binance:BTC-USDT/);
+    // An undeclared series stays open to new fields; a declared one does not.
+    await second.store('klines:binance:BTC-USDT:1m', { open: 1, close: 3, volume: 9 }, 60_000);
+    await expect(second.store('trades:binance:BTC-USDT', { side: 1 }, 1000)).rejects.toThrow(StorageError);
+    await second.close();
+
+    const third = openStorage({ path, readOnly: true });
+    const keys = await third.keys();
+    expect(keys.find((k) => k.key === 'trades:binance:BTC-USDT')).toEqual({
+      key: 'trades:binance:BTC-USDT',
+      fields: { amount: 'sum', price: 'last' },
+      retentionMs: 3_600_000,
+      labels,
+      count: 1,
+      first: 1000,
+      last: 1000,
+    });
+    expect(await third.fetch('klines:binance:BTC-USDT:1m', 0, 60_000)).toEqual([[60_000, { open: 1, close: 3, volume: 9 }]]);
+  });
+
+  it('batches writes: many storeMany calls are written in one transaction', async () => {
+    const s = openStorage({ path: join(tempDir(), 'db.sqlite'), flushIntervalMs: 600_000 });
+    for (let call = 0; call < 100; call++) {
+      await s.storeMany(Array.from({ length: 10 }, (_, i) => ({ key: `batch:${i % 3}`, value: call, timestamp: call * 10 + i })));
+    }
+    expect(s.stats()).toMatchObject({ buffered: 1000, written: 0, transactions: 0 });
+    await s.flush();
+    expect(s.stats()).toMatchObject({ buffered: 0, written: 1000, transactions: 1 });
+    expect((await s.keys()).reduce((n, k) => n + k.count, 0)).toBe(1000);
+  });
+
+  it('writes the buffer on its own after flushIntervalMs', async () => {
+    const path = join(tempDir(), 'db.sqlite');
+    const s = openStorage({ path, flushIntervalMs: 20 });
+    await s.storeMany([{ key: 'timer:x', value: 1, timestamp: 1 }, { key: 'timer:x', value: 2, timestamp: 2 }]);
+    await vi.waitFor(() => expect(s.stats().buffered).toBe(0), { timeout: 10_000 });
+    const reader = openStorage({ path, readOnly: true });
+    expect(await reader.fetch('timer:x', 0, 10)).toEqual([[1, 1], [2, 2]]);
+  });
+
+  it('applies backpressure: above maxBuffered, storeMany writes before returning', async () => {
+    const path = join(tempDir(), 'db.sqlite');
+    const s = openStorage({ path, maxBuffered: 100, flushIntervalMs: 600_000 });
+    await s.storeMany(Array.from({ length: 150 }, (_, i) => ({ key: 'bp:x', value: i, timestamp: i })));
+    expect(s.stats()).toMatchObject({ buffered: 0, written: 150 });
+    const reader = openStorage({ path, readOnly: true });
+    expect(await reader.fetch('bp:x', 0, 1000)).toHaveLength(150);
+  });
+
+  it('keeps the buffer when a write fails, counts the error, and writes it on the next flush', async () => {
+    const path = join(tempDir(), 'db.sqlite');
+    const s = openStorage({ path, flushIntervalMs: 600_000, busyTimeoutMs: 10 });
+    await s.store('fail:x', 1, 1);
+    await s.flush();
+    const blocker = new Database(path);
+    blocker.exec('BEGIN IMMEDIATE'); // holds the write lock, as another writer would
+    try {
+      await s.storeMany([{ key: 'fail:x', value: 2, timestamp: 2 }, { key: 'fail:y', value: 3, timestamp: 3 }]);
+      const err = await s.flush().then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(StorageError);
+      expect((err as Error).message).toContain(path);
+      expect(s.stats()).toMatchObject({ buffered: 2, written: 1, errors: 1 });
+    } finally {
+      blocker.exec('ROLLBACK');
+      blocker.close();
+    }
+    await s.flush();
+    expect(s.stats()).toMatchObject({ buffered: 0, written: 3, errors: 1 });
+    expect(await s.fetch('fail:x', 0, 10)).toEqual([[1, 1], [2, 2]]);
+    expect(await s.fetch('fail:y', 0, 10)).toEqual([[3, 3]]);
+  });
+
+  it('serves a reader in another process while the writer stays open', async () => {
+    const path = join(tempDir(), 'db.sqlite');
+    const s = openStorage({ path, flushIntervalMs: 600_000 });
+    await s.declare({ key: 'trades:test:BTC-USDT', fields: { amount: 'sum' } });
+    await s.store('trades:test:BTC-USDT', { amount: 1 }, 10);
+    await s.flush();
+    expect(await fetchInChild(path, 'trades:test:BTC-USDT', 0, 100)).toEqual([[10, { amount: 1 }]]);
+    await s.storeMany([{ key: 'trades:test:BTC-USDT', value: { amount: 2 }, timestamp: 10 }, { key: 'trades:test:BTC-USDT', value: { amount: 5 }, timestamp: 20 }]);
+    await s.flush();
+    expect(await fetchInChild(path, 'trades:test:BTC-USDT', 0, 100)).toEqual([[10, { amount: 3 }], [20, { amount: 5 }]]);
+  });
+
+  it('refuses a read-only open of a missing file with an error naming the path, creating nothing', () => {
+    const path = join(tempDir(), 'missing', 'collector.db');
+    expect(() => new SqliteStorage({ path, readOnly: true })).toThrow(StorageError);
+    expect(() => new SqliteStorage({ path, readOnly: true })).toThrow(path);
+    expect(existsSync(join(path, '..'))).toBe(false);
+  });
+
+  it('refuses a file that is not a collector database, naming the path', () => {
+    const path = join(tempDir(), 'notes.txt');
+    writeFileSync(path, 'this is not a database, just some text that is long enough to have a header'.repeat(10));
+    expect(() => new SqliteStorage({ path, readOnly: true })).toThrow(path);
+    expect(() => new SqliteStorage({ path })).toThrow(path);
+  });
+
+  it('never writes through a read-only open', async () => {
+    const path = join(tempDir(), 'db.sqlite');
+    const writer = openStorage({ path });
+    await writer.store('ro:x', 1, 1);
+    await writer.close();
+    const reader = openStorage({ path, readOnly: true });
+    await expect(reader.store('ro:x', 2, 2)).rejects.toThrow(/read-only/);
+    await expect(reader.storeMany([{ key: 'ro:x', value: 2, timestamp: 2 }])).rejects.toThrow(/read-only/);
+    await expect(reader.declare({ key: 'ro:y', fields: { value: 'sum' } })).rejects.toThrow(/read-only/);
+    await reader.flush();
+    expect(await reader.fetch('ro:x', 0, 10)).toEqual([[1, 1]]);
+    expect(await reader.fetch('ro:unknown', 0, 10)).toEqual([]);
+    expect(reader.stats()).toMatchObject({ buffered: 0, written: 0 });
+  });
+
+  it('loses nothing already stored when a bad batch is refused', async () => {
+    const path = join(tempDir(), 'db.sqlite');
+    const s = openStorage({ path });
+    await s.storeMany([{ key: 'keep:x', value: { a: 1, b: 2 }, timestamp: 1 }, { key: 'keep:y', value: 5, timestamp: 1 }]);
+    await s.flush();
+    const result = await s.storeMany([
+      { key: 'keep:x', value: { a: NaN, b: 3 }, timestamp: 1 },
+      { key: 'keep:y', value: { c: 1 }, timestamp: 1 },
+      { key: 'keep:x', value: { a: 1 }, timestamp: -5 },
+      { key: 'bad key', value: 1, timestamp: 1 },
+    ]);
+    expect(result.accepted).toBe(0);
+    expect(result.rejected.map((r) => r.index)).toEqual([0, 1, 2, 3]);
+    await s.close();
+    const reopened = openStorage({ path, readOnly: true });
+    expect(await reopened.fetch('keep:x', 0, 10)).toEqual([[1, { a: 1, b: 2 }]]);
+    expect(await reopened.fetch('keep:y', 0, 10)).toEqual([[1, 5]]);
+  });
+});
+
+describe('storage kinds', () => {
+  it('sqlite: parses its config strictly, with a default path', () => {
+    expect(sqliteStorageKind.name).toBe('sqlite');
+    expect(sqliteStorageKind.config.parse({ kind: 'sqlite' })).toEqual({ kind: 'sqlite', path: './data/collector.db' });
+    expect(sqliteStorageKind.config.parse({ kind: 'sqlite', path: 'x.db', flushIntervalMs: 50 })).toEqual({ kind: 'sqlite', path: 'x.db', flushIntervalMs: 50 });
+    expect(() => sqliteStorageKind.config.parse({ kind: 'sqlite', extra: 1 })).toThrow();
+    expect(() => sqliteStorageKind.config.parse({ kind: 'sqlite', flushIntervalMs: 0 })).toThrow();
+    expect(() => sqliteStorageKind.config.parse({ kind: 'sqlite', flushIntervalMs: 1.5 })).toThrow();
+    expect(() => sqliteStorageKind.config.parse({ kind: 'memory' })).toThrow();
+  });
+
+  it('sqlite: opens a relative path against the config directory', async () => {
+    const configDir = tempDir();
+    const config = sqliteStorageKind.config.parse({ kind: 'sqlite', path: 'data/c.db' });
+    const writer = await sqliteStorageKind.open(config, { logger: silentLogger, configDir });
+    await writer.store('kind:x', 1, 1);
+    await writer.close();
+    expect(existsSync(join(configDir, 'data', 'c.db'))).toBe(true);
+    const reader = await sqliteStorageKind.open(config, { logger: silentLogger, readOnly: true, configDir });
+    expect(await reader.fetch('kind:x', 0, 1)).toEqual([[1, 1]]);
+    await reader.close();
+  });
+
+  it('memory: parses { kind: memory } and refuses a read-only open', async () => {
+    expect(memoryStorageKind.config.parse({ kind: 'memory' })).toEqual({ kind: 'memory' });
+    expect(() => memoryStorageKind.config.parse({ kind: 'memory', path: 'x' })).toThrow();
+    const s = await memoryStorageKind.open({ kind: 'memory' }, { logger: silentLogger, configDir: '.' });
+    await s.store('mem:x', 1, 1);
+    expect(await s.fetch('mem:x', 0, 1)).toEqual([[1, 1]]);
+    await s.close();
+    await expect(memoryStorageKind.open({ kind: 'memory' }, { logger: silentLogger, readOnly: true, configDir: '.' })).rejects.toThrow(StorageError);
+  });
+});
