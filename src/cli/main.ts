@@ -81,8 +81,10 @@ export async function main(argv: string[]): Promise<number> {
       print(await statusCommand(opts));
     });
 
+  // `-1h` is a relative time, not an option: spell it `now-1h` before commander sees it.
+  const args = argv.map((a) => (/^-\d+(\.\d+)?(ms|s|m|h|d|w)$/.test(a) ? `now${a}` : a));
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync(args, { from: 'user' });
     return code;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;

@@ -1,0 +1,60 @@
+import type { CollectorContext, CollectorKind, DataRequirement } from '../../feeds/types.js';
+import type { DataSourceCollector } from '../types.js';
+import { tradeProtocolFor } from './protocols.js';
+import { tradesKey } from './trade.js';
+import { TradeStreamCollector } from './trade-stream.js';
+
+/** The smallest staleAfterMs among requirements, or undefined when none sets one. */
+function minStaleAfter(requirements: readonly DataRequirement[]): number | undefined {
+  const values = requirements.map((r) => r.staleAfterMs).filter((ms): ms is number => ms !== undefined);
+  return values.length > 0 ? Math.min(...values) : undefined;
+}
+
+/** Groups items by a key, keeping first-seen order. */
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
+}
+
+/** Live trades over each exchange's WebSocket: one collector per connection's worth of symbols. */
+export const tradesCollectorKind: CollectorKind = {
+  name: 'trades',
+
+  keysFor(exchange: string, symbol: string, arg: string | undefined): string[] {
+    if (arg !== undefined) throw new Error(`trades takes no argument, got trades:${arg} (write just "trades")`);
+    // Validates the exchange and the symbol's spelling now, at config time, not at connect.
+    tradeProtocolFor(exchange).toExchangeSymbol(symbol);
+    return [tradesKey(exchange, symbol)];
+  },
+
+  create(requirements: readonly DataRequirement[], context: CollectorContext): DataSourceCollector[] {
+    const collectors: DataSourceCollector[] = [];
+    for (const [exchange, ofExchange] of groupBy(requirements, (r) => r.exchange)) {
+      const protocol = tradeProtocolFor(exchange);
+      const bySymbol = [...groupBy(ofExchange, (r) => r.symbol)];
+      const perConnection = protocol.maxStreamsPerConnection;
+      for (let start = 0; start < bySymbol.length; start += perConnection) {
+        const group = bySymbol.slice(start, start + perConnection);
+        const index = start / perConnection + 1;
+        const id = index === 1 ? `trades:${exchange}` : `trades:${exchange}#${index}`;
+        collectors.push(
+          new TradeStreamCollector({
+            id,
+            protocol,
+            symbols: group.map(([symbol]) => symbol),
+            wsUrl: context.exchanges[exchange]?.wsUrl,
+            staleAfterMs: minStaleAfter(group.flatMap(([, reqs]) => reqs)),
+            logger: context.logger,
+          }),
+        );
+      }
+    }
+    return collectors;
+  },
+};

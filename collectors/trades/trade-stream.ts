@@ -1,0 +1,169 @@
+import { silentLogger, type Logger } from '../../src/logger.js';
+import type { DataCollectionStorage } from '../../storage/types.js';
+import { CollectorProgress, type DataSourceCollector } from '../types.js';
+import { openWebSocket, SocketLoop } from '../ws/socket.js';
+import { TradeDeduplicator } from './dedup.js';
+import { SymbolTable, type ParsedFrame, type TradeProtocol } from './protocol.js';
+import { SubscriptionAcks } from './subscription-acks.js';
+import { TRADE_FIELDS, tradesKey, type Trade } from './trade.js';
+import { TradeWriter } from './trade-writer.js';
+
+// Sampled logs: the first occurrence, then every Nth, so a flood stays readable.
+const UNPARSED_LOG_EVERY = 100;
+const DUPLICATE_LOG_EVERY = 1000;
+
+export interface TradeStreamOptions {
+  /** e.g. `trades:binance`, `trades:binance#2`. */
+  id: string;
+  protocol: TradeProtocol;
+  /** Unified `BASE-QUOTE` symbols, at most `protocol.maxStreamsPerConnection`. */
+  symbols: readonly string[];
+  /** Overrides `protocol.defaultWsUrl` (testnet, proxy, simulator). */
+  wsUrl?: string;
+  staleAfterMs?: number;
+  logger?: Logger;
+  connectTimeoutMs?: number;
+  /** How long after the last subscribe request every ack must have arrived. */
+  ackTimeoutMs?: number;
+}
+
+/**
+ * Collects one exchange's trades for a group of symbols over one WebSocket, driven by the
+ * exchange's TradeProtocol hooks, into `trades:<exchange>:<SYMBOL>` series.
+ */
+export class TradeStreamCollector implements DataSourceCollector {
+  readonly kind = 'trades';
+  readonly id: string;
+  readonly keys: readonly string[];
+  readonly staleAfterMs?: number;
+  readonly progress = new CollectorProgress();
+
+  private readonly protocol: TradeProtocol;
+  private readonly symbols: SymbolTable;
+  private readonly wsUrl: string;
+  private readonly logger: Logger;
+  private readonly connectTimeoutMs: number;
+  private readonly ackTimeoutMs: number;
+  // Outlives a run: a restart must not count trades of the previous connection again.
+  private readonly dedup: TradeDeduplicator;
+  private unparsed = 0;
+  private duplicates = 0;
+
+  constructor(options: TradeStreamOptions) {
+    const { protocol, symbols } = options;
+    if (symbols.length === 0) throw new Error(`${options.id}: no symbols to collect`);
+    if (symbols.length > protocol.maxStreamsPerConnection) {
+      throw new Error(`${options.id}: ${symbols.length} symbols exceed ${protocol.exchange}'s ${protocol.maxStreamsPerConnection} streams per connection`);
+    }
+    this.id = options.id;
+    this.protocol = protocol;
+    this.symbols = new SymbolTable(symbols, (symbol) => protocol.toExchangeSymbol(symbol));
+    this.keys = symbols.map((symbol) => tradesKey(protocol.exchange, symbol));
+    this.staleAfterMs = options.staleAfterMs;
+    this.wsUrl = options.wsUrl ?? protocol.defaultWsUrl;
+    this.logger = (options.logger ?? silentLogger).child({ collector: this.id });
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
+    this.dedup = new TradeDeduplicator(protocol.idsIncrease);
+  }
+
+  /** Frames that could not be parsed since this collector was created. */
+  get unparsedFrames(): number {
+    return this.unparsed;
+  }
+
+  /** Streams trades into `storage` until `signal` aborts; throws saying why the stream ended otherwise. */
+  async run(storage: DataCollectionStorage, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
+    for (const symbol of this.symbols.unified) {
+      await storage.declare({
+        key: tradesKey(this.protocol.exchange, symbol),
+        fields: TRADE_FIELDS,
+        labels: { kind: 'trades', exchange: this.protocol.exchange, symbol },
+      });
+    }
+    const url = this.protocol.url(this.wsUrl, this.symbols);
+    const socket = await openWebSocket(url, { timeoutMs: this.connectTimeoutMs, signal, label: this.id });
+    if (!socket) return;
+    this.logger.info({ url, symbols: this.symbols.unified.length }, 'connected');
+
+    const acks = new SubscriptionAcks(this.protocol.exchange);
+    const loop: SocketLoop = new SocketLoop(socket, {
+      label: this.id,
+      signal,
+      silenceTimeoutMs: this.protocol.keepalive.silenceTimeoutMs,
+      onText: (text) => this.onText(text, { loop, acks, writer }),
+      onPing: () => this.progress.recordHeartbeat(),
+    });
+    const writer = new TradeWriter(storage, this.progress, this.logger, (err) => loop.fail(err));
+    const stopSending = this.startSending(loop, acks);
+
+    let failure: unknown;
+    await loop.done.catch((err: unknown) => (failure = err));
+    stopSending();
+    // Trades received before the end are still written, whatever ended the stream.
+    await writer.drain().catch((err: unknown) => (failure ??= err));
+    if (failure !== undefined) throw failure;
+  }
+
+  /** Sends the subscribe requests spaced by the exchange's rate limit, checks their acks in time, and sends app-level pings. */
+  private startSending(loop: SocketLoop, acks: SubscriptionAcks): () => void {
+    const { minSendIntervalMs, keepalive } = this.protocol;
+    const requests = this.protocol.subscribeMessages(this.symbols);
+    const timers: NodeJS.Timeout[] = [];
+    requests.forEach((request, i) => {
+      acks.expect(request);
+      timers.push(setTimeout(() => loop.send(request.text), i * minSendIntervalMs));
+    });
+    const ackDeadline = (requests.length - 1) * minSendIntervalMs + this.ackTimeoutMs;
+    timers.push(
+      setTimeout(() => {
+        if (acks.waiting().length > 0) loop.fail(acks.timeout(this.ackTimeoutMs));
+      }, ackDeadline),
+    );
+    const { clientPing } = keepalive;
+    const pinger = clientPing ? setInterval(() => loop.send(clientPing.text), clientPing.intervalMs) : undefined;
+    return () => {
+      timers.forEach(clearTimeout);
+      clearInterval(pinger);
+    };
+  }
+
+  private onText(text: string, run: { loop: SocketLoop; acks: SubscriptionAcks; writer: TradeWriter }): void {
+    let frame: ParsedFrame;
+    try {
+      frame = this.protocol.onMessage(text, { symbols: this.symbols, receivedAt: Date.now() });
+    } catch (err) {
+      this.countUnparsed(text, err);
+      return;
+    }
+    if (frame.trades) run.writer.add(frame.trades.filter((trade) => this.isNew(trade)));
+    if (frame.ack !== undefined && run.acks.acknowledge(frame.ack)) this.progress.recordHeartbeat();
+    if (frame.heartbeat) this.progress.recordHeartbeat();
+    if (frame.reply !== undefined) run.loop.send(frame.reply);
+    if (frame.error) run.loop.fail(run.acks.rejection(frame.error));
+    if (frame.closing) run.loop.fail(new Error(`${this.id}: ${frame.closing}`));
+  }
+
+  /** A bad frame is skipped, never fatal. */
+  private countUnparsed(text: string, err: unknown): void {
+    this.unparsed += 1;
+    if (this.unparsed === 1 || this.unparsed % UNPARSED_LOG_EVERY === 0) {
+      const reason = err instanceof Error ? err.message : String(err);
+      this.logger.warn({ unparsedFrames: this.unparsed, reason, frame: text.slice(0, 300) }, 'skipped a frame that could not be parsed');
+    }
+  }
+
+  /**
+   * False for a trade already stored. Logged, because a steady stream of them means the
+   * exchange restarted its ids (a testnet reset) and nothing new is being stored.
+   */
+  private isNew(trade: Trade): boolean {
+    if (this.dedup.accept(trade)) return true;
+    this.duplicates += 1;
+    if (this.duplicates === 1 || this.duplicates % DUPLICATE_LOG_EVERY === 0) {
+      this.logger.warn({ duplicates: this.duplicates, symbol: trade.symbol, id: trade.id }, 'dropped a trade id already seen');
+    }
+    return false;
+  }
+}

@@ -1,0 +1,139 @@
+import WebSocket from 'ws';
+
+/** Stops a socket for good; the no-op listener keeps a late 'error' from crashing the process. */
+function discard(socket: WebSocket): void {
+  socket.on('error', () => {});
+  socket.terminate();
+}
+
+/**
+ * Opens a WebSocket. Rejects with an Error naming the URL when it fails or takes longer than
+ * `timeoutMs`; resolves undefined when `signal` aborts first. The socket comes back paused:
+ * SocketLoop resumes it once its listeners are on, so frames sent right after the handshake
+ * (Kraken's status frame) cannot be emitted before anyone listens.
+ */
+export function openWebSocket(url: string, options: { timeoutMs: number; signal: AbortSignal; label: string }): Promise<WebSocket | undefined> {
+  const { timeoutMs, signal, label } = options;
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return resolve(undefined);
+    // autoPong is ws's default, stated because exchanges drop clients that do not answer pings.
+    const socket = new WebSocket(url, { autoPong: true, perMessageDeflate: false });
+    const settle = (outcome: () => void): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      socket.off('open', onOpen);
+      socket.off('error', onError);
+      outcome();
+    };
+    const onOpen = (): void =>
+      settle(() => {
+        socket.pause();
+        resolve(socket);
+      });
+    const onError = (err: Error): void =>
+      settle(() => {
+        discard(socket);
+        reject(new Error(`${label}: cannot connect to ${url}: ${err.message}`));
+      });
+    const onAbort = (): void =>
+      settle(() => {
+        discard(socket);
+        resolve(undefined);
+      });
+    const timer = setTimeout(
+      () =>
+        settle(() => {
+          discard(socket);
+          reject(new Error(`${label}: no connection to ${url} within ${timeoutMs} ms`));
+        }),
+      timeoutMs,
+    );
+    socket.once('open', onOpen);
+    socket.once('error', onError);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** What a SocketLoop does with what arrives. */
+export interface SocketLoopOptions {
+  label: string;
+  signal: AbortSignal;
+  /** With no frame and no ping for this long the link is presumed dead. */
+  silenceTimeoutMs: number;
+  onText(text: string): void;
+  /** A WebSocket-level ping arrived (ws has already answered it). */
+  onPing?(): void;
+}
+
+/**
+ * Runs an open socket until it ends: `done` resolves when `signal` aborts (the socket is closed
+ * normally) and rejects with an Error saying why otherwise (closed by the server, socket error,
+ * silence, or `fail`).
+ */
+export class SocketLoop {
+  readonly done: Promise<void>;
+  private ended = false;
+  private resolveDone!: () => void;
+  private rejectDone!: (err: Error) => void;
+  private readonly silenceTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly options: SocketLoopOptions,
+  ) {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+    const { label, signal, silenceTimeoutMs } = options;
+    this.silenceTimer = setTimeout(
+      () => this.fail(new Error(`${label}: no frame or ping for ${silenceTimeoutMs} ms; the connection is presumed dead`)),
+      silenceTimeoutMs,
+    );
+    socket.on('message', (data) => {
+      this.silenceTimer.refresh();
+      // With ws's default binaryType every message arrives as one Buffer.
+      if (!this.ended) options.onText((data as Buffer).toString('utf8'));
+    });
+    socket.on('ping', () => {
+      this.silenceTimer.refresh();
+      if (!this.ended) options.onPing?.();
+    });
+    socket.on('close', (code, reason) => {
+      const why = reason.length > 0 ? `, ${reason.toString()}` : '';
+      this.fail(new Error(`${label}: connection closed by the server (code ${code}${why})`));
+    });
+    socket.on('error', (err) => this.fail(new Error(`${label}: connection error: ${err.message}`)));
+    signal.addEventListener('abort', this.onAbort, { once: true });
+    if (signal.aborted) this.onAbort();
+    else socket.resume();
+  }
+
+  /** Sends a text frame while the loop runs. */
+  send(text: string): void {
+    if (!this.ended && this.socket.readyState === WebSocket.OPEN) this.socket.send(text);
+  }
+
+  /** Ends the loop with `err`, dropping the connection. */
+  fail(err: Error): void {
+    if (!this.end()) return;
+    discard(this.socket);
+    this.rejectDone(err);
+  }
+
+  private readonly onAbort = (): void => {
+    if (!this.end()) return;
+    this.socket.on('error', () => {});
+    this.socket.close(1000);
+    this.resolveDone();
+  };
+
+  /** Marks the loop ended; false when it already was. */
+  private end(): boolean {
+    if (this.ended) return false;
+    this.ended = true;
+    clearTimeout(this.silenceTimer);
+    this.options.signal.removeEventListener('abort', this.onAbort);
+    return true;
+  }
+}
