@@ -132,6 +132,22 @@ feeds:
     expect(JSON.parse(empty.stdout)).toEqual([]);
   });
 
+  it('simulate serves a Binance stream until Ctrl-C, and refuses an exchange it cannot simulate', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [join(REPO, 'bin', 'collector.js'), 'simulate', '--port', '0', '--symbols', 'BTC-USDT'], { cwd: REPO });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    for (let i = 0; i < 100 && !/restUrl: "(http:\/\/[^"]+)"/.test(out); i++) await sleep(50);
+    const restUrl = /restUrl: "(http:\/\/[^"]+)"/.exec(out)![1]!;
+    const info = (await (await fetch(`${restUrl}/api/v3/exchangeInfo`)).json()) as { symbols: Array<{ symbol: string }> };
+    expect(info.symbols.map((s) => s.symbol)).toEqual(['BTCUSDT']);
+    child.kill('SIGINT');
+    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(0);
+    const bad = await collector(['simulate', '--exchange', 'mtgox']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('collector: --exchange: no simulator for mtgox; available: binance\n');
+  });
+
   it('with no exchange reachable the daemon keeps running and shows its collectors reconnecting', async () => {
     const config = writeConfig(
       'offline.yaml',

@@ -4,6 +4,7 @@ import { statusCommand, validateCommand } from './admin-commands.js';
 import { describeFailure } from './errors.js';
 import { fetchCommand, keysCommand, priceCommand } from './read-commands.js';
 import { runCommand } from './run.js';
+import { simulateCommand } from './simulate.js';
 
 const DEFAULT_CONFIG = process.env.COLLECTOR_CONFIG ?? 'config/default.yaml';
 
@@ -79,6 +80,17 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print the raw JSON')
     .action(async (opts: { url?: string; config: string; json?: boolean }) => {
       print(await statusCommand(opts));
+    });
+
+  program
+    .command('simulate')
+    .description("serve an exchange's real protocol on loopback with generated trades (for tests, demos, pipelines)")
+    .option('-e, --exchange <name>', 'exchange to simulate', 'binance')
+    .option('-p, --port <port>', 'port (0 picks a free one)', '9001')
+    .option('-s, --symbols <list>', 'comma-separated BASE-QUOTE symbols', 'BTC-USDT,ETH-USDT')
+    .option('-r, --rate <n>', 'trades per second per symbol', '20')
+    .action(async (opts: { exchange: string; port: string; symbols: string; rate: string }) => {
+      code = await simulateCommand(opts);
     });
 
   // `-1h` is a relative time, not an option: spell it `now-1h` before commander sees it.

@@ -1,0 +1,30 @@
+import { exchangeSimulators } from '../../collectors/exchanges/simulators.js';
+import { UsageError } from './errors.js';
+
+/**
+ * `collector simulate`: a local server speaking an exchange's real protocol, generating
+ * trades, until Ctrl-C. Point a config's `exchanges.<name>` at the URLs it prints.
+ */
+export async function simulateCommand(opts: { exchange: string; port: string; symbols: string; rate: string }): Promise<number> {
+  const start = Object.hasOwn(exchangeSimulators, opts.exchange) ? exchangeSimulators[opts.exchange] : undefined;
+  if (!start) throw new UsageError(`--exchange: no simulator for ${opts.exchange}; available: ${Object.keys(exchangeSimulators).join(', ')}`);
+  const port = Number(opts.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port: expected 0 to 65535, got ${opts.port}`);
+  const tradesPerSecond = Number(opts.rate);
+  if (!Number.isFinite(tradesPerSecond) || tradesPerSecond < 0) throw new UsageError(`--rate: expected trades per second ≥ 0, got ${opts.rate}`);
+  const symbols = opts.symbols.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = symbols.find((s) => !/^[A-Z0-9]+-[A-Z0-9]+$/.test(s));
+  if (bad !== undefined || symbols.length === 0) throw new UsageError(`--symbols: expected BASE-QUOTE,... in upper case, got ${JSON.stringify(bad ?? opts.symbols)}`);
+  const sim = await start({ port, symbols, tradesPerSecond });
+  process.stdout.write(
+    `${opts.exchange} simulator: ${symbols.join(', ')} at ${tradesPerSecond} trades/s each\n` +
+      `  exchanges: { ${opts.exchange}: { wsUrl: "${sim.wsUrl}", restUrl: "${sim.restUrl}" } }\n` +
+      'Ctrl-C stops.\n',
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await sim.close();
+  return 0;
+}
