@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { binanceTrades } from '../collectors/exchanges/binance/trades.js';
 import { startBinanceSimulator, type BinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
-import type { BinanceTradePayload } from '../collectors/exchanges/binance/simulated-market.js';
+import type { BinanceTradePayload } from '../collectors/exchanges/binance/simulator.js';
 import { compareTradeIds, TradeDeduplicator } from '../collectors/trades/dedup.js';
 import { tradesCollectorKind } from '../collectors/trades/kind.js';
 import { SymbolTable, type FrameContext } from '../collectors/trades/protocol.js';

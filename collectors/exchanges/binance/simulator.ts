@@ -2,7 +2,28 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { SimulatedMarket, TallyCounter, type BinanceTradePayload, type TradeTally } from './simulated-market.js';
+import { SimulatedMarket, TallyCounter, type SimulatedTrade, type TradeTally } from '../../simulator/market.js';
+
+/**
+ * A `<symbol>@trade` payload exactly as Binance spot sends it today (ws_trade_current_format_2026-09-29:
+ * no `b`/`a` order ids since 2023-06-18, `M` still present), in Binance's key order.
+ */
+export interface BinanceTradePayload {
+  e: 'trade';
+  E: number;
+  s: string;
+  t: number;
+  p: string;
+  q: string;
+  T: number;
+  m: boolean;
+  M: true;
+}
+
+/** Frames a simulated trade as Binance does; the buyer is the maker when the taker sold. */
+function binancePayload(symbol: string, trade: SimulatedTrade): BinanceTradePayload {
+  return { e: 'trade', E: trade.time, s: symbol, t: trade.id, p: trade.price, q: trade.amount, T: trade.time, m: trade.takerSide < 0, M: true };
+}
 import { answerRequest, streamSymbol, type ConnectionState } from './simulator-requests.js';
 
 export interface BinanceSimulatorOptions {
@@ -97,7 +118,7 @@ function symbolInfo(symbol: string): Record<string, unknown> {
 /** Starts a Binance spot market-data simulator on 127.0.0.1: `/ws`, `/ws/<stream>`, `/stream?streams=` and REST `/api/v3/{ping,time,exchangeInfo}`. */
 export async function startBinanceSimulator(options: BinanceSimulatorOptions): Promise<BinanceSimulator> {
   const { symbols, tradesPerSecond, pingIntervalMs = 20_000, pongTimeoutMs = 60_000, rejectUnknownSymbols = false, seed = 1 } = options;
-  const markets = new Map(symbols.map((symbol, i) => [exchangeSymbol(symbol), new SimulatedMarket(exchangeSymbol(symbol), seed + i)]));
+  const markets = new Map(symbols.map((symbol, i) => [exchangeSymbol(symbol), new SimulatedMarket(seed + i)]));
   const sent = new Map([...markets.keys()].map((s): [string, BinanceTradePayload[]] => [s, []]));
   const clients = new Set<Client>();
   let pongs = 0;
@@ -135,11 +156,11 @@ export async function startBinanceSimulator(options: BinanceSimulatorOptions): P
     lastTick = now;
     const owed = Math.floor(due);
     due -= owed;
-    for (const market of markets.values()) {
+    for (const [symbol, market] of markets) {
       for (let left = owed; left > 0; ) {
         const fills = market.nextFills(now, left);
         left -= fills.length;
-        fills.forEach(publish);
+        for (const fill of fills) publish(binancePayload(symbol, fill));
       }
     }
   }, TICK_MS);
@@ -259,7 +280,7 @@ export async function startBinanceSimulator(options: BinanceSimulatorOptions): P
     sent: (symbol) => {
       const trades = [...(sent.get(exchangeSymbol(symbol)) ?? [])];
       const tally = new TallyCounter();
-      trades.forEach((trade) => tally.add(trade));
+      trades.forEach((trade) => tally.add(trade.q));
       return { ...tally.value(), trades };
     },
     connections: () => clients.size,

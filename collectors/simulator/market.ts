@@ -1,17 +1,21 @@
 /**
- * A `<symbol>@trade` payload exactly as Binance spot sends it today (ws_trade_current_format_2026-09-29:
- * no `b`/`a` order ids since 2023-06-18, `M` still present), in Binance's key order.
+ * The exchange-neutral market behind every exchange simulator: sequential trade ids, a
+ * random-walk price and taker orders of 1–3 fills. Each exchange's simulator only frames
+ * these trades in its own wire format.
  */
-export interface BinanceTradePayload {
-  e: 'trade';
-  E: number;
-  s: string;
-  t: number;
-  p: string;
-  q: string;
-  T: number;
-  m: boolean;
-  M: true;
+
+/** One generated trade, with decimals as the exchange would print them. */
+export interface SimulatedTrade {
+  /** Sequential per symbol. */
+  id: number;
+  /** Price with 8 decimals, e.g. "65000.12000000". */
+  price: string;
+  /** Quantity with 8 decimals, in whole lots. */
+  amount: string;
+  /** Trade time, ms. */
+  time: number;
+  /** 1 when the taker bought, -1 when the taker sold. */
+  takerSide: 1 | -1;
 }
 
 // BTCUSDT-like filters: prices in cents, quantities in 0.00001 lots; wire values carry 8 decimals.
@@ -43,9 +47,10 @@ export class TallyCounter {
   private count = 0;
   private lots = 0;
 
-  add(trade: BinanceTradePayload): void {
+  /** Adds one trade's quantity (a decimal string or number). */
+  add(amount: string | number): void {
     this.count += 1;
-    this.lots += Math.round(Number(trade.q) * LOTS_PER_UNIT);
+    this.lots += Math.round(Number(amount) * LOTS_PER_UNIT);
   }
 
   value(): TradeTally {
@@ -53,44 +58,36 @@ export class TallyCounter {
   }
 }
 
-/** One symbol's market: sequential trade ids, a random-walk price, taker orders of 1–3 fills. */
+/** One symbol's simulated market. */
 export class SimulatedMarket {
   readonly generated = new TallyCounter();
   private readonly random: () => number;
   private nextId: number;
   private priceTicks: number;
 
-  constructor(
-    /** Binance spelling, e.g. BTCUSDT. */
-    readonly exchangeSymbol: string,
-    seed: number,
-  ) {
+  constructor(seed: number) {
     this.random = seededRandom(seed);
     this.nextId = 1_000_000_000 + Math.floor(this.random() * 1_000_000);
     this.priceTicks = 1_000_000 + Math.floor(this.random() * 9_000_000);
   }
 
   /** The fills of the next taker order (at most `max`): one trade time, one side, consecutive ids. */
-  nextFills(now: number, max: number): BinanceTradePayload[] {
+  nextFills(now: number, max: number): SimulatedTrade[] {
     const fills = Math.min(max, 1 + Math.floor(this.random() * 3));
-    const buyerIsMaker = this.random() < 0.5;
-    const trades: BinanceTradePayload[] = [];
+    const takerSide = this.random() < 0.5 ? -1 : 1;
+    const trades: SimulatedTrade[] = [];
     for (let i = 0; i < fills; i++) {
       // A sell taker walks the book down, a buy taker up.
-      this.priceTicks = Math.max(1, this.priceTicks + (buyerIsMaker ? -1 : 1) * Math.floor(this.random() * 3));
+      this.priceTicks = Math.max(1, this.priceTicks + takerSide * Math.floor(this.random() * 3));
       const lots = 1 + Math.floor(this.random() * 50_000);
-      const trade: BinanceTradePayload = {
-        e: 'trade',
-        E: now,
-        s: this.exchangeSymbol,
-        t: this.nextId++,
-        p: (this.priceTicks * TICK).toFixed(8),
-        q: (lots * LOT).toFixed(8),
-        T: now,
-        m: buyerIsMaker,
-        M: true,
+      const trade: SimulatedTrade = {
+        id: this.nextId++,
+        price: (this.priceTicks * TICK).toFixed(8),
+        amount: (lots * LOT).toFixed(8),
+        time: now,
+        takerSide,
       };
-      this.generated.add(trade);
+      this.generated.add(trade.amount);
       trades.push(trade);
     }
     return trades;
