@@ -145,7 +145,7 @@ feeds:
     expect(await new Promise((resolve) => child.on('close', resolve))).toBe(0);
     const bad = await collector(['simulate', '--exchange', 'mtgox']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe('collector: --exchange: no simulator for mtgox; available: binance\n');
+    expect(bad.stderr).toMatch(/^collector: --exchange: no simulator for mtgox; available: binance/);
   });
 
   it('with no exchange reachable the daemon keeps running and shows its collectors reconnecting', async () => {
