@@ -39,11 +39,13 @@ export interface SqliteStorageStats extends StorageStats {
   transactions: number;
 }
 
-const SCHEMA_VERSION = 1;
+/** Schema version kept in `PRAGMA user_version`. */
+export const SCHEMA_VERSION = 1;
 
 // `v` has no declared type on purpose: REAL affinity stores integral doubles as integers on
 // disk, which turns -0 into 0. Without affinity a bound double stays an 8-byte IEEE REAL.
-const SCHEMA = `
+/** The tables (exported so the benchmark's raw ceiling runs the very same SQL). */
+export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS series (
   id INTEGER PRIMARY KEY,
   key TEXT NOT NULL UNIQUE,
@@ -63,8 +65,11 @@ CREATE TABLE IF NOT EXISTS samples (
 ) WITHOUT ROWID;
 `;
 
+/** A series' samples in a range, field rows of one timestamp adjacent. */
+export const RANGE_SQL = 'SELECT ts, field_id, v FROM samples WHERE series_id = ? AND ts >= ? AND ts <= ? ORDER BY ts, field_id';
 const UPSERT = 'INSERT INTO samples (series_id, ts, field_id, v) VALUES (?, ?, ?, ?) ON CONFLICT (series_id, ts, field_id)';
-const MERGE_SQL: Record<MergePolicy, string> = {
+/** One upsert per merge policy. */
+export const MERGE_SQL: Record<MergePolicy, string> = {
   last: `${UPSERT} DO UPDATE SET v = excluded.v`,
   first: `${UPSERT} DO NOTHING`,
   min: `${UPSERT} DO UPDATE SET v = min(v, excluded.v)`,
@@ -112,6 +117,7 @@ export class SqliteStorage implements DataCollectionStorage {
   /** Series whose schema changed and is not yet in the `series` table. */
   private readonly dirty = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  private writeQueued = false;
   private closed = false;
   private unsynced = false;
   private written = 0;
@@ -126,7 +132,8 @@ export class SqliteStorage implements DataCollectionStorage {
     this.readOnly = options.readOnly ?? false;
     this.flushIntervalMs = options.flushIntervalMs ?? 100;
     this.maxBuffered = options.maxBuffered ?? 50_000;
-    this.batchSize = Math.max(1, Math.min(10_000, Math.floor(this.maxBuffered / 2)));
+    // Small enough that one synchronous write stalls the event loop (sockets) for tens of ms, not hundreds.
+    this.batchSize = Math.max(1, Math.min(2_000, Math.floor(this.maxBuffered / 2)));
     this.logger = options.logger ?? silentLogger;
     if (this.readOnly && !existsSync(this.path)) {
       throw new StorageError(`SQLite database ${this.path} does not exist (read-only open; the collector creates it on its first run)`);
@@ -199,7 +206,8 @@ export class SqliteStorage implements DataCollectionStorage {
     const out: Sample[] = [];
     let ts = -1;
     let record: Record<string, number> = {};
-    for (const [t, fieldId, v] of this.stmt.range.iterate(series.id, from, end) as IterableIterator<[number, number, number]>) {
+    // .all() over .iterate(): one native call instead of one per row (about 25% faster here).
+    for (const [t, fieldId, v] of this.stmt.range.all(series.id, from, end) as Array<[number, number, number]>) {
       if (t !== ts) {
         if (ts >= 0) out.push([ts, fromFields(record)]);
         ts = t;
@@ -288,8 +296,13 @@ export class SqliteStorage implements DataCollectionStorage {
         delay = Math.min(delay * 2, 1000);
       }
     }
-    if (this.buffer.length >= this.batchSize) setImmediate(() => this.writeInBackground());
-    else this.schedule();
+    if (this.buffer.length >= this.batchSize && !this.writeQueued) {
+      this.writeQueued = true;
+      setImmediate(() => {
+        this.writeQueued = false;
+        this.writeInBackground();
+      });
+    } else this.schedule();
   }
 
   private schedule(): void {
@@ -387,7 +400,7 @@ export class SqliteStorage implements DataCollectionStorage {
     for (const [policy, sql] of Object.entries(MERGE_SQL)) merge[policy as MergePolicy] = db.prepare(sql);
     return {
       merge,
-      range: db.prepare('SELECT ts, field_id, v FROM samples WHERE series_id = ? AND ts >= ? AND ts <= ? ORDER BY ts, field_id').raw(),
+      range: db.prepare(RANGE_SQL).raw(),
       seriesByKey: db.prepare('SELECT id, retention_ms, newest FROM series WHERE key = ?'),
       seriesById: db.prepare('SELECT retention_ms, newest FROM series WHERE id = ?'),
       fieldByName: db.prepare('SELECT id FROM fields WHERE name = ?'),

@@ -1,0 +1,450 @@
+/**
+ * Storage benchmark (`npm run bench:storage`): SQLite and memory backends, each figure
+ * reported as a ratio against a ceiling or peer measured in the same run.
+ *
+ * 1. Write throughput — BENCH_SAMPLES (default 200k) trade-like samples over 20 keys, written
+ *    with `storeMany` in batches of 1000, then `flush()`. Ceiling: raw better-sqlite3 on a fresh
+ *    file with the same schema and the same upsert statements SqliteStorage runs, the same rows
+ *    in large transactions (WAL, synchronous=NORMAL), ending with the same WAL checkpoint.
+ * 2. Fetch latency — one day of 1m klines (1,440 × open/high/low/close/volume, policy `last`),
+ *    fetched whole BENCH_FETCHES (default 200) times after a warm-up, through the writer, a
+ *    read-only second SqliteStorage on the same file (what an updater does) and MemoryStorage;
+ *    also bucketed (1h, avg). Ceiling: the same SELECT (or a SQL GROUP BY for buckets) through
+ *    raw better-sqlite3.
+ *
+ * Knobs: BENCH_SAMPLES, BENCH_ROUNDS (write rounds, medians reported; default 5),
+ * BENCH_FETCHES, BENCH_TXN_SAMPLES (ceiling samples per transaction; default 50,000 =
+ * SqliteStorage's default maxBuffered, the largest transaction it writes).
+ * Everything happens in a temp directory that is removed at the end. Asserts nothing about speed.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import { MemoryStorage } from '../storage/memory.js';
+import { MERGE_SQL, RANGE_SQL, SCHEMA, SCHEMA_VERSION, SqliteStorage } from '../storage/sqlite.js';
+import type { DataCollectionStorage, FetchOptions, MergePolicy, Point, SeriesDeclaration } from '../storage/types.js';
+import { envInt, median, pairedRatios, percentile, printJson, printTable, progress, row, type BenchRow } from './support/report.js';
+
+const SAMPLES = envInt('BENCH_SAMPLES', 200_000);
+const ROUNDS = envInt('BENCH_ROUNDS', 5);
+const FETCHES = envInt('BENCH_FETCHES', 200);
+const CEILING_TXN_SAMPLES = envInt('BENCH_TXN_SAMPLES', 50_000);
+const BATCH = 1000;
+const KEYS = 20;
+const FETCH_WARMUP = 20;
+const T0 = Date.UTC(2026, 0, 1);
+const DAY_MS = 86_400_000;
+
+// The ceiling runs SqliteStorage's own schema and statements, raw.
+const BUCKET_SQL = `SELECT ts - ts % ? AS bucket, field_id, avg(v) FROM samples
+  WHERE series_id = ? AND ts >= ? AND ts <= ? GROUP BY bucket, field_id ORDER BY bucket, field_id`;
+
+// --- Data --------------------------------------------------------------------------------------
+
+const TRADE_FIELDS = { price: 'last', amount: 'sum', count: 'sum', buy_amount: 'sum', notional: 'sum' } as const satisfies Record<string, MergePolicy>;
+const KLINE_FIELDS = { open: 'last', high: 'last', low: 'last', close: 'last', volume: 'last' } as const satisfies Record<string, MergePolicy>;
+
+/** Deterministic PRNG (mulberry32), so every run writes the same data. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface TradeSet {
+  declarations: SeriesDeclaration[];
+  /** The samples, pre-cut into `storeMany` batches (slicing is not part of the timing). */
+  batches: Point[][];
+  points: Point[];
+  /** Distinct (key, ms): the rows per field that end up stored. */
+  distinct: number;
+}
+
+/**
+ * Trade-like samples: per key, timestamps never go back; the clock advances 1–3 ms on ~60% of
+ * samples, and ~10% are a burst (same key, same ms as the previous sample), so the `sum`
+ * fields merge.
+ */
+function makeTrades(n: number, seed = 42): TradeSet {
+  const rand = prng(seed);
+  const symbols = Array.from({ length: KEYS }, (_, i) => `SYM${i}-USDT`);
+  const keys = symbols.map((s) => `trades:binance:${s}`);
+  const declarations = keys.map((key, i) => ({
+    key,
+    fields: TRADE_FIELDS,
+    labels: { kind: 'trades', exchange: 'binance', symbol: symbols[i]! },
+  }));
+  const prices = keys.map((_, i) => 100 + i * 37.5);
+  const lastTs = new Array<number>(KEYS).fill(-1);
+  const points: Point[] = new Array<Point>(n);
+  let t = T0;
+  let k = 0;
+  let distinct = 0;
+  for (let i = 0; i < n; i++) {
+    if (i === 0 || rand() >= 0.1) {
+      k = Math.floor(rand() * KEYS);
+      if (rand() < 0.6) t += 1 + Math.floor(rand() * 3);
+    }
+    prices[k]! *= 1 + (rand() - 0.5) * 2e-4;
+    const price = Math.round(prices[k]! * 100) / 100;
+    const amount = Math.round(rand() * 2e6 + 1) / 1e6;
+    const value = { price, amount, count: 1, buy_amount: rand() < 0.5 ? amount : 0, notional: price * amount };
+    points[i] = { key: keys[k]!, value, timestamp: t };
+    if (lastTs[k] !== t) distinct += 1;
+    lastTs[k] = t;
+  }
+  const batches: Point[][] = [];
+  for (let i = 0; i < n; i += BATCH) batches.push(points.slice(i, i + BATCH));
+  return { declarations, batches, points, distinct };
+}
+
+function makeKlines(key: string, day: number, seed = 7): Point[] {
+  const rand = prng(seed);
+  let close = 50_000;
+  const out: Point[] = [];
+  for (let m = 0; m < 1440; m++) {
+    const open = close;
+    close = Math.round(open * (1 + (rand() - 0.5) * 2e-3) * 100) / 100;
+    const high = Math.round(Math.max(open, close) * (1 + rand() * 5e-4) * 100) / 100;
+    const low = Math.round(Math.min(open, close) * (1 - rand() * 5e-4) * 100) / 100;
+    out.push({ key, timestamp: day + m * 60_000, value: { open, high, low, close, volume: Math.round(rand() * 1e6) / 1e4 } });
+  }
+  return out;
+}
+
+// --- Write throughput --------------------------------------------------------------------------
+
+interface WriteResult {
+  seconds: number;
+  /** Longest single `storeMany` call (ms): the event loop is blocked while it writes. */
+  longestCallMs: number;
+  /** Longest event-loop stall seen while writing (ms), when measured. */
+  maxLoopStallMs?: number;
+}
+
+/** Writes the set through a backend in batches of 1000, then flushes. Declarations are untimed. */
+async function writeThrough(storage: DataCollectionStorage, set: TradeSet, yieldBetweenBatches: boolean): Promise<WriteResult> {
+  for (const d of set.declarations) await storage.declare(d);
+  const loop = yieldBetweenBatches ? monitorEventLoopDelay({ resolution: 1 }) : undefined;
+  loop?.enable();
+  let longestCallMs = 0;
+  const t0 = performance.now();
+  for (const batch of set.batches) {
+    const c0 = performance.now();
+    const result = await storage.storeMany(batch);
+    const c = performance.now() - c0;
+    if (c > longestCallMs) longestCallMs = c;
+    if (result.rejected.length > 0) throw new Error(`bench data rejected: ${result.rejected[0]!.reason}`);
+    // What a collector fed by a socket does: the event loop turns between batches, so
+    // SqliteStorage's background writes (setImmediate / flush timer) get to run.
+    if (yieldBetweenBatches) await nextTurn();
+  }
+  await storage.flush();
+  const seconds = (performance.now() - t0) / 1000;
+  loop?.disable();
+  return { seconds, longestCallMs, maxLoopStallMs: loop ? loop.max / 1e6 : undefined };
+}
+
+/** The ceiling: the same rows through the same upserts on raw better-sqlite3, big transactions. */
+function writeCeiling(path: string, set: TradeSet, txnSamples: number): { seconds: number; rows: number } {
+  const db = new Database(path);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.exec(SCHEMA);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    const fieldNames = Object.keys(TRADE_FIELDS) as Array<keyof typeof TRADE_FIELDS>;
+    const policies = Object.keys(MERGE_SQL) as MergePolicy[];
+    const merge = policies.map((p) => db.prepare(MERGE_SQL[p]));
+    const seriesIds = new Map<string, number>();
+    const fieldIds: number[] = [];
+    db.transaction(() => {
+      const insertSeries = db.prepare('INSERT INTO series (key, fields, retention_ms, labels, declared) VALUES (?, ?, 0, ?, 1) RETURNING id').pluck();
+      for (const d of set.declarations) {
+        seriesIds.set(d.key, insertSeries.get(d.key, JSON.stringify(d.fields), JSON.stringify(d.labels)) as number);
+      }
+      const insertField = db.prepare('INSERT INTO fields (name) VALUES (?) RETURNING id').pluck();
+      for (const f of fieldNames) fieldIds.push(insertField.get(f) as number);
+    })();
+
+    // Rows in the order SqliteStorage runs them: per sample, per field in record order.
+    const n = set.points.length * fieldNames.length;
+    const sid = new Int32Array(n);
+    const ts = new Float64Array(n);
+    const fid = new Int32Array(n);
+    const v = new Float64Array(n);
+    const pol = new Uint8Array(n);
+    const fieldPolicy = fieldNames.map((f) => policies.indexOf(TRADE_FIELDS[f]));
+    let r = 0;
+    for (const p of set.points) {
+      const value = p.value as Record<string, number>;
+      const s = seriesIds.get(p.key)!;
+      for (let f = 0; f < fieldNames.length; f++, r++) {
+        sid[r] = s;
+        ts[r] = p.timestamp;
+        fid[r] = fieldIds[f]!;
+        v[r] = value[fieldNames[f]!]!;
+        pol[r] = fieldPolicy[f]!;
+      }
+    }
+    const writeRows = db.transaction((from: number, to: number) => {
+      for (let i = from; i < to; i++) merge[pol[i]!]!.run(sid[i], ts[i], fid[i], v[i]);
+    });
+
+    const txnRows = txnSamples * fieldNames.length;
+    const t0 = performance.now();
+    for (let from = 0; from < n; from += txnRows) writeRows.immediate(from, Math.min(n, from + txnRows));
+    db.pragma('wal_checkpoint(PASSIVE)'); // what SqliteStorage.flush() ends with
+    return { seconds: (performance.now() - t0) / 1000, rows: n };
+  } finally {
+    db.close();
+  }
+}
+
+/** Row count and sum of a file's samples table: both writers must leave the same data. */
+function fingerprint(path: string): string {
+  const db = new Database(path, { readonly: true });
+  try {
+    const r = db.prepare('SELECT count(*) AS n, total(v) AS s FROM samples').get() as { n: number; s: number };
+    return `${r.n} rows, sum ${r.s}`;
+  } finally {
+    db.close();
+  }
+}
+
+function removeDb(path: string): void {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+}
+
+type PerRound = Record<'ceiling' | 'sqlite' | 'sqliteYield' | 'memory', number[]>;
+
+async function writeBench(dir: string): Promise<{ rows: BenchRow[]; perRound: PerRound }> {
+  progress(`write: generating ${SAMPLES.toLocaleString('en-US')} trade samples over ${KEYS} keys`);
+  const set = makeTrades(SAMPLES);
+  progress(`write: ${set.distinct.toLocaleString('en-US')} distinct (key, ms), ${(SAMPLES - set.distinct).toLocaleString('en-US')} samples merge into an existing ms`);
+
+  // Warm-up on a small set (JIT, page cache, native module), not recorded.
+  {
+    progress('write: warm-up');
+    const small = makeTrades(Math.min(SAMPLES, 20_000), 1);
+    writeCeiling(join(dir, 'warm-ceiling.db'), small, CEILING_TXN_SAMPLES);
+    const s = new SqliteStorage({ path: join(dir, 'warm-sqlite.db') });
+    await writeThrough(s, small, false);
+    await s.close();
+    await writeThrough(new MemoryStorage(), small, false);
+    removeDb(join(dir, 'warm-ceiling.db'));
+    removeDb(join(dir, 'warm-sqlite.db'));
+  }
+
+  const sps: PerRound = { ceiling: [], sqlite: [], sqliteYield: [], memory: [] };
+  const longestCall: number[] = [];
+  const yieldLongestCall: number[] = [];
+  const loopStall: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const ceilingPath = join(dir, `ceiling-${round}.db`);
+    const sqlitePath = join(dir, `sqlite-${round}.db`);
+    const yieldPath = join(dir, `sqlite-yield-${round}.db`);
+    const steps: Array<[string, () => Promise<number>]> = [
+      ['raw better-sqlite3 ceiling', async () => {
+        const r = writeCeiling(ceilingPath, set, CEILING_TXN_SAMPLES);
+        sps.ceiling.push(SAMPLES / r.seconds);
+        return r.seconds;
+      }],
+      ['SqliteStorage', async () => {
+        const s = new SqliteStorage({ path: sqlitePath });
+        const r = await writeThrough(s, set, false);
+        await s.close();
+        sps.sqlite.push(SAMPLES / r.seconds);
+        longestCall.push(r.longestCallMs);
+        return r.seconds;
+      }],
+      ['SqliteStorage, yielding', async () => {
+        const s = new SqliteStorage({ path: yieldPath });
+        const r = await writeThrough(s, set, true);
+        await s.close();
+        sps.sqliteYield.push(SAMPLES / r.seconds);
+        yieldLongestCall.push(r.longestCallMs);
+        loopStall.push(r.maxLoopStallMs ?? NaN);
+        return r.seconds;
+      }],
+      ['MemoryStorage', async () => {
+        const r = await writeThrough(new MemoryStorage(), set, false);
+        sps.memory.push(SAMPLES / r.seconds);
+        return r.seconds;
+      }],
+    ];
+    if (round % 2 === 1) steps.reverse(); // alternate the order against drift
+    for (const [name, step] of steps) {
+      const seconds = await step();
+      progress(`write round ${round + 1}/${ROUNDS}: ${name}: ${seconds.toFixed(3)} s, ${Math.round(SAMPLES / seconds).toLocaleString('en-US')} samples/s`);
+    }
+    progress(`write round ${round + 1}/${ROUNDS}: SqliteStorage / ceiling = ${(sps.sqlite[round]! / sps.ceiling[round]!).toFixed(2)}, yielding / ceiling = ${(sps.sqliteYield[round]! / sps.ceiling[round]!).toFixed(2)}`);
+    const expected = fingerprint(ceilingPath);
+    for (const p of [sqlitePath, yieldPath]) {
+      const got = fingerprint(p);
+      if (got !== expected) progress(`WARNING: ${p} holds ${got}, the ceiling ${expected}: they did not write the same data`);
+    }
+    if (round === 0) progress(`write: each file holds ${expected}`);
+    for (const p of [ceilingPath, sqlitePath, yieldPath]) removeDb(p);
+  }
+
+  const ceiling = { name: 'raw better-sqlite3, same schema+upserts', value: median(sps.ceiling) };
+  const fields = Object.keys(TRADE_FIELDS).length;
+  return {
+    rows: [
+      row('write: SqliteStorage storeMany×1000 + flush', median(sps.sqlite), 'samples/s', ceiling, median(pairedRatios(sps.sqlite, sps.ceiling))),
+      row('write: SqliteStorage, yielding between batches', median(sps.sqliteYield), 'samples/s', ceiling, median(pairedRatios(sps.sqliteYield, sps.ceiling))),
+      row('write: raw better-sqlite3 ceiling', ceiling.value, 'samples/s'),
+      row('write: raw better-sqlite3 ceiling', ceiling.value * fields, 'rows/s'),
+      row('write: MemoryStorage storeMany×1000 (reference)', median(sps.memory), 'samples/s', ceiling, median(pairedRatios(sps.memory, sps.ceiling))),
+      row('write: longest storeMany call, SqliteStorage', median(longestCall), 'ms'),
+      row('write: longest storeMany call, yielding', median(yieldLongestCall), 'ms'),
+      row('write: max event-loop stall, yielding', median(loopStall), 'ms'),
+    ],
+    perRound: sps,
+  };
+}
+
+// --- Fetch latency -----------------------------------------------------------------------------
+
+async function fetchBench(dir: string): Promise<BenchRow[]> {
+  const path = join(dir, 'klines.db');
+  const key = 'klines:binance:BTC-USDT:1m';
+  const declaration: SeriesDeclaration = { key, fields: KLINE_FIELDS, labels: { kind: 'klines', exchange: 'binance', symbol: 'BTC-USDT' } };
+  const klines = makeKlines(key, T0);
+  const start = T0;
+  const end = T0 + DAY_MS - 1;
+  const bucketed: FetchOptions = { bucketMs: 3_600_000, aggregation: 'avg' };
+
+  progress('fetch: storing a day of 1m klines (1,440 × 5 fields)');
+  const writer = new SqliteStorage({ path });
+  const memory = new MemoryStorage();
+  for (const s of [writer, memory]) {
+    await s.declare(declaration);
+    await s.storeMany(klines);
+    await s.flush();
+  }
+  const reader = new SqliteStorage({ path, readOnly: true });
+  const raw = new Database(path, { readonly: true });
+  try {
+    const sid = raw.prepare('SELECT id FROM series WHERE key = ?').pluck().get(key) as number;
+    const range = raw.prepare(RANGE_SQL).raw();
+    const bucket = raw.prepare(BUCKET_SQL).raw();
+
+    // name → call, expected result length. Interleaved per iteration, starting one further
+    // along each time, so drift and the GC debt of the previous call hit all variants alike.
+    const variants: Array<[string, () => unknown, number]> = [
+      ['sqlite', () => writer.fetch(key, start, end), 1440],
+      ['sqlite-ro', () => reader.fetch(key, start, end), 1440],
+      ['memory', () => memory.fetch(key, start, end), 1440],
+      ['raw', () => range.all(sid, start, end), 1440 * 5],
+      ['sqlite-bucket', () => writer.fetch(key, start, end, bucketed), 24],
+      ['sqlite-ro-bucket', () => reader.fetch(key, start, end, bucketed), 24],
+      ['memory-bucket', () => memory.fetch(key, start, end, bucketed), 24],
+      ['raw-bucket', () => bucket.all(bucketed.bucketMs, sid, start, end), 24 * 5],
+    ];
+
+    // The backends must agree before their speed means anything.
+    const same = async (a: Promise<unknown>, b: Promise<unknown>) => JSON.stringify(await a) === JSON.stringify(await b);
+    if (!(await same(writer.fetch(key, start, end), memory.fetch(key, start, end))) ||
+        !(await same(reader.fetch(key, start, end), memory.fetch(key, start, end))) ||
+        !(await same(writer.fetch(key, start, end, bucketed), memory.fetch(key, start, end, bucketed)))) {
+      progress('WARNING: SqliteStorage and MemoryStorage fetch different answers for the kline day');
+    }
+
+    progress(`fetch: ${FETCH_WARMUP} warm-up + ${FETCHES} timed fetches per variant`);
+    const times = new Map<string, number[]>(variants.map(([name]) => [name, []]));
+    for (let i = 0; i < FETCH_WARMUP + FETCHES; i++) {
+      for (let j = 0; j < variants.length; j++) {
+        const [name, call, expected] = variants[(i + j) % variants.length]!;
+        const t0 = performance.now();
+        const result = (await call()) as unknown[];
+        const ms = performance.now() - t0;
+        if (result.length !== expected) throw new Error(`fetch ${name}: ${result.length} results, expected ${expected}`);
+        if (i >= FETCH_WARMUP) times.get(name)!.push(ms);
+      }
+    }
+    const p = (name: string, q: number) => percentile(times.get(name)!, q);
+    const ceil = (q: number) => ({ name: `raw better-sqlite3 SELECT p${q}`, value: p('raw', q) });
+    const bucketCeil = { name: 'raw SQL GROUP BY avg p50', value: p('raw-bucket', 50) };
+    return [
+      row('fetch day p50: SqliteStorage (writer)', p('sqlite', 50), 'ms', ceil(50)),
+      row('fetch day p99: SqliteStorage (writer)', p('sqlite', 99), 'ms', ceil(99)),
+      row('fetch day p50: SqliteStorage read-only 2nd instance', p('sqlite-ro', 50), 'ms', ceil(50)),
+      row('fetch day p99: SqliteStorage read-only 2nd instance', p('sqlite-ro', 99), 'ms', ceil(99)),
+      row('fetch day p50: MemoryStorage', p('memory', 50), 'ms', ceil(50)),
+      row('fetch day p99: MemoryStorage', p('memory', 99), 'ms', ceil(99)),
+      row('fetch day p50: raw better-sqlite3 SELECT (ceiling)', p('raw', 50), 'ms'),
+      row('fetch 1h avg p50: SqliteStorage (writer)', p('sqlite-bucket', 50), 'ms', bucketCeil),
+      row('fetch 1h avg p50: SqliteStorage read-only', p('sqlite-ro-bucket', 50), 'ms', bucketCeil),
+      row('fetch 1h avg p50: MemoryStorage', p('memory-bucket', 50), 'ms', bucketCeil),
+      row('fetch 1h avg p50: raw SQL GROUP BY (ceiling)', p('raw-bucket', 50), 'ms'),
+    ];
+  } finally {
+    raw.close();
+    await reader.close();
+    await writer.close();
+    await memory.close();
+  }
+}
+
+// --- Main --------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'quoting-collector-bench-storage-'));
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  const onSignal = (signal: NodeJS.Signals) => {
+    cleanup();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const began = performance.now();
+  try {
+    progress(`storage bench in ${dir}: ${SAMPLES.toLocaleString('en-US')} samples, ${ROUNDS} write round(s), ${FETCHES} fetches`);
+    const write = await writeBench(dir);
+    const fetchRows = await fetchBench(dir);
+    const rows = [...write.rows, ...fetchRows];
+    const sqliteVersion = (() => {
+      const db = new Database(':memory:');
+      try {
+        return db.prepare('SELECT sqlite_version()').pluck().get() as string;
+      } finally {
+        db.close();
+      }
+    })();
+    const params = {
+      samples: SAMPLES,
+      keys: KEYS,
+      batch: BATCH,
+      rounds: ROUNDS,
+      ceilingTxnSamples: CEILING_TXN_SAMPLES,
+      fetches: FETCHES,
+      node: process.version,
+      sqlite: sqliteVersion,
+      cpus: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
+      perRoundSamplesPerSec: Object.fromEntries(Object.entries(write.perRound).map(([k, v]) => [k, v.map(Math.round)])),
+      perRoundRatioToCeiling: {
+        sqlite: pairedRatios(write.perRound.sqlite, write.perRound.ceiling).map((r) => Math.round(r * 100) / 100),
+        sqliteYield: pairedRatios(write.perRound.sqliteYield, write.perRound.ceiling).map((r) => Math.round(r * 100) / 100),
+      },
+      seconds: Math.round((performance.now() - began) / 100) / 10,
+    };
+    printTable(`storage bench — ${SAMPLES.toLocaleString('en-US')} samples × ${ROUNDS} rounds (median), ${FETCHES} fetches; node ${process.version}, SQLite ${sqliteVersion}, ${params.cpus}`, rows);
+    printJson('storage', params, rows);
+  } finally {
+    cleanup();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+await main();
