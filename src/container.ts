@@ -5,7 +5,7 @@ import { collectionFeedKind } from '../feeds/collection.js';
 import { klineCloseFeedKind } from '../feeds/kline-close.js';
 import { tradesVwapFeedKind } from '../feeds/trades-vwap.js';
 import type { CollectorKind, FeedKind, StorageKind } from '../feeds/types.js';
-import { memoryStorageKind, sqliteStorageKind } from '../storage/kinds.js';
+import { memoryStorageKind, redisTimeSeriesStorageKind, sqliteStorageKind } from '../storage/kinds.js';
 import { silentLogger, type Logger } from './logger.js';
 import { Registry } from './registry.js';
 
@@ -28,6 +28,7 @@ export function createContainer(options: { logger?: Logger } = {}): Container {
   registerCollectorKind(container, tradesCollectorKind);
   registerStorageKind(container, sqliteStorageKind as StorageKind);
   registerStorageKind(container, memoryStorageKind as StorageKind);
+  registerStorageKind(container, redisTimeSeriesStorageKind as StorageKind);
   // Built on first use, so kinds bound after creation (plugins, tests) are included.
   container
     .bind(TOKENS.Registry)

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { StorageKind } from '../feeds/types.js';
 import { StorageError } from './errors.js';
 import { MemoryStorage } from './memory.js';
+import { DEFAULT_REDIS_URL, RedisTimeSeriesStorage } from './redis-timeseries/storage.js';
 import { SqliteStorage } from './sqlite.js';
 
 const sqliteConfig = z.strictObject({
@@ -40,5 +41,34 @@ export const memoryStorageKind: StorageKind<MemoryKindConfig> = {
       throw new StorageError('memory storage lives inside the daemon process; another process cannot read it (use sqlite)');
     }
     return new MemoryStorage();
+  },
+};
+
+const redisTimeSeriesConfig = z.strictObject({
+  kind: z.literal('redis-timeseries'),
+  /** `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS. */
+  url: z.string().min(1).default(DEFAULT_REDIS_URL),
+  /** Overrides a password in the URL; use `${REDIS_PASSWORD}` to keep it out of the file. */
+  password: z.string().optional(),
+  flushIntervalMs: z.number().int().positive().optional(),
+  maxBuffered: z.number().int().positive().optional(),
+  connectTimeoutMs: z.number().int().positive().optional(),
+});
+export type RedisTimeSeriesKindConfig = z.infer<typeof redisTimeSeriesConfig>;
+
+/** `storage: { kind: redis-timeseries, url }`: Redis TimeSeries (Redis 8+, Redis Stack, or the module). */
+export const redisTimeSeriesStorageKind: StorageKind<RedisTimeSeriesKindConfig> = {
+  name: 'redis-timeseries',
+  config: redisTimeSeriesConfig,
+  async open(config, { logger, readOnly }) {
+    return RedisTimeSeriesStorage.open({
+      url: config.url,
+      password: config.password,
+      flushIntervalMs: config.flushIntervalMs,
+      maxBuffered: config.maxBuffered,
+      connectTimeoutMs: config.connectTimeoutMs,
+      readOnly,
+      logger,
+    });
   },
 };

@@ -74,7 +74,7 @@ feeds:
 
   it('rejects unknown feed, collector and storage kinds, listing the known ones', async () => {
     expect(await problems(`storage: { kind: postgres }`)).toEqual([
-      'storage.kind: unknown storage kind "postgres"; known: sqlite, memory',
+      'storage.kind: unknown storage kind "postgres"; known: sqlite, memory, redis-timeseries',
     ]);
     const p = await problems(`
 feeds:

@@ -1,9 +1,17 @@
 import { binanceTrades } from '../exchanges/binance/trades.js';
+import { bybitTrades } from '../exchanges/bybit/trades.js';
+import { coinbaseTrades } from '../exchanges/coinbase/trades.js';
+import { krakenTrades } from '../exchanges/kraken/trades.js';
+import { okxTrades } from '../exchanges/okx/trades.js';
 import type { TradeProtocol } from './protocol.js';
 
 /** Trade protocols by exchange name: adding an exchange is adding its file and one line here. */
 export const tradeProtocols: Readonly<Record<string, TradeProtocol>> = {
   binance: binanceTrades,
+  okx: okxTrades,
+  bybit: bybitTrades,
+  coinbase: coinbaseTrades,
+  kraken: krakenTrades,
 };
 
 /** The trade protocol of `exchange`; throws an Error listing the supported exchanges. */

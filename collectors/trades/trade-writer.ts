@@ -59,14 +59,14 @@ export class TradeWriter {
       byTime.set(trade.exchangeTime, {
         price: trade.price,
         amount: trade.amount,
-        count: 1,
+        count: trade.count ?? 1,
         buy_amount: buy,
         notional: trade.price * trade.amount,
       });
     } else {
       fields.price = trade.price;
       fields.amount += trade.amount;
-      fields.count += 1;
+      fields.count += trade.count ?? 1;
       fields.buy_amount += buy;
       fields.notional += trade.price * trade.amount;
     }

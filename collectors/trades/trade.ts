@@ -15,6 +15,11 @@ export interface Trade {
   price: number;
   /** Base-asset quantity. */
   amount: number;
+  /**
+   * Exchange matches this trade stands for, when the exchange aggregates fills of one taker
+   * order at one price into one message (OKX `count`); absent means 1.
+   */
+  count?: number;
   /** The aggressor's side: 1 buy, -1 sell. */
   side: TakerSide;
   /** Exchange's trade time, ms since the epoch. */

@@ -1,5 +1,6 @@
 import { SymbolTable, type FrameContext, type ParsedFrame, type SubscribeRequest, type TradeProtocol } from '../../trades/protocol.js';
 import { TAKER_BUY, TAKER_SELL, type Trade } from '../../trades/trade.js';
+import { type Json, decimal, integer, isObject, splitSymbol } from '../../trades/wire.js';
 
 // Limits from binance-spot-api-docs web-socket-streams.md (2026-07): 1024 streams per connection,
 // 5 incoming messages per second (pings, pongs and JSON requests all count), a server ping every
@@ -7,25 +8,7 @@ import { TAKER_BUY, TAKER_SELL, type Trade } from '../../trades/trade.js';
 const MAX_STREAMS = 1024;
 // Keeps each SUBSCRIBE frame small; Binance documents no per-request cap.
 const STREAMS_PER_REQUEST = 200;
-const UNIFIED_SYMBOL = /^([A-Z0-9]+)-([A-Z0-9]+)$/;
-const DECIMAL = /^\d+(\.\d+)?$/;
 
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** A decimal string such as "83034.29000000" as the nearest number; throws on anything else. */
-function decimal(value: unknown, field: string): number {
-  if (typeof value !== 'string' || !DECIMAL.test(value)) throw new Error(`${field} is not a decimal string: ${JSON.stringify(value)}`);
-  return Number(value);
-}
-
-function integer(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new Error(`${field} is not an integer: ${JSON.stringify(value)}`);
-  return value;
-}
 
 /** A `trade` event payload (raw or unwrapped from a combined frame) as a normalized Trade. */
 function parseTrade(data: Json, context: FrameContext): Trade {
@@ -61,9 +44,8 @@ export const binanceTrades: TradeProtocol = {
   keepalive: { serverPingIntervalMs: 20_000, silenceTimeoutMs: 60_000 },
 
   toExchangeSymbol(symbol: string): string {
-    const match = UNIFIED_SYMBOL.exec(symbol);
-    if (!match) throw new Error(`binance: bad symbol ${JSON.stringify(symbol)}: expected BASE-QUOTE in upper case, e.g. BTC-USDT`);
-    return match[1]! + match[2]!;
+    const [base, quote] = splitSymbol('binance', symbol);
+    return base + quote;
   },
 
   url(wsUrl: string): string {

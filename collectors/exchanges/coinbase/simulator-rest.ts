@@ -1,0 +1,38 @@
+/**
+ * The few Coinbase Exchange REST endpoints the simulator serves, shaped like the 2026-06-19
+ * captures: GET /products (rest_product_BTC-USD_*.json per entry), /products/<id>, /time
+ * (rest_time_*.json).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** A product as `GET /products/<id>` returns it, for the simulator's cent ticks and 0.00001 lots. */
+function product(id: string): Record<string, unknown> {
+  const [base, quote] = id.split('-');
+  return {
+    id, base_currency: base, quote_currency: quote, quote_increment: '0.01', base_increment: '0.00001', display_name: id,
+    min_market_funds: '1', margin_enabled: false, post_only: false, limit_only: false, cancel_only: false, status: 'online',
+    status_message: '', trading_disabled: false, fx_stablecoin: false, max_slippage_percentage: '0.02000000', auction_mode: false,
+    high_bid_limit_percentage: '',
+  };
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
+}
+
+/** The REST request handler for a simulated exchange listing `products`. */
+export function coinbaseRest(products: readonly string[]): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+    // Coinbase answers unknown routes and products alike with {"message":"NotFound"}.
+    if (req.method !== 'GET') return json(res, 404, { message: 'NotFound' });
+    if (pathname === '/time') {
+      const now = Date.now();
+      return json(res, 200, { iso: new Date(now).toISOString(), epoch: now / 1000 });
+    }
+    if (pathname === '/products') return json(res, 200, products.map(product));
+    const id = /^\/products\/([^/]+)$/.exec(pathname)?.[1];
+    if (id !== undefined && products.includes(decodeURIComponent(id))) return json(res, 200, product(decodeURIComponent(id)));
+    json(res, 404, { message: 'NotFound' });
+  };
+}

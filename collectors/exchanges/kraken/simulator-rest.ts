@@ -1,0 +1,73 @@
+/**
+ * The few Kraken spot REST endpoints the simulator serves, shaped like the Nov 2025 captures:
+ * GET /0/public/Time (rest_Time.json), /0/public/SystemStatus (rest_SystemStatus.json) and
+ * /0/public/AssetPairs (rest_AssetPairs_XBTUSDT.json).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+// REST keeps Kraken's legacy asset names: XBT for BTC, X/Z-prefixed codes for the oldest assets
+// (rest_AssetPairs_XBTUSDT.json: base "XXBT", fee_volume_currency "ZUSD"; pair key XXBTZUSD for BTC/USD).
+const ALT_NAME: Readonly<Record<string, string>> = { BTC: 'XBT', DOGE: 'XDG' };
+const LEGACY_CODE: Readonly<Record<string, string>> = { XBT: 'XXBT', ETH: 'XETH', LTC: 'XLTC', XDG: 'XXDG', USD: 'ZUSD', EUR: 'ZEUR', GBP: 'ZGBP', JPY: 'ZJPY', CAD: 'ZCAD' };
+const FEES = [[0, 0.4], [10000, 0.35], [50000, 0.24], [100000, 0.22], [250000, 0.2], [500000, 0.18], [1000000, 0.16], [2500000, 0.14], [5000000, 0.12], [10000000, 0.1]];
+const FEES_MAKER = [[0, 0.25], [10000, 0.2], [50000, 0.14], [100000, 0.12], [250000, 0.1], [500000, 0.08], [1000000, 0.06], [2500000, 0.04], [5000000, 0.02], [10000000, 0.0]];
+
+interface PairNames {
+  key: string;
+  altname: string;
+  wsname: string;
+  base: string;
+  quote: string;
+}
+
+/** REST names of a v2 symbol such as `BTC/USD`: key XXBTZUSD, altname XBTUSD, wsname XBT/USD. */
+function pairNames(symbol: string): PairNames {
+  const [base, quote] = symbol.split('/').map((asset) => ALT_NAME[asset!] ?? asset!) as [string, string];
+  const legacyBase = LEGACY_CODE[base] ?? base;
+  const legacyQuote = LEGACY_CODE[quote] ?? quote;
+  const legacy = legacyBase !== base && legacyQuote !== quote;
+  return { key: legacy ? legacyBase + legacyQuote : base + quote, altname: base + quote, wsname: `${base}/${quote}`, base: legacyBase, quote: legacyQuote };
+}
+
+/** An AssetPairs entry for the simulator's cent ticks and 8-decimal quantities, in the captured key order. */
+function assetPair(names: PairNames): Record<string, unknown> {
+  return {
+    altname: names.altname, wsname: names.wsname, aclass_base: 'currency', base: names.base, aclass_quote: 'currency', quote: names.quote,
+    lot: 'unit', cost_decimals: 5, pair_decimals: 2, lot_decimals: 8, lot_multiplier: 1, leverage_buy: [2, 3, 4, 5], leverage_sell: [2, 3, 4, 5],
+    fees: FEES, fees_maker: FEES_MAKER, fee_volume_currency: 'ZUSD', margin_call: 80, margin_stop: 40, ordermin: '0.00005', costmin: '0.5',
+    tick_size: '0.01', status: 'online', long_position_limit: 80, short_position_limit: 80,
+  };
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
+}
+
+/** "Tue, 11 Nov 25 00:17:04 +0000", as rest_Time.json prints rfc1123. */
+function rfc1123(date: Date): string {
+  return date.toUTCString().replace(/ \d{2}(\d{2}) /, ' $1 ').replace('GMT', '+0000');
+}
+
+/** The REST request handler for a simulated exchange listing `symbols` (v2 spelling, e.g. BTC/USD). */
+export function krakenRest(symbols: readonly string[]): (req: IncomingMessage, res: ServerResponse) => void {
+  const pairs = symbols.map(pairNames);
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const now = new Date();
+    switch (url.pathname) {
+      case '/0/public/Time':
+        return json(res, 200, { error: [], result: { unixtime: Math.floor(now.getTime() / 1000), rfc1123: rfc1123(now) } });
+      case '/0/public/SystemStatus':
+        return json(res, 200, { error: [], result: { status: 'online', timestamp: now.toISOString().replace(/\.\d{3}Z$/, 'Z') } });
+      case '/0/public/AssetPairs': {
+        // `pair` takes a comma-separated list of pair keys or altnames.
+        const wanted = url.searchParams.get('pair')?.split(',');
+        const chosen = wanted ? wanted.map((name) => pairs.find((p) => p.key === name || p.altname === name)) : pairs;
+        if (chosen.some((p) => p === undefined)) return json(res, 200, { error: ['EQuery:Unknown asset pair'] });
+        return json(res, 200, { error: [], result: Object.fromEntries(chosen.map((p) => [p!.key, assetPair(p!)])) });
+      }
+      default:
+        return json(res, 404, { error: ['EGeneral:Unknown method'] });
+    }
+  };
+}

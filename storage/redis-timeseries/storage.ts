@@ -1,0 +1,261 @@
+import { silentLogger, type Logger } from '../../src/logger.js';
+import { SeriesCatalog } from '../catalog.js';
+import { StorageClosedError, StorageError } from '../errors.js';
+import type {
+  DataCollectionStorage,
+  FetchOptions,
+  Point,
+  Sample,
+  SampleValue,
+  SeriesDeclaration,
+  SeriesInfo,
+  StorageStats,
+  StoreManyResult,
+} from '../types.js';
+import { checkDeclaration, checkKey, checkRange, checkTimestamp, toFields } from '../validation.js';
+import { checkTimeSeries, connect, describeError, destroyQuietly, isTransient, maskUrl, type CredentialMask, type RedisClient } from './connect.js';
+import { checkLabels } from './layout.js';
+import { describeSeries, readSeries } from './reader.js';
+import { SeriesSchemas } from './schema.js';
+import { SampleWriter, type AsyncRejection } from './writer.js';
+
+/** Options for {@link RedisTimeSeriesStorage.open}. */
+export interface RedisTimeSeriesOptions {
+  /** `redis://[user:password@]host[:port][/db]` or `rediss://` (TLS); default redis://127.0.0.1:6379. */
+  url?: string;
+  /** Overrides a password in the URL. */
+  password?: string;
+  /** Open for reading only (e.g. `collector fetch` while the daemon writes); never writes. */
+  readOnly?: boolean;
+  /** Buffered samples are written at least this often (ms); default 50. */
+  flushIntervalMs?: number;
+  /** Buffered samples (waiting or in flight) above which writers wait; default 100 000. */
+  maxBuffered?: number;
+  /** Opening fails after this long without a connection (ms); default 5000. */
+  connectTimeoutMs?: number;
+  /** `flush()` (and so `fetch`, `close`) fails after this long without progress (ms); default 10 000. */
+  flushTimeoutMs?: number;
+  /** Samples per TS.MADD; default 1000. */
+  batchSize?: number;
+  /** Batches in flight at once (one series each); default 8. */
+  maxInFlight?: number;
+  logger?: Logger;
+}
+
+/** `stats()` of a Redis TimeSeries storage: the common counters and a few of its own. */
+export interface RedisTimeSeriesStats extends StorageStats {
+  /** Samples TimeSeries dropped as older than the series' retention (the contract allows it). */
+  droppedByRetention: number;
+  /** False while Redis is unreachable. */
+  connected: boolean;
+}
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+const BACKEND = 'redis-timeseries';
+
+/**
+ * Stores samples in Redis TimeSeries: one key per field, `ts:{<series key>}:<field>`, with
+ * the field's merge policy as its DUPLICATE_POLICY. Writes go through one batching writer;
+ * reads are TS.RANGE. Other processes read the same data with a read-only open.
+ */
+export class RedisTimeSeriesStorage implements DataCollectionStorage {
+  private readonly catalog = new SeriesCatalog();
+  private closed = false;
+  /** Samples refused at call time (validation); the writer counts the later ones. */
+  private refusedAtCall = 0;
+  /** Declarations Redis could not take when made (it was unreachable); `flush` stores them. */
+  private readonly unsavedDeclarations = new Set<string>();
+
+  private constructor(
+    private readonly client: RedisClient,
+    private readonly mask: CredentialMask,
+    private readonly schemas: SeriesSchemas,
+    private readonly writer: SampleWriter | undefined,
+  ) {}
+
+  /** Connects, checks the server has TimeSeries commands, and loads the stored series. */
+  static async open(options: RedisTimeSeriesOptions = {}): Promise<RedisTimeSeriesStorage> {
+    const logger = options.logger ?? silentLogger;
+    const url = options.url ?? DEFAULT_REDIS_URL;
+    let lastLogged = 0;
+    const { client, mask } = await connect({
+      url,
+      password: options.password,
+      connectTimeoutMs: options.connectTimeoutMs ?? 5000,
+      onError: (message) => {
+        // Reconnect attempts repeat the same error; once a few seconds is plenty.
+        if (Date.now() - lastLogged < 5000) return;
+        lastLogged = Date.now();
+        logger.warn({ url: maskUrl(url), err: message }, 'Redis connection error');
+      },
+    });
+    try {
+      await checkTimeSeries(client, mask);
+      const schemas = new SeriesSchemas(client, mask);
+      const writer = options.readOnly
+        ? undefined
+        : new SampleWriter({
+            client,
+            mask,
+            schemas,
+            schemaOf: (key) => storage.catalog.get(key)!,
+            logger,
+            flushIntervalMs: options.flushIntervalMs ?? 50,
+            maxBuffered: options.maxBuffered ?? 100_000,
+            batchSize: options.batchSize ?? 1000,
+            maxInFlight: options.maxInFlight ?? 8,
+            flushTimeoutMs: options.flushTimeoutMs ?? 10_000,
+          });
+      const storage: RedisTimeSeriesStorage = new RedisTimeSeriesStorage(client, mask, schemas, writer);
+      // A reopened writer keeps the declared policies (a read-only one reads them per call).
+      if (writer) for (const schema of await schemas.readAll()) storage.catalog.load(schema);
+      return storage;
+    } catch (err) {
+      destroyQuietly(client);
+      if (err instanceof StorageError) throw err;
+      throw new StorageError(`cannot open Redis TimeSeries storage at ${mask.maskedUrl}: ${describeError(err, mask)}`);
+    }
+  }
+
+  /** The URL this storage talks to, with its password masked. */
+  get url(): string {
+    return this.mask.maskedUrl;
+  }
+
+  async declare(series: SeriesDeclaration): Promise<void> {
+    this.ensureWritable('declare');
+    checkDeclaration(series);
+    checkLabels(series.key, series.labels);
+    // Check Redis first, so a key with another duplicate policy is reported before anything changes.
+    await this.redis(`declare ${series.key}`, series.key, () => this.schemas.checkPolicies(series.key, series.fields));
+    const previous = this.catalog.get(series.key);
+    const changed = this.catalog.declare(series);
+    if (!changed) return;
+    try {
+      await this.schemas.ensure(changed);
+    } catch (err) {
+      // Unreachable: the declaration stands, and is stored before the series' next batch and by flush().
+      if (isTransient(err)) this.unsavedDeclarations.add(series.key);
+      // Refused: undo it, so writes keep the schema Redis has.
+      else if (previous) this.catalog.load(previous);
+      throw this.storageError(`declare ${series.key}`, series.key, err);
+    }
+  }
+
+  async store(key: string, value: SampleValue, timestamp: number): Promise<void> {
+    const writer = this.ensureWritable('store');
+    try {
+      this.accept(writer, key, value, timestamp);
+    } catch (err) {
+      this.refusedAtCall += 1;
+      throw err;
+    }
+    await writer.waitForSpace();
+  }
+
+  async storeMany(points: readonly Point[]): Promise<StoreManyResult> {
+    const writer = this.ensureWritable('storeMany');
+    const result: StoreManyResult = { accepted: 0, rejected: [] };
+    for (let i = 0; i < points.length; i++) {
+      const p = points[i];
+      try {
+        this.accept(writer, p?.key, p?.value, p?.timestamp);
+        result.accepted += 1;
+      } catch (err) {
+        this.refusedAtCall += 1;
+        result.rejected.push({ index: i, key: String(p?.key), reason: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    await writer.waitForSpace();
+    return result;
+  }
+
+  async fetch(key: string, start: number, end: number, options?: FetchOptions): Promise<Sample[]> {
+    this.ensureOpen('fetch');
+    checkRange(key, start, end, options);
+    if (this.writer) await this.writer.flush(key); // read-your-writes
+    const schema = this.writer ? this.catalog.get(key) : await this.redis(`fetch ${key}`, key, () => this.schemas.read(key));
+    if (!schema) return [];
+    return this.redis(`fetch ${key}`, key, () => readSeries(this.client, schema, start, end, options));
+  }
+
+  async keys(): Promise<SeriesInfo[]> {
+    this.ensureOpen('keys');
+    if (this.writer) await this.flush();
+    return this.redis('list series', undefined, async () => describeSeries(this.client, await this.schemas.readAll()));
+  }
+
+  /** Resolves once every accepted sample and declaration is in Redis; rejects (keeping the buffer) if Redis stays away. */
+  async flush(): Promise<void> {
+    this.ensureOpen('flush');
+    if (!this.writer) return;
+    await this.writer.flush();
+    for (const key of this.unsavedDeclarations) {
+      const schema = this.catalog.get(key)!;
+      await this.redis(`store the declaration of ${key}`, key, () => this.schemas.ensure(schema));
+      this.unsavedDeclarations.delete(key);
+    }
+  }
+
+  /** Flushes and disconnects. If the flush fails it throws and stays open (retry close). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.writer) await this.flush();
+    this.closed = true;
+    this.writer?.stop();
+    await this.client.close().catch(() => destroyQuietly(this.client));
+  }
+
+  stats(): RedisTimeSeriesStats {
+    const w = this.writer?.stats();
+    return {
+      backend: BACKEND,
+      buffered: w?.buffered ?? 0,
+      written: w?.written ?? 0,
+      rejected: this.refusedAtCall + (w?.rejected ?? 0),
+      errors: w?.errors ?? 0,
+      droppedByRetention: w?.droppedByRetention ?? 0,
+      connected: w ? w.connected : this.client.isReady,
+    };
+  }
+
+  /** The latest samples Redis refused after they were accepted (for status pages and tests). */
+  rejections(): AsyncRejection[] {
+    return this.writer?.rejections() ?? [];
+  }
+
+  /** Validates one point (synchronously, so a bad one is reported by index) and buffers it. */
+  private accept(writer: SampleWriter, key: unknown, value: unknown, timestamp: unknown): void {
+    checkKey(key);
+    checkTimestamp(key, timestamp);
+    const fields = toFields(key, value);
+    this.catalog.resolve(key, fields);
+    writer.enqueue(key, timestamp, { ...fields });
+  }
+
+  /** Runs Redis commands for `what`; a failure becomes a StorageError naming the key, masked. */
+  private async redis<T>(what: string, key: string | undefined, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      throw this.storageError(what, key, err);
+    }
+  }
+
+  /** `err` as a StorageError that says what failed, names the key, and says when Redis is unreachable. */
+  private storageError(what: string, key: string | undefined, err: unknown): StorageError {
+    if (err instanceof StorageError) return err;
+    const unreachable = isTransient(err) ? ` (Redis at ${this.mask.maskedUrl} is unreachable)` : '';
+    return new StorageError(`cannot ${what}${unreachable}: ${describeError(err, this.mask)}`, key);
+  }
+
+  private ensureOpen(call: string): void {
+    if (this.closed) throw new StorageClosedError(BACKEND, call);
+  }
+
+  private ensureWritable(call: string): SampleWriter {
+    this.ensureOpen(call);
+    if (!this.writer) throw new StorageError(`Redis TimeSeries storage at ${this.mask.maskedUrl} is open read-only: ${call}() is not allowed`);
+    return this.writer;
+  }
+}

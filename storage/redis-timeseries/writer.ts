@@ -1,0 +1,440 @@
+/**
+ * The one writer every caller's samples go through. Samples wait in a bounded buffer, are
+ * grouped per series and written as `TS.MADD` batches, several series in flight at once.
+ *
+ * - One batch per series in flight at a time: batches of a series are applied in the order
+ *   they were accepted, so `last`/`first` merge as the caller sent them.
+ * - Each batch is a MULTI of TS.MADD and a marker (`tsack:{series}:<writer>` = batch id). When
+ *   the connection drops with a batch in flight, the marker tells on retry whether it was
+ *   applied, so a `sum` field is never added twice.
+ * - While Redis is unreachable the batch goes back to the buffer; `storeMany` waits once the
+ *   buffer is full (backpressure) and nothing is dropped.
+ * - TS.MADD answers per sample: refusals are counted and logged with their key; samples older
+ *   than the retention are dropped as the contract allows and counted apart.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../../src/logger.js';
+import type { SeriesSchema } from '../catalog.js';
+import { StorageError } from '../errors.js';
+import { describeError, isTransient, type CredentialMask, type RedisClient } from './connect.js';
+import { ackKey, fieldKey, formatDouble } from './layout.js';
+import type { SeriesSchemas } from './schema.js';
+
+/** How long a batch marker outlives its batch; only retries within this window need it. */
+const ACK_TTL_SECONDS = 86_400;
+/** At most this many asynchronous refusals are kept for `rejections()`. */
+const RECENT_REJECTIONS = 100;
+/** A series' refusals are logged at most this often (the counters count all of them). */
+const LOG_EVERY_MS = 10_000;
+
+/** A sample TimeSeries refused after `storeMany` had accepted it. */
+export interface AsyncRejection {
+  key: string;
+  timestamp: number;
+  /** The field whose key refused it, when only some fields did. */
+  field?: string;
+  reason: string;
+}
+
+/** Tuning of the writer. */
+export interface WriterOptions {
+  client: RedisClient;
+  mask: CredentialMask;
+  schemas: SeriesSchemas;
+  /** The current schema of a series this process writes (from the catalog). */
+  schemaOf: (key: string) => SeriesSchema;
+  logger: Logger;
+  /** Buffered samples are written at least this often (ms). */
+  flushIntervalMs: number;
+  /** Buffered samples (waiting or in flight) at which `waitForSpace` blocks callers. */
+  maxBuffered: number;
+  /** Samples per TS.MADD; a buffer this full is written without waiting for the interval. */
+  batchSize: number;
+  /** Batches (one series each) in flight at once. */
+  maxInFlight: number;
+  /** `flush()` gives up after this long without progress (ms); the buffer is kept. */
+  flushTimeoutMs: number;
+}
+
+/** Counters of the writer. */
+export interface WriterStats {
+  buffered: number;
+  written: number;
+  rejected: number;
+  droppedByRetention: number;
+  errors: number;
+  connected: boolean;
+}
+
+interface QueuedSample {
+  seq: number;
+  ts: number;
+  fields: Record<string, number>;
+  /** Set once it was re-sent after a per-sample refusal; a second refusal is final. */
+  retried: boolean;
+}
+
+interface Batch {
+  id: number;
+  samples: QueuedSample[];
+  /** The connection dropped while it was in flight: Redis may have applied it. */
+  maybeApplied: boolean;
+}
+
+/** A series' share of the buffer. Sample order is accept order (ascending seq). */
+interface SeriesQueue {
+  waiting: QueuedSample[];
+  /** A batch that failed because Redis was away; it is re-sent first, unchanged. */
+  retry?: Batch;
+  sending?: Batch;
+}
+
+type Outcome =
+  | { kind: 'written'; written: number; dropped: number; resend: QueuedSample[]; rejected: AsyncRejection[]; rejectedSamples: number }
+  | { kind: 'refused'; reason: string }
+  | { kind: 'unavailable'; error: unknown; maybeApplied: boolean };
+
+interface FlushWaiter {
+  /** Settled once every sample up to this seq (of `key`, or of all series) is settled. */
+  target: number;
+  key?: string;
+  /** When it started waiting: progress is measured from here or the last batch written. */
+  since: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** Batches, writes and retries samples; see the module comment. */
+export class SampleWriter {
+  /** Distinguishes this writer's batch markers from another process's. */
+  readonly writerId = randomBytes(6).toString('hex');
+  private readonly series = new Map<string, SeriesQueue>();
+  private waitingCount = 0;
+  private inFlightSamples = 0;
+  private inFlightBatches = 0;
+  private nextSeq = 1;
+  private nextBatchId = 1;
+  private draining = false;
+  private timer: NodeJS.Timeout | undefined;
+  private recoveryTimer: NodeJS.Timeout | undefined;
+  private recoveryDelay = 50;
+  private downSince: number | undefined;
+  private lastError = '';
+  private lastProgressAt = Date.now();
+  private stopped = false;
+  private flushWaiters: FlushWaiter[] = [];
+  private spaceWaiters: Array<() => void> = [];
+  private readonly recent: AsyncRejection[] = [];
+  private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
+  private written = 0;
+  private rejected = 0;
+  private droppedByRetention = 0;
+  private errors = 0;
+
+  constructor(private readonly options: WriterOptions) {}
+
+  /** Adds an already validated sample (its fields copied by the caller) to the buffer. */
+  enqueue(key: string, ts: number, fields: Record<string, number>): void {
+    let queue = this.series.get(key);
+    if (!queue) this.series.set(key, (queue = { waiting: [] }));
+    queue.waiting.push({ seq: this.nextSeq++, ts, fields, retried: false });
+    this.waitingCount += 1;
+    if (this.waitingCount >= this.options.batchSize) this.startDraining();
+    else this.schedule();
+  }
+
+  /** Resolves once the buffer has room (backpressure: callers wait, nothing is dropped). */
+  async waitForSpace(): Promise<void> {
+    while (!this.stopped && this.buffered() >= this.options.maxBuffered) {
+      this.startDraining();
+      await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
+    }
+  }
+
+  /**
+   * Resolves once every sample accepted so far (of `key`, or of every series) is written or
+   * refused. Rejects with a StorageError when Redis makes no progress for `flushTimeoutMs`;
+   * the samples stay buffered and are written when it returns.
+   */
+  flush(key?: string): Promise<void> {
+    const target = this.nextSeq - 1;
+    if (this.settledThrough(target, key)) return Promise.resolve();
+    this.startDraining();
+    return new Promise<void>((resolve, reject) => {
+      const waiter: FlushWaiter = { target, key, since: Date.now(), resolve, reject, timer: setTimeout(() => this.expire(waiter), this.options.flushTimeoutMs) };
+      this.flushWaiters.push(waiter);
+    });
+  }
+
+  /** Samples waiting or in flight. */
+  buffered(): number {
+    return this.waitingCount + this.inFlightSamples;
+  }
+
+  stats(): WriterStats {
+    return {
+      buffered: this.buffered(),
+      written: this.written,
+      rejected: this.rejected,
+      droppedByRetention: this.droppedByRetention,
+      errors: this.errors,
+      connected: this.downSince === undefined,
+    };
+  }
+
+  /** The latest samples TimeSeries refused after they were accepted (newest last). */
+  rejections(): AsyncRejection[] {
+    return [...this.recent];
+  }
+
+  /** Stops writing (after a successful flush, at close); releases every waiter. */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.recoveryTimer);
+    for (const w of this.flushWaiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new StorageError('redis-timeseries storage closed before the samples were written'));
+    }
+    for (const release of this.spaceWaiters.splice(0)) release();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.startDraining();
+    }, this.options.flushIntervalMs);
+  }
+
+  /** Writes everything waiting, as fast as the in-flight bound allows. */
+  private startDraining(): void {
+    this.draining = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.stopped || this.downSince !== undefined) return;
+    if (!this.draining) {
+      if (this.waitingCount > 0) this.schedule();
+      return;
+    }
+    const free = this.options.maxInFlight - this.inFlightBatches;
+    const ready = [...this.series].filter(([, q]) => !q.sending && (q.retry || q.waiting.length > 0)).slice(0, Math.max(0, free));
+    for (const [key, queue] of ready) {
+      // Round robin: a busy series goes to the back, so every series gets its turn.
+      this.series.delete(key);
+      this.series.set(key, queue);
+      this.send(key, queue);
+    }
+    if (this.waitingCount === 0) this.draining = false;
+  }
+
+  private send(key: string, queue: SeriesQueue): void {
+    let batch = queue.retry;
+    queue.retry = undefined;
+    if (!batch) batch = { id: this.nextBatchId++, samples: queue.waiting.splice(0, this.options.batchSize), maybeApplied: false };
+    queue.sending = batch;
+    this.waitingCount -= batch.samples.length;
+    this.inFlightSamples += batch.samples.length;
+    this.inFlightBatches += 1;
+    void this.write(key, batch).then((outcome) => this.settle(key, queue, batch, outcome));
+  }
+
+  /** Writes one batch; never rejects (every failure is an outcome). */
+  private async write(key: string, batch: Batch): Promise<Outcome> {
+    const { client, schemas } = this.options;
+    try {
+      const schema = this.options.schemaOf(key);
+      if (!schemas.isCurrent(schema)) await schemas.ensure(schema);
+      if (batch.maybeApplied) {
+        const applied = Number(await client.sendCommand(['GET', ackKey(key, this.writerId)]));
+        if (applied >= batch.id) return { kind: 'written', written: batch.samples.length, dropped: 0, resend: [], rejected: [], rejectedSamples: 0 };
+      }
+    } catch (error) {
+      if (isTransient(error)) return { kind: 'unavailable', error, maybeApplied: batch.maybeApplied };
+      return { kind: 'refused', reason: describeError(error, this.options.mask) };
+    }
+    const madd: string[] = ['TS.MADD'];
+    for (const s of batch.samples) {
+      const ts = String(s.ts);
+      for (const field in s.fields) madd.push(fieldKey(key, field), ts, formatDouble(s.fields[field]!));
+    }
+    let replies: unknown[];
+    try {
+      replies = await client
+        .multi()
+        .addCommand(madd)
+        .addCommand(['SET', ackKey(key, this.writerId), String(batch.id), 'EX', String(ACK_TTL_SECONDS)])
+        .exec();
+    } catch (error) {
+      if (isTransient(error)) return { kind: 'unavailable', error, maybeApplied: true };
+      return { kind: 'refused', reason: `TS.MADD for ${key} refused: ${describeError(error, this.options.mask)}` };
+    }
+    return this.readReply(key, batch, replies[0]);
+  }
+
+  /** Sorts TS.MADD's per-sample answers into written, dropped by retention, to re-send, refused. */
+  private readReply(key: string, batch: Batch, reply: unknown): Outcome {
+    const elements = Array.isArray(reply) ? reply : [];
+    const outcome = { kind: 'written' as const, written: 0, dropped: 0, resend: [] as QueuedSample[], rejected: [] as AsyncRejection[], rejectedSamples: 0 };
+    let i = 0;
+    for (const sample of batch.samples) {
+      let pastRetention = false;
+      const failed: Array<[string, string]> = [];
+      for (const field in sample.fields) {
+        const answer = elements[i++];
+        if (!(answer instanceof Error)) continue;
+        if (/older than retention/i.test(answer.message)) pastRetention = true;
+        else failed.push([field, describeError(answer, this.options.mask)]);
+      }
+      if (failed.length === 0) {
+        if (pastRetention) outcome.dropped += 1;
+        else outcome.written += 1;
+      } else if (!sample.retried) {
+        // The key may have vanished (FLUSHALL, a restart without persistence): re-create
+        // and re-send only the fields that failed, once.
+        const fields = Object.fromEntries(failed.map(([f]) => [f, sample.fields[f]!]));
+        outcome.resend.push({ seq: sample.seq, ts: sample.ts, fields, retried: true });
+      } else {
+        outcome.rejectedSamples += 1;
+        for (const [field, reason] of failed) {
+          outcome.rejected.push({ key, field, timestamp: sample.ts, reason: `${fieldKey(key, field)} refused the sample at ${sample.ts}: ${reason}` });
+        }
+      }
+    }
+    return outcome;
+  }
+
+  private settle(key: string, queue: SeriesQueue, batch: Batch, outcome: Outcome): void {
+    queue.sending = undefined;
+    this.inFlightSamples -= batch.samples.length;
+    this.inFlightBatches -= 1;
+    if (outcome.kind === 'unavailable') {
+      queue.retry = { ...batch, maybeApplied: batch.maybeApplied || outcome.maybeApplied };
+      this.waitingCount += batch.samples.length;
+      this.errors += 1;
+      this.goDown(outcome.error);
+    } else {
+      this.lastProgressAt = Date.now();
+      this.recoveryDelay = 50;
+      if (outcome.kind === 'refused') {
+        this.reject(batch.samples.map((s) => ({ key, timestamp: s.ts, reason: outcome.reason })), batch.samples.length);
+      } else {
+        this.written += outcome.written;
+        this.droppedByRetention += outcome.dropped;
+        if (outcome.rejectedSamples) this.reject(outcome.rejected, outcome.rejectedSamples);
+        if (outcome.resend.length) {
+          this.options.schemas.forget(key, Object.keys(this.options.schemaOf(key).fields));
+          queue.waiting.unshift(...outcome.resend);
+          this.waitingCount += outcome.resend.length;
+          this.draining = true;
+        }
+      }
+    }
+    if (!queue.sending && !queue.retry && queue.waiting.length === 0) this.series.delete(key);
+    this.checkFlushWaiters();
+    this.releaseSpace();
+    this.pump();
+  }
+
+  /** Counts refused samples, keeps the latest for `rejections()`, and logs them (rate-limited per series). */
+  private reject(rejections: AsyncRejection[], samples: number): void {
+    this.rejected += samples;
+    this.recent.push(...rejections);
+    if (this.recent.length > RECENT_REJECTIONS) this.recent.splice(0, this.recent.length - RECENT_REJECTIONS);
+    const first = rejections[0]!;
+    const log = this.lastLogged.get(first.key);
+    const now = Date.now();
+    if (log && now - log.at < LOG_EVERY_MS) {
+      log.suppressed += samples;
+      return;
+    }
+    this.lastLogged.set(first.key, { at: now, suppressed: 0 });
+    this.options.logger.warn(
+      { key: first.key, field: first.field, timestamp: first.timestamp, samples, suppressedSinceLastLog: log?.suppressed ?? 0, reason: first.reason },
+      `Redis TimeSeries refused ${samples} sample(s) of ${first.key}; counted in stats().rejected`,
+    );
+  }
+
+  /** Redis is away: stop sending, keep everything buffered, and watch for its return. */
+  private goDown(error: unknown): void {
+    this.lastError = describeError(error, this.options.mask);
+    if (this.downSince !== undefined) return;
+    this.downSince = Date.now();
+    this.options.logger.warn(
+      { url: this.options.mask.maskedUrl, buffered: this.buffered(), err: this.lastError },
+      'Redis unreachable; samples stay buffered and are written when it returns',
+    );
+    this.watchForRecovery();
+  }
+
+  private watchForRecovery(): void {
+    if (this.stopped) return;
+    this.recoveryTimer = setTimeout(() => {
+      // node-redis reconnects on its own; resume once it is ready. A "try again" refusal
+      // (LOADING, OOM) leaves the client ready: the backoff keeps retries apart.
+      if (!this.options.client.isReady) return this.watchForRecovery();
+      const downFor = Date.now() - this.downSince!;
+      this.downSince = undefined;
+      this.options.logger.info({ url: this.options.mask.maskedUrl, buffered: this.buffered(), downForMs: downFor }, 'Redis is back; writing buffered samples');
+      this.recoveryDelay = Math.min(this.recoveryDelay * 2, 2000);
+      this.startDraining();
+    }, this.recoveryDelay);
+  }
+
+  /** The oldest seq of `key` (or of any series) not yet written or refused; Infinity when none. */
+  private oldestPending(key?: string): number {
+    const oldest = (q: SeriesQueue) => Math.min(q.sending?.samples[0]?.seq ?? Infinity, q.retry?.samples[0]?.seq ?? Infinity, q.waiting[0]?.seq ?? Infinity);
+    if (key !== undefined) {
+      const q = this.series.get(key);
+      return q ? oldest(q) : Infinity;
+    }
+    let min = Infinity;
+    for (const q of this.series.values()) min = Math.min(min, oldest(q));
+    return min;
+  }
+
+  private settledThrough(target: number, key?: string): boolean {
+    return this.oldestPending(key) > target;
+  }
+
+  private checkFlushWaiters(): void {
+    if (this.flushWaiters.length === 0) return;
+    const globalOldest = this.oldestPending();
+    this.flushWaiters = this.flushWaiters.filter((w) => {
+      const oldest = w.key === undefined ? globalOldest : this.oldestPending(w.key);
+      if (oldest <= w.target) return true;
+      clearTimeout(w.timer);
+      w.resolve();
+      return false;
+    });
+  }
+
+  /** A flush waiter's time is up: fail it unless batches were written within the timeout. */
+  private expire(waiter: FlushWaiter): void {
+    const { flushTimeoutMs } = this.options;
+    const idleFor = Date.now() - Math.max(this.lastProgressAt, waiter.since);
+    if (idleFor < flushTimeoutMs) {
+      waiter.timer = setTimeout(() => this.expire(waiter), flushTimeoutMs - idleFor);
+      return;
+    }
+    this.flushWaiters = this.flushWaiters.filter((w) => w !== waiter);
+    const why = this.downSince !== undefined ? `it has been unreachable for ${Date.now() - this.downSince} ms (${this.lastError})` : `it has not answered for ${idleFor} ms`;
+    waiter.reject(
+      new StorageError(
+        `cannot flush${waiter.key ? ` ${waiter.key}` : ''} to Redis at ${this.options.mask.maskedUrl}: ${why}; ` +
+          `${this.buffered()} sample(s) stay buffered and are written when it returns`,
+        waiter.key,
+      ),
+    );
+  }
+
+  private releaseSpace(): void {
+    if (this.buffered() >= this.options.maxBuffered || this.spaceWaiters.length === 0) return;
+    for (const release of this.spaceWaiters.splice(0)) release();
+  }
+}

@@ -1,0 +1,399 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { StorageClosedError, StorageError } from '../storage/errors.js';
+import { redisTimeSeriesStorageKind } from '../storage/kinds.js';
+import { noTimeSeriesMessage } from '../storage/redis-timeseries/connect.js';
+import { fieldKey, formatDouble, schemaKey, SERIES_SET } from '../storage/redis-timeseries/layout.js';
+import { RedisTimeSeriesStorage, type RedisTimeSeriesOptions } from '../storage/redis-timeseries/storage.js';
+import { silentLogger } from '../src/logger.js';
+import { storageContract } from './storage-contract.js';
+import {
+  deleteCollectorKeys,
+  disposeRedisServers,
+  RedisServer,
+  ReplyLosingProxy,
+  SKIP_MESSAGE,
+  timeSeriesTarget,
+  withRedis,
+} from './support/redis-server.js';
+
+const target = timeSeriesTarget();
+if (!target) console.warn(SKIP_MESSAGE);
+const ownServerNeeded = 'needs a redis-server of our own: set REDIS_TIMESERIES_MODULE=/path/to/redistimeseries.so';
+if (target && !target.module) console.warn(`SKIPPED redis-timeseries restart/lost-reply tests: ${ownServerNeeded}`);
+
+afterAll(disposeRedisServers, 30_000);
+
+const MAX_TS = Number.MAX_SAFE_INTEGER;
+
+/** Storages opened by a test, closed after it. */
+const opened: RedisTimeSeriesStorage[] = [];
+async function open(options: RedisTimeSeriesOptions): Promise<RedisTimeSeriesStorage> {
+  const s = await RedisTimeSeriesStorage.open({ connectTimeoutMs: 2000, ...options });
+  opened.push(s);
+  return s;
+}
+afterEach(async () => {
+  for (const s of opened.splice(0)) await s.close().catch(() => undefined);
+});
+
+/** A pino logger whose lines the test can read. */
+function capturingLogger() {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), lines };
+}
+
+/** Resolves to the rejection, failing when the promise resolves. */
+async function errorOf(promise: Promise<unknown>): Promise<Error> {
+  const outcome = await promise.then(() => undefined, (err: unknown) => err);
+  if (!(outcome instanceof Error)) expect.fail('expected a rejection');
+  return outcome;
+}
+
+describe('redis-timeseries layout', () => {
+  it('sends doubles as the shortest text that parses back to the same bits, -0 included', () => {
+    for (const x of [0.1 + 0.2, 5e-324, -0, 0, 1e21, 1.7976931348623157e308, -1.7976931348623157e308, 1 / 3, 2.2250738585072014e-308]) {
+      expect(Number(formatDouble(x))).toBe(x); // toBe is Object.is: -0 is not 0
+    }
+    expect(formatDouble(-0)).toBe('-0');
+  });
+
+  it('keeps a whole series in one hash slot', () => {
+    expect(fieldKey('trades:binance:BTC-USDT', 'amount')).toBe('ts:{trades:binance:BTC-USDT}:amount');
+    expect(schemaKey('trades:binance:BTC-USDT')).toBe('tsmeta:{trades:binance:BTC-USDT}');
+  });
+});
+
+describe('redis-timeseries storage kind', () => {
+  it('parses its config strictly, with a default url', () => {
+    const config = redisTimeSeriesStorageKind.config;
+    expect(redisTimeSeriesStorageKind.name).toBe('redis-timeseries');
+    expect(config.parse({ kind: 'redis-timeseries' })).toEqual({ kind: 'redis-timeseries', url: 'redis://127.0.0.1:6379' });
+    const full = { kind: 'redis-timeseries', url: 'rediss://u:p@h:6380/2', password: 'x', flushIntervalMs: 20, maxBuffered: 10, connectTimeoutMs: 500 };
+    expect(config.parse(full)).toEqual(full);
+    expect(() => config.parse({ kind: 'redis-timeseries', extra: 1 })).toThrow();
+    expect(() => config.parse({ kind: 'redis-timeseries', flushIntervalMs: 0 })).toThrow();
+    expect(() => config.parse({ kind: 'redis-timeseries', maxBuffered: 1.5 })).toThrow();
+    expect(() => config.parse({ kind: 'sqlite' })).toThrow();
+  });
+});
+
+// A plain redis-server (no module) is always there: CI installs it.
+describe('redis-timeseries start-up checks (plain redis-server)', () => {
+  const password = 'pa55-w0rd/secret';
+  let plain: RedisServer;
+  beforeAll(async () => {
+    plain = await RedisServer.start({ password });
+  });
+
+  it('refuses a server without TimeSeries with one message naming the fixes, credentials masked', async () => {
+    const url = `redis://default:${encodeURIComponent(password)}@127.0.0.1:${plain.port}/0`;
+    const err = await errorOf(RedisTimeSeriesStorage.open({ url }));
+    expect(err).toBeInstanceOf(StorageError);
+    const masked = `redis://default:***@127.0.0.1:${plain.port}/0`;
+    expect(err.message).toBe(noTimeSeriesMessage(masked));
+    expect(err.message).toContain('use Redis 8 or later (TimeSeries built in), Redis Stack, or load the module (redis-server --loadmodule /path/to/redistimeseries.so)');
+    expect(err.message).not.toContain('secret');
+  });
+
+  it('accepts the password from the config instead of the URL (the kind path)', async () => {
+    const config = redisTimeSeriesStorageKind.config.parse({ kind: 'redis-timeseries', url: `redis://127.0.0.1:${plain.port}`, password });
+    const err = await errorOf(redisTimeSeriesStorageKind.open(config, { logger: silentLogger, configDir: '.' }));
+    // Authenticated (else NOAUTH), then refused for the missing module.
+    expect(err.message).toBe(noTimeSeriesMessage(`redis://127.0.0.1:${plain.port}`));
+  });
+
+  it('masks credentials in connection and authentication errors and in logs', async () => {
+    const { logger, lines } = capturingLogger();
+    const wrong = await errorOf(RedisTimeSeriesStorage.open({ url: `redis://default:wrong-secret@127.0.0.1:${plain.port}`, logger, connectTimeoutMs: 500 }));
+    expect(wrong).toBeInstanceOf(StorageError);
+    expect(wrong.message).toContain(`redis://default:***@127.0.0.1:${plain.port}`);
+    expect(wrong.message).not.toContain('wrong-secret');
+
+    const closedPort = plain.port + 1 === 65536 ? plain.port - 1 : plain.port + 1;
+    const refused = await errorOf(
+      RedisTimeSeriesStorage.open({ url: `redis://admin:top-secret@127.0.0.1:${closedPort}`, password: 'config-secret', logger, connectTimeoutMs: 300 }),
+    );
+    expect(refused.message).toMatch(/^cannot connect to Redis at redis:\/\/admin:\*\*\*@127\.0\.0\.1:\d+: /);
+    for (const text of [wrong.message, refused.message, JSON.stringify(lines)]) {
+      expect(text).not.toContain('secret');
+    }
+
+    // TLS to a plain server: the handshake fails; still masked.
+    const tls = await errorOf(RedisTimeSeriesStorage.open({ url: `rediss://u:tls-secret@127.0.0.1:${plain.port}`, logger, connectTimeoutMs: 300 }));
+    expect(tls.message).toMatch(/^cannot connect to Redis at rediss:\/\/u:\*\*\*@127\.0\.0\.1:\d+: /);
+    expect(tls.message + JSON.stringify(lines)).not.toContain('secret');
+
+    const badUrl = await errorOf(RedisTimeSeriesStorage.open({ url: 'http://user:url-secret@host' }));
+    expect(badUrl.message).toContain('http://user:***@host');
+    expect(badUrl.message).not.toContain('url-secret');
+  });
+});
+
+describe.skipIf(!target)('redis-timeseries with TimeSeries', () => {
+  let server: RedisServer | undefined;
+  let url: string;
+
+  beforeAll(async () => {
+    if (target!.url) url = target!.url;
+    else {
+      server = await RedisServer.start({ module: target!.module });
+      url = server.url;
+    }
+  }, 30_000);
+
+  storageContract('redis-timeseries', async () => {
+    await deleteCollectorKeys(url);
+    return {
+      storage: await RedisTimeSeriesStorage.open({ url }),
+      openReader: () => RedisTimeSeriesStorage.open({ url, readOnly: true }),
+      cleanup: () => deleteCollectorKeys(url),
+    };
+  });
+
+  describe('RedisTimeSeriesStorage', () => {
+    beforeAll(() => deleteCollectorKeys(url));
+    afterEach(() => deleteCollectorKeys(url));
+
+    it('lays a series out as one TimeSeries key per field with labels, policies and a schema hash', async () => {
+      const s = await open({ url });
+      const labels = { kind: 'trades', exchange: 'binance', symbol: 'BTC-USDT' };
+      await s.declare({ key: 'trades:binance:BTC-USDT', fields: { amount: 'sum', price: 'last' }, retentionMs: 3_600_000, labels });
+      await s.store('trades:binance:BTC-USDT', { amount: 1.5, price: 100 }, 1000);
+      await s.flush();
+      await withRedis(url, async (r) => {
+        const info = (await r.sendCommand(['TS.INFO', 'ts:{trades:binance:BTC-USDT}:amount'])) as unknown[];
+        const byName = Object.fromEntries(Array.from({ length: info.length / 2 }, (_, i) => [info[2 * i], info[2 * i + 1]]));
+        expect(byName).toMatchObject({ duplicatePolicy: 'sum', retentionTime: 3_600_000, chunkType: 'compressed', chunkSize: 16_384, totalSamples: 1 });
+        expect(Object.fromEntries(byName.labels as Array<[string, string]>)).toEqual({ series: 'trades:binance:BTC-USDT', field: 'amount', ...labels });
+        const filtered = (await r.sendCommand(['TS.MRANGE', '-', '+', 'FILTER', 'exchange=binance', 'field=price'])) as unknown[][];
+        expect(filtered.map((row) => row[0])).toEqual(['ts:{trades:binance:BTC-USDT}:price']);
+        expect(await r.sendCommand(['SMEMBERS', SERIES_SET])).toEqual(['trades:binance:BTC-USDT']);
+        expect(await r.sendCommand(['HGET', schemaKey('trades:binance:BTC-USDT'), 'fields'])).toBe('{"amount":"sum","price":"last"}');
+        // Keys are created once per process: more declarations and writes send no TS.CREATE.
+        const creates = async () => Number(/cmdstat_ts\.create:calls=(\d+)/.exec(String(await r.sendCommand(['INFO', 'commandstats'])))?.[1]);
+        const before = await creates();
+        await s.declare({ key: 'trades:binance:BTC-USDT', fields: { amount: 'sum', price: 'last' }, retentionMs: 3_600_000, labels });
+        await s.storeMany([1, 2, 3].map((t) => ({ key: 'trades:binance:BTC-USDT', value: { amount: t, price: t }, timestamp: 2000 + t })));
+        await s.flush();
+        expect(await creates()).toBe(before);
+        expect(((await r.sendCommand(['KEYS', '*trades:binance:BTC-USDT*'])) as string[]).sort()).toEqual([
+          'ts:{trades:binance:BTC-USDT}:amount',
+          'ts:{trades:binance:BTC-USDT}:price',
+          expect.stringMatching(/^tsack:\{trades:binance:BTC-USDT\}:[0-9a-f]+$/), // the writer's batch marker
+          'tsmeta:{trades:binance:BTC-USDT}',
+        ]);
+      });
+    });
+
+    it('keeps data and declared policies across close and reopen', async () => {
+      const first = await open({ url });
+      await first.declare({ key: 'reopen:x', fields: { amount: 'sum', price: 'last' } });
+      await first.store('reopen:x', { amount: 1.5, price: 100 }, 1000);
+      await first.close();
+      const second = await open({ url });
+      await second.store('reopen:x', { amount: 2.5, price: 101 }, 1000);
+      expect(await second.fetch('reopen:x', 0, 2000)).toEqual([[1000, { amount: 4, price: 101 }]]);
+      await expect(second.declare({ key: 'reopen:x', fields: { amount: 'last' } })).rejects.toThrow(/reopen:x/);
+      await expect(second.store('reopen:x', { side: 1 }, 1000)).rejects.toThrow(StorageError);
+    });
+
+    it('reports a key with another duplicate policy at declare, naming key, field and both policies', async () => {
+      await withRedis(url, (r) => r.sendCommand(['TS.CREATE', fieldKey('dup:x', 'amount'), 'DUPLICATE_POLICY', 'MAX']));
+      await withRedis(url, (r) => r.sendCommand(['TS.CREATE', fieldKey('dup:none', 'value')]));
+      const s = await open({ url });
+      const err = await errorOf(s.declare({ key: 'dup:x', fields: { amount: 'sum', price: 'last' } }));
+      expect(err).toBeInstanceOf(StorageError);
+      expect(err.message).toContain('ts:{dup:x}:amount');
+      expect(err.message).toMatch(/DUPLICATE_POLICY MAX.*merges with sum \(DUPLICATE_POLICY SUM\)/);
+      // Nothing was declared: the price key was not created, the catalog unchanged.
+      await withRedis(url, async (r) => expect(await r.sendCommand(['EXISTS', fieldKey('dup:x', 'price')])).toBe(0));
+      await s.declare({ key: 'dup:x', fields: { amount: 'max' } }); // the policy it has is fine
+      // A key created without a policy follows the server default (BLOCK): reported too.
+      await expect(s.declare({ key: 'dup:none', fields: { value: 'last' } })).rejects.toThrow(/ts:\{dup:none\}:value.*none \(the server default\)/);
+    });
+
+    it('counts and reports per-sample TS.MADD refusals with their key; the rest of the batch is written', async () => {
+      const { logger, lines } = capturingLogger();
+      const s = await open({ url, logger });
+      await s.declare({ key: 'rej:rec', fields: { a: 'last', b: 'last' } });
+      await s.store('rej:ok', 1, 1);
+      await s.flush();
+      // Behind the backend's back, field b becomes a plain string: TS.MADD answers an error
+      // for each of its samples inside an otherwise successful reply.
+      await withRedis(url, async (r) => {
+        await r.sendCommand(['DEL', fieldKey('rej:rec', 'b')]);
+        await r.sendCommand(['SET', fieldKey('rej:rec', 'b'), 'not a series']);
+      });
+      const result = await s.storeMany([
+        { key: 'rej:rec', value: { a: 1, b: 2 }, timestamp: 10 },
+        { key: 'rej:rec', value: { a: 3 }, timestamp: 20 },
+        { key: 'rej:ok', value: 2, timestamp: 2 },
+      ]);
+      expect(result).toEqual({ accepted: 3, rejected: [] }); // valid at call time
+      await s.flush();
+      expect(s.stats()).toMatchObject({ rejected: 1, written: 3, errors: 0, buffered: 0 });
+      const rejections = s.rejections();
+      expect(rejections).toHaveLength(1);
+      expect(rejections[0]).toMatchObject({ key: 'rej:rec', timestamp: 10 });
+      expect(rejections[0]!.reason).toContain('ts:{rej:rec}:b');
+      const warning = lines.find((l) => String(l.msg).includes('refused'));
+      expect(warning).toMatchObject({ key: 'rej:rec', level: 40 });
+      // Reading a series with a broken key fails clearly; once repaired, the accepted fields are there.
+      await expect(s.fetch('rej:rec', 0, 100)).rejects.toThrow(/rej:rec/);
+      await withRedis(url, (r) => r.sendCommand(['DEL', fieldKey('rej:rec', 'b')]));
+      expect(await s.fetch('rej:rec', 0, 100)).toEqual([[10, { a: 1 }], [20, { a: 3 }]]);
+      expect(await s.fetch('rej:ok', 0, 100)).toEqual([[1, 1], [2, 2]]);
+    });
+
+    it('re-creates a field key deleted behind its back and writes the samples (nothing refused)', async () => {
+      const s = await open({ url });
+      await s.declare({ key: 'gone:x', fields: { value: 'sum' } });
+      await s.store('gone:x', 1, 1);
+      await s.flush();
+      await withRedis(url, (r) => r.sendCommand(['DEL', fieldKey('gone:x', 'value')]));
+      await s.storeMany([{ key: 'gone:x', value: 2, timestamp: 2 }, { key: 'gone:x', value: 3, timestamp: 2 }]);
+      await s.flush();
+      expect(s.stats()).toMatchObject({ rejected: 0, written: 3 });
+      expect(await s.fetch('gone:x', 0, 10)).toEqual([[2, 5]]);
+      await withRedis(url, async (r) => expect(await r.sendCommand(['TS.INFO', fieldKey('gone:x', 'value')])).toContain('sum'));
+    });
+
+    it('counts samples past retention as dropped, not as refused or errors', async () => {
+      const s = await open({ url });
+      await s.declare({ key: 'ret:drop', fields: { value: 'last' }, retentionMs: 100 });
+      await s.store('ret:drop', 1, 1000);
+      await s.flush();
+      await s.store('ret:drop', 2, 500);
+      await s.flush();
+      expect(s.stats()).toMatchObject({ written: 1, droppedByRetention: 1, rejected: 0, errors: 0 });
+      expect(await s.fetch('ret:drop', 0, MAX_TS)).toEqual([[1000, 1]]);
+    });
+
+    it('a read-only open never writes', async () => {
+      const s = await open({ url });
+      await s.store('ro:x', 1, 1);
+      await s.flush();
+      const reader = await open({ url, readOnly: true });
+      await expect(reader.store('ro:x', 2, 2)).rejects.toThrow(/read-only/);
+      await expect(reader.storeMany([{ key: 'ro:x', value: 2, timestamp: 2 }])).rejects.toThrow(/read-only/);
+      await expect(reader.declare({ key: 'ro:y', fields: { value: 'sum' } })).rejects.toThrow(/read-only/);
+      await reader.flush();
+      expect(await reader.fetch('ro:x', 0, 10)).toEqual([[1, 1]]);
+      expect(reader.stats()).toMatchObject({ buffered: 0, written: 0 });
+    });
+
+    it('batches: many storeMany calls become few TS.MADD calls', async () => {
+      const s = await open({ url, flushIntervalMs: 60_000 });
+      const calls = async () => Number(((await withRedis(url, (r) => r.sendCommand(['INFO', 'commandstats']))) as string).match(/cmdstat_ts\.madd:calls=(\d+)/)?.[1] ?? 0);
+      const before = await calls();
+      for (let call = 0; call < 50; call++) {
+        await s.storeMany(Array.from({ length: 10 }, (_, i) => ({ key: `batch:${i % 2}`, value: call, timestamp: call * 10 + i })));
+      }
+      expect(s.stats().buffered).toBe(500);
+      await s.flush();
+      expect(s.stats()).toMatchObject({ buffered: 0, written: 500 });
+      expect((await calls()) - before).toBeLessThanOrEqual(2); // one per series
+    });
+
+    it('rejects a declaration that uses a reserved label, naming the key', async () => {
+      const s = await open({ url });
+      await expect(s.declare({ key: 'lbl:x', fields: { value: 'last' }, labels: { series: 'x' } })).rejects.toThrow(/lbl:x.*reserved/);
+    });
+
+    it('fails calls after close with StorageClosedError', async () => {
+      const s = await RedisTimeSeriesStorage.open({ url });
+      await s.close();
+      await expect(s.fetch('x', 0, 1)).rejects.toBeInstanceOf(StorageClosedError);
+    });
+  });
+
+  describe.skipIf(!target?.module)('with a redis-server of our own', () => {
+    const own: RedisServer[] = [];
+    const start = async () => {
+      const s = await RedisServer.start({ module: target!.module });
+      own.push(s);
+      return s;
+    };
+    afterEach(async () => {
+      for (const s of own.splice(0)) await s.dispose();
+    });
+
+    it('loses nothing when Redis stops and restarts in the middle of a write stream (backpressure while down)', async () => {
+      const redis = await start();
+      const maxBuffered = 2000;
+      const s = await open({ url: redis.url, maxBuffered, flushIntervalMs: 10, flushTimeoutMs: 500 });
+      await s.declare({ key: 'restart:x', fields: { value: 'last' } });
+      await s.declare({ key: 'restart:sum', fields: { n: 'sum' } });
+      let accepted = 0;
+      let maxSeenBuffered = 0;
+      let stop = false;
+      const stream = (async () => {
+        for (let t = 0; !stop; t++) {
+          const r = await s.storeMany([
+            { key: 'restart:x', value: t, timestamp: t },
+            { key: 'restart:sum', value: { n: 1 }, timestamp: Math.floor(t / 10) },
+          ]);
+          accepted += r.accepted;
+          maxSeenBuffered = Math.max(maxSeenBuffered, s.stats().buffered);
+          if (t % 50 === 0) await new Promise((resolve) => setImmediate(resolve));
+        }
+      })();
+      await vi.waitFor(() => expect(s.stats().written).toBeGreaterThan(1000), { timeout: 10_000 });
+      await redis.stop();
+      const writtenAtStop = s.stats().written;
+      await vi.waitFor(() => expect(s.stats().connected).toBe(false), { timeout: 10_000 });
+      // While down: accepted samples wait; once the buffer is full, the writer loop waits too.
+      await vi.waitFor(() => expect(s.stats().buffered).toBeGreaterThanOrEqual(maxBuffered), { timeout: 10_000 });
+      const acceptedWhileFull = accepted;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(accepted - acceptedWhileFull).toBeLessThanOrEqual(2); // blocked, not dropping
+      // flush gives up with a clear error after flushTimeoutMs, keeping the buffer.
+      const flushErr = await errorOf(s.flush());
+      expect(flushErr.message).toMatch(/cannot flush to Redis at redis:\/\/127\.0\.0\.1:\d+: it has been unreachable.*stay buffered/);
+      expect(s.stats().buffered).toBeGreaterThanOrEqual(maxBuffered);
+
+      await redis.restart();
+      // Drained and writing on: the stream got going again.
+      await vi.waitFor(() => expect(s.stats().written).toBeGreaterThan(writtenAtStop + 2 * maxBuffered), { timeout: 15_000 });
+      stop = true;
+      await stream;
+      await s.flush();
+      const stats = s.stats();
+      expect(stats).toMatchObject({ buffered: 0, rejected: 0, written: accepted, connected: true });
+      expect(stats.errors).toBeGreaterThan(0);
+      expect(maxSeenBuffered).toBeLessThanOrEqual(maxBuffered + 2);
+      const values = await s.fetch('restart:x', 0, MAX_TS);
+      const sums = await s.fetch('restart:sum', 0, MAX_TS);
+      expect(values.length + (sums as Array<[number, { n: number }]>).reduce((n, [, v]) => n + v.n, 0)).toBe(accepted);
+      expect(values.every(([t, v], i) => t === i && v === i)).toBe(true);
+    }, 60_000);
+
+    it('applies a batch exactly once when its reply is lost (a sum is not added twice)', async () => {
+      const redis = await start();
+      const proxy = await ReplyLosingProxy.start(redis.port);
+      try {
+        const s = await open({ url: `redis://127.0.0.1:${proxy.port}`, flushTimeoutMs: 5000 });
+        await s.declare({ key: 'lost:sum', fields: { amount: 'sum' } });
+        await s.store('lost:sum', { amount: 1 }, 1);
+        await s.flush();
+        proxy.loseNextReply();
+        await s.store('lost:sum', { amount: 2 }, 1); // applied by Redis, reply lost, connection cut
+        await s.flush();
+        expect(proxy.cuts).toBe(1);
+        expect(s.stats()).toMatchObject({ written: 2, rejected: 0 });
+        expect(s.stats().errors).toBeGreaterThan(0);
+        expect(await s.fetch('lost:sum', 0, 10)).toEqual([[1, { amount: 3 }]]);
+      } finally {
+        await proxy.close();
+      }
+    });
+  });
+});
