@@ -5,24 +5,43 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startBinanceSimulator, type BinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
 import { collector, startCollectorDaemon, type RunningDaemon } from './support/cli.js';
+import { disposeRedisServers, RedisServer, SKIP_MESSAGE, timeSeriesTarget } from './support/redis-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qc-daemon-'));
-let sim: BinanceSimulator | undefined;
-let daemon: RunningDaemon | undefined;
+const sims: BinanceSimulator[] = [];
+const daemons: RunningDaemon[] = [];
 afterAll(async () => {
-  daemon?.child.kill('SIGKILL');
-  await sim?.close();
+  daemons.forEach((d) => d.child.kill('SIGKILL'));
+  await Promise.all(sims.map((s) => s.close()));
+  await disposeRedisServers();
 });
 
 type TradeRow = [number, { price: number; amount: number; count: number; buy_amount: number; notional: number }];
 
-describe('the daemon end to end against a simulated Binance', () => {
-  it('stores every trade sent, serves it to other processes while running, and loses nothing on Ctrl-C', async () => {
-    sim = await startBinanceSimulator({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 200, pingIntervalMs: 1_000 });
-    const config = join(dir, 'sim.yaml');
+const timeSeries = timeSeriesTarget();
+if (!timeSeries) console.warn(`${SKIP_MESSAGE} (daemon end to end on redis-timeseries)`);
+
+/** The storage block of a config for each backend another process can read. */
+const backends: Array<{ name: string; skip?: string; storage: () => Promise<string> }> = [
+  { name: 'sqlite', storage: async () => '{ kind: sqlite, path: ./sim.db }' },
+  {
+    name: 'redis-timeseries',
+    skip: timeSeries ? undefined : SKIP_MESSAGE,
+    storage: async () => {
+      const url = timeSeries!.url ?? (await RedisServer.start({ module: timeSeries!.module })).url;
+      return `{ kind: redis-timeseries, url: "${url}" }`;
+    },
+  },
+];
+
+describe.each(backends)('the daemon end to end against a simulated Binance, into $name', ({ name, skip, storage }) => {
+  it.skipIf(skip !== undefined)('stores every trade sent, serves it to other processes while running, and loses nothing on Ctrl-C', async () => {
+    const sim = await startBinanceSimulator({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 200, pingIntervalMs: 1_000 });
+    sims.push(sim);
+    const config = join(dir, `${name}.yaml`);
     writeFileSync(
       config,
-      `storage: { kind: sqlite, path: ./sim.db }
+      `storage: ${await storage()}
 http: { listen: 127.0.0.1:0 }
 exchanges:
   binance: { wsUrl: "${sim.wsUrl}", restUrl: "${sim.restUrl}" }
@@ -32,7 +51,8 @@ feeds:
   - { name: eth, exchange: binance, symbol: ETH-USDT, collect: [trades] }
 `,
     );
-    daemon = await startCollectorDaemon(['--config', config]);
+    const daemon = await startCollectorDaemon(['--config', config]);
+    daemons.push(daemon);
 
     // While it runs, another process reads what it stored.
     let rows: TradeRow[] = [];
