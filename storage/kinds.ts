@@ -53,6 +53,8 @@ const redisTimeSeriesConfig = z.strictObject({
   flushIntervalMs: z.number().int().positive().optional(),
   maxBuffered: z.number().int().positive().optional(),
   connectTimeoutMs: z.number().int().positive().optional(),
+  /** Publish each written batch on the Pub/Sub channel named after its series key. */
+  publish: z.boolean().default(false),
 });
 export type RedisTimeSeriesKindConfig = z.infer<typeof redisTimeSeriesConfig>;
 
@@ -67,6 +69,7 @@ export const redisTimeSeriesStorageKind: StorageKind<RedisTimeSeriesKindConfig> 
       flushIntervalMs: config.flushIntervalMs,
       maxBuffered: config.maxBuffered,
       connectTimeoutMs: config.connectTimeoutMs,
+      publish: config.publish,
       readOnly,
       logger,
     });

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { StorageClosedError, StorageError } from '../storage/errors.js';
 import { redisTimeSeriesStorageKind } from '../storage/kinds.js';
@@ -75,8 +76,8 @@ describe('redis-timeseries storage kind', () => {
   it('parses its config strictly, with a default url', () => {
     const config = redisTimeSeriesStorageKind.config;
     expect(redisTimeSeriesStorageKind.name).toBe('redis-timeseries');
-    expect(config.parse({ kind: 'redis-timeseries' })).toEqual({ kind: 'redis-timeseries', url: 'redis://127.0.0.1:6379' });
-    const full = { kind: 'redis-timeseries', url: 'rediss://u:p@h:6380/2', password: 'x', flushIntervalMs: 20, maxBuffered: 10, connectTimeoutMs: 500 };
+    expect(config.parse({ kind: 'redis-timeseries' })).toEqual({ kind: 'redis-timeseries', url: 'redis://127.0.0.1:6379', publish: false });
+    const full = { kind: 'redis-timeseries', url: 'rediss://u:p@h:6380/2', password: 'x', flushIntervalMs: 20, maxBuffered: 10, connectTimeoutMs: 500, publish: true };
     expect(config.parse(full)).toEqual(full);
     expect(() => config.parse({ kind: 'redis-timeseries', extra: 1 })).toThrow();
     expect(() => config.parse({ kind: 'redis-timeseries', flushIntervalMs: 0 })).toThrow();
@@ -301,6 +302,39 @@ describe.skipIf(!target)('redis-timeseries with TimeSeries', () => {
       await s.flush();
       expect(s.stats()).toMatchObject({ buffered: 0, written: 500 });
       expect((await calls()) - before).toBeLessThanOrEqual(2); // one per series
+    });
+
+    it('publishes each written batch on the channel named after its series key, when asked', async () => {
+      const subscriber = createClient({ url });
+      await subscriber.connect();
+      const messages: Array<{ key: string; samples: Array<[number, unknown]> }> = [];
+      await subscriber.pSubscribe('live:*', (message) => messages.push(JSON.parse(message) as (typeof messages)[number]));
+      try {
+        const s = await open({ url, publish: true });
+        await s.declare({ key: 'live:binance:BTC-USDT', fields: { price: 'last', amount: 'sum' } });
+        await s.storeMany([
+          { key: 'live:binance:BTC-USDT', value: { price: 0.1 + 0.2, amount: 1 }, timestamp: 1_000 },
+          { key: 'live:binance:BTC-USDT', value: { price: 2, amount: 0.5 }, timestamp: 1_000 },
+          { key: 'live:scalar', value: 5e-324, timestamp: 7 },
+        ]);
+        await s.flush();
+        await vi.waitFor(() => expect(messages).toHaveLength(2));
+        expect(messages).toContainEqual({
+          key: 'live:binance:BTC-USDT',
+          // As written: the subscriber sees both samples; fetch sees them merged (sum → 1.5).
+          samples: [[1_000, { price: 0.30000000000000004, amount: 1 }], [1_000, { price: 2, amount: 0.5 }]],
+        });
+        expect(messages).toContainEqual({ key: 'live:scalar', samples: [[7, 5e-324]] });
+        expect(await s.fetch('live:binance:BTC-USDT', 0, 2_000)).toEqual([[1_000, { price: 2, amount: 1.5 }]]);
+        // Without `publish`, nothing is published.
+        const quiet = await open({ url });
+        await quiet.store('live:quiet', 1, 1);
+        await quiet.flush();
+        await new Promise((r) => setTimeout(r, 100));
+        expect(messages.map((m) => m.key)).not.toContain('live:quiet');
+      } finally {
+        await subscriber.quit();
+      }
     });
 
     it('rejects a declaration that uses a reserved label, naming the key', async () => {

@@ -39,6 +39,8 @@ export interface RedisTimeSeriesOptions {
   batchSize?: number;
   /** Batches in flight at once (one series each); default 8. */
   maxInFlight?: number;
+  /** Also publish each written batch on the Pub/Sub channel named after its series key (see liveMessage). */
+  publish?: boolean;
   logger?: Logger;
 }
 
@@ -105,6 +107,7 @@ export class RedisTimeSeriesStorage implements DataCollectionStorage {
             batchSize: options.batchSize ?? 1000,
             maxInFlight: options.maxInFlight ?? 8,
             flushTimeoutMs: options.flushTimeoutMs ?? 10_000,
+            publish: options.publish ?? false,
           });
       const storage: RedisTimeSeriesStorage = new RedisTimeSeriesStorage(client, mask, schemas, writer);
       // A reopened writer keeps the declared policies (a read-only one reads them per call).

@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../src/logger.js';
 import type { SeriesSchema } from '../catalog.js';
 import { StorageError } from '../errors.js';
+import { fromFields } from '../validation.js';
 import { describeError, isTransient, type CredentialMask, type RedisClient } from './connect.js';
 import { ackKey, fieldKey, formatDouble } from './layout.js';
 import type { SeriesSchemas } from './schema.js';
@@ -54,6 +55,8 @@ export interface WriterOptions {
   maxInFlight: number;
   /** `flush()` gives up after this long without progress (ms); the buffer is kept. */
   flushTimeoutMs: number;
+  /** PUBLISH each batch on the channel named after its series key, in the batch's MULTI. */
+  publish: boolean;
 }
 
 /** Counters of the writer. */
@@ -103,6 +106,15 @@ interface FlushWaiter {
   resolve: () => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
+}
+
+/**
+ * The Pub/Sub message for a written batch: `{"key":"trades:binance:BTC-USDT","samples":[[t, value], ...]}`,
+ * values shaped as `fetch` returns them (a number for a scalar series, else a record). Values are
+ * the samples as written: for a `sum` field each adds to what is stored at that millisecond.
+ */
+export function liveMessage(key: string, samples: ReadonlyArray<{ ts: number; fields: Record<string, number> }>): string {
+  return JSON.stringify({ key, samples: samples.map((s) => [s.ts, fromFields(s.fields)]) });
 }
 
 /** Batches, writes and retries samples; see the module comment. */
@@ -265,11 +277,13 @@ export class SampleWriter {
     }
     let replies: unknown[];
     try {
-      replies = await client
+      const multi = client
         .multi()
         .addCommand(madd)
-        .addCommand(['SET', ackKey(key, this.writerId), String(batch.id), 'EX', String(ACK_TTL_SECONDS)])
-        .exec();
+        .addCommand(['SET', ackKey(key, this.writerId), String(batch.id), 'EX', String(ACK_TTL_SECONDS)]);
+      // In the same MULTI: subscribers hear of a batch exactly when it is applied, once.
+      if (this.options.publish) multi.addCommand(['PUBLISH', key, liveMessage(key, batch.samples)]);
+      replies = await multi.exec();
     } catch (error) {
       if (isTransient(error)) return { kind: 'unavailable', error, maybeApplied: true };
       return { kind: 'refused', reason: `TS.MADD for ${key} refused: ${describeError(error, this.options.mask)}` };
