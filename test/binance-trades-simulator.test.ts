@@ -1,36 +1,21 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { startBinanceSimulator, type BinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
-import { binanceFixture } from './support/binance-fixtures.js';
-import { connectProbe, type ProbeClient } from './support/binance-client.js';
+import { describe, expect, it, vi } from 'vitest';
+import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
+import { fixture } from './support/fixtures.js';
+import type { ProbeClient } from './support/probe-client.js';
+import { useSimulator } from './support/simulator-harness.js';
 
 type Json = Record<string, unknown>;
-const current = JSON.parse(binanceFixture('ws_trade_current_format_2026-09-29.json')) as { stream: string; data: Json };
+const current = JSON.parse(fixture('binance', 'ws_trade_current_format_2026-09-29.json')) as { stream: string; data: Json };
 
 /** The next frame that is not a trade (replies can interleave with trade frames). */
-async function nextReply(client: ProbeClient): Promise<string> {
-  for (;;) {
-    const text = await client.next();
-    if (!text.includes('"e":"trade"')) return text;
-  }
-}
+const nextReply = (client: ProbeClient): Promise<string> => client.nextWhere((text) => !text.includes('"e":"trade"'));
 
 describe('Binance simulator fidelity', () => {
-  let sim: BinanceSimulator | undefined;
-  const probes: ProbeClient[] = [];
-  afterEach(async () => {
-    probes.splice(0).forEach((p) => p.socket.terminate());
-    await sim?.close();
-    sim = undefined;
-  });
-  const probe = async (path: string, options?: { autoPong?: boolean }): Promise<ProbeClient> => {
-    const client = await connectProbe(`${sim!.wsUrl}${path}`, options);
-    probes.push(client);
-    return client;
-  };
+  const simulator = useSimulator(startBinanceSimulator);
 
   it('sends combined trade frames in the recorded current format, with sequential ids', async () => {
-    sim = await startBinanceSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 300 });
-    const client = await probe('/stream?streams=btcusdt@trade');
+    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 300 });
+    const client = await simulator.probe('/stream?streams=btcusdt@trade');
     const frames = [];
     for (let i = 0; i < 20; i++) frames.push(JSON.parse(await client.next()) as { stream: string; data: Json });
     for (const frame of frames) {
@@ -50,8 +35,8 @@ describe('Binance simulator fidelity', () => {
   });
 
   it('answers SUBSCRIBE, LIST_SUBSCRIPTIONS and properties on /ws as documented', async () => {
-    sim = await startBinanceSimulator({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 100 });
-    const client = await probe('/ws');
+    await simulator.start({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 100 });
+    const client = await simulator.probe('/ws');
     client.socket.send(JSON.stringify({ method: 'SUBSCRIBE', params: ['btcusdt@trade', 'ethusdt@depth'], id: 1 }));
     expect(await nextReply(client)).toBe('{"result":null,"id":1}');
     const raw = JSON.parse(await client.next()) as Json;
@@ -67,8 +52,8 @@ describe('Binance simulator fidelity', () => {
   });
 
   it('replies with Binance error frames to bad requests', async () => {
-    sim = await startBinanceSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 10 });
-    const first = await probe('/ws');
+    await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 10 });
+    const first = await simulator.probe('/ws');
     first.socket.send('{"method":"SUBSCRIBE","params":["not asdfads"],"id":3}');
     expect(await nextReply(first)).toBe('{"error":{"code":2,"msg":"Invalid request: invalid stream"},"id":3}');
     first.socket.send('{"method":"SUBSCRIBE",');
@@ -77,7 +62,7 @@ describe('Binance simulator fidelity', () => {
     expect(JSON.parse(await nextReply(first))).toMatchObject({ error: { code: 2, msg: expect.stringMatching(/^Invalid request: unknown variant `SUBSCRIB`, expected one of `SUBSCRIBE`/) } });
     first.socket.send('{"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":{"n":1}}');
     expect(await nextReply(first)).toBe('{"error":{"code":2,"msg":"Invalid request: request ID must be an unsigned integer"},"id":null}');
-    const second = await probe('/ws');
+    const second = await simulator.probe('/ws');
     second.socket.send('{"method":"SET_PROPERTY","params":["compressed",true],"id":5}');
     expect(await nextReply(second)).toBe('{"error":{"code":0,"msg":"Unknown property"},"id":5}');
     second.socket.send('{"method":"SET_PROPERTY","params":["combined","yes"],"id":6}');
@@ -85,43 +70,40 @@ describe('Binance simulator fidelity', () => {
   });
 
   it('acknowledges an unlisted symbol and sends nothing for it, unless told to reject it', async () => {
-    sim = await startBinanceSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
-    const lenient = await probe('/ws');
+    let sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
+    const lenient = await simulator.probe('/ws');
     lenient.socket.send('{"method":"SUBSCRIBE","params":["foousdt@trade"],"id":1}');
     expect(await lenient.next()).toBe('{"result":null,"id":1}');
-    await vi.waitFor(() => expect(sim!.generated('BTC-USDT').count).toBeGreaterThan(20));
+    await vi.waitFor(() => expect(sim.generated('BTC-USDT').count).toBeGreaterThan(20));
     lenient.socket.send('{"method":"LIST_SUBSCRIPTIONS","id":2}');
     // No trade frame came before the reply.
     expect(await lenient.next()).toBe('{"result":["foousdt@trade"],"id":2}');
     await sim.close();
 
-    sim = await startBinanceSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 10, rejectUnknownSymbols: true });
-    const strict = await probe('/ws');
+    sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 10, rejectUnknownSymbols: true });
+    const strict = await simulator.probe('/ws');
     strict.socket.send('{"method":"SUBSCRIBE","params":["btcusdt@trade","foousdt@trade"],"id":7}');
     expect(await strict.next()).toBe('{"error":{"code":2,"msg":"Invalid request: invalid stream"},"id":7}');
   });
 
   it('disconnects a client over 5 messages a second, one that does not pong, and a malformed stream URL', async () => {
-    sim = await startBinanceSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 10, pingIntervalMs: 100, pongTimeoutMs: 300 });
-    const chatty = await probe('/ws');
+    await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 10, pingIntervalMs: 100, pongTimeoutMs: 300 });
+    const chatty = await simulator.probe('/ws');
     for (let id = 1; id <= 6; id++) chatty.socket.send(JSON.stringify({ method: 'LIST_SUBSCRIPTIONS', id }));
     expect(await chatty.closed).toEqual({ code: 1008, reason: 'Too many requests' });
-    const deaf = await probe('/ws', { autoPong: false });
+    const deaf = await simulator.probe('/ws', { autoPong: false });
     expect((await deaf.closed).code).toBe(1006);
-    const badUrl = await probe('/stream?streams=BTCUSDT@trades');
+    const badUrl = await simulator.probe('/stream?streams=BTCUSDT@trades');
     expect(await badUrl.closed).toEqual({ code: 1008, reason: '{"code":-1,"msg":"Illegal format ws or stream"}' });
   });
 
   it('serves ping, time and exchangeInfo shaped like the recordings', async () => {
-    sim = await startBinanceSimulator({ symbols: ['BTC-USDT', 'ETH-BTC'], tradesPerSecond: 1 });
-    const get = async (path: string): Promise<{ status: number; body: Json }> => {
-      const res = await fetch(`${sim!.restUrl}${path}`);
-      return { status: res.status, body: (await res.json()) as Json };
-    };
-    expect(await get('/api/v3/ping')).toEqual({ status: 200, body: JSON.parse(binanceFixture('rest_ping.json')) });
+    await simulator.start({ symbols: ['BTC-USDT', 'ETH-BTC'], tradesPerSecond: 1 });
+    const get = simulator.getJson;
+    expect(await get('/api/v3/ping')).toEqual({ status: 200, body: JSON.parse(fixture('binance', 'rest_ping.json')) });
     const time = await get('/api/v3/time');
-    expect(Object.keys(time.body)).toEqual(Object.keys(JSON.parse(binanceFixture('rest_time.json')) as Json));
-    const recorded = JSON.parse(binanceFixture('rest_exchangeInfo_2021_excerpt.json')) as Json & { symbols: Json[] };
+    expect(Object.keys(time.body)).toEqual(Object.keys(JSON.parse(fixture('binance', 'rest_time.json')) as Json));
+    const recorded = JSON.parse(fixture('binance', 'rest_exchangeInfo_2021_excerpt.json')) as Json & { symbols: Json[] };
     const info = (await get('/api/v3/exchangeInfo')).body as Json & { symbols: Json[] };
     expect(Object.keys(info)).toEqual(Object.keys(recorded));
     expect(info.symbols.map((s) => [s.symbol, s.baseAsset, s.quoteAsset])).toEqual([['BTCUSDT', 'BTC', 'USDT'], ['ETHBTC', 'ETH', 'BTC']]);

@@ -3,33 +3,28 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { binanceTrades } from '../collectors/exchanges/binance/trades.js';
-import { startBinanceSimulator, type BinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
-import type { BinanceTradePayload } from '../collectors/exchanges/binance/simulator.js';
+import { startBinanceSimulator, type BinanceTradePayload } from '../collectors/exchanges/binance/simulator.js';
 import { compareTradeIds, TradeDeduplicator } from '../collectors/trades/dedup.js';
 import { tradesCollectorKind } from '../collectors/trades/kind.js';
-import { SymbolTable, type FrameContext } from '../collectors/trades/protocol.js';
+import { SymbolTable } from '../collectors/trades/protocol.js';
 import type { Trade } from '../collectors/trades/trade.js';
 import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';
 import { openWebSocket, SocketLoop } from '../collectors/ws/socket.js';
 import type { DataRequirement } from '../feeds/types.js';
 import { silentLogger } from '../src/logger.js';
 import { MemoryStorage } from '../storage/memory.js';
-import { binanceFixture, binanceFixtureLines } from './support/binance-fixtures.js';
+import { docsExample, fixture, fixtureLines } from './support/fixtures.js';
+import { trackRun } from './support/run-tracking.js';
+import { useSimulator } from './support/simulator-harness.js';
+import { collectEverythingSent, expectRejectsWhenConnectionDrops, expectResolvesWhenAborted, expectSkipsMalformedFrame, expectStoredExactlyAsSent } from './support/trade-collection.js';
+import { RECEIVED_AT, tradeFrameReaders } from './support/trade-frames.js';
+import { storedCount, type SentTradeFacts } from './support/trade-samples.js';
 
-const RECEIVED_AT = 1_800_000_000_000;
-const LOTS = 100_000; // the simulator's lot size is 0.00001
-
-function contextFor(...symbols: string[]): FrameContext {
-  return { symbols: new SymbolTable(symbols, binanceTrades.toExchangeSymbol), receivedAt: RECEIVED_AT };
-}
-
-function tradesOf(text: string, context: FrameContext): Trade[] {
-  return binanceTrades.onMessage(text, context).trades ?? [];
-}
+const { contextFor, tradesOf } = tradeFrameReaders(binanceTrades);
 
 describe('Binance trade frames (real recordings)', () => {
   it('parses the current format (no b/a): buyer is maker → taker sold', () => {
-    const [trade] = tradesOf(binanceFixture('ws_trade_current_format_2026-09-29.json'), contextFor('BTC-USDT'));
+    const [trade] = tradesOf(fixture('binance', 'ws_trade_current_format_2026-09-29.json'), contextFor('BTC-USDT'));
     expect(trade).toEqual({
       exchange: 'binance',
       symbol: 'BTC-USDT',
@@ -43,13 +38,13 @@ describe('Binance trade frames (real recordings)', () => {
   });
 
   it('parses the 2021 format with b/a order ids, using T (trade time) rather than E', () => {
-    const [waves] = tradesOf(binanceFixture('ws_trade_legacy_with_b_a_2021-05.json'), contextFor('WAVES-USDT'));
+    const [waves] = tradesOf(fixture('binance', 'ws_trade_legacy_with_b_a_2021-05.json'), contextFor('WAVES-USDT'));
     expect(waves).toEqual({
       exchange: 'binance', symbol: 'WAVES-USDT', id: 23385964, price: 37.849, amount: 1.853, side: 1,
       exchangeTime: 1620120764376, receivedAt: RECEIVED_AT,
     });
     // Pretty-printed over several lines, as nautilus_trader stores it.
-    const [eth] = tradesOf(binanceFixture('ws_trade_legacy_with_b_a_2021-12.json'), contextFor('ETH-USDT'));
+    const [eth] = tradesOf(fixture('binance', 'ws_trade_legacy_with_b_a_2021-12.json'), contextFor('ETH-USDT'));
     expect(eth).toEqual({
       exchange: 'binance', symbol: 'ETH-USDT', id: 705291099, price: 4149.74, amount: 0.4387, side: -1,
       exchangeTime: 1639351062243, receivedAt: RECEIVED_AT,
@@ -57,7 +52,7 @@ describe('Binance trade frames (real recordings)', () => {
   });
 
   it('parses the 2019 frames recorded by tardis', () => {
-    const trades = binanceFixtureLines('ws_trade_legacy_2019_tardis.jsonl').flatMap((line) => tradesOf(line, contextFor('BNB-BTC')));
+    const trades = fixtureLines('binance', 'ws_trade_legacy_2019_tardis.jsonl').flatMap((line) => tradesOf(line, contextFor('BNB-BTC')));
     expect(trades).toEqual([
       { exchange: 'binance', symbol: 'BNB-BTC', id: 40756030, price: 0.0042699, amount: 33.82, side: 1, exchangeTime: 1554076800940, receivedAt: RECEIVED_AT },
       { exchange: 'binance', symbol: 'BNB-BTC', id: 60276726, price: 0.0021965, amount: 6.48, side: -1, exchangeTime: 1567296001034, receivedAt: RECEIVED_AT },
@@ -65,34 +60,32 @@ describe('Binance trade frames (real recordings)', () => {
   });
 
   it('parses the documented raw (/ws) payload', () => {
-    const docs = JSON.parse(binanceFixture('docs_examples_protocol.json')) as Record<string, unknown>;
-    const [trade] = tradesOf(JSON.stringify(docs.trade_payload), contextFor('BNB-BTC'));
+    const [trade] = tradesOf(docsExample('binance', 'trade_payload'), contextFor('BNB-BTC'));
     expect(trade).toMatchObject({ symbol: 'BNB-BTC', id: 12345, price: 0.001, amount: 100, side: -1, exchangeTime: 1672515782136 });
   });
 
   it('reads every frame of the recorded combined session without a trade or an error', () => {
     // The session subscribed depth, bookTicker, aggTrade and kline streams: it holds no @trade frame,
     // so this checks that other streams (including aggTrade, which looks alike) are not taken for trades.
-    const lines = binanceFixtureLines('ws_combined_session_4symbols_2021-10-11.jsonl');
+    const lines = fixtureLines('binance', 'ws_combined_session_4symbols_2021-10-11.jsonl');
     expect(lines.length).toBe(265);
     const context = contextFor('NKN-USDT', 'BLZ-ETH', 'LRC-BTC', 'RUNE-EUR');
     for (const line of lines) expect(binanceTrades.onMessage(line, context)).toEqual({});
   });
 
   it('reads acks, error replies and the server-shutdown event', () => {
-    const docs = JSON.parse(binanceFixture('docs_examples_protocol.json')) as Record<string, unknown>;
     const context = contextFor('BTC-USDT');
-    expect(binanceTrades.onMessage(JSON.stringify(docs.subscribe_response), context)).toEqual({ ack: '1' });
+    expect(binanceTrades.onMessage(docsExample('binance', 'subscribe_response'), context)).toEqual({ ack: '1' });
     // As logged from stream.binance.com (ctubio/Krypto-trading-bot#1121).
     expect(binanceTrades.onMessage('{"error":{"code":2,"msg":"Invalid request: invalid stream"},"id":2}', context)).toEqual({
       error: { ack: '2', reason: 'code 2: Invalid request: invalid stream' },
     });
-    expect(binanceTrades.onMessage(JSON.stringify(docs.serverShutdown_combined), context).closing).toMatch(/serverShutdown/);
+    expect(binanceTrades.onMessage(docsExample('binance', 'serverShutdown_combined'), context).closing).toMatch(/serverShutdown/);
   });
 
   it('refuses frames it cannot trust', () => {
     const context = contextFor('BTC-USDT');
-    const current = binanceFixture('ws_trade_current_format_2026-09-29.json');
+    const current = fixture('binance', 'ws_trade_current_format_2026-09-29.json');
     expect(() => binanceTrades.onMessage(current.slice(0, 60), context)).toThrow();
     expect(() => binanceTrades.onMessage(current.replace('"p":"83034.29000000"', '"p":83034.29'), context)).toThrow(/price/);
     expect(() => tradesOf(current, contextFor('ETH-USDT'))).toThrow(/BTCUSDT, which this connection did not subscribe/);
@@ -170,98 +163,45 @@ describe('trades collector kind', () => {
   });
 });
 
-/** Per-millisecond samples as the collector should have stored them, with amounts in whole lots. */
-function expectedSamples(trades: readonly BinanceTradePayload[]): Map<number, { price: number; count: number; lots: number; buyLots: number }> {
-  const byTime = new Map<number, { price: number; count: number; lots: number; buyLots: number }>();
-  for (const t of trades) {
-    const lots = Math.round(Number(t.q) * LOTS);
-    const sample = byTime.get(t.T) ?? { price: 0, count: 0, lots: 0, buyLots: 0 };
-    byTime.set(t.T, { price: Number(t.p), count: sample.count + 1, lots: sample.lots + lots, buyLots: sample.buyLots + (t.m ? 0 : lots) });
-  }
-  return byTime;
-}
-
-/** Stored samples of a key in the same shape; float sums of 8-decimal lots round back to exact lots. */
-async function storedSamples(storage: MemoryStorage, key: string): Promise<Map<number, { price: number; count: number; lots: number; buyLots: number }>> {
-  const samples = await storage.fetch(key, 0, Number.MAX_SAFE_INTEGER);
-  return new Map(
-    samples.map(([t, value]) => {
-      const v = value as Record<string, number>;
-      return [t, { price: v.price!, count: v.count!, lots: Math.round(v.amount! * LOTS), buyLots: Math.round(v.buy_amount! * LOTS) }];
-    }),
-  );
-}
-
-async function storedCount(storage: MemoryStorage, key: string): Promise<number> {
-  let count = 0;
-  for (const sample of (await storedSamples(storage, key)).values()) count += sample.count;
-  return count;
-}
-
-/** Tracks whether a run promise has settled, without ever leaving a rejection unhandled. */
-function track(run: Promise<void>): { run: Promise<void>; settled: () => boolean } {
-  let settled = false;
-  run.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  return { run, settled: () => settled };
+/** How the samples read a Binance trade: `m` (buyer is maker) means the taker sold. */
+function readBinanceTrade(t: BinanceTradePayload): SentTradeFacts {
+  return { time: t.T, price: Number(t.p), amount: t.q, takerSide: t.m ? -1 : 1 };
 }
 
 describe('TradeStreamCollector against the Binance simulator', () => {
-  let sim: BinanceSimulator | undefined;
+  const simulator = useSimulator(startBinanceSimulator);
   let silentServer: Server | undefined;
   afterEach(async () => {
-    await sim?.close();
-    sim = undefined;
     await new Promise<void>((resolve) => (silentServer ? silentServer.close(() => resolve()) : resolve()));
     silentServer = undefined;
   });
 
   const collectorFor = (symbols: string[], options: { connectTimeoutMs?: number; ackTimeoutMs?: number; wsUrl?: string } = {}): TradeStreamCollector =>
-    new TradeStreamCollector({ id: 'trades:binance', protocol: binanceTrades, symbols, ...options, wsUrl: options.wsUrl ?? sim!.wsUrl });
+    new TradeStreamCollector({ id: 'trades:binance', protocol: binanceTrades, symbols, ...options, wsUrl: options.wsUrl ?? simulator.current().wsUrl });
 
   it('stores exactly what was sent after subscribing: per-millisecond price, count, amount and taker-buy amount', async () => {
-    sim = await startBinanceSimulator({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 400, pingIntervalMs: 500 });
+    const symbols = ['BTC-USDT', 'ETH-USDT'];
+    const sim = await simulator.start({ symbols, tradesPerSecond: 400, pingIntervalMs: 500 });
     const storage = new MemoryStorage();
-    // Built through the kind, so the configured wsUrl override is what reaches the simulator.
-    const [collector] = tradesCollectorKind.create(
-      ['BTC-USDT', 'ETH-USDT'].map((symbol) => ({ id: `trades:binance:${symbol}`, collector: 'trades', exchange: 'binance', symbol, keys: [] })),
-      { exchanges: { binance: { wsUrl: sim.wsUrl } }, logger: silentLogger },
-    );
     const storeMany = vi.spyOn(storage, 'storeMany');
     const store = vi.spyOn(storage, 'store');
-    const abort = new AbortController();
-    const running = track(collector!.run(storage, abort.signal));
-
-    // Enough trades to share milliseconds and span several batches, and at least one ping answered.
-    await vi.waitFor(() => expect(sim!.sent('ETH-USDT').count).toBeGreaterThan(600), { timeout: 10_000 });
-    await vi.waitFor(() => expect(sim!.pongs()).toBeGreaterThan(0), { timeout: 10_000 });
-    sim.pause();
-    for (const symbol of ['BTC-USDT', 'ETH-USDT']) {
-      const key = `trades:binance:${symbol}`;
-      await vi.waitFor(async () => expect(await storedCount(storage, key)).toBe(sim!.sent(symbol).count), { timeout: 10_000 });
-    }
-    abort.abort();
-    await running.run;
+    const collector = await collectEverythingSent({
+      exchange: 'binance', simulator: sim, symbols, storage,
+      // Enough trades to share milliseconds and span several batches, and at least one ping answered.
+      waitBeforePausing: [() => expect(sim.sent('ETH-USDT').count).toBeGreaterThan(600), () => expect(sim.pongs()).toBeGreaterThan(0)],
+    });
 
     let newest = 0;
-    for (const symbol of ['BTC-USDT', 'ETH-USDT']) {
-      const { trades, count, amount } = sim.sent(symbol);
-      const stored = await storedSamples(storage, `trades:binance:${symbol}`);
-      expect(stored).toEqual(expectedSamples(trades));
-      const totalLots = [...stored.values()].reduce((sum, s) => sum + s.lots, 0);
-      expect(totalLots).toBe(Math.round(amount * LOTS));
-      expect([...stored.values()].reduce((sum, s) => sum + s.count, 0)).toBe(count);
+    for (const { sent, stored } of await expectStoredExactlyAsSent(storage, 'binance', sim, symbols, readBinanceTrade)) {
       // Several trades in one millisecond were merged into one sample.
-      expect(stored.size).toBeLessThan(count);
-      newest = Math.max(newest, trades.at(-1)!.T);
+      expect(stored.size).toBeLessThan(sent.count);
+      newest = Math.max(newest, sent.trades.at(-1)!.T);
     }
     // Batched: far fewer storeMany calls than trades, and never one store() per trade.
     expect(store).not.toHaveBeenCalled();
     expect(storeMany.mock.calls.length).toBeLessThan(sim.sent('BTC-USDT').count + sim.sent('ETH-USDT').count);
-    expect(collector!.progress.lastDataTime).toBe(newest);
-    expect(collector!.progress.lastHeartbeatAt).toBeDefined();
+    expect(collector.progress.lastDataTime).toBe(newest);
+    expect(collector.progress.lastHeartbeatAt).toBeDefined();
     expect((collector as TradeStreamCollector).unparsedFrames).toBe(0);
     const series = await storage.keys();
     expect(series.find((s) => s.key === 'trades:binance:BTC-USDT')).toMatchObject({
@@ -271,33 +211,17 @@ describe('TradeStreamCollector against the Binance simulator', () => {
   });
 
   it('skips a malformed frame and keeps collecting', async () => {
-    sim = await startBinanceSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
-    const storage = new MemoryStorage();
-    const collector = collectorFor(['BTC-USDT']);
-    const abort = new AbortController();
-    const running = track(collector.run(storage, abort.signal));
-    await vi.waitFor(async () => expect(await storedCount(storage, 'trades:binance:BTC-USDT')).toBeGreaterThan(0), { timeout: 10_000 });
-    sim.sendMalformed();
-    const before = sim.sent('BTC-USDT').count;
-    await vi.waitFor(async () => expect(await storedCount(storage, 'trades:binance:BTC-USDT')).toBeGreaterThan(before), { timeout: 10_000 });
-    expect(collector.unparsedFrames).toBe(1);
-    expect(running.settled()).toBe(false);
-    abort.abort();
-    await running.run;
+    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
+    await expectSkipsMalformedFrame(sim, collectorFor(['BTC-USDT']), 'binance', 'BTC-USDT');
   });
 
   it('rejects with a clear error when the connection drops', async () => {
-    sim = await startBinanceSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
-    const storage = new MemoryStorage();
-    const collector = collectorFor(['BTC-USDT']);
-    const running = collector.run(storage, new AbortController().signal);
-    await vi.waitFor(async () => expect(await storedCount(storage, 'trades:binance:BTC-USDT')).toBeGreaterThan(0), { timeout: 10_000 });
-    sim.dropConnections();
-    await expect(running).rejects.toThrow(/^trades:binance: connection closed by the server \(code 1006\)$/);
+    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
+    await expectRejectsWhenConnectionDrops(sim, collectorFor(['BTC-USDT']), 'binance', 'BTC-USDT', /^trades:binance: connection closed by the server \(code 1006\)$/);
   });
 
   it('rejects naming binance, the symbol and the reason when the subscription is refused', async () => {
-    sim = await startBinanceSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 50, rejectUnknownSymbols: true });
+    await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 50, rejectUnknownSymbols: true });
     const collector = collectorFor(['FOO-USDT']);
     await expect(collector.run(new MemoryStorage(), new AbortController().signal)).rejects.toThrow(
       'binance rejected the trades subscription for FOO-USDT (request 1): code 2: Invalid request: invalid stream',
@@ -305,11 +229,11 @@ describe('TradeStreamCollector against the Binance simulator', () => {
   });
 
   it('keeps collecting the listed symbols when Binance silently accepts an unlisted one (its real behaviour)', async () => {
-    sim = await startBinanceSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
+    await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
     const storage = new MemoryStorage();
     const collector = collectorFor(['BTC-USDT', 'FOO-USDT']);
     const abort = new AbortController();
-    const running = track(collector.run(storage, abort.signal));
+    const running = trackRun(collector.run(storage, abort.signal));
     await vi.waitFor(async () => expect(await storedCount(storage, 'trades:binance:BTC-USDT')).toBeGreaterThan(0), { timeout: 10_000 });
     expect(await storedCount(storage, 'trades:binance:FOO-USDT')).toBe(0);
     expect(running.settled()).toBe(false);
@@ -318,25 +242,20 @@ describe('TradeStreamCollector against the Binance simulator', () => {
   });
 
   it('ends with an error when the server announces a shutdown', async () => {
-    sim = await startBinanceSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 50 });
+    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 50 });
     const collector = collectorFor(['BTC-USDT']);
     const running = collector.run(new MemoryStorage(), new AbortController().signal);
-    await vi.waitFor(() => expect(sim!.connections()).toBe(1), { timeout: 10_000 });
+    await vi.waitFor(() => expect(sim.connections()).toBe(1), { timeout: 10_000 });
     sim.announceShutdown();
     await expect(running).rejects.toThrow(/binance announced a server shutdown/);
   });
 
   it('resolves when aborted, and closes its connection', async () => {
-    sim = await startBinanceSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 100 });
+    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 100 });
     const collector = collectorFor(['BTC-USDT']);
-    const abort = new AbortController();
-    const running = collector.run(new MemoryStorage(), abort.signal);
-    await vi.waitFor(() => expect(sim!.connections()).toBe(1), { timeout: 10_000 });
-    abort.abort();
-    await expect(running).resolves.toBeUndefined();
-    await vi.waitFor(() => expect(sim!.connections()).toBe(0), { timeout: 10_000 });
+    const aborted = await expectResolvesWhenAborted(sim, collector);
     // An already-aborted signal does not even connect.
-    await expect(collector.run(new MemoryStorage(), abort.signal)).resolves.toBeUndefined();
+    await expect(collector.run(new MemoryStorage(), aborted)).resolves.toBeUndefined();
   });
 
   it('gives up on a server that never completes the handshake, and can be aborted while waiting', async () => {

@@ -1,40 +1,27 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { startBybitSimulator, type BybitSimulator } from '../collectors/exchanges/bybit/simulator.js';
-import { connectProbe, type ProbeClient } from './support/binance-client.js';
-import { bybitDocsExample, bybitFixture, bybitFixtureLines } from './support/bybit-fixtures.js';
+import { describe, expect, it, vi } from 'vitest';
+import { startBybitSimulator } from '../collectors/exchanges/bybit/simulator.js';
+import { docsExample, fixture, fixtureLines } from './support/fixtures.js';
+import type { ProbeClient } from './support/probe-client.js';
+import { useSimulator } from './support/simulator-harness.js';
 
 type Json = Record<string, unknown>;
-const recorded = JSON.parse(bybitFixtureLines('ws_spot_subscribe_ack_and_publicTrade_BTCUSDC_2025-10-27.jsonl')[1]!) as Json & { data: Json[] };
+const recorded = JSON.parse(fixtureLines('bybit', 'ws_spot_subscribe_ack_and_publicTrade_BTCUSDC_2025-10-27.jsonl')[1]!) as Json & { data: Json[] };
 
 /** The next frame that is not a trade push (replies can interleave with trade frames). */
 async function nextReply(client: ProbeClient): Promise<Json> {
-  for (;;) {
-    const frame = JSON.parse(await client.next()) as Json;
-    if (frame.topic === undefined) return frame;
-  }
+  return JSON.parse(await client.nextWhere((text) => (JSON.parse(text) as Json).topic === undefined)) as Json;
 }
 
 describe('Bybit simulator fidelity', () => {
-  let sim: BybitSimulator | undefined;
-  const probes: ProbeClient[] = [];
-  afterEach(async () => {
-    probes.splice(0).forEach((p) => p.socket.terminate());
-    await sim?.close();
-    sim = undefined;
-  });
-  const probe = async (path = '/v5/public/spot'): Promise<ProbeClient> => {
-    const client = await connectProbe(`${sim!.wsUrl}${path}`);
-    probes.push(client);
-    return client;
-  };
+  const simulator = useSimulator(startBybitSimulator, { probePath: '/v5/public/spot' });
   const connId = expect.stringMatching(/^[0-9a-f-]{36}$/);
 
   it('pushes publicTrade frames in the recorded 2025 spot shape, one frame per taker order', async () => {
-    sim = await startBybitSimulator({ symbols: ['BTC-USDC'], tradesPerSecond: 300 });
-    const client = await probe();
+    await simulator.start({ symbols: ['BTC-USDC'], tradesPerSecond: 300 });
+    const client = await simulator.probe();
     client.socket.send('{"req_id":"a1","op":"subscribe","args":["publicTrade.BTCUSDC"]}');
     const ack = JSON.parse(await client.next()) as Json;
-    const docsAck = JSON.parse(bybitDocsExample('subscribe_ack_public_spot')) as Json;
+    const docsAck = JSON.parse(docsExample('bybit', 'subscribe_ack_public_spot')) as Json;
     expect(Object.keys(ack)).toEqual(Object.keys(docsAck));
     expect(ack).toEqual({ success: true, ret_msg: 'subscribe', conn_id: connId, req_id: 'a1', op: 'subscribe' });
     const frames: Array<Json & { data: Json[] }> = [];
@@ -59,21 +46,21 @@ describe('Bybit simulator fidelity', () => {
   });
 
   it('answers ping in the documented spot pong shape', async () => {
-    sim = await startBybitSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 0 });
-    const client = await probe();
+    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 0 });
+    const client = await simulator.probe();
     client.socket.send('{"op":"ping"}');
     const pong = JSON.parse(await client.next()) as Json;
-    const docsPong = JSON.parse(bybitDocsExample('pong_public_spot')) as Json;
+    const docsPong = JSON.parse(docsExample('bybit', 'pong_public_spot')) as Json;
     expect(Object.keys(pong)).toEqual(Object.keys(docsPong));
     expect(pong).toEqual({ ...docsPong, conn_id: connId });
-    client.socket.send(bybitDocsExample('ping_request'));
+    client.socket.send(docsExample('bybit', 'ping_request'));
     expect(JSON.parse(await client.next())).toMatchObject({ success: true, ret_msg: 'pong', req_id: '100001', op: 'ping' });
     expect(sim.pings()).toBe(2);
   });
 
   it('refuses bad requests whole, with success:false and ret_msg', async () => {
-    sim = await startBybitSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 100 });
-    const client = await probe();
+    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 100 });
+    const client = await simulator.probe();
     const eleven = Array.from({ length: 11 }, () => 'publicTrade.BTCUSDT');
     client.socket.send(JSON.stringify({ req_id: 'big', op: 'subscribe', args: eleven }));
     expect(await nextReply(client)).toEqual({ success: false, ret_msg: 'args size >10', conn_id: connId, req_id: 'big', op: 'subscribe' });
@@ -84,28 +71,28 @@ describe('Bybit simulator fidelity', () => {
     client.socket.send('{"op":"subscribe",');
     expect(await nextReply(client)).toMatchObject({ success: false, op: '' });
     // Nothing of the refused requests was subscribed: the next frame is the ping's answer.
-    await vi.waitFor(() => expect(sim!.generated('BTC-USDT').count).toBeGreaterThan(20));
+    await vi.waitFor(() => expect(sim.generated('BTC-USDT').count).toBeGreaterThan(20));
     client.socket.send('{"op":"ping"}');
     expect(JSON.parse(await client.next())).toMatchObject({ ret_msg: 'pong' });
   });
 
   it('acknowledges an unlisted symbol when told not to reject it, and refuses other paths', async () => {
-    sim = await startBybitSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 0, rejectUnknownSymbols: false });
-    const client = await probe();
+    await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 0, rejectUnknownSymbols: false });
+    const client = await simulator.probe();
     client.socket.send('{"req_id":"1","op":"subscribe","args":["publicTrade.FOOUSDT"]}');
     expect(await nextReply(client)).toMatchObject({ success: true, req_id: '1' });
-    await expect(probe('/v5/public/linear')).rejects.toThrow(/404/);
+    await expect(simulator.probe('/v5/public/linear')).rejects.toThrow(/404/);
   });
 
   it('serves time and spot instruments shaped like the docs and the recordings', async () => {
-    sim = await startBybitSimulator({ symbols: ['BTC-USDT', 'ETH-BTC'], tradesPerSecond: 1 });
-    const get = async (path: string): Promise<Json> => (await (await fetch(`${sim!.restUrl}${path}`)).json()) as Json;
-    const docsTime = JSON.parse(bybitDocsExample('rest_time_response')) as Json & { result: Json };
+    await simulator.start({ symbols: ['BTC-USDT', 'ETH-BTC'], tradesPerSecond: 1 });
+    const get = async (path: string): Promise<Json> => (await simulator.getJson(path)).body;
+    const docsTime = JSON.parse(docsExample('bybit', 'rest_time_response')) as Json & { result: Json };
     const time = (await get('/v5/market/time')) as Json & { result: Json };
     expect(Object.keys(time)).toEqual(Object.keys(docsTime));
     expect(Object.keys(time.result)).toEqual(Object.keys(docsTime.result));
     expect(time.result.timeNano).toMatch(/^\d{19}$/);
-    const recordedKline = JSON.parse(bybitFixture('rest_kline_spot_BTCUSDT_D_2025-04-29.json')) as Json;
+    const recordedKline = JSON.parse(fixture('bybit', 'rest_kline_spot_BTCUSDT_D_2025-04-29.json')) as Json;
     const instruments = (await get('/v5/market/instruments-info?category=spot')) as Json & { result: { category: string; list: Json[] } };
     expect(Object.keys(instruments)).toEqual(Object.keys(recordedKline));
     expect(instruments.result.category).toBe('spot');

@@ -1,27 +1,23 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { bybitTrades } from '../collectors/exchanges/bybit/trades.js';
-import { startBybitSimulator, type BybitSimulator, type BybitTradePayload } from '../collectors/exchanges/bybit/simulator.js';
+import { startBybitSimulator, type BybitTradePayload } from '../collectors/exchanges/bybit/simulator.js';
 import { TradeDeduplicator } from '../collectors/trades/dedup.js';
 import { tradesCollectorKind } from '../collectors/trades/kind.js';
-import { SymbolTable, type FrameContext, type TradeProtocol } from '../collectors/trades/protocol.js';
+import { SymbolTable, type TradeProtocol } from '../collectors/trades/protocol.js';
 import { SubscriptionAcks } from '../collectors/trades/subscription-acks.js';
 import type { Trade } from '../collectors/trades/trade.js';
 import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';
 import type { DataRequirement } from '../feeds/types.js';
 import { silentLogger } from '../src/logger.js';
 import { MemoryStorage } from '../storage/memory.js';
-import { bybitDocsExample, bybitFixture, bybitFixtureLines } from './support/bybit-fixtures.js';
+import { docsExample, fixture, fixtureLines } from './support/fixtures.js';
+import { trackRun } from './support/run-tracking.js';
+import { useSimulator } from './support/simulator-harness.js';
+import { collectEverythingSent, expectRejectsWhenConnectionDrops, expectResolvesWhenAborted, expectSkipsMalformedFrame, expectStoredExactlyAsSent } from './support/trade-collection.js';
+import { RECEIVED_AT, tradeFrameReaders } from './support/trade-frames.js';
+import type { SentTradeFacts } from './support/trade-samples.js';
 
-const RECEIVED_AT = 1_800_000_000_000;
-const LOTS = 100_000; // the simulator's lot size is 0.00001
-
-function contextFor(...symbols: string[]): FrameContext {
-  return { symbols: new SymbolTable(symbols, bybitTrades.toExchangeSymbol), receivedAt: RECEIVED_AT };
-}
-
-function tradesOf(text: string, context: FrameContext): Trade[] {
-  return bybitTrades.onMessage(text, context).trades ?? [];
-}
+const { contextFor, tradesOf } = tradeFrameReaders(bybitTrades);
 
 function trade(symbol: string, id: string, price: number, amount: number, side: 1 | -1, exchangeTime: number): Trade {
   return { exchange: 'bybit', symbol, id, price, amount, side, exchangeTime, receivedAt: RECEIVED_AT };
@@ -29,13 +25,13 @@ function trade(symbol: string, id: string, price: number, amount: number, side: 
 
 describe('Bybit trade frames (real recordings)', () => {
   it('parses the 2025 spot frame: S is the taker side, the id stays an exact string beyond 2^53', () => {
-    expect(tradesOf(bybitFixture('ws_spot_publicTrade_BTCUSDT_2025-10-27.json'), contextFor('BTC-USDT'))).toEqual([
+    expect(tradesOf(fixture('bybit', 'ws_spot_publicTrade_BTCUSDT_2025-10-27.json'), contextFor('BTC-USDT'))).toEqual([
       trade('BTC-USDT', '2290000000923750370', 115440.7, 0.00903, 1, 1761583474343),
     ]);
   });
 
   it('parses every trade frame of the 2025 spot session, several trades per frame', () => {
-    const [ack, ...frames] = bybitFixtureLines('ws_spot_subscribe_ack_and_publicTrade_BTCUSDC_2025-10-27.jsonl');
+    const [ack, ...frames] = fixtureLines('bybit', 'ws_spot_subscribe_ack_and_publicTrade_BTCUSDC_2025-10-27.jsonl');
     const context = contextFor('BTC-USDC');
     // The recorded ack has no req_id (the client sent none): it cannot be matched to a request.
     expect(bybitTrades.onMessage(ack!, context)).toEqual({});
@@ -60,7 +56,7 @@ describe('Bybit trade frames (real recordings)', () => {
   });
 
   it('parses the 2023 tardis frames and the documented push, and skips the order book frames', () => {
-    const lines = bybitFixtureLines('ws_spot_v5_publicTrade_orderbook_2023-04_tardis.jsonl');
+    const lines = fixtureLines('bybit', 'ws_spot_v5_publicTrade_orderbook_2023-04_tardis.jsonl');
     const context = contextFor('BTC-USDT', 'BTC-USDC');
     expect(tradesOf(lines[0]!, context)).toEqual([
       trade('BTC-USDT', '2290000000050703789', 28165.38, 0.041732, -1, 1680652847524),
@@ -71,7 +67,7 @@ describe('Bybit trade frames (real recordings)', () => {
     expect(tradesOf(lines[1]!, context)).toEqual([trade('BTC-USDC', '2240000000041223438', 28528.98, 0.00433, 1, 1680688979998)]);
     for (const line of lines.slice(2)) expect(bybitTrades.onMessage(line, context)).toEqual({});
     // The docs example carries a UUID id and the derivatives-only L.
-    expect(tradesOf(bybitDocsExample('publicTrade_push'), contextFor('BTC-USDT'))).toEqual([
+    expect(tradesOf(docsExample('bybit', 'publicTrade_push'), contextFor('BTC-USDT'))).toEqual([
       trade('BTC-USDT', '20f43950-d8dd-5b31-9112-a178eb6023af', 16578.5, 0.001, 1, 1672304486865),
     ]);
   });
@@ -79,10 +75,10 @@ describe('Bybit trade frames (real recordings)', () => {
   it('recognises the other topics of the recordings as frames of no interest', () => {
     const context = contextFor('BTC-USDT', 'XRP-USDT');
     const others = [
-      ...bybitFixtureLines('ws_orderbook50_spot_BTCUSDT_snapshot_delta_2024-11-08.jsonl'),
-      ...bybitFixtureLines('ws_orderbook500_linear_XRPUSDT_2024-12-01_first50.jsonl'),
-      bybitDocsExample('orderbook_delta_push'),
-      bybitDocsExample('kline_push'),
+      ...fixtureLines('bybit', 'ws_orderbook50_spot_BTCUSDT_snapshot_delta_2024-11-08.jsonl'),
+      ...fixtureLines('bybit', 'ws_orderbook500_linear_XRPUSDT_2024-12-01_first50.jsonl'),
+      docsExample('bybit', 'orderbook_delta_push'),
+      docsExample('bybit', 'kline_push'),
     ];
     expect(others.length).toBe(54);
     for (const line of others) expect(bybitTrades.onMessage(line, context)).toEqual({});
@@ -90,7 +86,7 @@ describe('Bybit trade frames (real recordings)', () => {
 
   it('refuses frames it cannot trust', () => {
     const context = contextFor('BTC-USDT');
-    const frame = bybitFixture('ws_spot_publicTrade_BTCUSDT_2025-10-27.json');
+    const frame = fixture('bybit', 'ws_spot_publicTrade_BTCUSDT_2025-10-27.json');
     expect(() => bybitTrades.onMessage(frame.slice(0, 80), context)).toThrow();
     expect(() => bybitTrades.onMessage(frame.replace('"p":"115440.7"', '"p":115440.7'), context)).toThrow(/p \(price\)/);
     expect(() => bybitTrades.onMessage(frame.replace('"S":"Buy"', '"S":"buy"'), context)).toThrow(/S \(side\)/);
@@ -104,9 +100,9 @@ describe('Bybit acks, refusals and pongs', () => {
   const context = contextFor('BTC-USDT', 'FOO-USDT');
 
   it('reads the documented acks by req_id', () => {
-    expect(bybitTrades.onMessage(bybitDocsExample('subscribe_ack_public_spot'), context)).toEqual({ ack: '10001' });
+    expect(bybitTrades.onMessage(docsExample('bybit', 'subscribe_ack_public_spot'), context)).toEqual({ ack: '10001' });
     // The linear ack of a request sent without req_id echoes an empty one.
-    expect(bybitTrades.onMessage(bybitDocsExample('subscribe_ack_linear'), context)).toEqual({});
+    expect(bybitTrades.onMessage(docsExample('bybit', 'subscribe_ack_linear'), context)).toEqual({});
   });
 
   it('turns success:false into a rejection naming bybit, the request\'s symbols and ret_msg', () => {
@@ -123,9 +119,9 @@ describe('Bybit acks, refusals and pongs', () => {
   });
 
   it('reads the spot pong, the linear pong and the private pong as heartbeats', () => {
-    expect(bybitTrades.onMessage(bybitDocsExample('pong_public_spot'), context)).toEqual({ heartbeat: true });
-    expect(bybitTrades.onMessage(bybitDocsExample('pong_linear'), context)).toEqual({ heartbeat: true });
-    expect(bybitTrades.onMessage(bybitFixture('ws_private_pong_example.jsonl').trim(), context)).toEqual({ heartbeat: true });
+    expect(bybitTrades.onMessage(docsExample('bybit', 'pong_public_spot'), context)).toEqual({ heartbeat: true });
+    expect(bybitTrades.onMessage(docsExample('bybit', 'pong_linear'), context)).toEqual({ heartbeat: true });
+    expect(bybitTrades.onMessage(fixture('bybit', 'ws_private_pong_example.jsonl').trim(), context)).toEqual({ heartbeat: true });
   });
 });
 
@@ -159,93 +155,39 @@ describe('Bybit trade protocol hooks', () => {
   });
 });
 
-type Sample = { price: number; count: number; lots: number; buyLots: number };
-
-/** Per-millisecond samples as the collector should store them, amounts in whole lots. */
-function expectedSamples(trades: readonly BybitTradePayload[]): Map<number, Sample> {
-  const byTime = new Map<number, Sample>();
-  for (const t of trades) {
-    const lots = Math.round(Number(t.v) * LOTS);
-    const sample = byTime.get(t.T) ?? { price: 0, count: 0, lots: 0, buyLots: 0 };
-    byTime.set(t.T, { price: Number(t.p), count: sample.count + 1, lots: sample.lots + lots, buyLots: sample.buyLots + (t.S === 'Buy' ? lots : 0) });
-  }
-  return byTime;
-}
-
-async function storedSamples(storage: MemoryStorage, key: string): Promise<Map<number, Sample>> {
-  const samples = await storage.fetch(key, 0, Number.MAX_SAFE_INTEGER);
-  return new Map(
-    samples.map(([t, value]) => {
-      const v = value as Record<string, number>;
-      return [t, { price: v.price!, count: v.count!, lots: Math.round(v.amount! * LOTS), buyLots: Math.round(v.buy_amount! * LOTS) }];
-    }),
-  );
-}
-
-async function storedCount(storage: MemoryStorage, key: string): Promise<number> {
-  let count = 0;
-  for (const sample of (await storedSamples(storage, key)).values()) count += sample.count;
-  return count;
-}
-
-/** Tracks whether a run promise has settled, without ever leaving a rejection unhandled. */
-function track(run: Promise<void>): { run: Promise<void>; settled: () => boolean } {
-  let settled = false;
-  run.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  return { run, settled: () => settled };
+/** How the samples read a Bybit trade: `S` is the taker's side. */
+function readBybitTrade(t: BybitTradePayload): SentTradeFacts {
+  return { time: t.T, price: Number(t.p), amount: t.v, takerSide: t.S === 'Buy' ? 1 : -1 };
 }
 
 describe('TradeStreamCollector against the Bybit simulator', () => {
-  let sim: BybitSimulator | undefined;
-  afterEach(async () => {
-    await sim?.close();
-    sim = undefined;
-  });
+  const simulator = useSimulator(startBybitSimulator);
 
   const collectorFor = (symbols: string[], protocol: TradeProtocol = bybitTrades): TradeStreamCollector =>
-    new TradeStreamCollector({ id: 'trades:bybit', protocol, symbols, wsUrl: sim!.wsUrl });
+    new TradeStreamCollector({ id: 'trades:bybit', protocol, symbols, wsUrl: simulator.current().wsUrl });
 
   it('stores exactly what was sent after subscribing: per-millisecond price, count, amount and taker-buy amount', async () => {
-    sim = await startBybitSimulator({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 400 });
+    const symbols = ['BTC-USDT', 'ETH-USDT'];
+    const sim = await simulator.start({ symbols, tradesPerSecond: 400 });
     const storage = new MemoryStorage();
-    // Built through the kind, so the configured wsUrl override is what reaches the simulator.
-    const [collector] = tradesCollectorKind.create(
-      ['BTC-USDT', 'ETH-USDT'].map((symbol) => ({ id: `trades:bybit:${symbol}`, collector: 'trades', exchange: 'bybit', symbol, keys: [] })),
-      { exchanges: { bybit: { wsUrl: sim.wsUrl } }, logger: silentLogger },
-    );
-    const abort = new AbortController();
-    const running = track(collector!.run(storage, abort.signal));
-
-    await vi.waitFor(() => expect(sim!.sent('ETH-USDT').count).toBeGreaterThan(600), { timeout: 10_000 });
-    sim.pause();
-    for (const symbol of ['BTC-USDT', 'ETH-USDT']) {
-      await vi.waitFor(async () => expect(await storedCount(storage, `trades:bybit:${symbol}`)).toBe(sim!.sent(symbol).count), { timeout: 10_000 });
-    }
-    abort.abort();
-    await running.run;
-
-    for (const symbol of ['BTC-USDT', 'ETH-USDT']) {
-      const { trades, count, amount } = sim.sent(symbol);
-      const stored = await storedSamples(storage, `trades:bybit:${symbol}`);
-      expect(stored).toEqual(expectedSamples(trades));
-      expect([...stored.values()].reduce((sum, s) => sum + s.lots, 0)).toBe(Math.round(amount * LOTS));
-      expect([...stored.values()].reduce((sum, s) => sum + s.count, 0)).toBe(count);
-      expect(stored.size).toBeLessThan(count);
+    const collector = await collectEverythingSent({
+      exchange: 'bybit', simulator: sim, symbols, storage,
+      waitBeforePausing: [() => expect(sim.sent('ETH-USDT').count).toBeGreaterThan(600)],
+    });
+    for (const { sent, stored } of await expectStoredExactlyAsSent(storage, 'bybit', sim, symbols, readBybitTrade)) {
+      expect(stored.size).toBeLessThan(sent.count);
     }
     expect((collector as TradeStreamCollector).unparsedFrames).toBe(0);
-    expect(collector!.progress.lastDataTime).toBe(Math.max(...['BTC-USDT', 'ETH-USDT'].map((s) => sim!.sent(s).trades.at(-1)!.T)));
+    expect(collector.progress.lastDataTime).toBe(Math.max(...symbols.map((s) => sim.sent(s).trades.at(-1)!.T)));
   });
 
   it('sends {"op":"ping"} that Bybit answers, read as heartbeats', async () => {
-    sim = await startBybitSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 0 });
+    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 0 });
     const protocol = { ...bybitTrades, keepalive: { ...bybitTrades.keepalive, clientPing: { intervalMs: 50, text: '{"op":"ping"}' } } };
     const collector = collectorFor(['BTC-USDT'], protocol);
     const abort = new AbortController();
-    const running = track(collector.run(new MemoryStorage(), abort.signal));
-    await vi.waitFor(() => expect(sim!.pings()).toBeGreaterThanOrEqual(5), { timeout: 10_000 });
+    const running = trackRun(collector.run(new MemoryStorage(), abort.signal));
+    await vi.waitFor(() => expect(sim.pings()).toBeGreaterThanOrEqual(5), { timeout: 10_000 });
     expect(running.settled()).toBe(false);
     expect(collector.unparsedFrames).toBe(0); // every pong was understood
     expect(collector.progress.lastHeartbeatAt).toBeDefined();
@@ -254,44 +196,24 @@ describe('TradeStreamCollector against the Bybit simulator', () => {
   });
 
   it('skips a malformed frame and keeps collecting', async () => {
-    sim = await startBybitSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
-    const storage = new MemoryStorage();
-    const collector = collectorFor(['BTC-USDT']);
-    const abort = new AbortController();
-    const running = track(collector.run(storage, abort.signal));
-    await vi.waitFor(async () => expect(await storedCount(storage, 'trades:bybit:BTC-USDT')).toBeGreaterThan(0), { timeout: 10_000 });
-    sim.sendMalformed();
-    const before = sim.sent('BTC-USDT').count;
-    await vi.waitFor(async () => expect(await storedCount(storage, 'trades:bybit:BTC-USDT')).toBeGreaterThan(before), { timeout: 10_000 });
-    expect(collector.unparsedFrames).toBe(1);
-    expect(running.settled()).toBe(false);
-    abort.abort();
-    await running.run;
+    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
+    await expectSkipsMalformedFrame(sim, collectorFor(['BTC-USDT']), 'bybit', 'BTC-USDT');
   });
 
   it('rejects with a clear error when the connection drops', async () => {
-    sim = await startBybitSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
-    const storage = new MemoryStorage();
-    const running = collectorFor(['BTC-USDT']).run(storage, new AbortController().signal);
-    await vi.waitFor(async () => expect(await storedCount(storage, 'trades:bybit:BTC-USDT')).toBeGreaterThan(0), { timeout: 10_000 });
-    sim.dropConnections();
-    await expect(running).rejects.toThrow(/^trades:bybit: connection closed by the server \(code 1006\)$/);
+    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
+    await expectRejectsWhenConnectionDrops(sim, collectorFor(['BTC-USDT']), 'bybit', 'BTC-USDT', /^trades:bybit: connection closed by the server \(code 1006\)$/);
   });
 
   it('rejects naming bybit, the symbols and ret_msg when a symbol is not listed', async () => {
-    sim = await startBybitSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 50 });
+    await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 50 });
     await expect(collectorFor(['BTC-USDT', 'FOO-USDT']).run(new MemoryStorage(), new AbortController().signal)).rejects.toThrow(
       'bybit rejected the trades subscription for BTC-USDT, FOO-USDT (request trades1): Invalid symbol :[publicTrade.FOOUSDT]',
     );
   });
 
   it('resolves when aborted, and closes its connection', async () => {
-    sim = await startBybitSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 100 });
-    const abort = new AbortController();
-    const running = collectorFor(['BTC-USDT']).run(new MemoryStorage(), abort.signal);
-    await vi.waitFor(() => expect(sim!.connections()).toBe(1), { timeout: 10_000 });
-    abort.abort();
-    await expect(running).resolves.toBeUndefined();
-    await vi.waitFor(() => expect(sim!.connections()).toBe(0), { timeout: 10_000 });
+    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 100 });
+    await expectResolvesWhenAborted(sim, collectorFor(['BTC-USDT']));
   });
 });

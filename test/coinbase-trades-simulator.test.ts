@@ -1,41 +1,28 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { startCoinbaseSimulator, type CoinbaseSimulator } from '../collectors/exchanges/coinbase/simulator.js';
+import { describe, expect, it, vi } from 'vitest';
+import { startCoinbaseSimulator } from '../collectors/exchanges/coinbase/simulator.js';
 import { exchangeSimulators } from '../collectors/exchanges/simulators.js';
-import { connectProbe, type ProbeClient } from './support/binance-client.js';
-import { coinbaseFixture, coinbaseFixtureLines } from './support/coinbase-fixtures.js';
+import { docsExample, fixture, fixtureLines } from './support/fixtures.js';
+import type { ProbeClient } from './support/probe-client.js';
+import { useSimulator } from './support/simulator-harness.js';
 
 type Json = Record<string, unknown>;
-const recordedMatch = JSON.parse(coinbaseFixtureLines('ws_matches_and_last_match.jsonl').find((l) => l.includes('"type":"match"'))!) as Json;
-const recordedHeartbeat = (JSON.parse(coinbaseFixture('docs_examples_protocol.json')) as { heartbeat_message: Json }).heartbeat_message;
+const recordedMatch = JSON.parse(fixtureLines('coinbase', 'ws_matches_and_last_match.jsonl').find((l) => l.includes('"type":"match"'))!) as Json;
+const recordedHeartbeat = JSON.parse(docsExample('coinbase', 'heartbeat_message')) as Json;
 const ISO_MICROS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SUBSCRIBE = '{"type":"subscribe","product_ids":["BTC-USD"],"channels":["matches","heartbeat"]}';
 
 /** The next frame of one of `types`, skipping the others (trades and heartbeats interleave with replies). */
 async function nextOfType(client: ProbeClient, ...types: string[]): Promise<Json> {
-  for (;;) {
-    const frame = JSON.parse(await client.next()) as Json;
-    if (types.includes(frame.type as string)) return frame;
-  }
+  return JSON.parse(await client.nextWhere((text) => types.includes((JSON.parse(text) as Json).type as string))) as Json;
 }
 
 describe('Coinbase simulator fidelity', () => {
-  let sim: CoinbaseSimulator | undefined;
-  const probes: ProbeClient[] = [];
-  afterEach(async () => {
-    probes.splice(0).forEach((p) => p.socket.terminate());
-    await sim?.close();
-    sim = undefined;
-  });
-  const probe = async (path = '/'): Promise<ProbeClient> => {
-    const client = await connectProbe(`${sim!.wsUrl}${path}`);
-    probes.push(client);
-    return client;
-  };
+  const simulator = useSimulator(startCoinbaseSimulator, { probePath: '/' });
 
   it('sends match frames shaped like the recordings: string decimals, maker side, microsecond times, sequential ids', async () => {
-    sim = await startCoinbaseSimulator({ symbols: ['BTC-USD'], tradesPerSecond: 300 });
-    const client = await probe();
+    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 300 });
+    const client = await simulator.probe();
     client.socket.send('{"type":"subscribe","product_ids":["BTC-USD"],"channels":["matches"]}');
     expect(await client.next()).toBe('{"type":"subscriptions","channels":[{"name":"matches","product_ids":["BTC-USD"]}]}');
     const frames: Json[] = [];
@@ -61,9 +48,9 @@ describe('Coinbase simulator fidelity', () => {
   });
 
   it('answers with the cumulative subscriptions set, then the latest trade as last_match, and heartbeats with last_trade_id', async () => {
-    sim = await startCoinbaseSimulator({ symbols: ['BTC-USD', 'ETH-USD'], tradesPerSecond: 100, heartbeatIntervalMs: 50 });
-    await vi.waitFor(() => expect(sim!.generated('ETH-USD').count).toBeGreaterThan(0));
-    const client = await probe();
+    const sim = await simulator.start({ symbols: ['BTC-USD', 'ETH-USD'], tradesPerSecond: 100, heartbeatIntervalMs: 50 });
+    await vi.waitFor(() => expect(sim.generated('ETH-USD').count).toBeGreaterThan(0));
+    const client = await simulator.probe();
     client.socket.send('{"type":"subscribe","product_ids":["BTC-USD"],"channels":["heartbeat"]}');
     expect(await client.next()).toBe('{"type":"subscriptions","channels":[{"name":"heartbeat","product_ids":["BTC-USD"]}]}');
     client.socket.send('{"type":"subscribe","channels":[{"name":"matches","product_ids":["ETH-USD","BTC-USD"]}]}');
@@ -101,9 +88,9 @@ describe('Coinbase simulator fidelity', () => {
   });
 
   it('refuses unlisted products, authenticated channels and malformed requests with error frames', async () => {
-    sim = await startCoinbaseSimulator({ symbols: ['BTC-USD'], tradesPerSecond: 10 });
-    const client = await probe();
-    const [authError, productError] = coinbaseFixtureLines('ws_error_and_subscriptions_examples.jsonl');
+    await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 10 });
+    const client = await simulator.probe();
+    const [authError, productError] = fixtureLines('coinbase', 'ws_error_and_subscriptions_examples.jsonl');
     client.socket.send('{"type":"subscribe","product_ids":["BTC-USD"],"channels":["level2","matches"]}');
     expect(await client.next()).toBe(authError);
     client.socket.send('{"type":"subscribe","product_ids":["BTC-USD","ETH-USD"],"channels":["matches"]}');
@@ -118,36 +105,33 @@ describe('Coinbase simulator fidelity', () => {
   });
 
   it('disconnects a client that has not subscribed within the deadline, and only that one', async () => {
-    sim = await startCoinbaseSimulator({ symbols: ['BTC-USD'], tradesPerSecond: 10, subscribeTimeoutMs: 200 });
-    const subscriber = await probe();
+    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 10, subscribeTimeoutMs: 200 });
+    const subscriber = await simulator.probe();
     subscriber.socket.send(SUBSCRIBE);
-    const idle = await probe();
+    const idle = await simulator.probe();
     // A refused request does not count as subscribing.
     idle.socket.send('{"type":"subscribe","product_ids":["FOO-USD"],"channels":["matches"]}');
     expect((await idle.closed).code).toBe(1000);
-    await vi.waitFor(() => expect(sim!.connections()).toBe(1));
+    await vi.waitFor(() => expect(sim.connections()).toBe(1));
     expect(subscriber.socket.readyState).toBe(subscriber.socket.OPEN);
   });
 
   it('serves the feed at the root only', async () => {
-    sim = await startCoinbaseSimulator({ symbols: ['BTC-USD'], tradesPerSecond: 1 });
-    await expect(connectProbe(`${sim.wsUrl}/ws`)).rejects.toThrow(/404/);
+    await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 1 });
+    await expect(simulator.probe('/ws')).rejects.toThrow(/404/);
   });
 
   it('serves products and time shaped like the recordings', async () => {
-    sim = await startCoinbaseSimulator({ symbols: ['BTC-USD', 'ETH-BTC'], tradesPerSecond: 1 });
-    const get = async (path: string): Promise<{ status: number; body: unknown }> => {
-      const res = await fetch(`${sim!.restUrl}${path}`);
-      return { status: res.status, body: await res.json() };
-    };
-    const recordedProduct = JSON.parse(coinbaseFixture('rest_product_BTC-USD_2026-06-19.json')) as Json;
+    await simulator.start({ symbols: ['BTC-USD', 'ETH-BTC'], tradesPerSecond: 1 });
+    const get = (path: string): Promise<{ status: number; body: unknown }> => simulator.getJson<unknown>(path);
+    const recordedProduct = JSON.parse(fixture('coinbase', 'rest_product_BTC-USD_2026-06-19.json')) as Json;
     const products = (await get('/products')).body as Json[];
     expect(products.map((p) => [p.id, p.base_currency, p.quote_currency])).toEqual([['BTC-USD', 'BTC', 'USD'], ['ETH-BTC', 'ETH', 'BTC']]);
     const one = (await get('/products/BTC-USD')).body as Json;
     expect(Object.keys(one)).toEqual(Object.keys(recordedProduct));
     for (const key of Object.keys(recordedProduct)) expect(typeof one[key]).toBe(typeof recordedProduct[key]);
     expect(await get('/products/FOO-USD')).toEqual({ status: 404, body: { message: 'NotFound' } });
-    const recordedTime = JSON.parse(coinbaseFixture('rest_time_2026-06-19.json')) as Json;
+    const recordedTime = JSON.parse(fixture('coinbase', 'rest_time_2026-06-19.json')) as Json;
     const time = (await get('/time')).body as Json;
     expect(Object.keys(time)).toEqual(Object.keys(recordedTime));
     expect(Date.parse(time.iso as string)).toBe(Math.round((time.epoch as number) * 1000));

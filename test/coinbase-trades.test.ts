@@ -1,26 +1,24 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { startCoinbaseSimulator, type CoinbaseMatchPayload, type CoinbaseSimulator } from '../collectors/exchanges/coinbase/simulator.js';
+import { describe, expect, it, vi } from 'vitest';
+import { startCoinbaseSimulator, type CoinbaseMatchPayload } from '../collectors/exchanges/coinbase/simulator.js';
 import { coinbaseTimeMs, coinbaseTrades, parseCoinbaseMatch } from '../collectors/exchanges/coinbase/trades.js';
 import { tradesCollectorKind } from '../collectors/trades/kind.js';
-import { SymbolTable, type FrameContext } from '../collectors/trades/protocol.js';
 import { SubscriptionAcks } from '../collectors/trades/subscription-acks.js';
 import type { Trade } from '../collectors/trades/trade.js';
 import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';
-import { silentLogger } from '../src/logger.js';
 import { MemoryStorage } from '../storage/memory.js';
-import { coinbaseFixture, coinbaseFixtureLines } from './support/coinbase-fixtures.js';
+import { docsExample, fixture, fixtureLines } from './support/fixtures.js';
+import { trackRun } from './support/run-tracking.js';
+import { useSimulator } from './support/simulator-harness.js';
+import { collectEverythingSent, expectRejectsWhenConnectionDrops, expectResolvesWhenAborted, expectSkipsMalformedFrame, expectStoredExactlyAsSent } from './support/trade-collection.js';
+import { RECEIVED_AT, tradeFrameReaders } from './support/trade-frames.js';
+import type { SentTradeFacts } from './support/trade-samples.js';
 
 type Json = Record<string, unknown>;
-const RECEIVED_AT = 1_800_000_000_000;
-const LOTS = 100_000; // the simulator's lot size is 0.00001
-const MATCHES = coinbaseFixtureLines('ws_matches_and_last_match.jsonl');
-const SESSION = coinbaseFixtureLines('ws_full_session_2021-04-17.jsonl');
+const { contextFor } = tradeFrameReaders(coinbaseTrades);
+const MATCHES = fixtureLines('coinbase', 'ws_matches_and_last_match.jsonl');
+const SESSION = fixtureLines('coinbase', 'ws_full_session_2021-04-17.jsonl');
 // The ten products of the recorded session (ws_client_sent_subscribe.jsonl).
-const SESSION_PRODUCTS = (JSON.parse(coinbaseFixtureLines('ws_client_sent_subscribe.jsonl')[0]!) as { product_ids: string[] }).product_ids;
-
-function contextFor(...symbols: string[]): FrameContext {
-  return { symbols: new SymbolTable(symbols, coinbaseTrades.toExchangeSymbol), receivedAt: RECEIVED_AT };
-}
+const SESSION_PRODUCTS = (JSON.parse(fixtureLines('coinbase', 'ws_client_sent_subscribe.jsonl')[0]!) as { product_ids: string[] }).product_ids;
 
 /** The Trade a match frame should become, computed independently of the parser: the taker is opposite the maker `side`. */
 function expectedTrade(frame: CoinbaseMatchPayload | Json): Trade {
@@ -91,16 +89,15 @@ describe('Coinbase trade frames (real recordings)', () => {
 
   it('ignores the level2 and ticker recordings', () => {
     const files = ['ws_level2_snapshot_and_l2update_NU-GBP.jsonl', 'ws_level2_snapshot_and_l2update_SKL-USD_first400.jsonl', 'ws_ticker.jsonl'];
-    for (const line of files.flatMap(coinbaseFixtureLines)) expect(coinbaseTrades.onMessage(line, contextFor('NU-GBP', 'SKL-USD'))).toEqual({});
+    for (const line of files.flatMap((name) => fixtureLines('coinbase', name))) expect(coinbaseTrades.onMessage(line, contextFor('NU-GBP', 'SKL-USD'))).toEqual({});
   });
 
   it('takes the documented heartbeat for a heartbeat', () => {
-    const docs = JSON.parse(coinbaseFixture('docs_examples_protocol.json')) as Json;
-    expect(coinbaseTrades.onMessage(JSON.stringify(docs.heartbeat_message), contextFor('BTC-USD'))).toEqual({ heartbeat: true });
+    expect(coinbaseTrades.onMessage(docsExample('coinbase', 'heartbeat_message'), contextFor('BTC-USD'))).toEqual({ heartbeat: true });
   });
 
   it('acknowledges only a cumulative subscriptions reply that lists every product under matches', () => {
-    const [levelOnly, levelAndTicker, all] = coinbaseFixtureLines('ws_subscriptions_acks.jsonl');
+    const [levelOnly, levelAndTicker, all] = fixtureLines('coinbase', 'ws_subscriptions_acks.jsonl');
     const context = contextFor(...SESSION_PRODUCTS);
     // The session subscribed level2, ticker, then matches: only the third reply lists matches.
     expect(coinbaseTrades.onMessage(levelOnly!, context)).toEqual({});
@@ -108,12 +105,12 @@ describe('Coinbase trade frames (real recordings)', () => {
     expect(coinbaseTrades.onMessage(all!, context)).toEqual({ ack: 'matches' });
     // A product the reply does not list keeps the ack waiting.
     expect(coinbaseTrades.onMessage(all!, contextFor('SKL-USD', 'BTC-USD'))).toEqual({});
-    const [, , otherConnection] = coinbaseFixtureLines('ws_error_and_subscriptions_examples.jsonl');
+    const [, , otherConnection] = fixtureLines('coinbase', 'ws_error_and_subscriptions_examples.jsonl');
     expect(coinbaseTrades.onMessage(otherConnection!, contextFor('BTC-USD'))).toEqual({});
   });
 
   it('turns recorded error frames into rejections naming coinbase, the product and the reason', () => {
-    const [authError, productError] = coinbaseFixtureLines('ws_error_and_subscriptions_examples.jsonl');
+    const [authError, productError] = fixtureLines('coinbase', 'ws_error_and_subscriptions_examples.jsonl');
     const context = contextFor('BTC-USD', 'ETH-USD');
     expect(coinbaseTrades.onMessage(authError!, context)).toEqual({
       error: { reason: 'Failed to subscribe: level2, level3, and full channels now require authentication.' },
@@ -158,7 +155,7 @@ describe('Coinbase trade protocol hooks', () => {
   it('connects to the feed URL itself and subscribes matches and heartbeat in one documented frame', () => {
     const { symbols } = contextFor('ETH-USD', 'ETH-EUR');
     expect(coinbaseTrades.url('wss://ws-feed.exchange.coinbase.com', symbols)).toBe('wss://ws-feed.exchange.coinbase.com');
-    const docs = JSON.parse(coinbaseFixture('docs_examples_protocol.json')) as Json;
+    const docs = JSON.parse(fixture('coinbase', 'docs_examples_protocol.json')) as Json;
     expect(coinbaseTrades.defaultWsUrl).toBe(docs.ws_url);
     const requests = coinbaseTrades.subscribeMessages(symbols);
     expect(requests).toEqual([{ text: JSON.stringify(docs.subscribe_request_flat), acks: [{ key: 'matches', symbols: ['ETH-USD', 'ETH-EUR'] }] }]);
@@ -166,100 +163,44 @@ describe('Coinbase trade protocol hooks', () => {
   });
 });
 
-type Sample = { price: number; count: number; lots: number; buyLots: number };
-
-/** Per-millisecond samples as the collector should have stored them, with amounts in whole lots. */
-function expectedSamples(trades: readonly CoinbaseMatchPayload[]): Map<number, Sample> {
-  const byTime = new Map<number, Sample>();
-  for (const trade of trades) {
-    const { exchangeTime, price, side } = expectedTrade(trade);
-    const lots = Math.round(Number(trade.size) * LOTS);
-    const sample = byTime.get(exchangeTime) ?? { price: 0, count: 0, lots: 0, buyLots: 0 };
-    byTime.set(exchangeTime, { price, count: sample.count + 1, lots: sample.lots + lots, buyLots: sample.buyLots + (side === 1 ? lots : 0) });
-  }
-  return byTime;
-}
-
-/** Stored samples of a key in the same shape; float sums of lots round back to exact lots. */
-async function storedSamples(storage: MemoryStorage, key: string): Promise<Map<number, Sample>> {
-  const samples = await storage.fetch(key, 0, Number.MAX_SAFE_INTEGER);
-  return new Map(
-    samples.map(([t, value]) => {
-      const v = value as Record<string, number>;
-      return [t, { price: v.price!, count: v.count!, lots: Math.round(v.amount! * LOTS), buyLots: Math.round(v.buy_amount! * LOTS) }];
-    }),
-  );
-}
-
-async function storedCount(storage: MemoryStorage, key: string): Promise<number> {
-  let count = 0;
-  for (const sample of (await storedSamples(storage, key)).values()) count += sample.count;
-  return count;
-}
-
-/** Tracks whether a run promise has settled, without ever leaving a rejection unhandled. */
-function track(run: Promise<void>): { run: Promise<void>; settled: () => boolean } {
-  let settled = false;
-  run.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  return { run, settled: () => settled };
+/** How the samples read a sent match: as expectedTrade reads it, the taker opposite the maker `side`. */
+function readCoinbaseMatch(match: CoinbaseMatchPayload): SentTradeFacts {
+  const { exchangeTime, price, side } = expectedTrade(match);
+  return { time: exchangeTime, price, amount: match.size, takerSide: side };
 }
 
 describe('TradeStreamCollector against the Coinbase simulator', () => {
-  let sim: CoinbaseSimulator | undefined;
-  afterEach(async () => {
-    await sim?.close();
-    sim = undefined;
-  });
+  const simulator = useSimulator(startCoinbaseSimulator);
 
   const collectorFor = (symbols: string[], protocol = coinbaseTrades): TradeStreamCollector =>
-    new TradeStreamCollector({ id: 'trades:coinbase', protocol, symbols, wsUrl: sim!.wsUrl });
+    new TradeStreamCollector({ id: 'trades:coinbase', protocol, symbols, wsUrl: simulator.current().wsUrl });
 
   it('stores exactly the matches sent after subscribing: per-millisecond price, count, amount and taker-buy amount', async () => {
-    sim = await startCoinbaseSimulator({ symbols: ['BTC-USD', 'ETH-USD'], tradesPerSecond: 400, heartbeatIntervalMs: 200 });
+    const symbols = ['BTC-USD', 'ETH-USD'];
+    const sim = await simulator.start({ symbols, tradesPerSecond: 400, heartbeatIntervalMs: 200 });
     // Trades exist before the collector subscribes, so it gets (and must not store) a last_match for each product.
-    await vi.waitFor(() => expect(sim!.generated('ETH-USD').count).toBeGreaterThan(0));
+    await vi.waitFor(() => expect(sim.generated('ETH-USD').count).toBeGreaterThan(0));
     const storage = new MemoryStorage();
-    // Built through the kind, so the configured wsUrl override is what reaches the simulator.
-    const [collector] = tradesCollectorKind.create(
-      ['BTC-USD', 'ETH-USD'].map((symbol) => ({ id: `trades:coinbase:${symbol}`, collector: 'trades', exchange: 'coinbase', symbol, keys: [] })),
-      { exchanges: { coinbase: { wsUrl: sim.wsUrl } }, logger: silentLogger },
-    );
-    const abort = new AbortController();
-    const running = track(collector!.run(storage, abort.signal));
-
-    await vi.waitFor(() => expect(sim!.sent('ETH-USD').count).toBeGreaterThan(600), { timeout: 10_000 });
-    await vi.waitFor(() => expect(sim!.heartbeats()).toBeGreaterThan(0), { timeout: 10_000 });
-    sim.pause();
-    for (const symbol of ['BTC-USD', 'ETH-USD']) {
-      await vi.waitFor(async () => expect(await storedCount(storage, `trades:coinbase:${symbol}`)).toBe(sim!.sent(symbol).count), { timeout: 10_000 });
-    }
-    abort.abort();
-    await running.run;
-
-    for (const symbol of ['BTC-USD', 'ETH-USD']) {
-      const { trades, count, amount } = sim.sent(symbol);
-      const stored = await storedSamples(storage, `trades:coinbase:${symbol}`);
-      expect(stored).toEqual(expectedSamples(trades));
-      expect([...stored.values()].reduce((sum, s) => sum + s.lots, 0)).toBe(Math.round(amount * LOTS));
-      expect([...stored.values()].reduce((sum, s) => sum + s.count, 0)).toBe(count);
+    const collector = await collectEverythingSent({
+      exchange: 'coinbase', simulator: sim, symbols, storage,
+      waitBeforePausing: [() => expect(sim.sent('ETH-USD').count).toBeGreaterThan(600), () => expect(sim.heartbeats()).toBeGreaterThan(0)],
+    });
+    for (const { sent } of await expectStoredExactlyAsSent(storage, 'coinbase', sim, symbols, readCoinbaseMatch)) {
       // Both sides occurred, so the maker→taker inversion was exercised.
-      expect(new Set(trades.map((t) => t.side)).size).toBe(2);
+      expect(new Set(sent.trades.map((t) => t.side)).size).toBe(2);
     }
-    expect(collector!.progress.lastHeartbeatAt).toBeDefined();
+    expect(collector.progress.lastHeartbeatAt).toBeDefined();
     expect((collector as TradeStreamCollector).unparsedFrames).toBe(0);
   });
 
   it('stays up on heartbeats alone while no trade happens', async () => {
-    sim = await startCoinbaseSimulator({ symbols: ['BTC-USD'], tradesPerSecond: 50, heartbeatIntervalMs: 100 });
+    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 50, heartbeatIntervalMs: 100 });
     sim.pause();
     const collector = collectorFor(['BTC-USD'], { ...coinbaseTrades, keepalive: { silenceTimeoutMs: 1_000 } });
     const abort = new AbortController();
-    const running = track(collector.run(new MemoryStorage(), abort.signal));
+    const running = trackRun(collector.run(new MemoryStorage(), abort.signal));
     // Well past the silence timeout, with nothing but heartbeats on the link.
-    await vi.waitFor(() => expect(sim!.heartbeats()).toBeGreaterThan(30), { timeout: 10_000 });
+    await vi.waitFor(() => expect(sim.heartbeats()).toBeGreaterThan(30), { timeout: 10_000 });
     expect(running.settled()).toBe(false);
     expect(collector.progress.lastHeartbeatAt).toBeDefined();
     abort.abort();
@@ -267,7 +208,7 @@ describe('TradeStreamCollector against the Coinbase simulator', () => {
   });
 
   it('presumes the link dead when even heartbeats stop', async () => {
-    sim = await startCoinbaseSimulator({ symbols: ['BTC-USD'], tradesPerSecond: 50, heartbeatIntervalMs: 60_000 });
+    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 50, heartbeatIntervalMs: 60_000 });
     sim.pause();
     const collector = collectorFor(['BTC-USD'], { ...coinbaseTrades, keepalive: { silenceTimeoutMs: 300 } });
     await expect(collector.run(new MemoryStorage(), new AbortController().signal)).rejects.toThrow(
@@ -276,45 +217,24 @@ describe('TradeStreamCollector against the Coinbase simulator', () => {
   });
 
   it('skips a malformed frame and keeps collecting', async () => {
-    sim = await startCoinbaseSimulator({ symbols: ['BTC-USD'], tradesPerSecond: 200 });
-    const storage = new MemoryStorage();
-    const collector = collectorFor(['BTC-USD']);
-    const abort = new AbortController();
-    const running = track(collector.run(storage, abort.signal));
-    await vi.waitFor(async () => expect(await storedCount(storage, 'trades:coinbase:BTC-USD')).toBeGreaterThan(0), { timeout: 10_000 });
-    sim.sendMalformed();
-    const before = sim.sent('BTC-USD').count;
-    await vi.waitFor(async () => expect(await storedCount(storage, 'trades:coinbase:BTC-USD')).toBeGreaterThan(before), { timeout: 10_000 });
-    expect(collector.unparsedFrames).toBe(1);
-    expect(running.settled()).toBe(false);
-    abort.abort();
-    await running.run;
+    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 200 });
+    await expectSkipsMalformedFrame(sim, collectorFor(['BTC-USD']), 'coinbase', 'BTC-USD');
   });
 
   it('rejects with a clear error when the connection drops', async () => {
-    sim = await startCoinbaseSimulator({ symbols: ['BTC-USD'], tradesPerSecond: 200 });
-    const storage = new MemoryStorage();
-    const running = collectorFor(['BTC-USD']).run(storage, new AbortController().signal);
-    await vi.waitFor(async () => expect(await storedCount(storage, 'trades:coinbase:BTC-USD')).toBeGreaterThan(0), { timeout: 10_000 });
-    sim.dropConnections();
-    await expect(running).rejects.toThrow(/^trades:coinbase: connection closed by the server \(code 1006\)$/);
+    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 200 });
+    await expectRejectsWhenConnectionDrops(sim, collectorFor(['BTC-USD']), 'coinbase', 'BTC-USD', /^trades:coinbase: connection closed by the server \(code 1006\)$/);
   });
 
   it('rejects naming coinbase, the product and the reason when a product is not listed', async () => {
-    sim = await startCoinbaseSimulator({ symbols: ['BTC-USD'], tradesPerSecond: 50 });
+    await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 50 });
     await expect(collectorFor(['FOO-USD']).run(new MemoryStorage(), new AbortController().signal)).rejects.toThrow(
       'coinbase rejected the trades subscription for FOO-USD: Failed to subscribe: FOO-USD is not a valid product',
     );
   });
 
   it('resolves when aborted, and closes its connection', async () => {
-    sim = await startCoinbaseSimulator({ symbols: ['BTC-USD'], tradesPerSecond: 100 });
-    const collector = collectorFor(['BTC-USD']);
-    const abort = new AbortController();
-    const running = collector.run(new MemoryStorage(), abort.signal);
-    await vi.waitFor(() => expect(sim!.connections()).toBe(1), { timeout: 10_000 });
-    abort.abort();
-    await expect(running).resolves.toBeUndefined();
-    await vi.waitFor(() => expect(sim!.connections()).toBe(0), { timeout: 10_000 });
+    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 100 });
+    await expectResolvesWhenAborted(sim, collectorFor(['BTC-USD']));
   });
 });

@@ -1,44 +1,31 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { startKrakenSimulator, type KrakenSimulator } from '../collectors/exchanges/kraken/simulator.js';
+import { describe, expect, it, vi } from 'vitest';
+import { startKrakenSimulator } from '../collectors/exchanges/kraken/simulator.js';
 import { exchangeSimulators } from '../collectors/exchanges/simulators.js';
-import { connectProbe, type ProbeClient } from './support/binance-client.js';
-import { krakenFixture, krakenFixtureLines } from './support/kraken-fixtures.js';
+import { fixture, fixtureLines } from './support/fixtures.js';
+import type { ProbeClient } from './support/probe-client.js';
+import { useSimulator } from './support/simulator-harness.js';
 
 type Json = Record<string, unknown>;
-const SESSION = krakenFixtureLines('ws_v2_trade_session_status_ack_heartbeat_trade_2024-07-27.jsonl');
+const SESSION = fixtureLines('kraken', 'ws_v2_trade_session_status_ack_heartbeat_trade_2024-07-27.jsonl');
 const [recordedStatus, recordedAck, recordedHeartbeat, , , recordedTrade] = SESSION.map((line) => JSON.parse(line) as Json) as Json[];
 const ISO_MICROS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const SUBSCRIBE = '{"method":"subscribe","params":{"channel":"trade","symbol":["BTC/USD"],"snapshot":false},"req_id":1}';
 
 /** The next frame that `keep` accepts (trades and heartbeats interleave with replies). */
-async function nextWhere(client: ProbeClient, keep: (frame: Json) => boolean): Promise<{ text: string; frame: Json }> {
-  for (;;) {
-    const text = await client.next();
-    const frame = JSON.parse(text) as Json;
-    if (keep(frame)) return { text, frame };
-  }
+async function nextFrameWhere(client: ProbeClient, keep: (frame: Json) => boolean): Promise<{ text: string; frame: Json }> {
+  const text = await client.nextWhere((candidate) => keep(JSON.parse(candidate) as Json));
+  return { text, frame: JSON.parse(text) as Json };
 }
 
 const isReply = (frame: Json): boolean => typeof frame.method === 'string';
 const isTrade = (frame: Json): boolean => frame.channel === 'trade';
 
 describe('Kraken simulator fidelity', () => {
-  let sim: KrakenSimulator | undefined;
-  const probes: ProbeClient[] = [];
-  afterEach(async () => {
-    probes.splice(0).forEach((p) => p.socket.terminate());
-    await sim?.close();
-    sim = undefined;
-  });
-  const probe = async (path = '/v2'): Promise<ProbeClient> => {
-    const client = await connectProbe(`${sim!.wsUrl}${path}`);
-    probes.push(client);
-    return client;
-  };
+  const simulator = useSimulator(startKrakenSimulator, { probePath: '/v2' });
 
   it('greets with the status frame, its connection_id a raw integer above 2^53', async () => {
-    sim = await startKrakenSimulator({ symbols: ['BTC-USD'], tradesPerSecond: 10 });
-    const client = await probe();
+    await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 10 });
+    const client = await simulator.probe();
     const text = await client.next();
     const status = JSON.parse(text) as { data: Json[] };
     expect(Object.keys(status)).toEqual(Object.keys(recordedStatus!));
@@ -49,11 +36,11 @@ describe('Kraken simulator fidelity', () => {
   });
 
   it('acknowledges each symbol, then sends trade updates shaped like the recording with JSON-number decimals', async () => {
-    sim = await startKrakenSimulator({ symbols: ['BTC-USD', 'ETH-USD'], tradesPerSecond: 300 });
-    const client = await probe();
+    await simulator.start({ symbols: ['BTC-USD', 'ETH-USD'], tradesPerSecond: 300 });
+    const client = await simulator.probe();
     await client.next(); // status
     client.socket.send('{"method":"subscribe","params":{"channel":"trade","symbol":["BTC/USD","ETH/USD"],"snapshot":false}}');
-    const acks = [(await nextWhere(client, isReply)).frame, (await nextWhere(client, isReply)).frame];
+    const acks = [(await nextFrameWhere(client, isReply)).frame, (await nextFrameWhere(client, isReply)).frame];
     for (const ack of acks) {
       // Without a req_id the ack has exactly the recorded keys.
       expect(Object.keys(ack)).toEqual(Object.keys(recordedAck!));
@@ -66,7 +53,7 @@ describe('Kraken simulator fidelity', () => {
     const recordedEntry = (recordedTrade!.data as Json[])[0]!;
     const ids = new Map<string, number[]>();
     while ((ids.get('BTC/USD')?.length ?? 0) < 20) {
-      const { text, frame } = await nextWhere(client, isTrade);
+      const { text, frame } = await nextFrameWhere(client, isTrade);
       expect(Object.keys(frame)).toEqual(Object.keys(recordedTrade!));
       expect(frame.type).toBe('update');
       for (const entry of frame.data as Json[]) {
@@ -86,69 +73,66 @@ describe('Kraken simulator fidelity', () => {
   });
 
   it('refuses unlisted and repeated symbols one by one, keeping the others', async () => {
-    sim = await startKrakenSimulator({ symbols: ['BTC-USD'], tradesPerSecond: 10 });
-    const client = await probe();
+    await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 10 });
+    const client = await simulator.probe();
     await client.next(); // status
     client.socket.send('{"method":"subscribe","params":{"channel":"trade","symbol":["XBT/USD","BTC/USD"],"snapshot":false},"req_id":7}');
-    const refusal = (await nextWhere(client, isReply)).frame;
+    const refusal = (await nextFrameWhere(client, isReply)).frame;
     expect(refusal).toMatchObject({ error: 'Currency pair not supported XBT/USD', method: 'subscribe', req_id: 7, success: false, symbol: 'XBT/USD' });
     // Kraken's (alphabetical) key order, as in the captured "Already subscribed" refusal.
     expect(Object.keys(refusal)).toEqual(['error', 'method', 'req_id', 'success', 'symbol', 'time_in', 'time_out']);
-    expect((await nextWhere(client, isReply)).frame).toMatchObject({ method: 'subscribe', req_id: 7, result: { channel: 'trade', symbol: 'BTC/USD' }, success: true });
+    expect((await nextFrameWhere(client, isReply)).frame).toMatchObject({ method: 'subscribe', req_id: 7, result: { channel: 'trade', symbol: 'BTC/USD' }, success: true });
     client.socket.send(SUBSCRIBE);
-    expect((await nextWhere(client, isReply)).frame).toMatchObject({ error: 'Already subscribed', req_id: 1, success: false, symbol: 'BTC/USD' });
+    expect((await nextFrameWhere(client, isReply)).frame).toMatchObject({ error: 'Already subscribed', req_id: 1, success: false, symbol: 'BTC/USD' });
   });
 
   it('answers ping with pong, and sends heartbeats once subscribed', async () => {
-    sim = await startKrakenSimulator({ symbols: ['BTC-USD'], tradesPerSecond: 10, heartbeatIntervalMs: 50 });
-    const client = await probe();
+    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 10, heartbeatIntervalMs: 50 });
+    const client = await simulator.probe();
     await client.next(); // status
     client.socket.send('{"method":"ping","req_id":101}');
-    const pong = (await nextWhere(client, isReply)).frame;
+    const pong = (await nextFrameWhere(client, isReply)).frame;
     expect(pong).toMatchObject({ method: 'pong', req_id: 101, time_in: expect.stringMatching(ISO_MICROS) });
     expect(sim.pings()).toBe(1);
     expect(sim.heartbeats()).toBe(0);
     client.socket.send(SUBSCRIBE);
-    expect((await nextWhere(client, (f) => f.channel === 'heartbeat')).text).toBe(JSON.stringify(recordedHeartbeat));
+    expect((await nextFrameWhere(client, (f) => f.channel === 'heartbeat')).text).toBe(JSON.stringify(recordedHeartbeat));
   });
 
   it('sends a snapshot of recent trades when asked (Kraken’s default), not counted as sent', async () => {
-    sim = await startKrakenSimulator({ symbols: ['BTC-USD'], tradesPerSecond: 200 });
-    await vi.waitFor(() => expect(sim!.generated('BTC-USD').count).toBeGreaterThan(60));
-    const client = await probe();
+    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 200 });
+    await vi.waitFor(() => expect(sim.generated('BTC-USD').count).toBeGreaterThan(60));
+    const client = await simulator.probe();
     await client.next(); // status
     client.socket.send('{"method":"subscribe","params":{"channel":"trade","symbol":["BTC/USD"]}}');
-    expect((await nextWhere(client, isReply)).frame.result).toEqual({ channel: 'trade', snapshot: true, symbol: 'BTC/USD' });
-    const snapshot = (await nextWhere(client, isTrade)).frame;
+    expect((await nextFrameWhere(client, isReply)).frame.result).toEqual({ channel: 'trade', snapshot: true, symbol: 'BTC/USD' });
+    const snapshot = (await nextFrameWhere(client, isTrade)).frame;
     expect(snapshot.type).toBe('snapshot');
     expect((snapshot.data as Json[]).length).toBe(50);
-    const update = (await nextWhere(client, isTrade)).frame;
+    const update = (await nextFrameWhere(client, isTrade)).frame;
     expect(update.type).toBe('update');
     expect((update.data as Json[])[0]!.trade_id).toBe(((snapshot.data as Json[]).at(-1)!.trade_id as number) + 1);
     expect(sim.sent('BTC-USD').trades[0]!.trade_id).toBe((update.data as Json[])[0]!.trade_id);
   });
 
   it('serves v2 at /v2 only', async () => {
-    sim = await startKrakenSimulator({ symbols: ['BTC-USD'], tradesPerSecond: 1 });
-    await expect(connectProbe(`${sim.wsUrl}/`)).rejects.toThrow(/404/);
+    await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 1 });
+    await expect(simulator.probe('/')).rejects.toThrow(/404/);
   });
 
   it('serves Time, SystemStatus and AssetPairs shaped like the recordings', async () => {
-    sim = await startKrakenSimulator({ symbols: ['BTC-USDT', 'BTC-USD', 'SOL-EUR'], tradesPerSecond: 1 });
-    const get = async (path: string): Promise<{ status: number; body: Json }> => {
-      const res = await fetch(`${sim!.restUrl}${path}`);
-      return { status: res.status, body: (await res.json()) as Json };
-    };
+    await simulator.start({ symbols: ['BTC-USDT', 'BTC-USD', 'SOL-EUR'], tradesPerSecond: 1 });
+    const get = simulator.getJson;
     const keysOf = (body: Json): unknown => ({ top: Object.keys(body), result: Object.keys(body.result as Json) });
-    const recordedTime = JSON.parse(krakenFixture('rest_Time.json')) as Json;
+    const recordedTime = JSON.parse(fixture('kraken', 'rest_Time.json')) as Json;
     const time = (await get('/0/public/Time')).body;
     expect(keysOf(time)).toEqual(keysOf(recordedTime));
     expect((time.result as Json).rfc1123).toMatch(/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{2} \d{2}:\d{2}:\d{2} \+0000$/);
     const status = (await get('/0/public/SystemStatus')).body;
-    expect(keysOf(status)).toEqual(keysOf(JSON.parse(krakenFixture('rest_SystemStatus.json')) as Json));
+    expect(keysOf(status)).toEqual(keysOf(JSON.parse(fixture('kraken', 'rest_SystemStatus.json')) as Json));
     expect((status.result as Json).timestamp).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
 
-    const recorded = ((JSON.parse(krakenFixture('rest_AssetPairs_XBTUSDT.json')) as Json).result as Record<string, Json>).XBTUSDT!;
+    const recorded = ((JSON.parse(fixture('kraken', 'rest_AssetPairs_XBTUSDT.json')) as Json).result as Record<string, Json>).XBTUSDT!;
     const pairs = (await get('/0/public/AssetPairs')).body.result as Record<string, Json>;
     expect(Object.keys(pairs)).toEqual(['XBTUSDT', 'XXBTZUSD', 'SOLEUR']);
     expect(Object.keys(pairs.XBTUSDT!)).toEqual(Object.keys(recorded));

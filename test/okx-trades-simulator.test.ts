@@ -1,37 +1,22 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { startOkxSimulator, type OkxSimulator } from '../collectors/exchanges/okx/simulator.js';
+import { describe, expect, it, vi } from 'vitest';
+import { startOkxSimulator } from '../collectors/exchanges/okx/simulator.js';
 import { answerRequest } from '../collectors/exchanges/okx/simulator-requests.js';
-import { connectProbe, type ProbeClient } from './support/binance-client.js';
-import { okxDocsExample, okxFixture, okxFixtureLines } from './support/okx-fixtures.js';
+import { docsExample, fixture, fixtureLines } from './support/fixtures.js';
+import type { ProbeClient } from './support/probe-client.js';
+import { useSimulator } from './support/simulator-harness.js';
 
 type Json = Record<string, unknown>;
-const recorded = JSON.parse(okxFixtureLines('ws_trades_BTC-USDT_2025-02.jsonl')[0]!) as { arg: Json; data: Json[] };
+const recorded = JSON.parse(fixtureLines('okx', 'ws_trades_BTC-USDT_2025-02.jsonl')[0]!) as { arg: Json; data: Json[] };
 
 /** The next frame that is not a trade push (replies can interleave with trade frames). */
-async function nextReply(client: ProbeClient): Promise<string> {
-  for (;;) {
-    const text = await client.next();
-    if (!text.startsWith('{"arg"')) return text;
-  }
-}
+const nextReply = (client: ProbeClient): Promise<string> => client.nextWhere((text) => !text.startsWith('{"arg"'));
 
 describe('OKX simulator fidelity', () => {
-  let sim: OkxSimulator | undefined;
-  const probes: ProbeClient[] = [];
-  afterEach(async () => {
-    probes.splice(0).forEach((p) => p.socket.terminate());
-    await sim?.close();
-    sim = undefined;
-  });
-  const probe = async (path = '/ws/v5/public'): Promise<ProbeClient> => {
-    const client = await connectProbe(`${sim!.wsUrl}${path}`);
-    probes.push(client);
-    return client;
-  };
+  const simulator = useSimulator(startOkxSimulator, { probePath: '/ws/v5/public' });
 
   it('pushes trades in the recorded 2025 shape, one message per taker order and price, with count and the last tradeId', async () => {
-    sim = await startOkxSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 300 });
-    const client = await probe();
+    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 300 });
+    const client = await simulator.probe();
     client.socket.send('{"op":"subscribe","args":[{"channel":"trades","instId":"BTC-USDT"}]}');
     expect(JSON.parse(await client.next())).toEqual({ event: 'subscribe', arg: { channel: 'trades', instId: 'BTC-USDT' }, connId: expect.stringMatching(/^[0-9a-f]{8}$/) });
     const frames: Array<{ arg: Json; data: Json[] }> = [];
@@ -56,10 +41,10 @@ describe('OKX simulator fidelity', () => {
   });
 
   it('acks each arg on its own, echoing the request id, and answers ping with pong', async () => {
-    sim = await startOkxSimulator({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 0 });
-    const client = await probe();
-    client.socket.send(okxDocsExample('subscribe_request').replace('"args":[', '"args":[{"channel":"tickers","instId":"ETH-USDT"},'));
-    const docsAck = JSON.parse(okxDocsExample('subscribe_ack')) as Json;
+    const sim = await simulator.start({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 0 });
+    const client = await simulator.probe();
+    client.socket.send(docsExample('okx', 'subscribe_request').replace('"args":[', '"args":[{"channel":"tickers","instId":"ETH-USDT"},'));
+    const docsAck = JSON.parse(docsExample('okx', 'subscribe_ack')) as Json;
     const tickers = JSON.parse(await client.next()) as Json;
     expect(Object.keys(tickers)).toEqual(Object.keys(docsAck));
     expect(tickers).toMatchObject({ id: '1512', event: 'subscribe', arg: { channel: 'tickers', instId: 'ETH-USDT' } });
@@ -72,11 +57,11 @@ describe('OKX simulator fidelity', () => {
   });
 
   it('answers bad requests with OKX error events', async () => {
-    sim = await startOkxSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 0 });
-    const client = await probe();
+    await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 0 });
+    const client = await simulator.probe();
     const connId = expect.stringMatching(/^[0-9a-f]{8}$/);
     // The request the documented 60012 example quotes.
-    const docsError = JSON.parse(okxDocsExample('subscribe_error')) as Json & { msg: string };
+    const docsError = JSON.parse(docsExample('okx', 'subscribe_error')) as Json & { msg: string };
     client.socket.send(docsError.msg.slice('Invalid request: '.length));
     const error = JSON.parse(await nextReply(client)) as Json;
     expect(error).toEqual({ event: 'error', code: '60012', msg: docsError.msg, connId });
@@ -96,11 +81,11 @@ describe('OKX simulator fidelity', () => {
   });
 
   it('acknowledges an unlisted instrument when told not to reject it, and sends nothing for it', async () => {
-    sim = await startOkxSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 200, rejectUnknownSymbols: false });
-    const client = await probe();
+    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 200, rejectUnknownSymbols: false });
+    const client = await simulator.probe();
     client.socket.send('{"op":"subscribe","args":[{"channel":"trades","instId":"FOO-USDT"}]}');
     expect(JSON.parse(await client.next())).toMatchObject({ event: 'subscribe', arg: { instId: 'FOO-USDT' } });
-    await vi.waitFor(() => expect(sim!.generated('BTC-USDT').count).toBeGreaterThan(20));
+    await vi.waitFor(() => expect(sim.generated('BTC-USDT').count).toBeGreaterThan(20));
     client.socket.send('ping');
     expect(await client.next()).toBe('pong'); // no trade frame came before it
   });
@@ -117,21 +102,18 @@ describe('OKX simulator fidelity', () => {
   });
 
   it('closes a connection idle for the cut-off with 4004, and refuses other paths', async () => {
-    sim = await startOkxSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 0, idleTimeoutMs: 100 });
-    const idle = await probe();
+    await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 0, idleTimeoutMs: 100 });
+    const idle = await simulator.probe();
     expect(await idle.closed).toEqual({ code: 4004, reason: 'No data received in 30s' });
-    await expect(probe('/ws/v5/private')).rejects.toThrow(/404/);
+    await expect(simulator.probe('/ws/v5/private')).rejects.toThrow(/404/);
   });
 
   it('serves time and SPOT instruments shaped like the docs and the recording', async () => {
-    sim = await startOkxSimulator({ symbols: ['BTC-USDT', 'ETH-BTC'], tradesPerSecond: 1 });
-    const get = async (path: string): Promise<{ status: number; body: Json }> => {
-      const res = await fetch(`${sim!.restUrl}${path}`);
-      return { status: res.status, body: (await res.json()) as Json };
-    };
+    await simulator.start({ symbols: ['BTC-USDT', 'ETH-BTC'], tradesPerSecond: 1 });
+    const get = simulator.getJson;
     const time = await get('/api/v5/public/time');
     expect(time.body).toEqual({ code: '0', msg: '', data: [{ ts: expect.stringMatching(/^\d{13}$/) }] });
-    const recordedInstruments = JSON.parse(okxFixture('rest_instruments_SPOT_excerpt_2022.json')) as Json & { data: Json[] };
+    const recordedInstruments = JSON.parse(fixture('okx', 'rest_instruments_SPOT_excerpt_2022.json')) as Json & { data: Json[] };
     const instruments = (await get('/api/v5/public/instruments?instType=SPOT')).body as Json & { data: Json[] };
     expect(Object.keys(instruments)).toEqual(Object.keys(recordedInstruments));
     expect(Object.keys(instruments.data[0]!)).toEqual(Object.keys(recordedInstruments.data[0]!));

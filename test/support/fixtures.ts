@@ -20,3 +20,18 @@ export const FIXTURES_DIR: string = CANDIDATES.find((d) => existsSync(join(d, 'S
 export function fixture(exchange: string, name: string): string {
   return readFileSync(join(FIXTURES_DIR, exchange, name), 'utf8');
 }
+
+/** The non-empty lines of a `.jsonl` fixture: one recorded frame each. */
+export function fixtureLines(exchange: string, name: string): string[] {
+  return fixture(exchange, name).split('\n').filter((line) => line.trim().length > 0);
+}
+
+/**
+ * A documented example from `<exchange>/docs_examples_protocol.json`, re-serialized as the frame
+ * (or request) it documents. A missing name fails here, not as a puzzling parse error later.
+ */
+export function docsExample(exchange: string, name: string): string {
+  const docs = JSON.parse(fixture(exchange, 'docs_examples_protocol.json')) as Record<string, unknown>;
+  if (!(name in docs)) throw new Error(`${exchange} docs_examples_protocol.json has no ${name}`);
+  return JSON.stringify(docs[name]);
+}

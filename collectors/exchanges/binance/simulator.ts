@@ -1,8 +1,10 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { SimulatedMarket, TallyCounter, type SimulatedTrade, type TradeTally } from '../../simulator/market.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { WebSocket } from 'ws';
+import { simulatorControls, type SimulatorControls, type SimulatorStartOptions } from '../../simulator/controls.js';
+import type { SimulatedTrade, TradeTally } from '../../simulator/market.js';
+import { sendJson, startSimulatorServer, type AcceptSocket } from '../../simulator/server.js';
+import { TradeFeed, type SentRecords } from '../../simulator/trade-feed.js';
+import { answerRequest, streamSymbol, type ConnectionState } from './simulator-requests.js';
 
 /**
  * A `<symbol>@trade` payload exactly as Binance spot sends it today (ws_trade_current_format_2026-09-29:
@@ -24,15 +26,8 @@ export interface BinanceTradePayload {
 function binancePayload(symbol: string, trade: SimulatedTrade): BinanceTradePayload {
   return { e: 'trade', E: trade.time, s: symbol, t: trade.id, p: trade.price, q: trade.amount, T: trade.time, m: trade.takerSide < 0, M: true };
 }
-import { answerRequest, streamSymbol, type ConnectionState } from './simulator-requests.js';
 
-export interface BinanceSimulatorOptions {
-  /** 0 (default) picks a free port. */
-  port?: number;
-  /** Unified `BASE-QUOTE` symbols the simulated exchange lists. */
-  symbols: readonly string[];
-  /** Trades generated per second for each symbol. */
-  tradesPerSecond: number;
+export interface BinanceSimulatorOptions extends SimulatorStartOptions {
   /** WebSocket ping period; Binance: 20 s. Pongs count toward the 5 messages/s limit, so keep it ≥ 250 ms. */
   pingIntervalMs?: number;
   /** A connection that has not answered a ping for this long is dropped; Binance: a minute. */
@@ -43,37 +38,20 @@ export interface BinanceSimulatorOptions {
    * malformed stream name instead, to exercise a client's rejection path.
    */
   rejectUnknownSymbols?: boolean;
-  /** Seeds the generated prices, quantities and sides. */
-  seed?: number;
 }
 
 /** The trades sent to clients for one symbol: each trade once, however many clients got it. */
-export interface SentTrades extends TradeTally {
-  trades: readonly BinanceTradePayload[];
-}
+export type SentTrades = SentRecords<BinanceTradePayload>;
 
-export interface BinanceSimulator {
-  wsUrl: string;
-  restUrl: string;
-  port: number;
+export interface BinanceSimulator extends SimulatorControls<BinanceTradePayload> {
   /** Everything generated for a symbol (either spelling), subscribed or not. */
   generated(symbol: string): TradeTally;
   /** What was sent to at least one client for a symbol (either spelling). */
   sent(symbol: string): SentTrades;
-  /** Open client connections. */
-  connections(): number;
   /** Pongs received that echoed the ping's payload. */
   pongs(): number;
-  /** Stops generating trades (connections stay open). */
-  pause(): void;
-  resume(): void;
-  /** Fault: cuts every connection without a close handshake, as a network failure would. */
-  dropConnections(): void;
-  /** Fault: sends a frame that is not valid JSON to every client. */
-  sendMalformed(text?: string): void;
   /** Sends the serverShutdown event Binance sends before a server goes away. */
   announceShutdown(): void;
-  close(): Promise<void>;
 }
 
 interface Client extends ConnectionState {
@@ -86,7 +64,8 @@ interface Client extends ConnectionState {
 
 // web-socket-streams.md: 5 incoming messages per second; beyond that the connection is closed.
 const MAX_INCOMING_PER_SECOND = 5;
-const TICK_MS = 10;
+// What Binance answered a malformed stream URL with (ccxt/binance-api-node#121).
+const ILLEGAL_STREAM_URL = '{"code":-1,"msg":"Illegal format ws or stream"}';
 
 /** `BTC-USDT` or `BTCUSDT` → `BTCUSDT`. */
 function exchangeSymbol(symbol: string): string {
@@ -118,64 +97,18 @@ function symbolInfo(symbol: string): Record<string, unknown> {
 /** Starts a Binance spot market-data simulator on 127.0.0.1: `/ws`, `/ws/<stream>`, `/stream?streams=` and REST `/api/v3/{ping,time,exchangeInfo}`. */
 export async function startBinanceSimulator(options: BinanceSimulatorOptions): Promise<BinanceSimulator> {
   const { symbols, tradesPerSecond, pingIntervalMs = 20_000, pongTimeoutMs = 60_000, rejectUnknownSymbols = false, seed = 1 } = options;
-  const markets = new Map(symbols.map((symbol, i) => [exchangeSymbol(symbol), new SimulatedMarket(seed + i)]));
-  const sent = new Map([...markets.keys()].map((s): [string, BinanceTradePayload[]] => [s, []]));
-  const clients = new Set<Client>();
+  const feed = new TradeFeed<BinanceTradePayload>({ symbols, tradesPerSecond, seed, exchangeSymbol, amount: (trade) => trade.q });
   let pongs = 0;
-  let paused = false;
 
   const checkStream = (stream: string): string | undefined => {
     const symbol = streamSymbol(stream);
     if (symbol === undefined) return 'Invalid request: invalid stream';
-    if (symbol !== '' && !markets.has(symbol) && rejectUnknownSymbols) return 'Invalid request: invalid stream';
+    if (symbol !== '' && !feed.lists(symbol) && rejectUnknownSymbols) return 'Invalid request: invalid stream';
     return undefined;
   };
 
-  const sendEvent = (client: Client, stream: string, payload: string): void => {
-    client.socket.send(client.combined ? `{"stream":"${stream}","data":${payload}}` : payload);
-  };
-
-  const publish = (trade: BinanceTradePayload): void => {
-    const stream = `${trade.s.toLowerCase()}@trade`;
-    const payload = JSON.stringify(trade);
-    let delivered = false;
-    for (const client of clients) {
-      if (!client.streams.has(stream)) continue;
-      sendEvent(client, stream, payload);
-      delivered = true;
-    }
-    if (delivered) sent.get(trade.s)!.push(trade);
-  };
-
-  // Trades are generated on a fine timer; the fractional remainder carries over, so the rate holds.
-  let due = 0;
-  let lastTick = Date.now();
-  const generator = setInterval(() => {
-    const now = Date.now();
-    if (!paused) due += ((now - lastTick) / 1000) * tradesPerSecond;
-    lastTick = now;
-    const owed = Math.floor(due);
-    due -= owed;
-    for (const [symbol, market] of markets) {
-      for (let left = owed; left > 0; ) {
-        const fills = market.nextFills(now, left);
-        left -= fills.length;
-        for (const fill of fills) publish(binancePayload(symbol, fill));
-      }
-    }
-  }, TICK_MS);
-
-  const pinger = setInterval(() => {
-    const now = Date.now();
-    for (const client of clients) {
-      if (now - client.lastPongAt > pongTimeoutMs) {
-        client.socket.terminate();
-        continue;
-      }
-      client.pingPayload = String(now);
-      client.socket.ping(client.pingPayload);
-    }
-  }, pingIntervalMs);
+  /** A stream event as this client reads it: wrapped as {"stream", "data"} on a combined connection. */
+  const streamEvent = (client: Client, stream: string, payload: string): string => (client.combined ? `{"stream":"${stream}","data":${payload}}` : payload);
 
   /** Counts a client message; past the limit Binance disconnects (close code 1008 as reported by clients). */
   const overLimit = (client: Client): boolean => {
@@ -187,17 +120,12 @@ export async function startBinanceSimulator(options: BinanceSimulatorOptions): P
     return true;
   };
 
-  const wss = new WebSocketServer({ noServer: true });
-  const accept = (socket: WebSocket, state: ConnectionState, badUrl: boolean): void => {
+  const accept = (state: ConnectionState, badUrl: boolean): AcceptSocket<Client> => (socket) => {
     if (badUrl) {
-      // What Binance answered a malformed stream URL with (ccxt/binance-api-node#121).
-      socket.close(1008, '{"code":-1,"msg":"Illegal format ws or stream"}');
-      return;
+      socket.close(1008, ILLEGAL_STREAM_URL);
+      return undefined;
     }
     const client: Client = { ...state, socket, recent: [], lastPongAt: Date.now() };
-    clients.add(client);
-    socket.on('close', () => clients.delete(client));
-    socket.on('error', () => clients.delete(client));
     socket.on('ping', () => overLimit(client));
     socket.on('pong', (data) => {
       if (overLimit(client)) return;
@@ -209,30 +137,21 @@ export async function startBinanceSimulator(options: BinanceSimulatorOptions): P
       if (overLimit(client)) return;
       socket.send(answerRequest(isBinary ? '' : data.toString(), client, checkStream));
     });
+    return client;
   };
 
-  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    let state: ConnectionState;
-    if (url.pathname === '/ws' || url.pathname === '/ws/') state = { combined: false, streams: new Set() };
-    else if (url.pathname.startsWith('/ws/')) state = { combined: false, streams: new Set([decodeURIComponent(url.pathname.slice(4))]) };
-    else if (url.pathname === '/stream') {
-      const names = (url.searchParams.get('streams') ?? '').split('/').filter((s) => s.length > 0);
-      state = { combined: true, streams: new Set(names) };
-    } else {
-      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
-    const badUrl = [...state.streams].some((stream) => checkStream(stream) !== undefined);
-    wss.handleUpgrade(request, socket, head, (ws) => accept(ws, state, badUrl));
+  /** The streams a connection URL subscribes to, or undefined for a path Binance does not serve. */
+  const connectionState = (url: URL): ConnectionState | undefined => {
+    if (url.pathname === '/ws' || url.pathname === '/ws/') return { combined: false, streams: new Set() };
+    if (url.pathname.startsWith('/ws/')) return { combined: false, streams: new Set([decodeURIComponent(url.pathname.slice(4))]) };
+    if (url.pathname !== '/stream') return undefined;
+    const names = (url.searchParams.get('streams') ?? '').split('/').filter((s) => s.length > 0);
+    return { combined: true, streams: new Set(names) };
   };
 
-  const json = (res: ServerResponse, status: number, body: unknown): void => {
-    res.writeHead(status, { 'Content-Type': 'application/json;charset=UTF-8' }).end(JSON.stringify(body));
-  };
+  const json = (res: ServerResponse, status: number, body: unknown): void => sendJson(res, status, body, 'application/json;charset=UTF-8');
 
-  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+  const onRequest = (req: IncomingMessage, res: ServerResponse, url: URL): void => {
     if (req.method !== 'GET') return json(res, 405, { code: -1, msg: 'Method not allowed.' });
     if (url.pathname === '/api/v3/ping') return json(res, 200, {});
     if (url.pathname === '/api/v3/time') return json(res, 200, { serverTime: Date.now() });
@@ -245,7 +164,7 @@ export async function startBinanceSimulator(options: BinanceSimulatorOptions): P
     } catch {
       return json(res, 400, { code: -1100, msg: "Illegal characters found in parameter 'symbols'." });
     }
-    if (wanted.some((s) => !markets.has(s))) return json(res, 400, { code: -1121, msg: 'Invalid symbol.' });
+    if (wanted.some((s) => !feed.lists(s))) return json(res, 400, { code: -1121, msg: 'Invalid symbol.' });
     json(res, 200, {
       timezone: 'UTC',
       serverTime: Date.now(),
@@ -260,47 +179,46 @@ export async function startBinanceSimulator(options: BinanceSimulatorOptions): P
     });
   };
 
-  const server = createServer(onRequest);
-  server.on('upgrade', onUpgrade);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  const server = await startSimulatorServer<Client>(options.port, {
+    websocket: (url) => {
+      const state = connectionState(url);
+      if (!state) return undefined;
+      // Binance accepts the upgrade and then closes a connection whose URL names a malformed stream.
+      return accept(state, [...state.streams].some((stream) => checkStream(stream) !== undefined));
+    },
+    rest: onRequest,
   });
-  const { port } = server.address() as AddressInfo;
 
-  const broadcast = (stream: string, payload: string): void => {
-    for (const client of clients) sendEvent(client, stream, payload);
-  };
+  // One frame per trade, to the clients subscribed to the symbol's `@trade` stream.
+  feed.start((symbol, fills) => {
+    const stream = `${symbol.toLowerCase()}@trade`;
+    return fills
+      .map((fill) => binancePayload(symbol, fill))
+      .filter((trade) => {
+        const payload = JSON.stringify(trade);
+        return server.sendEach((client) => (client.streams.has(stream) ? streamEvent(client, stream, payload) : undefined));
+      });
+  });
+
+  // Binance pings every 20 s and drops a connection whose pong is a minute overdue.
+  server.every(pingIntervalMs, () => {
+    const now = Date.now();
+    for (const client of server.clients) {
+      if (now - client.lastPongAt > pongTimeoutMs) {
+        client.socket.terminate();
+        continue;
+      }
+      client.pingPayload = String(now);
+      client.socket.ping(client.pingPayload);
+    }
+  });
 
   return {
-    wsUrl: `ws://127.0.0.1:${port}`,
-    restUrl: `http://127.0.0.1:${port}`,
-    port,
-    generated: (symbol) => markets.get(exchangeSymbol(symbol))?.generated.value() ?? { count: 0, amount: 0 },
-    sent: (symbol) => {
-      const trades = [...(sent.get(exchangeSymbol(symbol)) ?? [])];
-      const tally = new TallyCounter();
-      trades.forEach((trade) => tally.add(trade.q));
-      return { ...tally.value(), trades };
-    },
-    connections: () => clients.size,
+    ...simulatorControls(server, feed, '{"e":"trade","E":1790649901913,"s":"BTCUSDT","t":67208'),
     pongs: () => pongs,
-    pause: () => {
-      paused = true;
-    },
-    resume: () => {
-      paused = false;
-    },
-    dropConnections: () => clients.forEach((client) => client.socket.terminate()),
-    sendMalformed: (text = '{"e":"trade","E":1790649901913,"s":"BTCUSDT","t":67208') => clients.forEach((client) => client.socket.send(text)),
-    announceShutdown: () => broadcast('!serverShutdown', JSON.stringify({ e: 'serverShutdown', E: Date.now() })),
-    close: async () => {
-      clearInterval(generator);
-      clearInterval(pinger);
-      clients.forEach((client) => client.socket.terminate());
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+    announceShutdown: () => {
+      const payload = JSON.stringify({ e: 'serverShutdown', E: Date.now() });
+      server.sendEach((client) => streamEvent(client, '!serverShutdown', payload));
     },
   };
 }

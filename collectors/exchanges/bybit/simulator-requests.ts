@@ -4,6 +4,7 @@
  * Where Bybit's wording is neither documented nor quoted anywhere (malformed JSON, unknown op, empty
  * args, unsubscribe), the ret_msg text is the simulator's own, in Bybit's reply envelope.
  */
+import { isJsonObject } from '../../simulator/json.js';
 
 /** What a connection's requests can change. */
 export interface ConnectionState {
@@ -21,12 +22,6 @@ export interface TopicCheck {
 const MAX_ARGS = 10;
 // The public spot topics (docs v5/websocket/public/*); the simulator publishes only publicTrade.
 const TOPIC = /^(?:publicTrade|tickers|orderbook\.(?:1|50|200|1000)|kline\.(?:1|3|5|15|30|60|120|240|360|720|D|W|M))\.([A-Z0-9]+)$/;
-
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** docs subscribe_ack_public_spot key order; req_id only when the request had one (the 2025-10-27 ack has none). */
 function reply(success: boolean, retMsg: string, state: ConnectionState, reqId: string | undefined, op: string): string {
@@ -53,7 +48,7 @@ export function answerRequest(text: string, state: ConnectionState, check: Topic
   } catch {
     request = undefined;
   }
-  if (!isObject(request) || typeof request.op !== 'string') return reply(false, 'error:malformed request', state, undefined, '');
+  if (!isJsonObject(request) || typeof request.op !== 'string') return reply(false, 'error:malformed request', state, undefined, '');
   const { op, args } = request;
   const reqId = typeof request.req_id === 'string' ? request.req_id : undefined;
   if (op === 'ping') return reply(true, 'pong', state, reqId, 'ping');

@@ -3,6 +3,7 @@
  * (docs.cdp.coinbase.com/exchange/websocket-feed, "Subscribe"; error texts as recorded in
  * ws_error_and_subscriptions_examples.jsonl and quoted by public clients).
  */
+import { isJsonObject, type JsonObject } from '../../simulator/json.js';
 import { errorFrame, subscriptionsFrame } from './simulator-frames.js';
 
 /** A connection's subscriptions: channel → products, in subscription order. */
@@ -23,12 +24,6 @@ const AUTH_CHANNELS = new Set(['full', 'user', 'level2', 'level3', 'rfq_matches'
 const PUBLIC_CHANNELS = new Set(['heartbeat', 'status', 'auctionfeed', 'matches', 'ticker', 'ticker_batch', 'level2_batch']);
 const FAILED = 'Failed to subscribe';
 
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }
@@ -42,12 +37,12 @@ function refuse(reason: string): RequestOutcome {
  * `product_ids`, or `{name, product_ids}` objects (docs_examples_protocol.json shows both).
  * The texts of malformed-request errors are not recorded; they follow the recorded shape.
  */
-function requestedChannels(request: Json): Map<string, string[]> | string {
+function requestedChannels(request: JsonObject): Map<string, string[]> | string {
   if (!Array.isArray(request.channels) || request.channels.length === 0) return 'No channels provided';
   const wanted = new Map<string, string[]>();
   for (const channel of request.channels as unknown[]) {
-    const name = isObject(channel) ? channel.name : channel;
-    const products = isObject(channel) && channel.product_ids !== undefined ? channel.product_ids : (request.product_ids ?? []);
+    const name = isJsonObject(channel) ? channel.name : channel;
+    const products = isJsonObject(channel) && channel.product_ids !== undefined ? channel.product_ids : (request.product_ids ?? []);
     if (typeof name !== 'string' || !isStringArray(products)) return 'Malformed channel';
     wanted.set(name, [...(wanted.get(name) ?? []), ...products]);
   }
@@ -63,8 +58,8 @@ export function answerRequest(text: string, subscriptions: Subscriptions, isProd
     // Not recorded; shaped like every other ws-feed error.
     return { replies: [errorFrame('Malformed JSON')], subscribed: false, newMatches: [] };
   }
-  const type = isObject(request) ? request.type : undefined;
-  if (!isObject(request) || (type !== 'subscribe' && type !== 'unsubscribe')) return refuse('Type has to be either subscribe or unsubscribe');
+  const type = isJsonObject(request) ? request.type : undefined;
+  if (!isJsonObject(request) || (type !== 'subscribe' && type !== 'unsubscribe')) return refuse('Type has to be either subscribe or unsubscribe');
   const wanted = requestedChannels(request);
   if (typeof wanted === 'string') return refuse(wanted);
   // All or nothing, checked before anything changes: one bad channel or product refuses the request.

@@ -4,6 +4,7 @@
  * (rest_time_*.json).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson } from '../../simulator/server.js';
 
 /** A product as `GET /products/<id>` returns it, for the simulator's cent ticks and 0.00001 lots. */
 function product(id: string): Record<string, unknown> {
@@ -17,13 +18,12 @@ function product(id: string): Record<string, unknown> {
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
+  sendJson(res, status, body, 'application/json; charset=utf-8');
 }
 
 /** The REST request handler for a simulated exchange listing `products`. */
-export function coinbaseRest(products: readonly string[]): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
-    const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+export function coinbaseRest(products: readonly string[]): (req: IncomingMessage, res: ServerResponse, url: URL) => void {
+  return (req, res, { pathname }) => {
     // Coinbase answers unknown routes and products alike with {"message":"NotFound"}.
     if (req.method !== 'GET') return json(res, 404, { message: 'NotFound' });
     if (pathname === '/time') {

@@ -4,6 +4,7 @@
  * spot-websocket-v2/trade and ping; refusal texts as captured from ws.kraken.com:
  * "Currency pair not supported XDG/USD", "Already subscribed").
  */
+import { isJsonObject } from '../../simulator/json.js';
 import { methodReply } from './simulator-frames.js';
 
 /** What the server sends back and what changed. */
@@ -13,12 +14,6 @@ export interface RequestOutcome {
   snapshots: string[];
   /** The request was an application-level ping. */
   ping: boolean;
-}
-
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function outcome(replies: string[], snapshots: string[] = [], ping = false): RequestOutcome {
@@ -35,11 +30,11 @@ export function answerRequest(text: string, subscribed: Set<string>, isListed: (
     // Not recorded; shaped like Kraken's other refusals.
     return outcome([methodReply({ error: 'Malformed request', method: '', success: false }, timeIn)]);
   }
-  if (!isObject(request) || typeof request.method !== 'string') return outcome([methodReply({ error: 'Malformed request', method: '', success: false }, timeIn)]);
+  if (!isJsonObject(request) || typeof request.method !== 'string') return outcome([methodReply({ error: 'Malformed request', method: '', success: false }, timeIn)]);
   const { method, req_id: reqId } = request;
   if (method === 'ping') return outcome([methodReply({ method: 'pong', reqId, success: true }, timeIn)], [], true);
   if (method !== 'subscribe' && method !== 'unsubscribe') return outcome([methodReply({ error: 'Method not found', method, reqId, success: false }, timeIn)]);
-  const params = isObject(request.params) ? request.params : {};
+  const params = isJsonObject(request.params) ? request.params : {};
   const symbols = Array.isArray(params.symbol) ? params.symbol : undefined;
   if (!symbols || symbols.some((s) => typeof s !== 'string')) return outcome([methodReply({ error: 'Missing or invalid symbol', method, reqId, success: false }, timeIn)]);
   // The simulator produces trades only; other channels are refused rather than acknowledged and left silent.

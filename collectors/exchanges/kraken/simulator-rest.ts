@@ -4,6 +4,7 @@
  * /0/public/AssetPairs (rest_AssetPairs_XBTUSDT.json).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson } from '../../simulator/server.js';
 
 // REST keeps Kraken's legacy asset names: XBT for BTC, X/Z-prefixed codes for the oldest assets
 // (rest_AssetPairs_XBTUSDT.json: base "XXBT", fee_volume_currency "ZUSD"; pair key XXBTZUSD for BTC/USD).
@@ -40,7 +41,7 @@ function assetPair(names: PairNames): Record<string, unknown> {
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
+  sendJson(res, status, body, 'application/json; charset=utf-8');
 }
 
 /** "Tue, 11 Nov 25 00:17:04 +0000", as rest_Time.json prints rfc1123. */
@@ -49,10 +50,9 @@ function rfc1123(date: Date): string {
 }
 
 /** The REST request handler for a simulated exchange listing `symbols` (v2 spelling, e.g. BTC/USD). */
-export function krakenRest(symbols: readonly string[]): (req: IncomingMessage, res: ServerResponse) => void {
+export function krakenRest(symbols: readonly string[]): (req: IncomingMessage, res: ServerResponse, url: URL) => void {
   const pairs = symbols.map(pairNames);
-  return (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+  return (_req, res, url) => {
     const now = new Date();
     switch (url.pathname) {
       case '/0/public/Time':

@@ -2,6 +2,7 @@
  * How OKX answers the requests a client sends on `/ws/v5/public` (OKX v5 docs, sections
  * websocket-api-subscribe and error-code-websocket-public; shapes as in fixtures/okx/docs_examples_protocol.json).
  */
+import { isJsonObject } from '../../simulator/json.js';
 
 /** What a connection's requests can change. */
 export interface ConnectionState {
@@ -20,12 +21,6 @@ const REQUESTS_PER_HOUR = 480;
 const HOUR_MS = 3_600_000;
 // docs: id is "a combination of case-sensitive alphanumerical, ... length 1-32".
 const ID = /^[A-Za-z0-9]{1,32}$/;
-
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** docs subscribe_ack / unsubscribe_ack: `{"id"?, "event", "arg", "connId"}` in that key order. */
 function ack(event: string, id: string | undefined, arg: { channel: string; instId: string }, connId: string): string {
@@ -54,7 +49,7 @@ export function answerRequest(text: string, state: ConnectionState, check: ArgCh
     // docs subscribe_error quotes the offending request after "Invalid request: ".
     return [okxError('60012', `Invalid request: ${text}`, connId)];
   }
-  if (!isObject(request)) return [okxError('60012', `Invalid request: ${text}`, connId)];
+  if (!isJsonObject(request)) return [okxError('60012', `Invalid request: ${text}`, connId)];
   const { op, args } = request;
   const id = typeof request.id === 'string' ? request.id : undefined;
   if (request.id !== undefined && (id === undefined || !ID.test(id))) return [okxError('60012', `Invalid request: ${text}`, connId)];
@@ -70,7 +65,7 @@ export function answerRequest(text: string, state: ConnectionState, check: ArgCh
   if (args.length === 0) return [okxError('60013', 'Invalid args', connId, id)];
   // Each arg is answered on its own (ws_subscribe_acks.jsonl: one ack per arg of each request).
   return args.map((arg: unknown) => {
-    if (!isObject(arg) || typeof arg.channel !== 'string' || typeof arg.instId !== 'string') return okxError('60013', 'Invalid args', connId, id);
+    if (!isJsonObject(arg) || typeof arg.channel !== 'string' || typeof arg.instId !== 'string') return okxError('60013', 'Invalid args', connId, id);
     const { channel, instId } = arg;
     const refusal = check(channel, instId);
     if (refusal !== undefined) return okxError('60018', refusal, connId, id);

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { SimulatedMarket, TallyCounter, type SimulatedTrade, type TradeTally } from '../../simulator/market.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { WebSocket } from 'ws';
+import { simulatorControls, type SimulatorControls, type SimulatorStartOptions } from '../../simulator/controls.js';
+import type { SimulatedTrade, TradeTally } from '../../simulator/market.js';
+import { sendJson, startSimulatorServer, type AcceptSocket } from '../../simulator/server.js';
+import { TradeFeed, type SentRecords } from '../../simulator/trade-feed.js';
 import { answerRequest, missingArgMessage, type ConnectionState } from './simulator-requests.js';
 
 /**
@@ -22,9 +23,7 @@ export interface OkxTradePayload {
   count: string;
 }
 
-export interface OkxSimulatorOptions {
-  /** 0 (default) picks a free port. */
-  port?: number;
+export interface OkxSimulatorOptions extends SimulatorStartOptions {
   /** Unified `BASE-QUOTE` symbols (= OKX instIds) the simulated exchange lists. */
   symbols: readonly string[];
   /** Taker fills generated per second for each symbol (several can share one message). */
@@ -37,37 +36,20 @@ export interface OkxSimulatorOptions {
   rejectUnknownSymbols?: boolean;
   /** A connection with no client message and no data pushed for this long is closed (4004); OKX: 30 s. */
   idleTimeoutMs?: number;
-  /** Seeds the generated prices, quantities and sides. */
-  seed?: number;
 }
 
 /** The trade messages sent to clients for one instrument: each once, however many clients got it. */
-export interface SentTrades extends TradeTally {
-  trades: readonly OkxTradePayload[];
-}
+export type SentTrades = SentRecords<OkxTradePayload>;
 
-export interface OkxSimulator {
-  wsUrl: string;
-  restUrl: string;
-  port: number;
+export interface OkxSimulator extends SimulatorControls<OkxTradePayload> {
   /** Every fill generated for a symbol, subscribed or not. */
   generated(symbol: string): TradeTally;
   /** The trade messages sent to at least one client for a symbol; `count` counts matches (Σ message `count`). */
   sent(symbol: string): SentTrades;
-  /** Open client connections. */
-  connections(): number;
   /** Text `ping`s answered with `pong`. */
   pings(): number;
-  /** Stops generating trades (connections stay open). */
-  pause(): void;
-  resume(): void;
-  /** Fault: cuts every connection without a close handshake, as a network failure would. */
-  dropConnections(): void;
-  /** Fault: sends a frame that is not valid JSON to every client. */
-  sendMalformed(text?: string): void;
   /** Sends the 64008 notice OKX sends before closing connections for a service upgrade. */
   announceUpgrade(): void;
-  close(): Promise<void>;
 }
 
 interface Client extends ConnectionState {
@@ -75,7 +57,6 @@ interface Client extends ConnectionState {
   lastActivityAt: number;
 }
 
-const TICK_MS = 10;
 // The public channels of /ws/v5/public a client may subscribe; the simulator publishes only `trades`.
 const PUBLIC_CHANNELS = new Set(['trades', 'tickers', 'books', 'books5', 'bbo-tbt', 'books-l2-tbt', 'books50-l2-tbt', 'open-interest', 'funding-rate', 'mark-price', 'index-tickers', 'price-limit', 'status']);
 
@@ -120,147 +101,76 @@ function instrument(instId: string): Record<string, string> {
 /** Starts an OKX v5 public market-data simulator on 127.0.0.1: `/ws/v5/public` and REST `/api/v5/public/{time,instruments}`. */
 export async function startOkxSimulator(options: OkxSimulatorOptions): Promise<OkxSimulator> {
   const { symbols, tradesPerSecond, rejectUnknownSymbols = true, idleTimeoutMs = 30_000, seed = 1 } = options;
-  const markets = new Map(symbols.map((symbol, i) => [symbol, new SimulatedMarket(seed + i)]));
-  const sent = new Map([...markets.keys()].map((s): [string, OkxTradePayload[]] => [s, []]));
-  const clients = new Set<Client>();
+  const feed = new TradeFeed<OkxTradePayload>({
+    symbols, tradesPerSecond, seed, exchangeSymbol: (symbol) => symbol, amount: (trade) => trade.sz, matches: (trade) => Number(trade.count),
+  });
   let pings = 0;
-  let paused = false;
 
   const checkArg = (channel: string, instId: string): string | undefined => {
     if (!PUBLIC_CHANNELS.has(channel)) return missingArgMessage(channel, instId);
-    if (!markets.has(instId) && rejectUnknownSymbols) return missingArgMessage(channel, instId);
+    if (!feed.lists(instId) && rejectUnknownSymbols) return missingArgMessage(channel, instId);
     return undefined;
   };
 
-  const publish = (payload: OkxTradePayload): void => {
-    const arg = `trades:${payload.instId}`;
-    // ws_trades_2022.jsonl: one trade per message, wrapped as {"arg": ..., "data": [ ... ]}.
-    const text = JSON.stringify({ arg: { channel: 'trades', instId: payload.instId }, data: [payload] });
-    let delivered = false;
-    for (const client of clients) {
-      if (!client.args.has(arg)) continue;
-      client.socket.send(text);
-      client.lastActivityAt = Date.now();
-      delivered = true;
-    }
-    if (delivered) sent.get(payload.instId)!.push(payload);
-  };
-
-  // Fills are generated on a fine timer; the fractional remainder carries over, so the rate holds.
-  let due = 0;
-  let lastTick = Date.now();
-  const generator = setInterval(() => {
-    const now = Date.now();
-    if (!paused) due += ((now - lastTick) / 1000) * tradesPerSecond;
-    lastTick = now;
-    const owed = Math.floor(due);
-    due -= owed;
-    for (const [instId, market] of markets) {
-      for (let left = owed; left > 0; ) {
-        const fills = market.nextFills(now, left);
-        left -= fills.length;
-        okxPayloads(instId, fills).forEach(publish);
-      }
-    }
-  }, TICK_MS);
-
-  // docs: "The connection will break automatically if the subscription is not established or data has
-  // not been pushed for more than 30 seconds" — close code 4004 "No data received in 30s" (error-code page).
-  const reaper = setInterval(
-    () => {
-      const now = Date.now();
-      for (const client of clients) {
-        if (now - client.lastActivityAt > idleTimeoutMs) client.socket.close(4004, 'No data received in 30s');
-      }
-    },
-    Math.min(1000, Math.max(10, idleTimeoutMs / 4)),
-  );
-
-  const wss = new WebSocketServer({ noServer: true });
-  const accept = (socket: WebSocket): void => {
+  const accept: AcceptSocket<Client> = (socket) => {
     const client: Client = { socket, connId: randomBytes(4).toString('hex'), args: new Set(), requestTimes: [], lastActivityAt: Date.now() };
-    clients.add(client);
-    socket.on('close', () => clients.delete(client));
-    socket.on('error', () => clients.delete(client));
     socket.on('message', (data, isBinary) => {
       client.lastActivityAt = Date.now();
       const text = isBinary ? '' : data.toString();
       if (text === 'ping') pings += 1;
       for (const reply of answerRequest(text, client, checkArg)) socket.send(reply);
     });
-  };
-
-  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const { pathname } = new URL(request.url ?? '/', 'http://localhost');
-    if (pathname !== '/ws/v5/public') {
-      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
-    wss.handleUpgrade(request, socket, head, accept);
-  };
-
-  const json = (res: ServerResponse, status: number, body: unknown): void => {
-    res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+    return client;
   };
 
   // Response envelopes as in docs rest_time_response and rest_instruments_SPOT_excerpt_2022.json.
-  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (req.method !== 'GET') return json(res, 405, { code: '405', msg: 'Method Not Allowed', data: [] });
-    if (url.pathname === '/api/v5/public/time') return json(res, 200, { code: '0', msg: '', data: [{ ts: String(Date.now()) }] });
-    if (url.pathname !== '/api/v5/public/instruments') return json(res, 404, { code: '404', msg: 'Not Found', data: [] });
+  const onRequest = (req: IncomingMessage, res: ServerResponse, url: URL): void => {
+    if (req.method !== 'GET') return sendJson(res, 405, { code: '405', msg: 'Method Not Allowed', data: [] });
+    if (url.pathname === '/api/v5/public/time') return sendJson(res, 200, { code: '0', msg: '', data: [{ ts: String(Date.now()) }] });
+    if (url.pathname !== '/api/v5/public/instruments') return sendJson(res, 404, { code: '404', msg: 'Not Found', data: [] });
     const instType = url.searchParams.get('instType');
-    if (!instType) return json(res, 400, { code: '50014', msg: 'Parameter instType can not be empty.', data: [] });
+    if (!instType) return sendJson(res, 400, { code: '50014', msg: 'Parameter instType can not be empty.', data: [] });
     const instId = url.searchParams.get('instId');
-    if (instId !== null && !markets.has(instId)) return json(res, 200, { code: '51001', msg: "Instrument ID doesn't exist.", data: [] });
+    if (instId !== null && !feed.lists(instId)) return sendJson(res, 200, { code: '51001', msg: "Instrument ID doesn't exist.", data: [] });
     const listed = instType === 'SPOT' ? symbols.filter((s) => instId === null || s === instId) : [];
-    json(res, 200, { code: '0', data: listed.map(instrument), msg: '' });
+    sendJson(res, 200, { code: '0', data: listed.map(instrument), msg: '' });
   };
 
-  const server = createServer(onRequest);
-  server.on('upgrade', onUpgrade);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  const server = await startSimulatorServer<Client>(options.port, {
+    websocket: (url) => (url.pathname === '/ws/v5/public' ? accept : undefined),
+    rest: onRequest,
   });
-  const { port } = server.address() as AddressInfo;
+
+  feed.start((instId, fills) => {
+    const arg = `trades:${instId}`;
+    return okxPayloads(instId, fills).filter((payload) => {
+      // ws_trades_2022.jsonl: one trade per message, wrapped as {"arg": ..., "data": [ ... ]}.
+      const text = JSON.stringify({ arg: { channel: 'trades', instId }, data: [payload] });
+      return server.sendEach((client) => {
+        if (!client.args.has(arg)) return undefined;
+        // Pushed data keeps a connection alive as much as the client's own messages do.
+        client.lastActivityAt = Date.now();
+        return text;
+      });
+    });
+  });
+
+  // docs: "The connection will break automatically if the subscription is not established or data has
+  // not been pushed for more than 30 seconds" — close code 4004 "No data received in 30s" (error-code page).
+  server.every(Math.min(1000, Math.max(10, idleTimeoutMs / 4)), () => {
+    const now = Date.now();
+    for (const client of server.clients) {
+      if (now - client.lastActivityAt > idleTimeoutMs) client.socket.close(4004, 'No data received in 30s');
+    }
+  });
 
   return {
-    wsUrl: `ws://127.0.0.1:${port}`,
-    restUrl: `http://127.0.0.1:${port}`,
-    port,
-    generated: (symbol) => markets.get(symbol)?.generated.value() ?? { count: 0, amount: 0 },
-    sent: (symbol) => {
-      const trades = [...(sent.get(symbol) ?? [])];
-      const tally = new TallyCounter();
-      trades.forEach((trade) => tally.add(trade.sz));
-      // A message stands for `count` matches: count what the exchange matched, like `generated`.
-      return { ...tally.value(), count: trades.reduce((n, t) => n + Number(t.count), 0), trades };
-    },
-    connections: () => clients.size,
+    ...simulatorControls(server, feed, '{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"67451'),
     pings: () => pings,
-    pause: () => {
-      paused = true;
-    },
-    resume: () => {
-      paused = false;
-    },
-    dropConnections: () => clients.forEach((client) => client.socket.terminate()),
-    sendMalformed: (text = '{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"67451') =>
-      clients.forEach((client) => client.socket.send(text)),
-    announceUpgrade: () =>
-      clients.forEach((client) => {
-        // docs service_upgrade_notice, in its key order.
-        const msg = 'The connection will soon be closed for a service upgrade. Please reconnect.';
-        client.socket.send(JSON.stringify({ event: 'notice', code: '64008', msg, connId: client.connId }));
-      }),
-    close: async () => {
-      clearInterval(generator);
-      clearInterval(reaper);
-      clients.forEach((client) => client.socket.terminate());
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+    announceUpgrade: () => {
+      // docs service_upgrade_notice, in its key order.
+      const msg = 'The connection will soon be closed for a service upgrade. Please reconnect.';
+      server.sendEach((client) => JSON.stringify({ event: 'notice', code: '64008', msg, connId: client.connId }));
     },
   };
 }

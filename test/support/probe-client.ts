@@ -1,10 +1,12 @@
 import WebSocket from 'ws';
 
-/** A bare WebSocket client for probing the simulator frame by frame. */
+/** A bare WebSocket client for probing an exchange simulator frame by frame. */
 export interface ProbeClient {
   socket: WebSocket;
   /** The next text frame received (frames are queued until asked for). */
   next(): Promise<string>;
+  /** The next text frame that `keep` accepts; the ones before it are dropped (pushes interleave with replies). */
+  nextWhere(keep: (text: string) => boolean): Promise<string>;
   /** Resolves with the close code and reason once the server closes the connection. */
   closed: Promise<{ code: number; reason: string }>;
 }
@@ -27,11 +29,18 @@ export async function connectProbe(url: string, options: { autoPong?: boolean } 
     socket.once('open', () => resolve());
     socket.once('error', reject);
   });
+  const next = (): Promise<string> => {
+    const text = queued.shift();
+    return text !== undefined ? Promise.resolve(text) : new Promise((resolve) => waiting.push(resolve));
+  };
   return {
     socket,
-    next: () => {
-      const text = queued.shift();
-      return text !== undefined ? Promise.resolve(text) : new Promise((resolve) => waiting.push(resolve));
+    next,
+    nextWhere: async (keep) => {
+      for (;;) {
+        const text = await next();
+        if (keep(text)) return text;
+      }
     },
     closed,
   };

@@ -1,0 +1,65 @@
+/**
+ * The members every exchange simulator's returned object has, whatever its protocol: where it
+ * listens, what it generated and sent, and the faults and switches tests drive it with. An
+ * exchange spreads these into its object and adds its own (pong counts, shutdown notices, ...).
+ */
+import type { TradeTally } from './market.js';
+import type { SimulatorClient, SimulatorServer } from './server.js';
+import type { SentRecords, TradeFeed } from './trade-feed.js';
+
+/** What every exchange simulator is started with; each adds its own protocol's knobs. */
+export interface SimulatorStartOptions {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Unified `BASE-QUOTE` symbols the simulated exchange lists. */
+  symbols: readonly string[];
+  /** Trades generated per second for each symbol. */
+  tradesPerSecond: number;
+  /** Seeds the generated prices, quantities and sides. */
+  seed?: number;
+}
+
+/** What every exchange simulator offers, whatever its protocol. */
+export interface SimulatorControls<T> {
+  wsUrl: string;
+  restUrl: string;
+  port: number;
+  /** Everything generated for a symbol, subscribed or not. */
+  generated(symbol: string): TradeTally;
+  /** What was sent to at least one client for a symbol. */
+  sent(symbol: string): SentRecords<T>;
+  /** Open client connections. */
+  connections(): number;
+  /** Stops generating trades (connections stay open). */
+  pause(): void;
+  /** Generates trades again. */
+  resume(): void;
+  /** Fault: cuts every connection without a close handshake, as a network failure would. */
+  dropConnections(): void;
+  /** Fault: sends a frame that is not valid JSON to every client. */
+  sendMalformed(text?: string): void;
+  /** Stops generating, cuts every connection and stops listening. */
+  close(): Promise<void>;
+}
+
+/** The common controls over a simulator's server and trade feed; `malformed` is the exchange's default broken frame. */
+export function simulatorControls<C extends SimulatorClient, T>(server: SimulatorServer<C>, feed: TradeFeed<T>, malformed: string): SimulatorControls<T> {
+  return {
+    wsUrl: server.wsUrl,
+    restUrl: server.restUrl,
+    port: server.port,
+    generated: (symbol) => feed.generated(symbol),
+    sent: (symbol) => feed.sent(symbol),
+    connections: () => server.clients.size,
+    pause: () => feed.pause(),
+    resume: () => feed.resume(),
+    dropConnections: () => server.dropConnections(),
+    sendMalformed: (text = malformed) => {
+      server.sendEach(() => text);
+    },
+    close: async () => {
+      feed.stop();
+      await server.close();
+    },
+  };
+}
