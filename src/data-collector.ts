@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSourceCollector } from '../collectors/types.js';
+import { updateCollectorState } from '../storage/collector-state.js';
 import type { DataCollectionStorage, StorageStats } from '../storage/types.js';
 import { backoffDelay, DEFAULT_RESTART_POLICY, type RestartPolicy } from './backoff.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -46,10 +47,16 @@ export interface DataCollectorOptions {
   watchdogIntervalMs?: number;
   /** How long to wait for an aborted collector to return before abandoning it (ms). */
   abandonAfterMs?: number;
+  /**
+   * With a storage that keeps collector state: how often a running collector's record is saved
+   * even when nothing changed (ms), so its `updatedAt` tells readers the daemon is alive.
+   */
+  stateSaveIntervalMs?: number;
   logger?: Logger;
 }
 
 const RATE_WINDOW_MS = 10_000;
+const STATE_SAVE_INTERVAL_MS = 5_000;
 
 interface Supervised {
   collector: DataSourceCollector;
@@ -66,6 +73,8 @@ interface Supervised {
   staleReason?: string;
   /** (time, itemsStored) snapshots for items/s. */
   rate: Array<[number, number]>;
+  /** When its state record was last saved (wall-clock ms). */
+  stateSavedAt: number;
 }
 
 /**
@@ -80,6 +89,10 @@ export class DataCollector {
   private readonly main = new AbortController();
   private readonly watchdogIntervalMs: number;
   private readonly abandonAfterMs: number;
+  private readonly stateSaveIntervalMs: number;
+  /** State saves in flight; shutdown waits for them before closing the storage. */
+  private readonly stateSaves = new Set<Promise<void>>();
+  private stateSaveFailing = false;
   private loops: Promise<void>[] = [];
   private watchdog?: NodeJS.Timeout;
   private startedAt = Date.now();
@@ -103,11 +116,13 @@ export class DataCollector {
       attempt: 0,
       runStartedAt: 0,
       rate: [],
+      stateSavedAt: 0,
     }));
     this.policy = { ...DEFAULT_RESTART_POLICY, ...options.restart };
     this.logger = options.logger ?? silentLogger;
     this.watchdogIntervalMs = options.watchdogIntervalMs ?? 1_000;
     this.abandonAfterMs = options.abandonAfterMs ?? 5_000;
+    this.stateSaveIntervalMs = options.stateSaveIntervalMs ?? STATE_SAVE_INTERVAL_MS;
   }
 
   /** Starts every collector and the watchdog. */
@@ -122,8 +137,9 @@ export class DataCollector {
   }
 
   /**
-   * Aborts every collector, waits for them (at most `timeoutMs` in all), then flushes and
-   * closes the storage. Resolves true when everything finished in time.
+   * Aborts every collector, waits for them (at most `timeoutMs` in all), saves their final
+   * state records, then flushes and closes the storage. Resolves true when everything
+   * finished in time.
    */
   stop(timeoutMs = 10_000): Promise<boolean> {
     this.stopped ??= this.shutdown();
@@ -138,6 +154,8 @@ export class DataCollector {
     clearInterval(this.watchdog);
     this.main.abort(new Error('shutting down'));
     await Promise.all(this.loops);
+    // Each loop saved its collector's final state as it ended; those saves need the storage open.
+    await Promise.all(this.stateSaves);
     try {
       await this.storage.flush();
     } finally {
@@ -189,6 +207,7 @@ export class DataCollector {
       s.staleReason = undefined;
       s.state = 'running';
       s.runStartedAt = Date.now();
+      this.saveState(s);
       const signal = AbortSignal.any([this.main.signal, run.signal]);
       let reason: string;
       try {
@@ -205,6 +224,7 @@ export class DataCollector {
       s.lastErrorAt = now;
       if (this.policy.maxRestarts !== undefined && s.restarts >= this.policy.maxRestarts) {
         s.state = 'failed';
+        this.saveState(s);
         log.error({ reason, restarts: s.restarts }, 'collector failed: restart limit reached');
         return;
       }
@@ -212,6 +232,7 @@ export class DataCollector {
       s.restarts += 1;
       s.state = 'backing-off';
       s.nextRestartAt = now + delay;
+      this.saveState(s);
       log.warn({ reason, restartInMs: delay, restarts: s.restarts }, 'collector stopped; restarting after backoff');
       try {
         await sleep(delay, undefined, { signal: this.main.signal });
@@ -220,6 +241,30 @@ export class DataCollector {
       }
     }
     s.state = 'stopped';
+    this.saveState(s);
+  }
+
+  /**
+   * Saves a collector's state, restarts and last error to the storage's collector state (if it
+   * keeps one), in the background: a failure is logged once, never fatal. `restarts` is this
+   * process's count, as in `/status`; a restarted daemon starts again from 0.
+   */
+  private saveState(s: Supervised): void {
+    const store = this.storage.collectorState;
+    if (!store) return;
+    s.stateSavedAt = Date.now();
+    const saving = updateCollectorState(store, s.collector.id, { state: s.state, restarts: s.restarts, lastError: s.lastError ?? null }).then(
+      () => {
+        if (this.stateSaveFailing) this.logger.info('saving collector state works again');
+        this.stateSaveFailing = false;
+      },
+      (err: unknown) => {
+        if (!this.stateSaveFailing) this.logger.warn({ collector: s.collector.id, err: sanitizeError(err) }, 'cannot save collector state; retrying');
+        this.stateSaveFailing = true;
+      },
+    );
+    this.stateSaves.add(saving);
+    void saving.finally(() => this.stateSaves.delete(saving));
   }
 
   /** Waits for a run; once it is aborted, waits at most `abandonAfterMs` more. */
@@ -248,6 +293,7 @@ export class DataCollector {
       const p = s.collector.progress;
       s.rate.push([now, p.itemsStored]);
       while (s.rate.length > 1 && now - s.rate[0]![0] > RATE_WINDOW_MS) s.rate.shift();
+      if (now - s.stateSavedAt >= this.stateSaveIntervalMs) this.saveState(s);
       const staleAfter = s.collector.staleAfterMs;
       if (s.state !== 'running' || !staleAfter || s.staleReason) continue;
       const lastActivity = Math.max(p.lastDataAt ?? 0, s.runStartedAt);

@@ -44,27 +44,54 @@ export const memoryStorageKind: StorageKind<MemoryKindConfig> = {
   },
 };
 
-const redisTimeSeriesConfig = z.strictObject({
-  kind: z.literal('redis-timeseries'),
-  /** `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS. */
-  url: z.string().min(1).default(DEFAULT_REDIS_URL),
-  /** Overrides a password in the URL; use `${REDIS_PASSWORD}` to keep it out of the file. */
-  password: z.string().optional(),
-  flushIntervalMs: z.number().int().positive().optional(),
-  maxBuffered: z.number().int().positive().optional(),
-  connectTimeoutMs: z.number().int().positive().optional(),
-  /** Publish each written batch on the Pub/Sub channel named after its series key. */
-  publish: z.boolean().default(false),
-});
+const redisTimeSeriesConfig = z
+  .strictObject({
+    kind: z.literal('redis-timeseries'),
+    /**
+     * `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS; with `cluster: true`
+     * one node of a Redis Cluster. Default redis://127.0.0.1:6379 (when `urls` is not given).
+     */
+    url: z.string().min(1).optional(),
+    /** Nodes of a Redis Cluster, e.g. `[redis://h1:7000, redis://h2:7001]`; the client discovers the rest. */
+    urls: z.array(z.string().min(1)).min(1).optional(),
+    /** `url` is a node of a Redis Cluster (implied by `urls`). */
+    cluster: z.boolean().optional(),
+    /** Overrides the password in the URL(s), for every cluster node; use `${REDIS_PASSWORD}` to keep it out of the file. */
+    password: z.string().optional(),
+    flushIntervalMs: z.number().int().positive().optional(),
+    maxBuffered: z.number().int().positive().optional(),
+    connectTimeoutMs: z.number().int().positive().optional(),
+    /** Publish each written batch on the Pub/Sub channel named after its series key (in a cluster, subscribe on any node). */
+    publish: z.boolean().default(false),
+  })
+  .superRefine((config, ctx) => {
+    // Messages name the options, never their values: URLs may carry passwords.
+    if (config.url !== undefined && config.urls !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['urls'],
+        message: 'give either url (one server, or one cluster node with cluster: true) or urls (nodes of a Redis Cluster), not both',
+      });
+    }
+    if (config.urls !== undefined && config.cluster === false) {
+      ctx.addIssue({ code: 'custom', path: ['cluster'], message: 'urls lists nodes of a Redis Cluster, but cluster is false: give url for one server' });
+    }
+  })
+  .transform((config) => (config.url === undefined && config.urls === undefined ? { ...config, url: DEFAULT_REDIS_URL } : config));
 export type RedisTimeSeriesKindConfig = z.infer<typeof redisTimeSeriesConfig>;
 
-/** `storage: { kind: redis-timeseries, url }`: Redis TimeSeries (Redis 8+, Redis Stack, or the module). */
+/**
+ * `storage: { kind: redis-timeseries, url }` (one server) or `{ urls: [...] }` / `{ url, cluster: true }`
+ * (a Redis Cluster): Redis TimeSeries (Redis 8+, Redis Stack, or the module).
+ */
 export const redisTimeSeriesStorageKind: StorageKind<RedisTimeSeriesKindConfig> = {
   name: 'redis-timeseries',
   config: redisTimeSeriesConfig,
   async open(config, { logger, readOnly }) {
     return RedisTimeSeriesStorage.open({
       url: config.url,
+      urls: config.urls,
+      cluster: config.cluster,
       password: config.password,
       flushIntervalMs: config.flushIntervalMs,
       maxBuffered: config.maxBuffered,

@@ -1,6 +1,7 @@
 import { aggregateSamples } from './aggregate.js';
 import { SeriesCatalog } from './catalog.js';
 import { StorageClosedError } from './errors.js';
+import { MemoryCollectorStateStore } from './memory-state.js';
 import { mergeValue } from './merge.js';
 import type {
   DataCollectionStorage,
@@ -24,6 +25,7 @@ export class MemoryStorage implements DataCollectionStorage {
   private closed = false;
   private written = 0;
   private rejected = 0;
+  readonly collectorState = new MemoryCollectorStateStore((call) => this.ensureOpen(call));
 
   async declare(series: SeriesDeclaration): Promise<void> {
     this.ensureOpen('declare');

@@ -5,6 +5,7 @@ import { silentLogger, type Logger } from '../src/logger.js';
 import { aggregateSamples } from './aggregate.js';
 import { SeriesCatalog, type SeriesSchema } from './catalog.js';
 import { StorageClosedError, StorageError } from './errors.js';
+import { COLLECTOR_STATE_SCHEMA, SqliteCollectorStateStore } from './sqlite-collector-state.js';
 import type {
   DataCollectionStorage,
   FetchOptions,
@@ -102,6 +103,7 @@ const message = (err: unknown) => (err instanceof Error ? err.message : String(e
  */
 export class SqliteStorage implements DataCollectionStorage {
   readonly path: string;
+  readonly collectorState: SqliteCollectorStateStore;
   private readonly readOnly: boolean;
   private readonly flushIntervalMs: number;
   private readonly maxBuffered: number;
@@ -158,6 +160,12 @@ export class SqliteStorage implements DataCollectionStorage {
       this.db.close();
       throw new StorageError(`cannot open SQLite database ${this.path}: ${message(err)}`);
     }
+    this.collectorState = new SqliteCollectorStateStore(this.db, {
+      path: this.path,
+      readOnly: this.readOnly,
+      ensureOpen: (call) => this.ensureOpen(call),
+      writePendingSamples: () => this.writeBuffer(),
+    });
   }
 
   async declare(series: SeriesDeclaration): Promise<void> {
@@ -390,6 +398,7 @@ export class SqliteStorage implements DataCollectionStorage {
       const version = this.db.pragma('user_version', { simple: true }) as number;
       if (version > SCHEMA_VERSION) return; // reported by the version check after this
       this.db.exec(SCHEMA);
+      this.db.exec(COLLECTOR_STATE_SCHEMA);
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }).immediate();
   }

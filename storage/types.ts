@@ -84,7 +84,50 @@ export interface StorageStats {
   errors: number;
 }
 
+/** Where one series' collection has reached: what a restarted collector resumes from. */
+export interface CollectorCheckpoint {
+  /** The series key, e.g. `trades:binance:BTC-USDT` (one collector writes several). */
+  key: string;
+  /** Exchange time (ms) of the newest sample stored for the key. */
+  lastTimestamp?: number;
+  /** The last trade id stored, as text (ids can exceed 2^53); absent where the data has no ids. */
+  lastTradeId?: string;
+}
+
+/** One collector's health and resume points, as the daemon last saved them. */
+export interface CollectorStateRecord {
+  /** The collector's id, e.g. `trades:binance`. */
+  collector: string;
+  /** `running`, `backing-off`, `failed`, `stopped` (the orchestrator's states), or `unknown`. */
+  state: string;
+  /** Restarts during the daemon process that saved the record (what `/status` shows). */
+  restarts: number;
+  /** Why it last stopped (sanitized), or null. */
+  lastError: string | null;
+  /** Wall-clock ms of the save; a running daemon saves at least every few seconds. */
+  updatedAt: number;
+  checkpoints: CollectorCheckpoint[];
+}
+
+/** Where a collector's resume point and health survive a daemon restart. */
+export interface CollectorStateStore {
+  /** The record saved for `collector`, or undefined when there is none. */
+  load(collector: string): Promise<CollectorStateRecord | undefined>;
+  /**
+   * Replaces the record of `record.collector`. Samples of its checkpoints' keys accepted before
+   * the call are made durable first, so a checkpoint never gets ahead of the data it vouches for.
+   */
+  save(record: CollectorStateRecord): Promise<void>;
+  /** Every record, ordered by collector id. */
+  list(): Promise<CollectorStateRecord[]>;
+}
+
 export interface DataCollectionStorage {
+  /**
+   * Collectors' checkpoints and health, kept beside the data so a restarted daemon resumes
+   * and other processes can read them. Optional: a backend without it simply does not resume.
+   */
+  readonly collectorState?: CollectorStateStore;
   /** Declares (or re-declares identically) a series; a conflicting re-declaration throws. */
   declare(series: SeriesDeclaration): Promise<void>;
   /** Stores one sample; throws a StorageError naming the key when it is refused. */

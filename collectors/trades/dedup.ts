@@ -26,7 +26,10 @@ export function compareTradeIds(a: string | number, b: string | number): number 
  */
 export class TradeDeduplicator {
   private readonly lastId = new Map<string, string | number>();
-  private readonly recent = new Map<string, Set<string | number>>();
+  // Exchange time of a symbol's seeded last id, until the first live trade supersedes it.
+  private readonly seededTime = new Map<string, number>();
+  // Ids as text: a seeded id (text, from a checkpoint) must match the same id sent as a number.
+  private readonly recent = new Map<string, Set<string>>();
 
   constructor(private readonly idsIncrease: boolean) {}
 
@@ -35,18 +38,42 @@ export class TradeDeduplicator {
     return this.idsIncrease ? this.acceptIncreasing(trade) : this.acceptUnordered(trade);
   }
 
-  private acceptIncreasing({ symbol, id }: Trade): boolean {
+  /**
+   * Marks `id` of `symbol` as seen: the last id a previous process stored, whose trade time was
+   * `time`. A trade the exchange sends again after a daemon restart is then not counted twice.
+   * Never moves a symbol's last id backwards.
+   */
+  seed(symbol: string, id: string | number, time?: number): void {
+    if (!this.idsIncrease) {
+      this.acceptUnordered({ symbol, id });
+      return;
+    }
     const last = this.lastId.get(symbol);
-    if (last !== undefined && compareTradeIds(id, last) <= 0) return false;
+    if (last !== undefined && compareTradeIds(id, last) <= 0) return;
     this.lastId.set(symbol, id);
+    if (time !== undefined) this.seededTime.set(symbol, time);
+    else this.seededTime.delete(symbol);
+  }
+
+  private acceptIncreasing({ symbol, id, exchangeTime }: Trade): boolean {
+    const last = this.lastId.get(symbol);
+    if (last !== undefined && compareTradeIds(id, last) <= 0) {
+      // A lower id that is newer than the seeded checkpoint is not a repeat: the exchange
+      // restarted its ids (a testnet reset) while the daemon was down. Follow the new ids.
+      const seeded = this.seededTime.get(symbol);
+      if (seeded === undefined || !(exchangeTime > seeded)) return false;
+    }
+    this.lastId.set(symbol, id);
+    if (this.seededTime.size > 0) this.seededTime.delete(symbol);
     return true;
   }
 
-  private acceptUnordered({ symbol, id }: Trade): boolean {
+  private acceptUnordered({ symbol, id }: Pick<Trade, 'symbol' | 'id'>): boolean {
     let ids = this.recent.get(symbol);
     if (!ids) this.recent.set(symbol, (ids = new Set()));
-    if (ids.has(id)) return false;
-    ids.add(id);
+    const text = String(id);
+    if (ids.has(text)) return false;
+    ids.add(text);
     // A Set iterates in insertion order, so the first entry is the oldest.
     if (ids.size > RECENT_IDS_PER_SYMBOL) ids.delete(ids.values().next().value!);
     return true;

@@ -1,10 +1,11 @@
 import { silentLogger, type Logger } from '../../src/logger.js';
-import type { DataCollectionStorage } from '../../storage/types.js';
+import type { CollectorCheckpoint, DataCollectionStorage } from '../../storage/types.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';
 import { openWebSocket, SocketLoop } from '../ws/socket.js';
 import { TradeDeduplicator } from './dedup.js';
 import { SymbolTable, type ParsedFrame, type TradeProtocol } from './protocol.js';
 import { SubscriptionAcks } from './subscription-acks.js';
+import { TradeCheckpoints } from './trade-checkpoints.js';
 import { TRADE_FIELDS, tradesKey, type Trade } from './trade.js';
 import { TradeWriter } from './trade-writer.js';
 
@@ -25,6 +26,8 @@ export interface TradeStreamOptions {
   connectTimeoutMs?: number;
   /** How long after the last subscribe request every ack must have arrived. */
   ackTimeoutMs?: number;
+  /** Checkpoints are saved at most this often while running (ms); default 1000. */
+  checkpointIntervalMs?: number;
 }
 
 /**
@@ -46,6 +49,9 @@ export class TradeStreamCollector implements DataSourceCollector {
   private readonly ackTimeoutMs: number;
   // Outlives a run: a restart must not count trades of the previous connection again.
   private readonly dedup: TradeDeduplicator;
+  // Outlive a run too; seed the deduplicator from what a previous process stored.
+  private readonly checkpoints: TradeCheckpoints;
+  private readonly symbolOfKey: ReadonlyMap<string, string>;
   private unparsed = 0;
   private duplicates = 0;
 
@@ -65,6 +71,8 @@ export class TradeStreamCollector implements DataSourceCollector {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
     this.dedup = new TradeDeduplicator(protocol.idsIncrease);
+    this.checkpoints = new TradeCheckpoints(this.id, this.logger, options.checkpointIntervalMs);
+    this.symbolOfKey = new Map(this.symbols.unified.map((symbol) => [tradesKey(protocol.exchange, symbol), symbol]));
   }
 
   /** Frames that could not be parsed since this collector was created. */
@@ -82,6 +90,22 @@ export class TradeStreamCollector implements DataSourceCollector {
         labels: { kind: 'trades', exchange: this.protocol.exchange, symbol },
       });
     }
+    // Before the first frame: trades a previous process stored must be known as seen.
+    await this.checkpoints.begin(storage.collectorState, this.keys, (checkpoint) => this.seed(checkpoint));
+    try {
+      await this.stream(storage, signal);
+    } finally {
+      await this.checkpoints.end();
+    }
+  }
+
+  /** The checkpoints of the trades stored by this process (per key: last id and exchange time). */
+  storedCheckpoints(): CollectorCheckpoint[] {
+    return this.checkpoints.current();
+  }
+
+  /** One connection's life: connect, subscribe, write trades until it ends. */
+  private async stream(storage: DataCollectionStorage, signal: AbortSignal): Promise<void> {
     const url = this.protocol.url(this.wsUrl, this.symbols);
     const socket = await openWebSocket(url, { timeoutMs: this.connectTimeoutMs, signal, label: this.id });
     if (!socket) return;
@@ -95,7 +119,13 @@ export class TradeStreamCollector implements DataSourceCollector {
       onText: (text) => this.onText(text, { loop, acks, writer }),
       onPing: () => this.progress.recordHeartbeat(),
     });
-    const writer = new TradeWriter(storage, this.progress, this.logger, (err) => loop.fail(err));
+    const writer = new TradeWriter(
+      storage,
+      this.progress,
+      this.logger,
+      (err) => loop.fail(err),
+      (key, lastTimestamp, lastTradeId) => this.checkpoints.advance(key, lastTimestamp, lastTradeId),
+    );
     const stopSending = this.startSending(loop, acks);
 
     let failure: unknown;
@@ -104,6 +134,12 @@ export class TradeStreamCollector implements DataSourceCollector {
     // Trades received before the end are still written, whatever ended the stream.
     await writer.drain().catch((err: unknown) => (failure ??= err));
     if (failure !== undefined) throw failure;
+  }
+
+  /** Marks a checkpoint's last trade id as seen, so the exchange sending that trade again adds nothing. */
+  private seed({ key, lastTradeId, lastTimestamp }: CollectorCheckpoint): void {
+    const symbol = this.symbolOfKey.get(key);
+    if (symbol !== undefined && lastTradeId !== undefined) this.dedup.seed(symbol, lastTradeId, lastTimestamp);
   }
 
   /** Sends the subscribe requests spaced by the exchange's rate limit, checks their acks in time, and sends app-level pings. */

@@ -15,6 +15,9 @@ interface TradeFields {
   [field: string]: number;
 }
 
+/** Called after a batch was stored: `key`'s trades up to `lastTradeId`, the newest at `lastTimestamp`. */
+export type StoredTradesListener = (key: string, lastTimestamp: number, lastTradeId: string | number) => void;
+
 /**
  * Turns trades into per-millisecond samples and writes them with storeMany. Trades arriving
  * while a write is in flight (or in the same event-loop turn) are merged into one batch, so a
@@ -23,6 +26,8 @@ interface TradeFields {
 export class TradeWriter {
   /** key → millisecond → fields, waiting to be written. */
   private pending = new Map<string, Map<number, TradeFields>>();
+  /** key → id of the last trade queued for it: the newest the exchange sent. */
+  private pendingLastIds = new Map<string, string | number>();
   private writing: Promise<void> | undefined;
   private failure: Error | undefined;
 
@@ -32,6 +37,8 @@ export class TradeWriter {
     private readonly logger: Logger,
     /** Called once when a write throws; the stream then ends with that error. */
     private readonly onFailure: (err: Error) => void,
+    /** Told what each written batch stored, for checkpoints. */
+    private readonly onStored?: StoredTradesListener,
   ) {}
 
   /** Queues trades (already deduplicated) for the next write. */
@@ -53,6 +60,7 @@ export class TradeWriter {
     const key = tradesKey(trade.exchange, trade.symbol);
     let byTime = this.pending.get(key);
     if (!byTime) this.pending.set(key, (byTime = new Map()));
+    this.pendingLastIds.set(key, trade.id);
     const buy = trade.side === TAKER_BUY ? trade.amount : 0;
     const fields = byTime.get(trade.exchangeTime);
     if (!fields) {
@@ -87,10 +95,18 @@ export class TradeWriter {
 
   private async writeAll(): Promise<void> {
     const batch = this.pending;
+    const lastIds = this.pendingLastIds;
     this.pending = new Map();
+    this.pendingLastIds = new Map();
     const points: Point[] = [];
+    const newestOf = new Map<string, number>();
     for (const [key, byTime] of batch) {
-      for (const [timestamp, value] of byTime) points.push({ key, value, timestamp });
+      let newest = -Infinity;
+      for (const [timestamp, value] of byTime) {
+        points.push({ key, value, timestamp });
+        if (timestamp > newest) newest = timestamp;
+      }
+      newestOf.set(key, newest);
     }
     for (let start = 0; start < points.length; start += MAX_POINTS_PER_CALL) {
       const chunk = points.slice(start, start + MAX_POINTS_PER_CALL);
@@ -102,5 +118,8 @@ export class TradeWriter {
       }
       if (result.accepted > 0) this.progress.recordStored(result.accepted, newest);
     }
+    // Only once the whole batch is stored: a checkpoint must never claim trades not written.
+    // (Refused points count as done: sending them again would be refused again.)
+    if (this.onStored) for (const [key, newest] of newestOf) this.onStored(key, newest, lastIds.get(key)!);
   }
 }

@@ -1,5 +1,4 @@
-import type { Sample } from '../../storage/types.js';
-import type { SeriesInfo } from '../../storage/types.js';
+import type { CollectorStateRecord, Sample, SeriesInfo } from '../../storage/types.js';
 import type { ServiceStatus } from '../data-collector.js';
 import { formatDuration } from '../duration.js';
 
@@ -58,4 +57,31 @@ export function formatStatus(status: ServiceStatus, now = Date.now()): string {
     c.lastError ?? '-',
   ]);
   return [...head, table(['collector', 'state', 'restarts', 'items', 'items/s', 'last data', 'last error'], rows)].join('\n');
+}
+
+/** A saved record older than this while its collector claims to run means its daemon is gone. */
+const STALE_RECORD_MS = 30_000;
+
+/** Formats saved collector state records (`collector status --redis`): one row per collector, then its checkpoints. */
+export function formatCollectorStates(records: CollectorStateRecord[], now = Date.now()): string {
+  if (records.length === 0) return '(no collector state saved yet)';
+  const ago = (t: number) => `${formatDuration(Math.max(0, now - t))} ago`;
+  const rows = records.map((r) => {
+    const silent = now - r.updatedAt;
+    const live = r.state === 'running' || r.state === 'backing-off';
+    // The daemon saves a live collector every few seconds: an old record means nobody is saving it.
+    const state = live && silent > STALE_RECORD_MS ? `${r.state} (not updated for ${formatDuration(silent)}: daemon gone?)` : r.state;
+    return [r.collector, state, String(r.restarts), ago(r.updatedAt), String(r.checkpoints.length), r.lastError ?? '-'];
+  });
+  const out = [table(['collector', 'state', 'restarts', 'updated', 'checkpoints', 'last error'], rows)];
+  const checkpoints = records.flatMap((r) =>
+    r.checkpoints.map((c) => [
+      r.collector,
+      c.key,
+      c.lastTimestamp === undefined ? '-' : `${iso(c.lastTimestamp)} (${ago(c.lastTimestamp)})`,
+      c.lastTradeId ?? '-',
+    ]),
+  );
+  if (checkpoints.length > 0) out.push('', table(['collector', 'key', 'last data', 'last trade id'], checkpoints));
+  return out.join('\n');
 }

@@ -1,9 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { statusCommand, validateCommand } from './admin-commands.js';
-import { describeFailure } from './errors.js';
+import { describeFailure, UsageError } from './errors.js';
 import { fetchCommand, keysCommand, priceCommand } from './read-commands.js';
 import { runCommand } from './run.js';
+import { savedStateCommand } from './saved-state.js';
 import { simulateCommand } from './simulate.js';
 
 const DEFAULT_CONFIG = process.env.COLLECTOR_CONFIG ?? 'config/default.yaml';
@@ -74,12 +75,16 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('status')
-    .description("print a running daemon's status")
+    .description("print a running daemon's status, or with --redis/--from-storage the state its collectors saved")
     .option('-u, --url <url>', 'daemon base URL (default: from the config http.listen)')
     .option(...configOption)
+    .option('--redis <url>', 'read the saved collector state from this Redis, from any machine ($REDIS_PASSWORD overrides the password)')
+    .option('--from-storage', "read the saved collector state from the config's storage")
     .option('--json', 'print the raw JSON')
-    .action(async (opts: { url?: string; config: string; json?: boolean }) => {
-      print(await statusCommand(opts));
+    .action(async (opts: { url?: string; config: string; json?: boolean; redis?: string; fromStorage?: boolean }) => {
+      const sources = [opts.url !== undefined, opts.redis !== undefined, opts.fromStorage === true].filter(Boolean).length;
+      if (sources > 1) throw new UsageError('give one of --url, --redis and --from-storage');
+      print(opts.redis !== undefined || opts.fromStorage ? await savedStateCommand(opts) : await statusCommand(opts));
     });
 
   program

@@ -31,8 +31,14 @@ export function ackKey(series: string, writerId: string): string {
   return `tsack:{${series}}:${writerId}`;
 }
 
+/**
+ * Every key of collectors' state records starts with this (collector-state.ts). It holds no
+ * series key and no hash tag: plain hashes and a set, on any Redis, modules or not.
+ */
+export const COLLECTOR_STATE_PREFIX = 'collector-state:';
+
 /** Key patterns of everything this layout creates (for tests and tooling that clean up). */
-export const LAYOUT_PATTERNS = ['ts:{*', 'tsmeta:{*', 'tsack:{*', SERIES_SET] as const;
+export const LAYOUT_PATTERNS = ['ts:{*', 'tsmeta:{*', 'tsack:{*', SERIES_SET, `${COLLECTOR_STATE_PREFIX}*`] as const;
 
 /** Labels this backend sets on every key itself; a declaration may not use them. */
 export const RESERVED_LABELS = ['series', 'field'] as const;

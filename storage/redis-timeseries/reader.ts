@@ -7,7 +7,7 @@ import { ErrorReply } from 'redis';
 import type { SeriesSchema } from '../catalog.js';
 import type { FetchOptions, Sample, SeriesInfo } from '../types.js';
 import { fromFields } from '../validation.js';
-import type { RedisClient } from './connect.js';
+import type { RedisConnection } from './connect.js';
 import { aggregator, fieldKey, parseDouble, parseInfo } from './layout.js';
 
 /** A field key that is not there yet (declared, never created by a crashed writer) reads as empty. */
@@ -20,9 +20,9 @@ const orEmpty = (err: unknown): unknown => {
  * The newest timestamp of any field of the series, or undefined when it has no samples.
  * Retention is relative to the series' newest sample, across all its fields.
  */
-async function newestTimestamp(client: RedisClient, schema: SeriesSchema): Promise<number | undefined> {
+async function newestTimestamp(client: RedisConnection, schema: SeriesSchema): Promise<number | undefined> {
   const fields = Object.keys(schema.fields);
-  const lasts = await Promise.all(fields.map((f) => client.sendCommand(['TS.GET', fieldKey(schema.key, f)]).catch(orEmpty)));
+  const lasts = await Promise.all(fields.map((f) => client.send(fieldKey(schema.key, f), ['TS.GET', fieldKey(schema.key, f)]).catch(orEmpty)));
   let newest: number | undefined;
   for (const last of lasts) {
     if (Array.isArray(last) && last.length >= 2) newest = Math.max(newest ?? -Infinity, Number(last[0]));
@@ -35,7 +35,7 @@ async function newestTimestamp(client: RedisClient, schema: SeriesSchema): Promi
  * at its timestamp; samples older than the newest minus the retention are left out (as the
  * other backends do, whether or not TimeSeries has trimmed them yet).
  */
-export async function readSeries(client: RedisClient, schema: SeriesSchema, start: number, end: number, options?: FetchOptions): Promise<Sample[]> {
+export async function readSeries(client: RedisConnection, schema: SeriesSchema, start: number, end: number, options?: FetchOptions): Promise<Sample[]> {
   let from = start;
   if (schema.retentionMs > 0) {
     // Read first, so a bucket never includes a sample past retention.
@@ -46,8 +46,9 @@ export async function readSeries(client: RedisClient, schema: SeriesSchema, star
   }
   const fields = Object.keys(schema.fields);
   const aggregation = options?.bucketMs ? ['AGGREGATION', aggregator(options.aggregation!), String(options.bucketMs)] : [];
+  // Sent together, so node-redis pipelines them; one series' keys share a slot (one node).
   const ranges = await Promise.all(
-    fields.map((f) => client.sendCommand(['TS.RANGE', fieldKey(schema.key, f), String(from), String(end), ...aggregation]).catch(orEmpty)),
+    fields.map((f) => client.send(fieldKey(schema.key, f), ['TS.RANGE', fieldKey(schema.key, f), String(from), String(end), ...aggregation]).catch(orEmpty)),
   );
   return joinByTimestamp(fields, ranges as unknown[][]);
 }
@@ -80,9 +81,9 @@ function joinByTimestamp(fields: string[], ranges: unknown[][]): Sample[] {
  * do); a series whose fields were written at different timestamps may hold more distinct
  * timestamps than that, and counting them would mean reading every sample.
  */
-export async function describeSeries(client: RedisClient, schemas: SeriesSchema[]): Promise<SeriesInfo[]> {
+export async function describeSeries(client: RedisConnection, schemas: SeriesSchema[]): Promise<SeriesInfo[]> {
   const fieldKeys = schemas.map((s) => Object.keys(s.fields).map((f) => fieldKey(s.key, f)));
-  const infos = await Promise.all(fieldKeys.flat().map((k) => client.sendCommand(['TS.INFO', k]).catch(orEmpty)));
+  const infos = await Promise.all(fieldKeys.flat().map((k) => client.send(k, ['TS.INFO', k]).catch(orEmpty)));
   let next = 0;
   return schemas.map((schema, i) => {
     let count = 0;

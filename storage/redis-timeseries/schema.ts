@@ -8,7 +8,7 @@ import { ErrorReply } from 'redis';
 import type { SeriesSchema } from '../catalog.js';
 import { StorageError } from '../errors.js';
 import type { MergePolicy } from '../types.js';
-import { describeError, type CredentialMask, type RedisClient } from './connect.js';
+import { describeError, type CredentialMask, type RedisConnection } from './connect.js';
 import {
   chunkSizeFor,
   decodeSchema,
@@ -43,7 +43,7 @@ export class SeriesSchemas {
   private readonly running = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly client: RedisClient,
+    private readonly client: RedisConnection,
     private readonly mask: CredentialMask,
   ) {}
 
@@ -82,7 +82,7 @@ export class SeriesSchemas {
    */
   async checkPolicies(series: string, fields: Readonly<Record<string, MergePolicy>>): Promise<void> {
     const unknown = Object.entries(fields).filter(([f]) => !this.known.has(fieldKey(series, f)));
-    const infos = await Promise.all(unknown.map(([f]) => settle(this.client.sendCommand(['TS.INFO', fieldKey(series, f)]))));
+    const infos = await Promise.all(unknown.map(([f]) => settle(this.client.send(fieldKey(series, f), ['TS.INFO', fieldKey(series, f)]))));
     unknown.forEach(([field, policy], i) => {
       const reply = infos[i];
       if (isMissingKey(reply)) return;
@@ -92,13 +92,16 @@ export class SeriesSchemas {
 
   /** The schema of `series` as stored in Redis (for readers); undefined when there is none. */
   async read(series: string): Promise<SeriesSchema | undefined> {
-    return decodeSchema(series, await this.client.sendCommand(['HGETALL', schemaKey(series)]));
+    return decodeSchema(series, await this.client.send(schemaKey(series), ['HGETALL', schemaKey(series)]));
   }
 
-  /** Every series stored in Redis, from the series set and their schema hashes. */
+  /**
+   * Every series stored in Redis, from the series set and their schema hashes. The set is
+   * one key (one cluster slot); each hash is read on its own, routed to its series' slot.
+   */
   async readAll(): Promise<SeriesSchema[]> {
-    const keys = ((await this.client.sendCommand(['SMEMBERS', SERIES_SET])) as unknown[]).map(String).sort();
-    const hashes = await Promise.all(keys.map((k) => this.client.sendCommand(['HGETALL', schemaKey(k)])));
+    const keys = ((await this.client.send(SERIES_SET, ['SMEMBERS', SERIES_SET])) as unknown[]).map(String).sort();
+    const hashes = await Promise.all(keys.map((k) => this.client.send(schemaKey(k), ['HGETALL', schemaKey(k)])));
     return keys.flatMap((k, i) => decodeSchema(k, hashes[i]) ?? []);
   }
 
@@ -107,7 +110,7 @@ export class SeriesSchemas {
     if (this.persisted.get(schema.key) === json) return;
     const fields = Object.entries(schema.fields);
     const toCreate = fields.filter(([f]) => !this.known.has(fieldKey(schema.key, f)));
-    const created = await Promise.all(toCreate.map(([f, p]) => settle(this.client.sendCommand(this.createCommand(schema, f, p)))));
+    const created = await Promise.all(toCreate.map(([f, p]) => settle(this.client.send(fieldKey(schema.key, f), this.createCommand(schema, f, p)))));
     const existing: Array<[string, MergePolicy]> = [];
     toCreate.forEach(([field, policy], i) => {
       const reply = created[i];
@@ -116,7 +119,7 @@ export class SeriesSchemas {
       else if (reply instanceof Error) throw reply; // unreachable: retried later
       else this.known.set(fieldKey(schema.key, field), { retentionMs: schema.retentionMs, labels: keyLabels(schema, field) });
     });
-    const infos = await Promise.all(existing.map(([f]) => settle(this.client.sendCommand(['TS.INFO', fieldKey(schema.key, f)]))));
+    const infos = await Promise.all(existing.map(([f]) => settle(this.client.send(fieldKey(schema.key, f), ['TS.INFO', fieldKey(schema.key, f)]))));
     existing.forEach(([field, policy], i) => this.verify(schema.key, field, policy, infos[i]));
 
     // Bring retention and labels of every field key up to the schema (a declaration may change them).
@@ -127,7 +130,7 @@ export class SeriesSchemas {
       if (known.retentionMs === schema.retentionMs && sameLabels(known.labels, labels)) return [];
       return [{ key, labels, command: ['TS.ALTER', key, 'RETENTION', String(schema.retentionMs), 'LABELS', ...labels.flat()] }];
     });
-    const altered = await Promise.all(alters.map((a) => settle(this.client.sendCommand(a.command))));
+    const altered = await Promise.all(alters.map((a) => settle(this.client.send(a.key, a.command))));
     alters.forEach((a, i) => {
       const reply = altered[i];
       if (reply instanceof ErrorReply) throw this.refusal(schema.key, a.key, `cannot alter it: ${describeError(reply, this.mask)}`, true);
@@ -135,9 +138,10 @@ export class SeriesSchemas {
       this.known.set(a.key, { retentionMs: schema.retentionMs, labels: a.labels });
     });
 
-    // The hash first: a reader that finds the key in the set always finds its schema.
-    await this.client.sendCommand(['HSET', schemaKey(schema.key), ...encodeSchema(schema)]);
-    await this.client.sendCommand(['SADD', SERIES_SET, schema.key]);
+    // The hash first: a reader that finds the key in the set always finds its schema. Two
+    // commands, not a MULTI: the set and the hash sit in different cluster slots.
+    await this.client.send(schemaKey(schema.key), ['HSET', schemaKey(schema.key), ...encodeSchema(schema)]);
+    await this.client.send(SERIES_SET, ['SADD', SERIES_SET, schema.key]);
     this.persisted.set(schema.key, json);
   }
 

@@ -13,7 +13,8 @@ import type {
   StoreManyResult,
 } from '../types.js';
 import { checkDeclaration, checkKey, checkRange, checkTimestamp, toFields } from '../validation.js';
-import { checkTimeSeries, connect, describeError, destroyQuietly, isTransient, maskUrl, type CredentialMask, type RedisClient } from './connect.js';
+import { RedisCollectorStateStore } from './collector-state.js';
+import { checkTimeSeries, connect, describeError, destroyQuietly, isTransient, maskUrl, maskUrls, type CredentialMask, type RedisConnection } from './connect.js';
 import { checkLabels } from './layout.js';
 import { describeSeries, readSeries } from './reader.js';
 import { SeriesSchemas } from './schema.js';
@@ -21,8 +22,15 @@ import { SampleWriter, type AsyncRejection } from './writer.js';
 
 /** Options for {@link RedisTimeSeriesStorage.open}. */
 export interface RedisTimeSeriesOptions {
-  /** `redis://[user:password@]host[:port][/db]` or `rediss://` (TLS); default redis://127.0.0.1:6379. */
+  /**
+   * `redis://[user:password@]host[:port][/db]` or `rediss://` (TLS); default redis://127.0.0.1:6379.
+   * With `cluster: true`, one node of a Redis Cluster.
+   */
   url?: string;
+  /** Nodes of a Redis Cluster (seeds; the rest are discovered); instead of `url`, implies `cluster`. */
+  urls?: string[];
+  /** Talk to a Redis Cluster: every command goes to the master of its key's slot. */
+  cluster?: boolean;
   /** Overrides a password in the URL. */
   password?: string;
   /** Open for reading only (e.g. `collector fetch` while the daemon writes); never writes. */
@@ -39,7 +47,10 @@ export interface RedisTimeSeriesOptions {
   batchSize?: number;
   /** Batches in flight at once (one series each); default 8. */
   maxInFlight?: number;
-  /** Also publish each written batch on the Pub/Sub channel named after its series key (see liveMessage). */
+  /**
+   * Also publish each written batch on the Pub/Sub channel named after its series key (see liveMessage).
+   * Plain PUBLISH, also in a cluster: it needs no slot, and the cluster forwards it to subscribers on every node.
+   */
   publish?: boolean;
   logger?: Logger;
 }
@@ -61,6 +72,8 @@ const BACKEND = 'redis-timeseries';
  * reads are TS.RANGE. Other processes read the same data with a read-only open.
  */
 export class RedisTimeSeriesStorage implements DataCollectionStorage {
+  /** Collectors' checkpoints and health as redis-om hashes `collector-state:...` (plain Redis commands). */
+  readonly collectorState: RedisCollectorStateStore;
   private readonly catalog = new SeriesCatalog();
   private closed = false;
   /** Samples refused at call time (validation); the writer counts the later ones. */
@@ -69,26 +82,39 @@ export class RedisTimeSeriesStorage implements DataCollectionStorage {
   private readonly unsavedDeclarations = new Set<string>();
 
   private constructor(
-    private readonly client: RedisClient,
+    private readonly client: RedisConnection,
     private readonly mask: CredentialMask,
     private readonly schemas: SeriesSchemas,
     private readonly writer: SampleWriter | undefined,
-  ) {}
+  ) {
+    this.collectorState = new RedisCollectorStateStore(client.raw, {
+      mask,
+      readOnly: !writer,
+      ensureOpen: (call) => this.ensureOpen(call),
+      // A checkpoint must not claim samples still in the writer's buffer.
+      beforeSave: async (record) => {
+        await Promise.all(record.checkpoints.map((c) => writer?.flush(c.key)));
+      },
+    });
+  }
 
   /** Connects, checks the server has TimeSeries commands, and loads the stored series. */
   static async open(options: RedisTimeSeriesOptions = {}): Promise<RedisTimeSeriesStorage> {
     const logger = options.logger ?? silentLogger;
-    const url = options.url ?? DEFAULT_REDIS_URL;
+    const url = options.urls ? options.url : (options.url ?? DEFAULT_REDIS_URL);
+    const where = options.urls ? maskUrls(options.urls) : maskUrl(url!);
     let lastLogged = 0;
-    const { client, mask } = await connect({
+    const { connection: client, mask } = await connect({
       url,
+      urls: options.urls,
+      cluster: options.cluster,
       password: options.password,
       connectTimeoutMs: options.connectTimeoutMs ?? 5000,
       onError: (message) => {
         // Reconnect attempts repeat the same error; once a few seconds is plenty.
         if (Date.now() - lastLogged < 5000) return;
         lastLogged = Date.now();
-        logger.warn({ url: maskUrl(url), err: message }, 'Redis connection error');
+        logger.warn({ url: where, err: message }, 'Redis connection error');
       },
     });
     try {

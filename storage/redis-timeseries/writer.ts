@@ -17,7 +17,7 @@ import type { Logger } from '../../src/logger.js';
 import type { SeriesSchema } from '../catalog.js';
 import { StorageError } from '../errors.js';
 import { fromFields } from '../validation.js';
-import { describeError, isTransient, type CredentialMask, type RedisClient } from './connect.js';
+import { describeError, isTransient, type CredentialMask, type RedisConnection } from './connect.js';
 import { ackKey, fieldKey, formatDouble } from './layout.js';
 import type { SeriesSchemas } from './schema.js';
 
@@ -39,7 +39,7 @@ export interface AsyncRejection {
 
 /** Tuning of the writer. */
 export interface WriterOptions {
-  client: RedisClient;
+  client: RedisConnection;
   mask: CredentialMask;
   schemas: SeriesSchemas;
   /** The current schema of a series this process writes (from the catalog). */
@@ -263,7 +263,7 @@ export class SampleWriter {
       const schema = this.options.schemaOf(key);
       if (!schemas.isCurrent(schema)) await schemas.ensure(schema);
       if (batch.maybeApplied) {
-        const applied = Number(await client.sendCommand(['GET', ackKey(key, this.writerId)]));
+        const applied = Number(await client.send(ackKey(key, this.writerId), ['GET', ackKey(key, this.writerId)]));
         if (applied >= batch.id) return { kind: 'written', written: batch.samples.length, dropped: 0, resend: [], rejected: [], rejectedSamples: 0 };
       }
     } catch (error) {
@@ -277,12 +277,14 @@ export class SampleWriter {
     }
     let replies: unknown[];
     try {
+      // One slot: the field keys and the marker share the series' hash tag, and PUBLISH has
+      // no key (a cluster forwards it to subscribers on every node).
       const multi = client
-        .multi()
-        .addCommand(madd)
-        .addCommand(['SET', ackKey(key, this.writerId), String(batch.id), 'EX', String(ACK_TTL_SECONDS)]);
+        .multi(ackKey(key, this.writerId))
+        .add(madd)
+        .add(['SET', ackKey(key, this.writerId), String(batch.id), 'EX', String(ACK_TTL_SECONDS)]);
       // In the same MULTI: subscribers hear of a batch exactly when it is applied, once.
-      if (this.options.publish) multi.addCommand(['PUBLISH', key, liveMessage(key, batch.samples)]);
+      if (this.options.publish) multi.add(['PUBLISH', key, liveMessage(key, batch.samples)]);
       replies = await multi.exec();
     } catch (error) {
       if (isTransient(error)) return { kind: 'unavailable', error, maybeApplied: true };
