@@ -12,6 +12,9 @@
  *    also bucketed (1h, avg). Ceiling: the same SELECT (or a SQL GROUP BY for buckets) through
  *    raw better-sqlite3.
  *
+ * Under the table: issue 3 part 8's targets (≥ 70% of the ceiling, fetch p50 < 5 ms), met or not.
+ * The Redis TimeSeries backend has its own file (storage-redis.ts); `npm run bench:storage` runs both.
+ *
  * Knobs: BENCH_SAMPLES, BENCH_ROUNDS (write rounds, medians reported; default 5),
  * BENCH_FETCHES, BENCH_TXN_SAMPLES (ceiling samples per transaction; default 50,000 =
  * SqliteStorage's default maxBuffered, the largest transaction it writes).
@@ -20,138 +23,25 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { MemoryStorage } from '../storage/memory.js';
 import { MERGE_SQL, RANGE_SQL, SCHEMA, SCHEMA_VERSION, SqliteStorage } from '../storage/sqlite.js';
-import type { DataCollectionStorage, FetchOptions, MergePolicy, Point, SeriesDeclaration } from '../storage/types.js';
-import { envInt, median, pairedRatios, percentile, printJson, printTable, progress, row, type BenchRow } from './support/report.js';
+import type { FetchOptions, MergePolicy } from '../storage/types.js';
+import { checkTarget, envInt, median, pairedRatios, percentile, printJson, printTable, printTargets, progress, row, TARGETS, type BenchRow } from './support/report.js';
+import { BATCH, DAY_MS, KEYS, klineDeclaration, makeKlines, makeTrades, T0, TRADE_FIELDS, writeThrough, type TradeSet } from './support/workload.js';
 
 const SAMPLES = envInt('BENCH_SAMPLES', 200_000);
 const ROUNDS = envInt('BENCH_ROUNDS', 5);
 const FETCHES = envInt('BENCH_FETCHES', 200);
 const CEILING_TXN_SAMPLES = envInt('BENCH_TXN_SAMPLES', 50_000);
-const BATCH = 1000;
-const KEYS = 20;
 const FETCH_WARMUP = 20;
-const T0 = Date.UTC(2026, 0, 1);
-const DAY_MS = 86_400_000;
 
 // The ceiling runs SqliteStorage's own schema and statements, raw.
 const BUCKET_SQL = `SELECT ts - ts % ? AS bucket, field_id, avg(v) FROM samples
   WHERE series_id = ? AND ts >= ? AND ts <= ? GROUP BY bucket, field_id ORDER BY bucket, field_id`;
 
-// --- Data --------------------------------------------------------------------------------------
-
-const TRADE_FIELDS = { price: 'last', amount: 'sum', count: 'sum', buy_amount: 'sum', notional: 'sum' } as const satisfies Record<string, MergePolicy>;
-const KLINE_FIELDS = { open: 'last', high: 'last', low: 'last', close: 'last', volume: 'last' } as const satisfies Record<string, MergePolicy>;
-
-/** Deterministic PRNG (mulberry32), so every run writes the same data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-interface TradeSet {
-  declarations: SeriesDeclaration[];
-  /** The samples, pre-cut into `storeMany` batches (slicing is not part of the timing). */
-  batches: Point[][];
-  points: Point[];
-  /** Distinct (key, ms): the rows per field that end up stored. */
-  distinct: number;
-}
-
-/**
- * Trade-like samples: per key, timestamps never go back; the clock advances 1–3 ms on ~60% of
- * samples, and ~10% are a burst (same key, same ms as the previous sample), so the `sum`
- * fields merge.
- */
-function makeTrades(n: number, seed = 42): TradeSet {
-  const rand = prng(seed);
-  const symbols = Array.from({ length: KEYS }, (_, i) => `SYM${i}-USDT`);
-  const keys = symbols.map((s) => `trades:binance:${s}`);
-  const declarations = keys.map((key, i) => ({
-    key,
-    fields: TRADE_FIELDS,
-    labels: { kind: 'trades', exchange: 'binance', symbol: symbols[i]! },
-  }));
-  const prices = keys.map((_, i) => 100 + i * 37.5);
-  const lastTs = new Array<number>(KEYS).fill(-1);
-  const points: Point[] = new Array<Point>(n);
-  let t = T0;
-  let k = 0;
-  let distinct = 0;
-  for (let i = 0; i < n; i++) {
-    if (i === 0 || rand() >= 0.1) {
-      k = Math.floor(rand() * KEYS);
-      if (rand() < 0.6) t += 1 + Math.floor(rand() * 3);
-    }
-    prices[k]! *= 1 + (rand() - 0.5) * 2e-4;
-    const price = Math.round(prices[k]! * 100) / 100;
-    const amount = Math.round(rand() * 2e6 + 1) / 1e6;
-    const value = { price, amount, count: 1, buy_amount: rand() < 0.5 ? amount : 0, notional: price * amount };
-    points[i] = { key: keys[k]!, value, timestamp: t };
-    if (lastTs[k] !== t) distinct += 1;
-    lastTs[k] = t;
-  }
-  const batches: Point[][] = [];
-  for (let i = 0; i < n; i += BATCH) batches.push(points.slice(i, i + BATCH));
-  return { declarations, batches, points, distinct };
-}
-
-function makeKlines(key: string, day: number, seed = 7): Point[] {
-  const rand = prng(seed);
-  let close = 50_000;
-  const out: Point[] = [];
-  for (let m = 0; m < 1440; m++) {
-    const open = close;
-    close = Math.round(open * (1 + (rand() - 0.5) * 2e-3) * 100) / 100;
-    const high = Math.round(Math.max(open, close) * (1 + rand() * 5e-4) * 100) / 100;
-    const low = Math.round(Math.min(open, close) * (1 - rand() * 5e-4) * 100) / 100;
-    out.push({ key, timestamp: day + m * 60_000, value: { open, high, low, close, volume: Math.round(rand() * 1e6) / 1e4 } });
-  }
-  return out;
-}
-
 // --- Write throughput --------------------------------------------------------------------------
-
-interface WriteResult {
-  seconds: number;
-  /** Longest single `storeMany` call (ms): the event loop is blocked while it writes. */
-  longestCallMs: number;
-  /** Longest event-loop stall seen while writing (ms), when measured. */
-  maxLoopStallMs?: number;
-}
-
-/** Writes the set through a backend in batches of 1000, then flushes. Declarations are untimed. */
-async function writeThrough(storage: DataCollectionStorage, set: TradeSet, yieldBetweenBatches: boolean): Promise<WriteResult> {
-  for (const d of set.declarations) await storage.declare(d);
-  const loop = yieldBetweenBatches ? monitorEventLoopDelay({ resolution: 1 }) : undefined;
-  loop?.enable();
-  let longestCallMs = 0;
-  const t0 = performance.now();
-  for (const batch of set.batches) {
-    const c0 = performance.now();
-    const result = await storage.storeMany(batch);
-    const c = performance.now() - c0;
-    if (c > longestCallMs) longestCallMs = c;
-    if (result.rejected.length > 0) throw new Error(`bench data rejected: ${result.rejected[0]!.reason}`);
-    // What a collector fed by a socket does: the event loop turns between batches, so
-    // SqliteStorage's background writes (setImmediate / flush timer) get to run.
-    if (yieldBetweenBatches) await nextTurn();
-  }
-  await storage.flush();
-  const seconds = (performance.now() - t0) / 1000;
-  loop?.disable();
-  return { seconds, longestCallMs, maxLoopStallMs: loop ? loop.max / 1e6 : undefined };
-}
 
 /** The ceiling: the same rows through the same upserts on raw better-sqlite3, big transactions. */
 function writeCeiling(path: string, set: TradeSet, txnSamples: number): { seconds: number; rows: number } {
@@ -318,7 +208,7 @@ async function writeBench(dir: string): Promise<{ rows: BenchRow[]; perRound: Pe
 async function fetchBench(dir: string): Promise<BenchRow[]> {
   const path = join(dir, 'klines.db');
   const key = 'klines:binance:BTC-USDT:1m';
-  const declaration: SeriesDeclaration = { key, fields: KLINE_FIELDS, labels: { kind: 'klines', exchange: 'binance', symbol: 'BTC-USDT' } };
+  const declaration = klineDeclaration(key);
   const klines = makeKlines(key, T0);
   const start = T0;
   const end = T0 + DAY_MS - 1;
@@ -436,9 +326,17 @@ async function main(): Promise<void> {
         sqlite: pairedRatios(write.perRound.sqlite, write.perRound.ceiling).map((r) => Math.round(r * 100) / 100),
         sqliteYield: pairedRatios(write.perRound.sqliteYield, write.perRound.ceiling).map((r) => Math.round(r * 100) / 100),
       },
+      targets: [] as ReturnType<typeof checkTarget>[],
       seconds: Math.round((performance.now() - began) / 100) / 10,
     };
+    params.targets = [
+      checkTarget(rows, 'write: SqliteStorage storeMany×1000 + flush', 'ratio', '>=', TARGETS.writeRatio),
+      checkTarget(rows, 'write: SqliteStorage, yielding between batches', 'ratio', '>=', TARGETS.writeRatio),
+      checkTarget(rows, 'fetch day p50: SqliteStorage (writer)', 'value', '<', TARGETS.fetchDayP50Ms),
+      checkTarget(rows, 'fetch day p50: SqliteStorage read-only 2nd instance', 'value', '<', TARGETS.fetchDayP50Ms),
+    ];
     printTable(`storage bench — ${SAMPLES.toLocaleString('en-US')} samples × ${ROUNDS} rounds (median), ${FETCHES} fetches; node ${process.version}, SQLite ${sqliteVersion}, ${params.cpus}`, rows);
+    printTargets(params.targets);
     printJson('storage', params, rows);
   } finally {
     cleanup();

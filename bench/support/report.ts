@@ -89,6 +89,46 @@ export function printTable(title: string, rows: readonly BenchRow[]): void {
   console.log('with several rounds, value and ref value are medians and ratio is the median of per-round ratios.');
 }
 
+/** Issue 3 part 8's targets for every storage backend. */
+export const TARGETS = {
+  /** Samples/s stored through the backend, as a share of the raw ceiling measured in the same run. */
+  writeRatio: 0.7,
+  /** p50 of fetching a day of 1m klines (1,440 × 5 fields), loopback. */
+  fetchDayP50Ms: 5,
+} as const;
+
+/** One target checked against a reported row. */
+export interface TargetCheck {
+  metric: string;
+  /** What was compared: the row's ratio or its value. */
+  of: 'ratio' | 'value';
+  op: '>=' | '<';
+  threshold: number;
+  actual: number;
+  /** The row's unit when the value is compared ('' for ratios). */
+  unit: string;
+  met: boolean;
+}
+
+/** Checks a row's ratio (`of: 'ratio'`) or value against a threshold; a missing row is reported unmet (NaN). */
+export function checkTarget(rows: readonly BenchRow[], metric: string, of: 'ratio' | 'value', op: '>=' | '<', threshold: number): TargetCheck {
+  const found = rows.find((r) => r.metric === metric);
+  const actual = (of === 'ratio' ? found?.ratio : found?.value) ?? NaN;
+  const unit = of === 'ratio' ? '' : (found?.unit ?? '');
+  return { metric, of, op, threshold, actual, unit, met: op === '>=' ? actual >= threshold : actual < threshold };
+}
+
+/** Prints the target checks under the table (stdout). */
+export function printTargets(checks: readonly TargetCheck[]): void {
+  if (checks.length === 0) return;
+  console.log('\ntargets (issue 3 part 8):');
+  const width = Math.max(...checks.map((c) => c.metric.length));
+  for (const c of checks) {
+    const unit = c.unit ? ` ${c.unit}` : '';
+    console.log(`  ${c.met ? 'MET   ' : 'MISSED'}  ${c.metric.padEnd(width)}  ${c.of} ${fmt(c.actual, c.of === 'ratio' ? 'ratio' : '')}${unit} (target ${c.op} ${c.threshold}${unit})`);
+  }
+}
+
 /** Prints the machine-readable report: one JSON object as the last line of stdout. */
 export function printJson(bench: string, params: Record<string, unknown>, rows: readonly BenchRow[]): void {
   console.log(JSON.stringify({ bench, params, results: rows }));
