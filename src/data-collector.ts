@@ -37,7 +37,8 @@ export interface ServiceStatus {
   state: 'starting' | 'running' | 'stopping' | 'stopped';
   startedAt: string;
   uptimeSeconds: number;
-  storage: StorageStats;
+  /** The backend's counters, plus samples written per second over the last ~10 s. */
+  storage: StorageStats & { writtenPerSecond: number };
   collectors: CollectorStatus[];
 }
 
@@ -97,6 +98,8 @@ export class DataCollector {
   private watchdog?: NodeJS.Timeout;
   private startedAt = Date.now();
   private state: ServiceStatus['state'] = 'starting';
+  /** (time, samples written) snapshots of the storage, for its write rate. */
+  private readonly storageRate: Array<[number, number]> = [];
   private stopped?: Promise<void>;
 
   constructor(
@@ -168,13 +171,14 @@ export class DataCollector {
   /** Service uptime and the state of every collector. */
   status(): ServiceStatus {
     const now = Date.now();
+    const storageStats = this.storage.stats();
     return {
       service: 'quoting-collector',
       version: VERSION,
       state: this.state,
       startedAt: new Date(this.startedAt).toISOString(),
       uptimeSeconds: Math.round((now - this.startedAt) / 1000),
-      storage: this.storage.stats(),
+      storage: { ...storageStats, writtenPerSecond: itemsPerSecond(this.storageRate, now, storageStats.written) },
       collectors: this.supervised.map((s) => this.collectorStatus(s, now)),
     };
   }
@@ -289,10 +293,10 @@ export class DataCollector {
   /** The silence watchdog and the rate meter. */
   private tick(): void {
     const now = Date.now();
+    if (this.state === 'running') pushRate(this.storageRate, now, this.storage.stats().written);
     for (const s of this.supervised) {
       const p = s.collector.progress;
-      s.rate.push([now, p.itemsStored]);
-      while (s.rate.length > 1 && now - s.rate[0]![0] > RATE_WINDOW_MS) s.rate.shift();
+      pushRate(s.rate, now, p.itemsStored);
       if (now - s.stateSavedAt >= this.stateSaveIntervalMs) this.saveState(s);
       const staleAfter = s.collector.staleAfterMs;
       if (s.state !== 'running' || !staleAfter || s.staleReason) continue;
@@ -308,6 +312,12 @@ export class DataCollector {
 
 function iso(ms: number | undefined): string | null {
   return ms === undefined ? null : new Date(ms).toISOString();
+}
+
+/** Adds a (time, count) snapshot and forgets those older than the rate window. */
+function pushRate(rate: Array<[number, number]>, now: number, count: number): void {
+  rate.push([now, count]);
+  while (rate.length > 1 && now - rate[0]![0] > RATE_WINDOW_MS) rate.shift();
 }
 
 function itemsPerSecond(rate: Array<[number, number]>, now: number, items: number): number {

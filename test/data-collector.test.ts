@@ -107,6 +107,7 @@ describe('DataCollector', () => {
     expect(c.lastDataAt).not.toBeNull();
     expect(st.uptimeSeconds).toBeGreaterThanOrEqual(0);
     expect(st.storage.backend).toBe('memory');
+    expect(st.storage.writtenPerSecond).toBeGreaterThan(0);
     await dc.stop();
   });
 });

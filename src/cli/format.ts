@@ -44,7 +44,7 @@ export function formatStatus(status: ServiceStatus, now = Date.now()): string {
   const ago = (at: string | null) => (at ? `${formatDuration(now - Date.parse(at))} ago` : 'never');
   const head = [
     `${status.service} ${status.version}: ${status.state}, up ${formatDuration(status.uptimeSeconds * 1000)} (since ${status.startedAt})`,
-    `storage ${status.storage.backend}: ${status.storage.written} written, ${status.storage.buffered} buffered, ${status.storage.rejected} rejected, ${status.storage.errors} errors`,
+    `storage ${status.storage.backend}: ${status.storage.written} written (${status.storage.writtenPerSecond ?? 0}/s), ${status.storage.buffered} buffered, ${status.storage.rejected} rejected, ${status.storage.errors} errors`,
     '',
   ];
   const rows = status.collectors.map((c) => [
