@@ -143,9 +143,30 @@ feeds:
     expect(info.symbols.map((s) => s.symbol)).toEqual(['BTCUSDT']);
     child.kill('SIGINT');
     expect(await new Promise((resolve) => child.on('close', resolve))).toBe(0);
+    const badFault = await collector(['simulate', '--faults', 'explode:1s']);
+    expect(badFault.code).toBe(2);
+    expect(badFault.stderr).toMatch(/^collector: --faults: bad fault "explode:1s": expected drop\|malformed\|stall/);
     const bad = await collector(['simulate', '--exchange', 'mtgox']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^collector: --exchange: no simulator for mtgox; available: binance/);
+  });
+
+  it('simulate --faults injects the faults it was given into live connections', async () => {
+    const { spawn } = await import('node:child_process');
+    const { WebSocket } = await import('ws');
+    const child = spawn(process.execPath, [join(REPO, 'bin', 'collector.js'), 'simulate', '--port', '0', '--symbols', 'BTC-USDT', '--faults', 'malformed:100ms,drop:400ms'], { cwd: REPO });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    for (let i = 0; i < 100 && !/wsUrl: "(ws:\/\/[^"]+)"/.test(out); i++) await sleep(50);
+    expect(out).toMatch(/faults: malformed every 100 ms, drop every 400 ms/);
+    const socket = new WebSocket(`${/wsUrl: "(ws:\/\/[^"]+)"/.exec(out)![1]}/ws`);
+    const frames: string[] = [];
+    socket.on('message', (data: Buffer) => frames.push(data.toString()));
+    const closed = new Promise<number>((resolve) => socket.on('close', (code: number) => resolve(code)));
+    expect(await closed).toBe(1006); // cut without a close handshake, like a network failure
+    expect(frames.some((f) => { try { JSON.parse(f); return false; } catch { return true; } })).toBe(true);
+    child.kill('SIGINT');
+    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(0);
   });
 
   it('with no exchange reachable the daemon keeps running and shows its collectors reconnecting', async () => {

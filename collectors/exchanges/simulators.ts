@@ -3,19 +3,15 @@ import { startBybitSimulator } from './bybit/simulator.js';
 import { startCoinbaseSimulator } from './coinbase/simulator.js';
 import { startKrakenSimulator } from './kraken/simulator.js';
 import { startOkxSimulator } from './okx/simulator.js';
+import type { SimulatorControls, SimulatorStartOptions } from '../simulator/controls.js';
 
-/** What `collector simulate` needs of an exchange simulator. */
-export interface ExchangeSimulator {
-  wsUrl: string;
-  restUrl: string;
-  close(): Promise<void>;
-}
+/** What `collector simulate` needs of an exchange simulator: its URLs, its fault switches, close. */
+export type ExchangeSimulator = Pick<
+  SimulatorControls<unknown>,
+  'wsUrl' | 'restUrl' | 'close' | 'dropConnections' | 'sendMalformed' | 'pause' | 'resume'
+>;
 
-export interface SimulatorOptions {
-  port?: number;
-  symbols: readonly string[];
-  tradesPerSecond: number;
-}
+export type SimulatorOptions = SimulatorStartOptions;
 
 /** Exchange simulators by exchange name: adding one is adding its file and one line here. */
 export const exchangeSimulators: Readonly<Record<string, (options: SimulatorOptions) => Promise<ExchangeSimulator>>> = {

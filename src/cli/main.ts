@@ -94,7 +94,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('-p, --port <port>', 'port (0 picks a free one)', '9001')
     .option('-s, --symbols <list>', 'comma-separated BASE-QUOTE symbols', 'BTC-USDT,ETH-USDT')
     .option('-r, --rate <n>', 'trades per second per symbol', '20')
-    .action(async (opts: { exchange: string; port: string; symbols: string; rate: string }) => {
+    .option('-f, --faults <list>', 'inject faults: drop:<every>, malformed:<every>, stall:<every>[:<for>], e.g. drop:30s,stall:60s:5s')
+    .action(async (opts: { exchange: string; port: string; symbols: string; rate: string; faults?: string }) => {
       code = await simulateCommand(opts);
     });
 

@@ -1,11 +1,12 @@
 import { exchangeSimulators } from '../../collectors/exchanges/simulators.js';
 import { UsageError } from './errors.js';
+import { parseFaults, scheduleFaults, type FaultPlan } from './faults.js';
 
 /**
  * `collector simulate`: a local server speaking an exchange's real protocol, generating
  * trades, until Ctrl-C. Point a config's `exchanges.<name>` at the URLs it prints.
  */
-export async function simulateCommand(opts: { exchange: string; port: string; symbols: string; rate: string }): Promise<number> {
+export async function simulateCommand(opts: { exchange: string; port: string; symbols: string; rate: string; faults?: string }): Promise<number> {
   const start = Object.hasOwn(exchangeSimulators, opts.exchange) ? exchangeSimulators[opts.exchange] : undefined;
   if (!start) throw new UsageError(`--exchange: no simulator for ${opts.exchange}; available: ${Object.keys(exchangeSimulators).join(', ')}`);
   const port = Number(opts.port);
@@ -15,16 +16,25 @@ export async function simulateCommand(opts: { exchange: string; port: string; sy
   const symbols = opts.symbols.split(',').map((s) => s.trim()).filter(Boolean);
   const bad = symbols.find((s) => !/^[A-Z0-9]+-[A-Z0-9]+$/.test(s));
   if (bad !== undefined || symbols.length === 0) throw new UsageError(`--symbols: expected BASE-QUOTE,... in upper case, got ${JSON.stringify(bad ?? opts.symbols)}`);
+  let faults: FaultPlan[] = [];
+  try {
+    faults = parseFaults(opts.faults ?? '');
+  } catch (err) {
+    throw new UsageError(`--faults: ${(err as Error).message}`);
+  }
   const sim = await start({ port, symbols, tradesPerSecond });
+  const stopFaults = scheduleFaults(sim, faults, (plan) => process.stdout.write(`fault: ${plan.fault}\n`));
   process.stdout.write(
     `${opts.exchange} simulator: ${symbols.join(', ')} at ${tradesPerSecond} trades/s each\n` +
       `  exchanges: { ${opts.exchange}: { wsUrl: "${sim.wsUrl}", restUrl: "${sim.restUrl}" } }\n` +
+      (faults.length ? `  faults: ${faults.map((f) => `${f.fault} every ${f.everyMs} ms${f.forMs ? ` for ${f.forMs} ms` : ''}`).join(', ')}\n` : '') +
       'Ctrl-C stops.\n',
   );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  stopFaults();
   await sim.close();
   return 0;
 }
