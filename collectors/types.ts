@@ -13,6 +13,10 @@ export class CollectorProgress {
   lastDataTime: number | undefined;
   /** Wall-clock ms of the last keepalive/heartbeat frame: proves the link, not the data. */
   lastHeartbeatAt: number | undefined;
+  /** Trades fetched over REST to fill gaps since the process started. */
+  tradesBackfilled = 0;
+  /** Gaps that could not be filled (each stored as a gap record) since the process started. */
+  gaps = 0;
 
   /** Records `count` stored samples whose newest exchange time is `dataTime`. */
   recordStored(count: number, dataTime?: number, now = Date.now()): void {

@@ -25,6 +25,10 @@ export interface CollectorStatus {
   /** Exchange time of the newest data stored. */
   lastDataTime: string | null;
   itemsStored: number;
+  /** Trades fetched over REST to fill gaps since start. */
+  tradesBackfilled: number;
+  /** Gaps that could not be filled (stored as gap records) since start. */
+  gaps: number;
   /** Items stored per second over the last ~10 s. */
   itemsPerSecond: number;
   staleAfterMs: number | null;
@@ -197,6 +201,8 @@ export class DataCollector {
       lastDataAt: iso(p.lastDataAt),
       lastDataTime: iso(p.lastDataTime),
       itemsStored: p.itemsStored,
+      tradesBackfilled: p.tradesBackfilled,
+      gaps: p.gaps,
       itemsPerSecond: itemsPerSecond(s.rate, now, p.itemsStored),
       staleAfterMs: s.collector.staleAfterMs ?? null,
     };

@@ -3,7 +3,7 @@
  * listens, what it generated and sent, and the faults and switches tests drive it with. An
  * exchange spreads these into its object and adds its own (pong counts, shutdown notices, ...).
  */
-import type { TradeTally } from './market.js';
+import type { SimulatedTrade, TradeTally } from './market.js';
 import type { SimulatorClient, SimulatorServer } from './server.js';
 import type { SentRecords, TradeFeed } from './trade-feed.js';
 
@@ -26,6 +26,8 @@ export interface SimulatorControls<T> {
   port: number;
   /** Everything generated for a symbol, subscribed or not. */
   generated(symbol: string): TradeTally;
+  /** The trades generated for a symbol, sent or not, oldest first (bounded): what REST history serves. */
+  generatedTrades(symbol: string): readonly SimulatedTrade[];
   /** What was sent to at least one client for a symbol. */
   sent(symbol: string): SentRecords<T>;
   /** Open client connections. */
@@ -49,6 +51,7 @@ export function simulatorControls<C extends SimulatorClient, T>(server: Simulato
     restUrl: server.restUrl,
     port: server.port,
     generated: (symbol) => feed.generated(symbol),
+    generatedTrades: (symbol) => feed.history(symbol),
     sent: (symbol) => feed.sent(symbol),
     connections: () => server.clients.size,
     pause: () => feed.pause(),

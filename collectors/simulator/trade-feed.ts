@@ -30,6 +30,9 @@ export interface TradeFeedOptions<T> {
   matches?(record: T): number;
 }
 
+// Generated trades kept per symbol for REST history: hours at test rates, bounded at any rate.
+const HISTORY_PER_SYMBOL = 200_000;
+
 // Fine enough that a few hundred trades a second still arrive spread out rather than in bursts.
 const TICK_MS = 10;
 
@@ -37,12 +40,15 @@ const TICK_MS = 10;
 export class TradeFeed<T> {
   private readonly markets: Map<string, SimulatedMarket>;
   private readonly sentRecords: Map<string, T[]>;
+  /** Every symbol's generated trades, oldest first, the oldest dropped beyond HISTORY_PER_SYMBOL. */
+  private readonly historyOf: Map<string, SimulatedTrade[]>;
   private paused = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: TradeFeedOptions<T>) {
     this.markets = new Map(options.symbols.map((symbol, i) => [options.exchangeSymbol(symbol), new SimulatedMarket(options.seed + i)]));
     this.sentRecords = new Map([...this.markets.keys()].map((symbol): [string, T[]] => [symbol, []]));
+    this.historyOf = new Map([...this.markets.keys()].map((symbol): [string, SimulatedTrade[]] => [symbol, []]));
   }
 
   /** The listed symbols in the exchange's spelling, in listing order. */
@@ -58,6 +64,14 @@ export class TradeFeed<T> {
   /** Everything generated for a symbol (either spelling), subscribed or not. */
   generated(symbol: string): TradeTally {
     return this.markets.get(this.options.exchangeSymbol(symbol))?.generated.value() ?? { count: 0, amount: 0 };
+  }
+
+  /**
+   * The trades generated for a symbol (either spelling), sent or not, oldest first: what the
+   * exchange's REST history serves. Bounded: the oldest are forgotten first.
+   */
+  history(symbol: string): readonly SimulatedTrade[] {
+    return this.historyOf.get(this.options.exchangeSymbol(symbol)) ?? [];
   }
 
   /** What reached at least one client for a symbol (either spelling). */
@@ -96,11 +110,19 @@ export class TradeFeed<T> {
         for (let left = owed; left > 0; ) {
           const fills = market.nextFills(now, left);
           left -= fills.length;
+          this.remember(symbol, fills);
           const delivered = publish(symbol, fills, now);
           if (delivered.length > 0) this.sentRecords.get(symbol)!.push(...delivered);
         }
       }
     }, TICK_MS);
+  }
+
+  private remember(symbol: string, fills: readonly SimulatedTrade[]): void {
+    const kept = this.historyOf.get(symbol)!;
+    kept.push(...fills);
+    // Trimmed in chunks, so a busy feed does not shift the whole array on every trade.
+    if (kept.length > HISTORY_PER_SYMBOL * 1.25) kept.splice(0, kept.length - HISTORY_PER_SYMBOL);
   }
 
   /** Stops the generator for good (the simulator is closing). */

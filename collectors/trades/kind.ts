@@ -49,6 +49,7 @@ export const tradesCollectorKind: CollectorKind = {
             protocol,
             symbols: group.map(([symbol]) => symbol),
             wsUrl: context.exchanges[exchange]?.wsUrl,
+            restUrl: context.exchanges[exchange]?.restUrl,
             staleAfterMs: minStaleAfter(group.flatMap(([, reqs]) => reqs)),
             logger: context.logger,
           }),

@@ -1,3 +1,4 @@
+import type { TradeHistory } from './history.js';
 import type { Trade } from './trade.js';
 
 /**
@@ -17,6 +18,8 @@ export interface TradeProtocol {
   /** True when trade ids strictly increase per symbol, so an id ≤ the last seen is a duplicate. */
   readonly idsIncrease: boolean;
   readonly keepalive: KeepaliveRules;
+  /** Past trades by id over REST, where the exchange serves them: gaps are then backfilled. */
+  readonly history?: TradeHistory;
   /** Unified `BASE-QUOTE` → the exchange's symbol; throws a clear Error for a malformed symbol. */
   toExchangeSymbol(symbol: string): string;
   /** The URL to connect to for these symbols. */

@@ -3,7 +3,10 @@ import type { CollectorCheckpoint, DataCollectionStorage } from '../../storage/t
 import { CollectorProgress, type DataSourceCollector } from '../types.js';
 import { openWebSocket, SocketLoop } from '../ws/socket.js';
 import { TradeDeduplicator } from './dedup.js';
+import { GapFiller, type GapSink } from './gap-filler.js';
+import { GAP_FIELDS, gapsKey } from './gap-records.js';
 import { SymbolTable, type ParsedFrame, type TradeProtocol } from './protocol.js';
+import { restClientFor } from './rest-client.js';
 import { SubscriptionAcks } from './subscription-acks.js';
 import { TradeCheckpoints } from './trade-checkpoints.js';
 import { TRADE_FIELDS, tradesKey, type Trade } from './trade.js';
@@ -21,6 +24,12 @@ export interface TradeStreamOptions {
   symbols: readonly string[];
   /** Overrides `protocol.defaultWsUrl` (testnet, proxy, simulator). */
   wsUrl?: string;
+  /**
+   * Overrides `protocol.history.defaultRestUrl` for backfills. With `wsUrl` overridden and this
+   * not, nothing is backfilled (production ids do not fit a testnet's or simulator's stream):
+   * gaps are recorded instead.
+   */
+  restUrl?: string;
   staleAfterMs?: number;
   logger?: Logger;
   connectTimeoutMs?: number;
@@ -52,6 +61,8 @@ export class TradeStreamCollector implements DataSourceCollector {
   // Outlive a run too; seed the deduplicator from what a previous process stored.
   private readonly checkpoints: TradeCheckpoints;
   private readonly symbolOfKey: ReadonlyMap<string, string>;
+  // Outlives a run: the last id per symbol is where the next connection's catch-up starts.
+  private readonly gapFiller: GapFiller;
   private unparsed = 0;
   private duplicates = 0;
 
@@ -72,6 +83,17 @@ export class TradeStreamCollector implements DataSourceCollector {
     this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
     this.dedup = new TradeDeduplicator(protocol.idsIncrease);
     this.checkpoints = new TradeCheckpoints(this.id, this.logger, options.checkpointIntervalMs);
+    const { history } = protocol;
+    this.gapFiller = new GapFiller({
+      exchange: protocol.exchange,
+      symbols: this.symbols,
+      history,
+      idsSequential: history?.idsSequential ?? false,
+      restUrl: options.restUrl ?? (options.wsUrl === undefined ? history?.defaultRestUrl : undefined),
+      http: restClientFor(protocol.exchange, this.logger),
+      logger: this.logger,
+      progress: this.progress,
+    });
     this.symbolOfKey = new Map(this.symbols.unified.map((symbol) => [tradesKey(protocol.exchange, symbol), symbol]));
   }
 
@@ -116,7 +138,7 @@ export class TradeStreamCollector implements DataSourceCollector {
       label: this.id,
       signal,
       silenceTimeoutMs: this.protocol.keepalive.silenceTimeoutMs,
-      onText: (text) => this.onText(text, { loop, acks, writer }),
+      onText: (text) => this.onText(text, { loop, acks }),
       onPing: () => this.progress.recordHeartbeat(),
     });
     const writer = new TradeWriter(
@@ -127,19 +149,51 @@ export class TradeStreamCollector implements DataSourceCollector {
       (key, lastTimestamp, lastTradeId) => this.checkpoints.advance(key, lastTimestamp, lastTradeId),
     );
     const stopSending = this.startSending(loop, acks);
+    const endOfRun = new AbortController();
+    const gapWrites = new Set<Promise<void>>();
+    this.gapFiller.beginRun(this.gapSink(storage, writer, endOfRun.signal, gapWrites));
 
     let failure: unknown;
     await loop.done.catch((err: unknown) => (failure = err));
     stopSending();
+    endOfRun.abort();
+    await this.gapFiller.endRun();
+    await Promise.all(gapWrites);
     // Trades received before the end are still written, whatever ended the stream.
     await writer.drain().catch((err: unknown) => (failure ??= err));
     if (failure !== undefined) throw failure;
   }
 
-  /** Marks a checkpoint's last trade id as seen, so the exchange sending that trade again adds nothing. */
+  /**
+   * Marks a checkpoint's last trade id as seen, so the exchange sending that trade again adds
+   * nothing, and tells the gap filler where to catch up from.
+   */
   private seed({ key, lastTradeId, lastTimestamp }: CollectorCheckpoint): void {
     const symbol = this.symbolOfKey.get(key);
-    if (symbol !== undefined && lastTradeId !== undefined) this.dedup.seed(symbol, lastTradeId, lastTimestamp);
+    if (symbol === undefined) return;
+    if (lastTradeId !== undefined) this.dedup.seed(symbol, lastTradeId, lastTimestamp);
+    this.gapFiller.seed(symbol, lastTradeId, lastTimestamp);
+  }
+
+  /** Where the gap filler writes during one run: trades through dedup to the writer, gaps straight to storage. */
+  private gapSink(storage: DataCollectionStorage, writer: TradeWriter, signal: AbortSignal, pending: Set<Promise<void>>): GapSink {
+    return {
+      signal,
+      write: (trades) => {
+        const fresh = trades.filter((trade) => this.isNew(trade));
+        writer.add(fresh);
+        return fresh;
+      },
+      gap: (symbol, fromTime, toTime) => {
+        const key = gapsKey(this.protocol.exchange, symbol);
+        const write = storage
+          .declare({ key, fields: GAP_FIELDS, labels: { kind: 'gaps', exchange: this.protocol.exchange, symbol } })
+          .then(() => storage.store(key, { from_time: fromTime, to_time: toTime }, fromTime))
+          .catch((err: unknown) => this.logger.error({ key, err: err instanceof Error ? err.message : String(err) }, 'cannot store a gap record'))
+          .finally(() => pending.delete(write));
+        pending.add(write);
+      },
+    };
   }
 
   /** Sends the subscribe requests spaced by the exchange's rate limit, checks their acks in time, and sends app-level pings. */
@@ -165,7 +219,7 @@ export class TradeStreamCollector implements DataSourceCollector {
     };
   }
 
-  private onText(text: string, run: { loop: SocketLoop; acks: SubscriptionAcks; writer: TradeWriter }): void {
+  private onText(text: string, run: { loop: SocketLoop; acks: SubscriptionAcks }): void {
     let frame: ParsedFrame;
     try {
       frame = this.protocol.onMessage(text, { symbols: this.symbols, receivedAt: Date.now() });
@@ -173,7 +227,7 @@ export class TradeStreamCollector implements DataSourceCollector {
       this.countUnparsed(text, err);
       return;
     }
-    if (frame.trades) run.writer.add(frame.trades.filter((trade) => this.isNew(trade)));
+    if (frame.trades) this.gapFiller.accept(frame.trades);
     if (frame.ack !== undefined && run.acks.acknowledge(frame.ack)) this.progress.recordHeartbeat();
     if (frame.heartbeat) this.progress.recordHeartbeat();
     if (frame.reply !== undefined) run.loop.send(frame.reply);

@@ -2,8 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import { simulatorControls, type SimulatorControls, type SimulatorStartOptions } from '../../simulator/controls.js';
 import type { SimulatedTrade, TradeTally } from '../../simulator/market.js';
+import { RequestBudget } from '../../simulator/request-budget.js';
 import { sendJson, startSimulatorServer, type AcceptSocket } from '../../simulator/server.js';
 import { TradeFeed, type SentRecords } from '../../simulator/trade-feed.js';
+import { answerHistoricalTrades } from './simulator-history.js';
 import { answerRequest, streamSymbol, type ConnectionState } from './simulator-requests.js';
 
 /**
@@ -38,6 +40,8 @@ export interface BinanceSimulatorOptions extends SimulatorStartOptions {
    * malformed stream name instead, to exercise a client's rejection path.
    */
   rejectUnknownSymbols?: boolean;
+  /** REST weight budget per window; Binance: 6000 per minute (exchangeInfo rateLimits REQUEST_WEIGHT). */
+  restWeightLimit?: { weight: number; windowMs: number };
 }
 
 /** The trades sent to clients for one symbol: each trade once, however many clients got it. */
@@ -94,9 +98,11 @@ function symbolInfo(symbol: string): Record<string, unknown> {
   };
 }
 
-/** Starts a Binance spot market-data simulator on 127.0.0.1: `/ws`, `/ws/<stream>`, `/stream?streams=` and REST `/api/v3/{ping,time,exchangeInfo}`. */
+/** Starts a Binance spot market-data simulator on 127.0.0.1: `/ws`, `/ws/<stream>`, `/stream?streams=` and REST `/api/v3/{ping,time,exchangeInfo,historicalTrades}`. */
 export async function startBinanceSimulator(options: BinanceSimulatorOptions): Promise<BinanceSimulator> {
   const { symbols, tradesPerSecond, pingIntervalMs = 20_000, pongTimeoutMs = 60_000, rejectUnknownSymbols = false, seed = 1 } = options;
+  const { weight = 6000, windowMs = 60_000 } = options.restWeightLimit ?? {};
+  const budget = new RequestBudget(weight, windowMs);
   const feed = new TradeFeed<BinanceTradePayload>({ symbols, tradesPerSecond, seed, exchangeSymbol, amount: (trade) => trade.q });
   let pongs = 0;
 
@@ -155,6 +161,11 @@ export async function startBinanceSimulator(options: BinanceSimulatorOptions): P
     if (req.method !== 'GET') return json(res, 405, { code: -1, msg: 'Method not allowed.' });
     if (url.pathname === '/api/v3/ping') return json(res, 200, {});
     if (url.pathname === '/api/v3/time') return json(res, 200, { serverTime: Date.now() });
+    if (url.pathname === '/api/v3/historicalTrades') {
+      const answer = answerHistoricalTrades(url, (symbol) => (feed.lists(symbol) ? feed.history(symbol) : undefined), budget);
+      for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
+      return json(res, answer.status, answer.body);
+    }
     if (url.pathname !== '/api/v3/exchangeInfo') return json(res, 404, { code: -1, msg: 'Not found.' });
     const one = url.searchParams.get('symbol');
     const many = url.searchParams.get('symbols');

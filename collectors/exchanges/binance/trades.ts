@@ -1,6 +1,7 @@
 import { SymbolTable, type FrameContext, type ParsedFrame, type SubscribeRequest, type TradeProtocol } from '../../trades/protocol.js';
 import { TAKER_BUY, TAKER_SELL, type Trade } from '../../trades/trade.js';
 import { type Json, decimal, integer, isObject, splitSymbol } from '../../trades/wire.js';
+import { binanceTradeHistory } from './trade-history.js';
 
 // Limits from binance-spot-api-docs web-socket-streams.md (2026-07): 1024 streams per connection,
 // 5 incoming messages per second (pings, pongs and JSON requests all count), a server ping every
@@ -42,6 +43,7 @@ export const binanceTrades: TradeProtocol = {
   // Binance pings at the WebSocket level and `ws` pongs automatically; three missed pings
   // mean the link is gone.
   keepalive: { serverPingIntervalMs: 20_000, silenceTimeoutMs: 60_000 },
+  history: binanceTradeHistory,
 
   toExchangeSymbol(symbol: string): string {
     const [base, quote] = splitSymbol('binance', symbol);

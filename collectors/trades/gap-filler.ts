@@ -1,0 +1,197 @@
+import type { Logger } from '../../src/logger.js';
+import type { CollectorProgress } from '../types.js';
+import type { TradeHistory } from './history.js';
+import type { SymbolTable } from './protocol.js';
+import type { RestClient } from './rest-client.js';
+import type { Trade } from './trade.js';
+
+/** Where one run of a stream puts what the gap filler lets through. */
+export interface GapSink {
+  /** Writes trades (ascending per symbol) through dedup; returns those accepted as new. */
+  write(trades: readonly Trade[]): readonly Trade[];
+  /** Records that `symbol`'s trades between two exchange times (exclusive) are missing for good. */
+  gap(symbol: string, fromTime: number, toTime: number): void;
+  /** Aborts when the run ends: fills in flight stop and their buffered trades are dropped. */
+  signal: AbortSignal;
+}
+
+export interface GapFillerOptions {
+  exchange: string;
+  symbols: SymbolTable;
+  /** The exchange's history hook; undefined when it has none (gaps are then only recorded). */
+  history: TradeHistory | undefined;
+  /** True when ids are consecutive, so a jump is a gap (the history hook says; false without one). */
+  idsSequential: boolean;
+  /** REST base URL to backfill from; undefined disables backfilling (gaps are recorded instead). */
+  restUrl: string | undefined;
+  http: RestClient;
+  logger: Logger;
+  progress: CollectorProgress;
+}
+
+/** What the filler knows of one symbol. */
+interface SymbolState {
+  /** Id of the last trade written (sequential ids only). */
+  lastId?: number;
+  /** Exchange time of the last trade written. */
+  lastTime?: number;
+  /** Set while a backfill runs: live trades wait here, so they are written after the older ones. */
+  buffer?: Trade[];
+  /** Non-sequential ids: the first trade after a (re)connect closes a gap of unknown size. */
+  awaitingFirst?: boolean;
+  /** The history failed this run: further jumps are recorded as gaps, not fetched again. */
+  historyFailed?: boolean;
+}
+
+/** The first exchange id an (OKX-aggregated) trade stands for: its id is the last of `count`. */
+function firstIdOf(trade: Trade): number {
+  return Number(trade.id) - (trade.count ?? 1) + 1;
+}
+
+/**
+ * Keeps each symbol's stored trades free of gaps and doubles. With sequential ids it notices a
+ * jump (and, at every connect, the trades missed since the last one written) and fetches the
+ * missing range page by page over REST, holding that symbol's live trades back until the older
+ * ones are written, so trades reach the writer in id order and dedup by "id ≤ last" stays right.
+ * What cannot be fetched (no history, REST failing, ids not sequential) becomes a gap record.
+ */
+export class GapFiller {
+  private readonly states = new Map<string, SymbolState>();
+  private readonly fills = new Set<Promise<void>>();
+  private sink: GapSink | undefined;
+
+  constructor(private readonly options: GapFillerOptions) {}
+
+  /** Where a previous process stopped: the last id and time it stored for `symbol`. */
+  seed(symbol: string, lastId: string | undefined, lastTime: number | undefined): void {
+    const state = this.state(symbol);
+    const id = lastId !== undefined && /^\d+$/.test(lastId) ? Number(lastId) : undefined;
+    if (this.options.idsSequential && id !== undefined && Number.isSafeInteger(id)) state.lastId = id;
+    if (lastTime !== undefined) state.lastTime = lastTime;
+  }
+
+  /** A connection is up: catches up every symbol that has a last trade, then goes on with `sink`. */
+  beginRun(sink: GapSink): void {
+    this.sink = sink;
+    for (const symbol of this.options.symbols.unified) {
+      const state = this.state(symbol);
+      state.historyFailed = false;
+      if (this.canFill() && state.lastId !== undefined) this.startFill(symbol, state);
+      else if (!this.options.idsSequential && state.lastTime !== undefined) state.awaitingFirst = true;
+    }
+  }
+
+  /** The run ended: stops fills in flight (their trades are fetched again next run) and waits for them. */
+  async endRun(): Promise<void> {
+    await Promise.allSettled([...this.fills]);
+    this.sink = undefined;
+    for (const state of this.states.values()) state.buffer = undefined;
+  }
+
+  /** Live trades of a frame: written now, or held back behind a backfill. */
+  accept(trades: readonly Trade[]): void {
+    const sink = this.sink;
+    if (!sink) return;
+    for (const trade of trades) {
+      const state = this.state(trade.symbol);
+      if (state.buffer) {
+        state.buffer.push(trade);
+        continue;
+      }
+      if (state.awaitingFirst && state.lastTime !== undefined) this.recordGap(trade.symbol, state.lastTime, trade.exchangeTime);
+      state.awaitingFirst = false;
+      if (this.options.idsSequential && state.lastId !== undefined && firstIdOf(trade) > state.lastId + 1) {
+        if (this.canFill() && !state.historyFailed) {
+          state.buffer = [trade];
+          this.startFill(trade.symbol, state);
+          continue;
+        }
+        if (state.lastTime !== undefined) this.recordGap(trade.symbol, state.lastTime, trade.exchangeTime);
+      }
+      this.write([trade], state);
+    }
+  }
+
+  private canFill(): boolean {
+    return this.options.history !== undefined && this.options.restUrl !== undefined && this.options.idsSequential;
+  }
+
+  private state(symbol: string): SymbolState {
+    let state = this.states.get(symbol);
+    if (!state) this.states.set(symbol, (state = {}));
+    return state;
+  }
+
+  /** Hands trades to the sink and moves the symbol's last id and time to the newest accepted. */
+  private write(trades: readonly Trade[], state: SymbolState): void {
+    if (!this.sink || trades.length === 0) return;
+    for (const trade of this.sink.write(trades)) {
+      if (this.options.idsSequential) state.lastId = Number(trade.id);
+      state.lastTime = trade.exchangeTime;
+    }
+  }
+
+  private recordGap(symbol: string, fromTime: number, toTime: number): void {
+    this.options.progress.gaps += 1;
+    this.options.logger.warn({ symbol, fromTime, toTime, gaps: this.options.progress.gaps }, 'trades missing and not fetchable: recorded a gap');
+    this.sink?.gap(symbol, fromTime, toTime);
+  }
+
+  private startFill(symbol: string, state: SymbolState): void {
+    state.buffer ??= [];
+    const fill = this.fill(symbol, state).finally(() => this.fills.delete(fill));
+    this.fills.add(fill);
+  }
+
+  /**
+   * Fetches `symbol`'s trades after its last id until it reaches the first live trade held back
+   * (or, with none held back, until a short page says it caught up), then releases the held trades.
+   */
+  private async fill(symbol: string, state: SymbolState): Promise<void> {
+    const { history, restUrl, http, logger, progress } = this.options;
+    const sink = this.sink!;
+    const from = state.lastId!;
+    let filled = 0;
+    let failure: unknown;
+    try {
+      for (;;) {
+        const target = state.buffer![0] && firstIdOf(state.buffer![0]);
+        if (target !== undefined && state.lastId! + 1 >= target) break;
+        const page = await history!.fetchAfter({
+          symbol,
+          exchangeSymbol: this.options.symbols.toExchange(symbol),
+          afterId: state.lastId!,
+          restUrl: restUrl!,
+          http,
+          signal: sink.signal,
+        });
+        // A page reaching into the held-back live trades stops there: those are written next.
+        const held = state.buffer![0] && firstIdOf(state.buffer![0]);
+        const fresh = page.filter((t) => Number(t.id) > state.lastId! && (held === undefined || Number(t.id) < held));
+        const before = state.lastId;
+        this.write(fresh, state);
+        filled += fresh.length;
+        progress.tradesBackfilled += fresh.length;
+        if (page.length === 0 || state.lastId === before) break;
+        if (held === undefined && page.length < history!.pageSize) break;
+      }
+    } catch (err) {
+      failure = err;
+    }
+    if (sink.signal.aborted) return;
+    if (filled > 0) logger.info({ symbol, fromId: from, toId: state.lastId, trades: filled }, 'backfilled missed trades over REST');
+    if (failure !== undefined) {
+      state.historyFailed = true;
+      logger.warn({ symbol, err: failure instanceof Error ? failure.message : String(failure) }, 'cannot backfill trades over REST');
+    }
+    const held = state.buffer!;
+    state.buffer = undefined;
+    const first = held[0];
+    if (first && state.lastId !== undefined && firstIdOf(first) > state.lastId + 1) {
+      // What REST could not give: record it and take the live trades from here on.
+      if (state.lastTime !== undefined) this.recordGap(symbol, state.lastTime, first.exchangeTime);
+      state.lastId = firstIdOf(first) - 1;
+    }
+    this.accept(held);
+  }
+}

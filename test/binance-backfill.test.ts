@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { startBinanceSimulator, type BinanceSimulatorOptions } from '../collectors/exchanges/binance/simulator.js';
+import { binanceTradeHistory } from '../collectors/exchanges/binance/trade-history.js';
+import { PoliteRestClient } from '../collectors/trades/rest-client.js';
+import { silentLogger } from '../src/logger.js';
+import { MemoryStorage } from '../storage/memory.js';
+import { collectorFor, dropAndReconnect, expectStoredEventually, generatedSinceFirstStored, runRestarting, untilStored } from './support/backfill.js';
+import { fixture } from './support/fixtures.js';
+import { useSimulator } from './support/simulator-harness.js';
+import { toLots } from './support/trade-samples.js';
+
+const SYMBOLS = ['BTC-USDT', 'ETH-USDT'];
+const key = (symbol: string) => `trades:binance:${symbol}`;
+
+describe('Binance historicalTrades', () => {
+  const harness = useSimulator((options: BinanceSimulatorOptions) => startBinanceSimulator(options));
+
+  it('parses the recorded REST page (rest_historicalTrades_BTCUSDT.json) like stream trades', async () => {
+    const body: unknown = JSON.parse(fixture('binance', 'rest_historicalTrades_BTCUSDT.json'));
+    const http = { getJson: async () => body };
+    const trades = await binanceTradeHistory.fetchAfter({
+      symbol: 'BTC-USDT', exchangeSymbol: 'BTCUSDT', afterId: 1111471895, restUrl: 'http://x', http, signal: new AbortController().signal,
+    });
+    expect(trades[0]).toEqual({ exchange: 'binance', symbol: 'BTC-USDT', id: 1111471896, price: 60814.78, amount: 0.00034, side: -1, exchangeTime: 1634943219887, receivedAt: expect.any(Number) });
+    expect(trades[1]).toMatchObject({ id: 1111471897, side: 1 });
+  });
+
+  it('serves the generated trades from fromId (inclusive), limit ≤ 1000, and answers 429 with Retry-After over the weight budget', async () => {
+    const sim = await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 500, restWeightLimit: { weight: 50, windowMs: 60_000 } });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    sim.pause();
+    const generated = sim.generatedTrades('BTC-USDT');
+    const from = generated[3]!.id;
+    const page = await harness.getJson<Array<{ id: number; qty: string }>>(`/api/v3/historicalTrades?symbol=BTCUSDT&fromId=${from}&limit=5`);
+    expect(page.status).toBe(200);
+    expect(page.body.map((t) => t.id)).toEqual([from, from + 1, from + 2, from + 3, from + 4]);
+    expect(page.body[0]!.qty).toBe(generated[3]!.amount);
+    expect((await harness.getJson('/api/v3/historicalTrades?symbol=BTCUSDT&limit=1001')).body).toEqual({ code: -1130, msg: "Data sent for parameter 'limit' is not valid." });
+    const res = await fetch(`${sim.restUrl}/api/v3/historicalTrades?symbol=BTCUSDT`);
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await res.json()) as { code: number }).code).toBe(-1003);
+  });
+
+  it('the REST client waits out a 429 Retry-After instead of failing', async () => {
+    const sim = await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 100, restWeightLimit: { weight: 25, windowMs: 1000 } });
+    const http = new PoliteRestClient({ label: 'binance', logger: silentLogger });
+    const get = () => http.getJson(`${sim.restUrl}/api/v3/historicalTrades`, { symbol: 'BTCUSDT', limit: 1 }, new AbortController().signal);
+    const started = Date.now();
+    await Promise.all([get(), get(), get()]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000); // at most one request per 1 s window got through
+  });
+});
+
+describe('Binance trades: no gaps, no doubles', () => {
+  const harness = useSimulator((options: BinanceSimulatorOptions) => startBinanceSimulator(options));
+
+  it('backfills over REST what forced disconnects missed: stored = generated from the first stored trade on, per symbol', async () => {
+    // A tight weight budget, so the backfill also meets 429s and must wait them out.
+    const sim = await harness.start({ symbols: SYMBOLS, tradesPerSecond: 300, restWeightLimit: { weight: 25, windowMs: 500 } });
+    const storage = new MemoryStorage();
+    const collector = collectorFor('binance', SYMBOLS, sim);
+    const abort = new AbortController();
+    const running = runRestarting(collector, storage, abort.signal);
+    try {
+      for (let drop = 0; drop < 3; drop++) {
+        for (const symbol of SYMBOLS) await untilStored(storage, key(symbol), 50);
+        await dropAndReconnect(sim); // down ≥ the 300 ms restart delay: ~90 trades per symbol generated and never sent
+      }
+      for (const symbol of SYMBOLS) await untilStored(storage, key(symbol), 50);
+      sim.pause();
+      for (const symbol of SYMBOLS) {
+        const expected = () => generatedSinceFirstStored(storage, key(symbol), sim, symbol);
+        await expectStoredEventually(storage, key(symbol), expected);
+        const trades = await expected();
+        // Every id once, none missing: the ids from the first stored one on are consecutive.
+        expect(trades.at(-1)!.id - trades[0]!.id + 1).toBe(trades.length);
+        const lots = (await storage.fetch(key(symbol), 0, Number.MAX_SAFE_INTEGER)).reduce((sum, [, v]) => sum + toLots((v as Record<string, number>).amount!), 0);
+        expect(lots).toBe(trades.reduce((sum, t) => sum + toLots(t.amount), 0));
+      }
+    } finally {
+      abort.abort();
+    }
+    expect(await running).toBeGreaterThanOrEqual(4);
+    expect(collector.progress.tradesBackfilled).toBeGreaterThanOrEqual(3 * 2 * 60);
+    expect(collector.progress.gaps).toBe(0);
+    expect((await storage.keys()).map((k) => k.key).sort()).toEqual(SYMBOLS.map(key).sort());
+  });
+
+  it('a new collector on the same storage backfills from the saved checkpoint what was generated while none ran', async () => {
+    const sim = await harness.start({ symbols: SYMBOLS, tradesPerSecond: 300 });
+    const storage = new MemoryStorage();
+    const first = new AbortController();
+    const one = runRestarting(collectorFor('binance', SYMBOLS, sim), storage, first.signal);
+    for (const symbol of SYMBOLS) await untilStored(storage, key(symbol), 50);
+    first.abort();
+    await one;
+    const down = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the daemon is down; the market is not
+    const second = new AbortController();
+    const two = collectorFor('binance', SYMBOLS, sim);
+    const running = runRestarting(two, storage, second.signal);
+    try {
+      for (const symbol of SYMBOLS) await untilStored(storage, key(symbol), 50);
+      sim.pause();
+      for (const symbol of SYMBOLS) {
+        await expectStoredEventually(storage, key(symbol), () => generatedSinceFirstStored(storage, key(symbol), sim, symbol));
+        expect(sim.generatedTrades(symbol).filter((t) => t.time > down + 100).length).toBeGreaterThan(0);
+      }
+    } finally {
+      second.abort();
+    }
+    await running;
+    expect(two.progress.tradesBackfilled).toBeGreaterThan(2 * 100);
+    expect(two.progress.gaps).toBe(0);
+  });
+});
