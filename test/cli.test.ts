@@ -97,6 +97,23 @@ feeds:
     expect(missing.stderr).toMatch(/nope\.yaml: cannot read the config file: ENOENT/);
   });
 
+  it('every example config in config/ is valid', async () => {
+    const { readdirSync } = await import('node:fs');
+    for (const file of readdirSync(join(REPO, 'config')).filter((f) => f.endsWith('.yaml'))) {
+      const out = await collector(['validate', '--config', `config/${file}`]);
+      expect(out.stderr, file).toBe('');
+      expect(out.code, file).toBe(0);
+    }
+  });
+
+  it('validate never prints a secret from the config', async () => {
+    const config = writeConfig('secret.yaml', 'storage: { kind: redis-timeseries, url: "redis://user:hunter2@127.0.0.1:1", password: "${QC_SECRET}" }\n');
+    const out = await collector(['validate', '--config', config], { QC_SECRET: 's3cr3t' });
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/url=redis:\/\/\*\*\*@127\.0\.0\.1:1 password=\*\*\*/);
+    expect(out.stdout).not.toMatch(/hunter2|s3cr3t/);
+  });
+
   it('validate shows what a config would run; the default config is valid', async () => {
     const out = await collector(['validate', '--config', 'config/default.yaml']);
     expect(out.stderr).toBe('');

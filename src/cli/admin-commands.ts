@@ -3,6 +3,7 @@ import { loadConfig } from '../config/load.js';
 import { createContainer, registryOf } from '../container.js';
 import type { ServiceStatus } from '../data-collector.js';
 import { silentLogger } from '../logger.js';
+import { sanitizeError } from '../sanitize.js';
 import { UsageError } from './errors.js';
 import { formatStatus } from './format.js';
 
@@ -13,7 +14,11 @@ export async function validateCommand(opts: { config: string }): Promise<string>
   const registry = registryOf(container);
   const feeds = buildFeeds(config.feeds, registry);
   const collectors = loadDataSourceCollectors(feeds, registry, { exchanges: config.exchanges, logger: silentLogger });
-  const storage = Object.entries(config.storage).filter(([k]) => k !== 'kind').map(([k, v]) => `${k}=${String(v)}`).join(' ');
+  // Shown to people and pasted into tickets: never print a secret.
+  const storage = Object.entries(config.storage)
+    .filter(([k, v]) => k !== 'kind' && v !== undefined && v !== '')
+    .map(([k, v]) => `${k}=${/password|secret|token/i.test(k) ? '***' : sanitizeError(String(v))}`)
+    .join(' ');
   return [
     `${config.file}: OK`,
     `storage: ${config.storage.kind}${storage ? ` (${storage})` : ''}`,
