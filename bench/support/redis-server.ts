@@ -1,6 +1,6 @@
 /**
- * Throwaway `redis-server` processes, free of any test framework, for benchmarks (and for
- * test/support/redis-server.ts, which could re-export these instead of keeping its copy):
+ * Throwaway `redis-server` processes, free of any test framework, for benchmarks and tests
+ * (test/support/redis-server.ts re-exports them and adds the test-only pieces):
  * each on a free loopback port, with an optional `--loadmodule`, stoppable and restartable on
  * the same port; and the choice of which TimeSeries Redis to use.
  */

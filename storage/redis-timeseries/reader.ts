@@ -1,7 +1,8 @@
 /**
- * Reading series back: one TS.RANGE per field in one pipeline, joined by timestamp into the
- * records `fetch` returns; bucketed reads use TimeSeries' own aggregation (ALIGN 0: buckets
- * start at multiples of bucketMs since the epoch, reported at their start).
+ * Reading series back: one TS.RANGE per field in one pipeline, joined into the records `fetch`
+ * returns (index by index when every field holds the same timestamps, else by timestamp);
+ * bucketed reads use TimeSeries' own aggregation (ALIGN 0: buckets start at multiples of
+ * bucketMs since the epoch, reported at their start).
  */
 import { ErrorReply } from 'redis';
 import type { SeriesSchema } from '../catalog.js';
@@ -62,6 +63,8 @@ function joinByTimestamp(fields: string[], ranges: unknown[][]): Sample[] {
       return [Number(t), fromFields({ [fields[0]!]: parseDouble(v) })];
     });
   }
+  const aligned = alignedByIndex(fields, ranges);
+  if (aligned) return aligned;
   const records = new Map<number, Record<string, number>>();
   fields.forEach((field, i) => {
     for (const pair of ranges[i]!) {
@@ -73,6 +76,29 @@ function joinByTimestamp(fields: string[], ranges: unknown[][]): Sample[] {
     }
   });
   return [...records.keys()].sort((a, b) => a - b).map((ts) => [ts, fromFields(records.get(ts)!)]);
+}
+
+/**
+ * The records when every field holds the same timestamps (what collectors write: each sample
+ * sets every field), built index by index with no map and no sort; undefined otherwise.
+ */
+function alignedByIndex(fields: string[], ranges: unknown[][]): Sample[] | undefined {
+  const n = ranges[0]!.length;
+  for (let f = 1; f < ranges.length; f++) if (ranges[f]!.length !== n) return undefined;
+  const samples: Sample[] = new Array<Sample>(n);
+  for (let i = 0; i < n; i++) {
+    const t = (ranges[0]![i] as [unknown, unknown])[0];
+    const ts = Number(t);
+    const record: Record<string, number> = {};
+    for (let f = 0; f < fields.length; f++) {
+      const [tf, v] = ranges[f]![i] as [unknown, unknown];
+      // Replies are integers (as strings or numbers); compare as numbers.
+      if (tf !== t && Number(tf) !== ts) return undefined;
+      record[fields[f]!] = parseDouble(v);
+    }
+    samples[i] = [ts, fromFields(record)];
+  }
+  return samples;
 }
 
 /**

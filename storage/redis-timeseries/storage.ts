@@ -259,7 +259,8 @@ export class RedisTimeSeriesStorage implements DataCollectionStorage {
     checkTimestamp(key, timestamp);
     const fields = toFields(key, value);
     this.catalog.resolve(key, fields);
-    writer.enqueue(key, timestamp, { ...fields });
+    // Copied once: toFields returns a caller's record as is, a number as a new `{ value }`.
+    writer.enqueue(key, timestamp, typeof value === 'number' ? fields : { ...fields });
   }
 
   /** Runs Redis commands for `what`; a failure becomes a StorageError naming the key, masked. */

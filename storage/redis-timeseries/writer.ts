@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../src/logger.js';
 import type { SeriesSchema } from '../catalog.js';
 import { StorageError } from '../errors.js';
+import type { MergePolicy } from '../types.js';
 import { fromFields } from '../validation.js';
 import { describeError, isTransient, type CredentialMask, type RedisConnection } from './connect.js';
 import { ackKey, fieldKey, formatDouble } from './layout.js';
@@ -115,6 +116,86 @@ interface FlushWaiter {
  */
 export function liveMessage(key: string, samples: ReadonlyArray<{ ts: number; fields: Record<string, number> }>): string {
   return JSON.stringify({ key, samples: samples.map((s) => [s.ts, fromFields(s.fields)]) });
+}
+
+/**
+ * Policies whose same-millisecond samples are merged before TS.MADD. For these the result
+ * does not depend on grouping, so one merged value gives bit for bit what TimeSeries computes
+ * from the samples one by one, whatever the key already holds at that millisecond: `last`
+ * and `first` keep one of them, and `min`/`max` (with TimeSeries' tie rule, see mergeLike)
+ * pick the same one. `sum` is not merged: with a value c already stored, TimeSeries computes
+ * (c + a) + b, a merged sample c + (a + b), which can differ in the last bit (0.1, 0.2, 0.3),
+ * and whether c exists (an earlier batch, another writer) is not known here.
+ */
+const MERGED_POLICIES: ReadonlySet<MergePolicy> = new Set<MergePolicy>(['last', 'first', 'min', 'max']);
+
+/** `incoming` merged into `held` as TimeSeries' DUPLICATE_POLICY does (generic_chunk.c: handleDuplicateSample). */
+function mergeLike(policy: MergePolicy, held: number, incoming: number): number {
+  switch (policy) {
+    case 'first': return held;
+    // On a tie TimeSeries keeps the newer value (it matters for 0 and -0).
+    case 'min': return held < incoming ? held : incoming;
+    case 'max': return held > incoming ? held : incoming;
+    default: return incoming;
+  }
+}
+
+/**
+ * The TS.MADD for a batch, and for each (sample, field) in batch order the index of its
+ * answer. A run of adjacent samples at one millisecond sends one value per field whose policy
+ * is in MERGED_POLICIES (at its first sample's place; only adjacent ones, so every key still
+ * receives its timestamps in accept order and retention refuses exactly what it would have);
+ * TimeSeries' upsert into a compressed chunk costs many appends.
+ */
+export function buildMadd(
+  key: string,
+  samples: ReadonlyArray<{ ts: number; fields: Record<string, number> }>,
+  policies: Readonly<Record<string, MergePolicy>>,
+): { madd: string[]; answerOf: number[] } {
+  const madd: string[] = ['TS.MADD'];
+  const answerOf: number[] = [];
+  let answers = 0;
+  // Each field's key once per batch, not once per sample and field.
+  const keys = new Map<string, string>();
+  const keyOf = (field: string): string => {
+    let k = keys.get(field);
+    if (k === undefined) keys.set(field, (k = fieldKey(key, field)));
+    return k;
+  };
+  for (let i = 0; i < samples.length; ) {
+    const first = samples[i]!;
+    const ts = String(first.ts);
+    let end = i + 1;
+    while (end < samples.length && samples[end]!.ts === first.ts) end++;
+    if (end === i + 1) {
+      for (const field in first.fields) {
+        madd.push(keyOf(field), ts, formatDouble(first.fields[field]!));
+        answerOf.push(answers++);
+      }
+    } else {
+      // Merged fields of this run: their value so far and where it goes in `madd`.
+      const merged = new Map<string, { policy: MergePolicy; value: number; at: number; answer: number }>();
+      for (let j = i; j < end; j++) {
+        const fields = samples[j]!.fields;
+        for (const field in fields) {
+          const value = fields[field]!;
+          const held = merged.get(field);
+          if (held) {
+            held.value = mergeLike(held.policy, held.value, value);
+            answerOf.push(held.answer);
+            continue;
+          }
+          const policy = Object.hasOwn(policies, field) ? policies[field]! : 'sum';
+          if (MERGED_POLICIES.has(policy)) merged.set(field, { policy, value, at: madd.length + 2, answer: answers });
+          madd.push(keyOf(field), ts, formatDouble(value));
+          answerOf.push(answers++);
+        }
+      }
+      for (const m of merged.values()) madd[m.at] = formatDouble(m.value);
+    }
+    i = end;
+  }
+  return { madd, answerOf };
 }
 
 /** Batches, writes and retries samples; see the module comment. */
@@ -235,7 +316,16 @@ export class SampleWriter {
       return;
     }
     const free = this.options.maxInFlight - this.inFlightBatches;
-    const ready = [...this.series].filter(([, q]) => !q.sending && (q.retry || q.waiting.length > 0)).slice(0, Math.max(0, free));
+    // No slot: the next settle pumps again.
+    if (free <= 0) return;
+    const ready: Array<[string, SeriesQueue]> = [];
+    for (const entry of this.series) {
+      const q = entry[1];
+      if (q.sending || (!q.retry && q.waiting.length === 0)) continue;
+      ready.push(entry);
+      if (ready.length === free) break;
+    }
+    // Collected first: moving entries while iterating the map would visit them again.
     for (const [key, queue] of ready) {
       // Round robin: a busy series goes to the back, so every series gets its turn.
       this.series.delete(key);
@@ -259,8 +349,9 @@ export class SampleWriter {
   /** Writes one batch; never rejects (every failure is an outcome). */
   private async write(key: string, batch: Batch): Promise<Outcome> {
     const { client, schemas } = this.options;
+    let schema: SeriesSchema;
     try {
-      const schema = this.options.schemaOf(key);
+      schema = this.options.schemaOf(key);
       if (!schemas.isCurrent(schema)) await schemas.ensure(schema);
       if (batch.maybeApplied) {
         const applied = Number(await client.send(ackKey(key, this.writerId), ['GET', ackKey(key, this.writerId)]));
@@ -270,11 +361,7 @@ export class SampleWriter {
       if (isTransient(error)) return { kind: 'unavailable', error, maybeApplied: batch.maybeApplied };
       return { kind: 'refused', reason: describeError(error, this.options.mask) };
     }
-    const madd: string[] = ['TS.MADD'];
-    for (const s of batch.samples) {
-      const ts = String(s.ts);
-      for (const field in s.fields) madd.push(fieldKey(key, field), ts, formatDouble(s.fields[field]!));
-    }
+    const { madd, answerOf } = buildMadd(key, batch.samples, schema.fields);
     let replies: unknown[];
     try {
       // One slot: the field keys and the marker share the series' hash tag, and PUBLISH has
@@ -290,11 +377,15 @@ export class SampleWriter {
       if (isTransient(error)) return { kind: 'unavailable', error, maybeApplied: true };
       return { kind: 'refused', reason: `TS.MADD for ${key} refused: ${describeError(error, this.options.mask)}` };
     }
-    return this.readReply(key, batch, replies[0]);
+    return this.readReply(key, batch, replies[0], answerOf);
   }
 
-  /** Sorts TS.MADD's per-sample answers into written, dropped by retention, to re-send, refused. */
-  private readReply(key: string, batch: Batch, reply: unknown): Outcome {
+  /**
+   * Sorts TS.MADD's answers into written, dropped by retention, to re-send, refused, per
+   * sample as accepted: `answerOf` maps each (sample, field) to its answer, which a sample
+   * merged into its neighbours shares with them (see buildMadd).
+   */
+  private readReply(key: string, batch: Batch, reply: unknown, answerOf: readonly number[]): Outcome {
     const elements = Array.isArray(reply) ? reply : [];
     const outcome = { kind: 'written' as const, written: 0, dropped: 0, resend: [] as QueuedSample[], rejected: [] as AsyncRejection[], rejectedSamples: 0 };
     let i = 0;
@@ -302,7 +393,7 @@ export class SampleWriter {
       let pastRetention = false;
       const failed: Array<[string, string]> = [];
       for (const field in sample.fields) {
-        const answer = elements[i++];
+        const answer = elements[answerOf[i++]!];
         if (!(answer instanceof Error)) continue;
         if (/older than retention/i.test(answer.message)) pastRetention = true;
         else failed.push([field, describeError(answer, this.options.mask)]);
