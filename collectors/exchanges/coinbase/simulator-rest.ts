@@ -1,10 +1,12 @@
 /**
  * The few Coinbase Exchange REST endpoints the simulator serves, shaped like the 2026-06-19
- * captures: GET /products (rest_product_BTC-USD_*.json per entry), /products/<id>, /time
+ * captures: GET /products (rest_product_BTC-USD_*.json per entry), /products/<id>, /products/<id>/trades
+ * (simulator-history.ts), /time
  * (rest_time_*.json).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from '../../simulator/server.js';
+import type { RestAnswer } from '../binance/simulator-history.js';
 
 /** A product as `GET /products/<id>` returns it, for the simulator's cent ticks and 0.00001 lots. */
 function product(id: string): Record<string, unknown> {
@@ -21,9 +23,10 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   sendJson(res, status, body, 'application/json; charset=utf-8');
 }
 
-/** The REST request handler for a simulated exchange listing `products`. */
-export function coinbaseRest(products: readonly string[]): (req: IncomingMessage, res: ServerResponse, url: URL) => void {
-  return (req, res, { pathname }) => {
+/** The REST request handler for a simulated exchange listing `products`; `trades` answers `/products/<id>/trades` of a listed id. */
+export function coinbaseRest(products: readonly string[], trades?: (id: string, url: URL) => RestAnswer): (req: IncomingMessage, res: ServerResponse, url: URL) => void {
+  return (req, res, url) => {
+    const { pathname } = url;
     // Coinbase answers unknown routes and products alike with {"message":"NotFound"}.
     if (req.method !== 'GET') return json(res, 404, { message: 'NotFound' });
     if (pathname === '/time') {
@@ -31,6 +34,12 @@ export function coinbaseRest(products: readonly string[]): (req: IncomingMessage
       return json(res, 200, { iso: new Date(now).toISOString(), epoch: now / 1000 });
     }
     if (pathname === '/products') return json(res, 200, products.map(product));
+    const tradesOf = /^\/products\/([^/]+)\/trades$/.exec(pathname)?.[1];
+    if (tradesOf !== undefined && trades && products.includes(decodeURIComponent(tradesOf))) {
+      const answer = trades(decodeURIComponent(tradesOf), url);
+      for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
+      return json(res, answer.status, answer.body);
+    }
     const id = /^\/products\/([^/]+)$/.exec(pathname)?.[1];
     if (id !== undefined && products.includes(decodeURIComponent(id))) return json(res, 200, product(decodeURIComponent(id)));
     json(res, 404, { message: 'NotFound' });

@@ -1,10 +1,12 @@
 import type { WebSocket } from 'ws';
 import { simulatorControls, type SimulatorControls, type SimulatorStartOptions } from '../../simulator/controls.js';
 import type { TradeTally } from '../../simulator/market.js';
+import { RequestBudget } from '../../simulator/request-budget.js';
 import { startSimulatorServer, type AcceptSocket } from '../../simulator/server.js';
 import { TradeFeed, type SentRecords } from '../../simulator/trade-feed.js';
 import { heartbeatFrame, matchPayload, type CoinbaseMatchPayload } from './simulator-frames.js';
 import { answerRequest, type Subscriptions } from './simulator-requests.js';
+import { answerProductTrades } from './simulator-history.js';
 import { coinbaseRest } from './simulator-rest.js';
 
 export type { CoinbaseMatchPayload } from './simulator-frames.js';
@@ -16,6 +18,8 @@ export interface CoinbaseSimulatorOptions extends SimulatorStartOptions {
   heartbeatIntervalMs?: number;
   /** A client that has not subscribed within this long is disconnected; Coinbase: 5 s. */
   subscribeTimeoutMs?: number;
+  /** REST requests allowed per window; Coinbase public endpoints: 10 per second per IP. */
+  restRequestLimit?: { requests: number; windowMs: number };
 }
 
 /** The `match` frames sent for one product: each trade once, however many clients got it. */
@@ -45,11 +49,13 @@ interface Product {
   last?: CoinbaseMatchPayload;
 }
 
-/** Starts a Coinbase Exchange simulator on 127.0.0.1: the `ws-feed` at `/` and REST `/products`, `/products/<id>`, `/time`. */
+/** Starts a Coinbase Exchange simulator on 127.0.0.1: the `ws-feed` at `/` and REST `/products`, `/products/<id>`, `/products/<id>/trades`, `/time`. */
 export async function startCoinbaseSimulator(options: CoinbaseSimulatorOptions): Promise<CoinbaseSimulator> {
   const { symbols, tradesPerSecond, seed = 1, heartbeatIntervalMs = 1_000, subscribeTimeoutMs = 5_000 } = options;
   // Coinbase product ids are the unified symbols as they are.
   const feed = new TradeFeed<CoinbaseMatchPayload>({ symbols, tradesPerSecond, seed, exchangeSymbol: (symbol) => symbol, amount: (trade) => trade.size });
+  const { requests = 10, windowMs = 1000 } = options.restRequestLimit ?? {};
+  const budget = new RequestBudget(requests, windowMs);
   const products = new Map(symbols.map((id, i): [string, Product] => [id, { sequence: 1_000_000 * (i + 1) }]));
   let heartbeats = 0;
 
@@ -81,7 +87,7 @@ export async function startCoinbaseSimulator(options: CoinbaseSimulatorOptions):
   const server = await startSimulatorServer<Client>(options.port, {
     // The feed lives at the root of ws-feed.exchange.coinbase.com.
     websocket: (url) => (url.pathname === '/' ? accept : undefined),
-    rest: coinbaseRest(symbols),
+    rest: coinbaseRest(symbols, (id, url) => answerProductTrades(url, feed.history(id), budget)),
   });
 
   // One `match` frame per trade.

@@ -1,6 +1,7 @@
 import type { FrameContext, ParsedFrame, SubscribeRequest, SymbolTable, TradeProtocol } from '../../trades/protocol.js';
 import { TAKER_BUY, TAKER_SELL, type Trade } from '../../trades/trade.js';
 import { type Json, decimal, integer, isObject, isoTimeMs, splitSymbol } from '../../trades/wire.js';
+import { coinbaseTradeHistory } from './trade-history.js';
 
 // docs.cdp.coinbase.com/exchange/websocket-feed/best-practices asks to spread subscriptions over
 // several connections; no per-connection cap is documented, so this keeps each one modest.
@@ -59,6 +60,7 @@ export const coinbaseTrades: TradeProtocol = {
   // The heartbeat channel sends one frame per product every second (websocket-feed/channels);
   // Coinbase sends no WebSocket pings we could rely on.
   keepalive: { silenceTimeoutMs: 15_000 },
+  history: coinbaseTradeHistory,
 
   toExchangeSymbol(symbol: string): string {
     splitSymbol('coinbase', symbol);

@@ -1,10 +1,11 @@
 /**
  * The few Kraken spot REST endpoints the simulator serves, shaped like the Nov 2025 captures:
  * GET /0/public/Time (rest_Time.json), /0/public/SystemStatus (rest_SystemStatus.json) and
- * /0/public/AssetPairs (rest_AssetPairs_XBTUSDT.json).
+ * /0/public/AssetPairs (rest_AssetPairs_XBTUSDT.json) and /0/public/Trades (simulator-history.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from '../../simulator/server.js';
+import type { RestAnswer } from '../binance/simulator-history.js';
 
 // REST keeps Kraken's legacy asset names: XBT for BTC, X/Z-prefixed codes for the oldest assets
 // (rest_AssetPairs_XBTUSDT.json: base "XXBT", fee_volume_currency "ZUSD"; pair key XXBTZUSD for BTC/USD).
@@ -49,8 +50,11 @@ function rfc1123(date: Date): string {
   return date.toUTCString().replace(/ \d{2}(\d{2}) /, ' $1 ').replace('GMT', '+0000');
 }
 
-/** The REST request handler for a simulated exchange listing `symbols` (v2 spelling, e.g. BTC/USD). */
-export function krakenRest(symbols: readonly string[]): (req: IncomingMessage, res: ServerResponse, url: URL) => void {
+/**
+ * The REST request handler for a simulated exchange listing `symbols` (v2 spelling, e.g. BTC/USD);
+ * `trades` answers /0/public/Trades for a listed pair: its v2 symbol and REST result key.
+ */
+export function krakenRest(symbols: readonly string[], trades?: (symbol: string, key: string, url: URL) => RestAnswer): (req: IncomingMessage, res: ServerResponse, url: URL) => void {
   const pairs = symbols.map(pairNames);
   return (_req, res, url) => {
     const now = new Date();
@@ -65,6 +69,15 @@ export function krakenRest(symbols: readonly string[]): (req: IncomingMessage, r
         const chosen = wanted ? wanted.map((name) => pairs.find((p) => p.key === name || p.altname === name)) : pairs;
         if (chosen.some((p) => p === undefined)) return json(res, 200, { error: ['EQuery:Unknown asset pair'] });
         return json(res, 200, { error: [], result: Object.fromEntries(chosen.map((p) => [p!.key, assetPair(p!)])) });
+      }
+      case '/0/public/Trades': {
+        // `pair` is one pair key or altname (rest_Trades_XBTUSDT_2025-11.json: pair=XBTUSDT, result key XBTUSDT).
+        const name = url.searchParams.get('pair');
+        if (!name) return json(res, 200, { error: ['EGeneral:Invalid arguments'] });
+        const i = pairs.findIndex((p) => p.key === name || p.altname === name);
+        if (i < 0 || !trades) return json(res, 200, { error: ['EQuery:Unknown asset pair'] });
+        const answer = trades(symbols[i]!, pairs[i]!.key, url);
+        return json(res, answer.status, answer.body);
       }
       default:
         return json(res, 404, { error: ['EGeneral:Unknown method'] });

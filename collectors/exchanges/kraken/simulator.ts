@@ -1,10 +1,12 @@
 import type { WebSocket } from 'ws';
 import { simulatorControls, type SimulatorControls, type SimulatorStartOptions } from '../../simulator/controls.js';
 import type { TradeTally } from '../../simulator/market.js';
+import { RequestBudget } from '../../simulator/request-budget.js';
 import { startSimulatorServer, type AcceptSocket } from '../../simulator/server.js';
 import { TradeFeed, type SentRecords } from '../../simulator/trade-feed.js';
 import { connectionId, framedTrade, HEARTBEAT, statusFrame, tradeFrame, type KrakenTradeEntry } from './simulator-frames.js';
 import { answerRequest } from './simulator-requests.js';
+import { answerTrades } from './simulator-history.js';
 import { krakenRest } from './simulator-rest.js';
 
 export type { KrakenTradeEntry } from './simulator-frames.js';
@@ -14,6 +16,8 @@ export interface KrakenSimulatorOptions extends SimulatorStartOptions {
   symbols: readonly string[];
   /** Period of `{"channel":"heartbeat"}` to subscribed clients; Kraken: about a second. */
   heartbeatIntervalMs?: number;
+  /** REST requests allowed per window; Kraken public endpoints: about 1 per second per IP. */
+  restRequestLimit?: { requests: number; windowMs: number };
 }
 
 /** The trades sent in `update` frames for one symbol: each trade once, however many clients got it. */
@@ -49,6 +53,9 @@ function v2Symbol(symbol: string): string {
 /** Starts a Kraken spot simulator on 127.0.0.1: WebSocket v2 at `/v2` and REST `/0/public/{Time,SystemStatus,AssetPairs}`. */
 export async function startKrakenSimulator(options: KrakenSimulatorOptions): Promise<KrakenSimulator> {
   const { symbols, tradesPerSecond, seed = 1, heartbeatIntervalMs = 1_000 } = options;
+  // docs spot-ratelimits: public endpoints about 1 call per second per IP.
+  const { requests = 1, windowMs = 1000 } = options.restRequestLimit ?? {};
+  const budget = new RequestBudget(requests, windowMs);
   const feed = new TradeFeed<KrakenTradeEntry>({ symbols, tradesPerSecond, seed, exchangeSymbol: v2Symbol, amount: (trade) => trade.qty });
   /** Entry texts of each symbol's latest trades, for snapshots. */
   const recent = new Map(feed.symbols.map((symbol): [string, string[]] => [symbol, []]));
@@ -72,7 +79,7 @@ export async function startKrakenSimulator(options: KrakenSimulatorOptions): Pro
 
   const server = await startSimulatorServer<Client>(options.port, {
     websocket: (url) => (url.pathname === '/v2' ? accept : undefined),
-    rest: krakenRest(feed.symbols),
+    rest: krakenRest(feed.symbols, (symbol, key, url) => answerTrades(url, key, feed.history(symbol), budget)),
   });
 
   // One `update` frame per taker order: its fills share the data array.

@@ -1,6 +1,7 @@
 import type { FrameContext, ParsedFrame, SubscribeRequest, SymbolTable, TradeProtocol } from '../../trades/protocol.js';
 import { TAKER_BUY, TAKER_SELL, type Trade } from '../../trades/trade.js';
 import { type Json, integer, isObject, isoTimeMs, positive, splitSymbol } from '../../trades/wire.js';
+import { krakenTradeHistory } from './trade-history.js';
 
 // Kraken documents no symbol cap per connection and a load-dependent message rate
 // (docs.kraken.com guides/spot-ratelimits: "Exceeded msg rate"), so both stay conservative.
@@ -58,6 +59,7 @@ export const krakenTrades: TradeProtocol = {
   // Heartbeats come about once a second once subscribed (spot-websocket-v2/heartbeat); the ping
   // checks that the server still answers requests, and its pong counts as a frame too.
   keepalive: { clientPing: { intervalMs: 20_000, text: PING }, silenceTimeoutMs: 10_000 },
+  history: krakenTradeHistory,
 
   toExchangeSymbol(symbol: string): string {
     const [base, quote] = splitSymbol('kraken', symbol);

@@ -3,8 +3,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import { simulatorControls, type SimulatorControls, type SimulatorStartOptions } from '../../simulator/controls.js';
 import type { SimulatedTrade, TradeTally } from '../../simulator/market.js';
+import { RequestBudget } from '../../simulator/request-budget.js';
 import { sendJson, startSimulatorServer, type AcceptSocket } from '../../simulator/server.js';
 import { TradeFeed, type SentRecords } from '../../simulator/trade-feed.js';
+import { answerHistoryTrades } from './simulator-history.js';
 import { answerRequest, missingArgMessage, type ConnectionState } from './simulator-requests.js';
 
 /**
@@ -36,6 +38,8 @@ export interface OkxSimulatorOptions extends SimulatorStartOptions {
   rejectUnknownSymbols?: boolean;
   /** A connection with no client message and no data pushed for this long is closed (4004); OKX: 30 s. */
   idleTimeoutMs?: number;
+  /** REST requests allowed per window; OKX history-trades: 20 per 2 s per IP (docs "Get trades history"). */
+  restRequestLimit?: { requests: number; windowMs: number };
 }
 
 /** The trade messages sent to clients for one instrument: each once, however many clients got it. */
@@ -98,9 +102,11 @@ function instrument(instId: string): Record<string, string> {
   };
 }
 
-/** Starts an OKX v5 public market-data simulator on 127.0.0.1: `/ws/v5/public` and REST `/api/v5/public/{time,instruments}`. */
+/** Starts an OKX v5 public market-data simulator on 127.0.0.1: `/ws/v5/public` and REST `/api/v5/public/{time,instruments}` and `/api/v5/market/history-trades`. */
 export async function startOkxSimulator(options: OkxSimulatorOptions): Promise<OkxSimulator> {
   const { symbols, tradesPerSecond, rejectUnknownSymbols = true, idleTimeoutMs = 30_000, seed = 1 } = options;
+  const { requests = 20, windowMs = 2000 } = options.restRequestLimit ?? {};
+  const budget = new RequestBudget(requests, windowMs);
   const feed = new TradeFeed<OkxTradePayload>({
     symbols, tradesPerSecond, seed, exchangeSymbol: (symbol) => symbol, amount: (trade) => trade.sz, matches: (trade) => Number(trade.count),
   });
@@ -126,6 +132,10 @@ export async function startOkxSimulator(options: OkxSimulatorOptions): Promise<O
   // Response envelopes as in docs rest_time_response and rest_instruments_SPOT_excerpt_2022.json.
   const onRequest = (req: IncomingMessage, res: ServerResponse, url: URL): void => {
     if (req.method !== 'GET') return sendJson(res, 405, { code: '405', msg: 'Method Not Allowed', data: [] });
+    if (url.pathname === '/api/v5/market/history-trades') {
+      const answer = answerHistoryTrades(url, (instId) => (feed.lists(instId) ? feed.history(instId) : undefined), budget);
+      return sendJson(res, answer.status, answer.body);
+    }
     if (url.pathname === '/api/v5/public/time') return sendJson(res, 200, { code: '0', msg: '', data: [{ ts: String(Date.now()) }] });
     if (url.pathname !== '/api/v5/public/instruments') return sendJson(res, 404, { code: '404', msg: 'Not Found', data: [] });
     const instType = url.searchParams.get('instType');

@@ -1,6 +1,7 @@
 import type { FrameContext, ParsedFrame, SubscribeRequest, SymbolTable, TradeProtocol } from '../../trades/protocol.js';
 import { TAKER_BUY, TAKER_SELL, type Trade } from '../../trades/trade.js';
 import { type Json, decimal, isObject, splitSymbol } from '../../trades/wire.js';
+import { okxTradeHistory } from './trade-history.js';
 
 // Limits from the OKX v5 docs (overview-websocket, crawled 2026-07): 480 subscribe/unsubscribe/login
 // requests per connection per hour, at most 3 connection requests per second per IP, 64 KB for the
@@ -98,6 +99,7 @@ export const okxTrades: TradeProtocol = {
   // received in 30s"); clients send the text `ping` when nothing came for under 30 s and get `pong`.
   // Pinging every 20 s keeps a quiet instrument's connection open; 30 s without even a pong is a dead link.
   keepalive: { clientPing: { intervalMs: 20_000, text: 'ping' }, silenceTimeoutMs: 30_000 },
+  history: okxTradeHistory,
 
   toExchangeSymbol(symbol: string): string {
     // OKX spot instIds are spelled like unified symbols (BTC-USDT).

@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { startCoinbaseSimulator, type CoinbaseSimulatorOptions } from '../collectors/exchanges/coinbase/simulator.js';
+import { coinbaseTradeHistory } from '../collectors/exchanges/coinbase/trade-history.js';
+import { PoliteRestClient } from '../collectors/trades/rest-client.js';
+import { silentLogger } from '../src/logger.js';
+import { MemoryStorage } from '../storage/memory.js';
+import { collectorFor, dropAndReconnect, expectStoredEventually, generatedSinceFirstStored, runRestarting, untilStored } from './support/backfill.js';
+import { fixture } from './support/fixtures.js';
+import { useSimulator } from './support/simulator-harness.js';
+import { toLots } from './support/trade-samples.js';
+
+const SYMBOLS = ['BTC-USD', 'ETH-USD'];
+const key = (symbol: string) => `trades:coinbase:${symbol}`;
+
+type Page = Array<{ trade_id: number; side: string; size: string; price: string; time: string }>;
+
+describe('Coinbase product trades', () => {
+  const harness = useSimulator((options: CoinbaseSimulatorOptions) => startCoinbaseSimulator(options));
+
+  it('parses the recorded REST page (rest_trades_BTC-USD_limit2_2026-06-19.json): maker side → taker side, ascending, after afterId', async () => {
+    const body: unknown = JSON.parse(fixture('coinbase', 'rest_trades_BTC-USD_limit2_2026-06-19.json'));
+    const asked: Array<[string, Readonly<Record<string, string | number>>]> = [];
+    const http = { getJson: async (url: string, params: Readonly<Record<string, string | number>>) => (asked.push([url, params]), body) };
+    const trades = await coinbaseTradeHistory.fetchAfter({
+      symbol: 'BTC-USD', exchangeSymbol: 'BTC-USD', afterId: 1040406588, restUrl: 'http://x/', http, signal: new AbortController().signal,
+    });
+    expect(asked).toEqual([['http://x/products/BTC-USD/trades', { after: 1040407589, limit: 1000 }]]);
+    expect(trades).toEqual([
+      // A `sell` maker: the taker bought.
+      { exchange: 'coinbase', symbol: 'BTC-USD', id: 1040406589, price: 63212.98, amount: 0.00195786, side: 1, exchangeTime: Date.parse('2026-06-19T16:43:33.366Z'), receivedAt: expect.any(Number) },
+      { exchange: 'coinbase', symbol: 'BTC-USD', id: 1040406590, price: 63212.97, amount: 0.00003219, side: -1, exchangeTime: Date.parse('2026-06-19T16:43:33.739Z'), receivedAt: expect.any(Number) },
+    ]);
+    const later = await coinbaseTradeHistory.fetchAfter({ symbol: 'BTC-USD', exchangeSymbol: 'BTC-USD', afterId: 1040406589, restUrl: 'http://x', http, signal: new AbortController().signal });
+    expect(later.map((t) => t.id)).toEqual([1040406590]);
+  });
+
+  it('serves the generated trades newest first: after = older than (exclusive), before = the page just newer; CB-BEFORE/CB-AFTER; limit ≤ 1000; 429 over the budget', async () => {
+    const sim = await harness.start({ symbols: ['BTC-USD'], tradesPerSecond: 500, restRequestLimit: { requests: 4, windowMs: 60_000 } });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    sim.pause();
+    const generated = sim.generatedTrades('BTC-USD');
+    expect(generated.length).toBeGreaterThan(10);
+    const pivot = generated[8]!.id;
+    const res = await fetch(`${sim.restUrl}/products/BTC-USD/trades?after=${pivot}&limit=3`);
+    expect(res.status).toBe(200);
+    const older = (await res.json()) as Page;
+    expect(older.map((t) => t.trade_id)).toEqual([pivot - 1, pivot - 2, pivot - 3]);
+    expect(res.headers.get('cb-before')).toBe(String(pivot - 1));
+    expect(res.headers.get('cb-after')).toBe(String(pivot - 3));
+    const g = generated[7]!;
+    expect(older[0]).toEqual({ trade_id: g.id, side: g.takerSide > 0 ? 'sell' : 'buy', size: g.amount, price: g.price, time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/) });
+    expect(Date.parse(older[0]!.time.slice(0, 23) + 'Z')).toBe(g.time);
+    const newer = await harness.getJson<Page>(`/products/BTC-USD/trades?before=${pivot}&limit=2`);
+    expect(newer.body.map((t) => t.trade_id)).toEqual([pivot + 2, pivot + 1]);
+    // The forward page the hook asks for: after = afterId + 1001 gives afterId+1 … when they exist.
+    const forward = await harness.getJson<Page>(`/products/BTC-USD/trades?after=${generated[0]!.id + 5}&limit=1000`);
+    expect(forward.body.map((t) => t.trade_id)).toEqual([4, 3, 2, 1, 0].map((i) => generated[i]!.id));
+    expect((await harness.getJson('/products/BTC-USD/trades?limit=1001')).status).toBe(400);
+    // An unlisted product is not routed to the trades endpoint, so it spends nothing.
+    expect((await harness.getJson('/products/FOO-USD/trades')).body).toEqual({ message: 'NotFound' });
+    const limited = await fetch(`${sim.restUrl}/products/BTC-USD/trades`);
+    expect(limited.status).toBe(429);
+    expect(await limited.json()).toEqual({ message: 'Public rate limit exceeded' });
+  });
+
+  it('the REST client backs off a 429 (no Retry-After) until the window resets', async () => {
+    const sim = await harness.start({ symbols: ['BTC-USD'], tradesPerSecond: 100, restRequestLimit: { requests: 1, windowMs: 1000 } });
+    const http = new PoliteRestClient({ label: 'coinbase', logger: silentLogger, backoffMs: 200 });
+    const get = () => http.getJson(`${sim.restUrl}/products/BTC-USD/trades`, { limit: 1 }, new AbortController().signal);
+    const started = Date.now();
+    const pages = (await Promise.all([get(), get(), get()])) as Page[];
+    expect(pages.every((p) => Array.isArray(p))).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000); // at most one request per 1 s window got through
+  });
+});
+
+describe('Coinbase trades: no gaps, no doubles', () => {
+  const harness = useSimulator((options: CoinbaseSimulatorOptions) => startCoinbaseSimulator(options));
+
+  it('backfills over REST what forced disconnects missed: stored = generated from the first stored trade on, per symbol', async () => {
+    // A tight budget, so the backfill also meets 429s and must back off.
+    const sim = await harness.start({ symbols: SYMBOLS, tradesPerSecond: 300, restRequestLimit: { requests: 2, windowMs: 500 } });
+    const storage = new MemoryStorage();
+    const collector = collectorFor('coinbase', SYMBOLS, sim);
+    const abort = new AbortController();
+    const running = runRestarting(collector, storage, abort.signal);
+    try {
+      for (let drop = 0; drop < 3; drop++) {
+        for (const symbol of SYMBOLS) await untilStored(storage, key(symbol), 50);
+        await dropAndReconnect(sim); // down ≥ the 300 ms restart delay: ~90 trades per symbol generated and never sent
+      }
+      for (const symbol of SYMBOLS) await untilStored(storage, key(symbol), 50);
+      sim.pause();
+      for (const symbol of SYMBOLS) {
+        const expected = () => generatedSinceFirstStored(storage, key(symbol), sim, symbol);
+        await expectStoredEventually(storage, key(symbol), expected);
+        const trades = await expected();
+        // Every id once, none missing: the ids from the first stored one on are consecutive.
+        expect(trades.at(-1)!.id - trades[0]!.id + 1).toBe(trades.length);
+        const lots = (await storage.fetch(key(symbol), 0, Number.MAX_SAFE_INTEGER)).reduce((sum, [, v]) => sum + toLots((v as Record<string, number>).amount!), 0);
+        expect(lots).toBe(trades.reduce((sum, t) => sum + toLots(t.amount), 0));
+      }
+    } finally {
+      abort.abort();
+    }
+    expect(await running).toBeGreaterThanOrEqual(4);
+    expect(collector.progress.tradesBackfilled).toBeGreaterThanOrEqual(3 * 2 * 60);
+    expect(collector.progress.gaps).toBe(0);
+    expect((await storage.keys()).map((k) => k.key).sort()).toEqual(SYMBOLS.map(key).sort());
+  });
+
+  it('a new collector on the same storage backfills from the saved checkpoint what was generated while none ran', async () => {
+    const sim = await harness.start({ symbols: SYMBOLS, tradesPerSecond: 300 });
+    const storage = new MemoryStorage();
+    const first = new AbortController();
+    const one = runRestarting(collectorFor('coinbase', SYMBOLS, sim), storage, first.signal);
+    for (const symbol of SYMBOLS) await untilStored(storage, key(symbol), 50);
+    first.abort();
+    await one;
+    const down = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the daemon is down; the market is not
+    const second = new AbortController();
+    const two = collectorFor('coinbase', SYMBOLS, sim);
+    const running = runRestarting(two, storage, second.signal);
+    try {
+      for (const symbol of SYMBOLS) await untilStored(storage, key(symbol), 50);
+      sim.pause();
+      for (const symbol of SYMBOLS) {
+        await expectStoredEventually(storage, key(symbol), () => generatedSinceFirstStored(storage, key(symbol), sim, symbol));
+        expect(sim.generatedTrades(symbol).filter((t) => t.time > down + 100).length).toBeGreaterThan(0);
+      }
+    } finally {
+      second.abort();
+    }
+    await running;
+    expect(two.progress.tradesBackfilled).toBeGreaterThan(2 * 100);
+    expect(two.progress.gaps).toBe(0);
+  });
+});

@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { startOkxSimulator, type OkxSimulatorOptions } from '../collectors/exchanges/okx/simulator.js';
+import { okxTradeHistory } from '../collectors/exchanges/okx/trade-history.js';
+import { PoliteRestClient } from '../collectors/trades/rest-client.js';
+import { silentLogger } from '../src/logger.js';
+import { MemoryStorage } from '../storage/memory.js';
+import { collectorFor, dropAndReconnect, expectStoredEventually, generatedSinceFirstStored, runRestarting, untilStored } from './support/backfill.js';
+import { fixture } from './support/fixtures.js';
+import { useSimulator } from './support/simulator-harness.js';
+import { toLots } from './support/trade-samples.js';
+
+const SYMBOLS = ['BTC-USDT', 'ETH-USDT'];
+const key = (symbol: string) => `trades:okx:${symbol}`;
+
+interface Page {
+  code: string;
+  msg: string;
+  data: Array<{ instId: string; side: string; sz: string; px: string; tradeId: string; ts: string }>;
+}
+
+describe('OKX history-trades', () => {
+  const harness = useSimulator((options: OkxSimulatorOptions) => startOkxSimulator(options));
+
+  it('parses the recorded REST page (rest_trades_BTC-USDT_2025-05-13.json), newest first, into ascending trades after afterId', async () => {
+    const body: unknown = JSON.parse(fixture('okx', 'rest_trades_BTC-USDT_2025-05-13.json'));
+    const asked: Array<Readonly<Record<string, string | number>>> = [];
+    const http = { getJson: async (_url: string, params: Readonly<Record<string, string | number>>) => (asked.push(params), body) };
+    const trades = await okxTradeHistory.fetchAfter({
+      symbol: 'BTC-USDT', exchangeSymbol: 'BTC-USDT', afterId: 734864331, restUrl: 'http://x', http, signal: new AbortController().signal,
+    });
+    expect(asked).toEqual([{ instId: 'BTC-USDT', type: 1, after: '734864432', limit: 100 }]);
+    expect(trades).toEqual([
+      { exchange: 'okx', symbol: 'BTC-USDT', id: '734864332', price: 102537.9, amount: 0.0000125, side: 1, exchangeTime: 1747087161666, receivedAt: expect.any(Number) },
+      { exchange: 'okx', symbol: 'BTC-USDT', id: '734864333', price: 102537.9, amount: 0.00013669, side: -1, exchangeTime: 1747087163557, receivedAt: expect.any(Number) },
+    ]);
+    // Trades at or below afterId are dropped.
+    const later = await okxTradeHistory.fetchAfter({ symbol: 'BTC-USDT', exchangeSymbol: 'BTC-USDT', afterId: 734864332, restUrl: 'http://x', http, signal: new AbortController().signal });
+    expect(later.map((t) => t.id)).toEqual(['734864333']);
+  });
+
+  it('refuses a non-zero code envelope', async () => {
+    const http = { getJson: async () => ({ code: '51001', msg: "Instrument ID doesn't exist.", data: [] }) };
+    await expect(okxTradeHistory.fetchAfter({ symbol: 'FOO-USDT', exchangeSymbol: 'FOO-USDT', afterId: 1, restUrl: 'http://x', http, signal: new AbortController().signal })).rejects.toThrow(/51001/);
+  });
+
+  it('serves the generated trades newest first: after = older than (exclusive), before alone = the latest newer than; limit ≤ 100; 429 code 50011 over the budget', async () => {
+    const sim = await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 500, restRequestLimit: { requests: 6, windowMs: 60_000 } });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    sim.pause();
+    const generated = sim.generatedTrades('BTC-USDT');
+    expect(generated.length).toBeGreaterThan(10);
+    const pivot = generated[8]!.id;
+    const older = await harness.getJson<Page>(`/api/v5/market/history-trades?instId=BTC-USDT&type=1&after=${pivot}&limit=3`);
+    expect(older.status).toBe(200);
+    expect(older.body.code).toBe('0');
+    expect(older.body.data.map((t) => Number(t.tradeId))).toEqual([pivot - 1, pivot - 2, pivot - 3]);
+    expect(Number(older.body.data[0]!.sz)).toBe(Number(generated[7]!.amount));
+    expect(older.body.data[0]!.ts).toBe(String(generated[7]!.time));
+    expect(older.body.data[0]!.side).toBe(generated[7]!.takerSide > 0 ? 'buy' : 'sell');
+    const newest = generated.at(-1)!.id;
+    const latest = await harness.getJson<Page>(`/api/v5/market/history-trades?instId=BTC-USDT&before=${pivot}&limit=2`);
+    expect(latest.body.data.map((t) => Number(t.tradeId))).toEqual([newest, newest - 1]);
+    // The forward page the hook asks for: after = afterId + 101 gives afterId+1 … afterId+100 when they exist.
+    const forward = await harness.getJson<Page>(`/api/v5/market/history-trades?instId=BTC-USDT&type=1&after=${generated[0]!.id + 5}&limit=100`);
+    expect(forward.body.data.map((t) => Number(t.tradeId))).toEqual([4, 3, 2, 1, 0].map((i) => generated[i]!.id));
+    expect((await harness.getJson<Page>('/api/v5/market/history-trades?instId=BTC-USDT&limit=101')).body).toEqual({ code: '51000', msg: 'Parameter limit error', data: [] });
+    expect((await harness.getJson<Page>('/api/v5/market/history-trades?instId=FOO-USDT')).body.code).toBe('51001');
+    expect((await harness.getJson<Page>('/api/v5/market/history-trades')).body.code).toBe('50014');
+    const res = await fetch(`${sim.restUrl}/api/v5/market/history-trades?instId=BTC-USDT`);
+    expect(res.status).toBe(429);
+    expect(await res.json()).toEqual({ code: '50011', msg: 'Too Many Requests', data: [] });
+  });
+
+  it('the REST client backs off a 429 (no Retry-After) until the window resets', async () => {
+    const sim = await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 100, restRequestLimit: { requests: 1, windowMs: 1000 } });
+    const http = new PoliteRestClient({ label: 'okx', logger: silentLogger, backoffMs: 200 });
+    const get = () => http.getJson(`${sim.restUrl}/api/v5/market/history-trades`, { instId: 'BTC-USDT', limit: 1 }, new AbortController().signal);
+    const started = Date.now();
+    const pages = (await Promise.all([get(), get(), get()])) as Page[];
+    expect(pages.every((p) => p.code === '0')).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000); // at most one request per 1 s window got through
+  });
+});
+
+describe('OKX trades: no gaps, no doubles', () => {
+  const harness = useSimulator((options: OkxSimulatorOptions) => startOkxSimulator(options));
+
+  it('backfills over REST what forced disconnects missed: stored = generated from the first stored trade on, per symbol', async () => {
+    // A tight budget, so the backfill also meets 429s and must back off.
+    const sim = await harness.start({ symbols: SYMBOLS, tradesPerSecond: 300, restRequestLimit: { requests: 2, windowMs: 500 } });
+    const storage = new MemoryStorage();
+    const collector = collectorFor('okx', SYMBOLS, sim);
+    const abort = new AbortController();
+    const running = runRestarting(collector, storage, abort.signal);
+    try {
+      for (let drop = 0; drop < 3; drop++) {
+        for (const symbol of SYMBOLS) await untilStored(storage, key(symbol), 50);
+        await dropAndReconnect(sim); // down ≥ the 300 ms restart delay: ~90 trades per symbol generated and never sent
+      }
+      for (const symbol of SYMBOLS) await untilStored(storage, key(symbol), 50);
+      sim.pause();
+      for (const symbol of SYMBOLS) {
+        const expected = () => generatedSinceFirstStored(storage, key(symbol), sim, symbol);
+        await expectStoredEventually(storage, key(symbol), expected);
+        const trades = await expected();
+        // Every id once, none missing: the ids from the first stored one on are consecutive.
+        expect(trades.at(-1)!.id - trades[0]!.id + 1).toBe(trades.length);
+        const lots = (await storage.fetch(key(symbol), 0, Number.MAX_SAFE_INTEGER)).reduce((sum, [, v]) => sum + toLots((v as Record<string, number>).amount!), 0);
+        expect(lots).toBe(trades.reduce((sum, t) => sum + toLots(t.amount), 0));
+      }
+    } finally {
+      abort.abort();
+    }
+    expect(await running).toBeGreaterThanOrEqual(4);
+    expect(collector.progress.tradesBackfilled).toBeGreaterThanOrEqual(3 * 2 * 60);
+    expect(collector.progress.gaps).toBe(0);
+    expect((await storage.keys()).map((k) => k.key).sort()).toEqual(SYMBOLS.map(key).sort());
+  });
+
+  it('a new collector on the same storage backfills from the saved checkpoint what was generated while none ran', async () => {
+    const sim = await harness.start({ symbols: SYMBOLS, tradesPerSecond: 300 });
+    const storage = new MemoryStorage();
+    const first = new AbortController();
+    const one = runRestarting(collectorFor('okx', SYMBOLS, sim), storage, first.signal);
+    for (const symbol of SYMBOLS) await untilStored(storage, key(symbol), 50);
+    first.abort();
+    await one;
+    const down = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the daemon is down; the market is not
+    const second = new AbortController();
+    const two = collectorFor('okx', SYMBOLS, sim);
+    const running = runRestarting(two, storage, second.signal);
+    try {
+      for (const symbol of SYMBOLS) await untilStored(storage, key(symbol), 50);
+      sim.pause();
+      for (const symbol of SYMBOLS) {
+        await expectStoredEventually(storage, key(symbol), () => generatedSinceFirstStored(storage, key(symbol), sim, symbol));
+        expect(sim.generatedTrades(symbol).filter((t) => t.time > down + 100).length).toBeGreaterThan(0);
+      }
+    } finally {
+      second.abort();
+    }
+    await running;
+    expect(two.progress.tradesBackfilled).toBeGreaterThan(2 * 100);
+    expect(two.progress.gaps).toBe(0);
+  });
+});
