@@ -18,6 +18,11 @@ export interface TradeProtocol {
   /** True when trade ids strictly increase per symbol, so an id ≤ the last seen is a duplicate. */
   readonly idsIncrease: boolean;
   readonly keepalive: KeepaliveRules;
+  /**
+   * The exchange closes a connection this old (ms), or rather a little before it does: the
+   * stream then opens a replacement, switches to it and closes the old one, so no trade is lost.
+   */
+  readonly maxConnectionAgeMs?: number;
   /** Past trades by id over REST, where the exchange serves them: gaps are then backfilled. */
   readonly history?: TradeHistory;
   /** Unified `BASE-QUOTE` → the exchange's symbol; throws a clear Error for a malformed symbol. */

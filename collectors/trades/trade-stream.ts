@@ -1,7 +1,9 @@
+import type WebSocket from 'ws';
 import { silentLogger, type Logger } from '../../src/logger.js';
 import type { CollectorCheckpoint, DataCollectionStorage } from '../../storage/types.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';
 import { openWebSocket, SocketLoop } from '../ws/socket.js';
+import { ConnectionTrades } from './connection-rotation.js';
 import { TradeDeduplicator } from './dedup.js';
 import { GapFiller, type GapSink } from './gap-filler.js';
 import { GAP_FIELDS, gapsKey } from './gap-records.js';
@@ -15,6 +17,30 @@ import { TradeWriter } from './trade-writer.js';
 // Sampled logs: the first occurrence, then every Nth, so a flood stays readable.
 const UNPARSED_LOG_EVERY = 100;
 const DUPLICATE_LOG_EVERY = 1000;
+// Longest a connection rotation waits, once the replacement's acks are in, for the old connection
+// to deliver what the replacement already has; quiet symbols never let it know, so it switches then.
+const HANDOVER_WAIT_MS = 5_000;
+
+/** One WebSocket connection of a run. */
+interface Connection {
+  loop: SocketLoop;
+  acks: SubscriptionAcks;
+  trades: ConnectionTrades;
+  /** Aborting it closes the connection normally (code 1000): how an old connection is retired. */
+  closer: AbortController;
+}
+
+/** One run's connections: the current one and, during a rotation, its replacement. */
+interface Run {
+  url: string;
+  /** Aborts when the run ends, for whatever reason. */
+  signal: AbortSignal;
+  current: Connection;
+  next?: Connection;
+  /** Set while a replacement is being opened. */
+  connecting?: Promise<void>;
+  handoverTimer?: NodeJS.Timeout;
+}
 
 export interface TradeStreamOptions {
   /** e.g. `trades:binance`, `trades:binance#2`. */
@@ -37,6 +63,8 @@ export interface TradeStreamOptions {
   ackTimeoutMs?: number;
   /** Checkpoints are saved at most this often while running (ms); default 1000. */
   checkpointIntervalMs?: number;
+  /** Overrides `protocol.maxConnectionAgeMs` (tests). */
+  maxConnectionAgeMs?: number;
 }
 
 /**
@@ -56,6 +84,7 @@ export class TradeStreamCollector implements DataSourceCollector {
   private readonly logger: Logger;
   private readonly connectTimeoutMs: number;
   private readonly ackTimeoutMs: number;
+  private readonly maxConnectionAgeMs: number | undefined;
   // Outlives a run: a restart must not count trades of the previous connection again.
   private readonly dedup: TradeDeduplicator;
   // Outlive a run too; seed the deduplicator from what a previous process stored.
@@ -65,6 +94,7 @@ export class TradeStreamCollector implements DataSourceCollector {
   private readonly gapFiller: GapFiller;
   private unparsed = 0;
   private duplicates = 0;
+  private rotations = 0;
 
   constructor(options: TradeStreamOptions) {
     const { protocol, symbols } = options;
@@ -81,6 +111,7 @@ export class TradeStreamCollector implements DataSourceCollector {
     this.logger = (options.logger ?? silentLogger).child({ collector: this.id });
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
+    this.maxConnectionAgeMs = options.maxConnectionAgeMs ?? protocol.maxConnectionAgeMs;
     this.dedup = new TradeDeduplicator(protocol.idsIncrease);
     this.checkpoints = new TradeCheckpoints(this.id, this.logger, options.checkpointIntervalMs);
     const { history } = protocol;
@@ -100,6 +131,11 @@ export class TradeStreamCollector implements DataSourceCollector {
   /** Frames that could not be parsed since this collector was created. */
   get unparsedFrames(): number {
     return this.unparsed;
+  }
+
+  /** Connections replaced before the exchange's age limit since this collector was created. */
+  get connectionRotations(): number {
+    return this.rotations;
   }
 
   /** Streams trades into `storage` until `signal` aborts; throws saying why the stream ended otherwise. */
@@ -126,42 +162,142 @@ export class TradeStreamCollector implements DataSourceCollector {
     return this.checkpoints.current();
   }
 
-  /** One connection's life: connect, subscribe, write trades until it ends. */
+  /**
+   * One run: connect, subscribe, write trades until the connection ends. A connection reaching
+   * the exchange's age limit is replaced on the way (see `rotate`) without ending the run.
+   */
   private async stream(storage: DataCollectionStorage, signal: AbortSignal): Promise<void> {
     const url = this.protocol.url(this.wsUrl, this.symbols);
     const socket = await openWebSocket(url, { timeoutMs: this.connectTimeoutMs, signal, label: this.id });
     if (!socket) return;
     this.logger.info({ url, symbols: this.symbols.unified.length }, 'connected');
 
-    const acks = new SubscriptionAcks(this.protocol.exchange);
-    const loop: SocketLoop = new SocketLoop(socket, {
-      label: this.id,
-      signal,
-      silenceTimeoutMs: this.protocol.keepalive.silenceTimeoutMs,
-      onText: (text) => this.onText(text, { loop, acks }),
-      onPing: () => this.progress.recordHeartbeat(),
-    });
+    const endOfRun = new AbortController();
+    const run = { url, signal: AbortSignal.any([signal, endOfRun.signal]) } as Run;
+    run.current = this.attach(socket, run, false);
+    let writeFailed = false;
     const writer = new TradeWriter(
       storage,
       this.progress,
       this.logger,
-      (err) => loop.fail(err),
+      (err) => {
+        // Fatal whichever connection is current: no switching to a replacement after it.
+        writeFailed = true;
+        run.current.loop.fail(err);
+      },
       (key, lastTimestamp, lastTradeId) => this.checkpoints.advance(key, lastTimestamp, lastTradeId),
     );
-    const stopSending = this.startSending(loop, acks);
-    const endOfRun = new AbortController();
     const gapWrites = new Set<Promise<void>>();
     this.gapFiller.beginRun(this.gapSink(storage, writer, endOfRun.signal, gapWrites));
 
     let failure: unknown;
-    await loop.done.catch((err: unknown) => (failure = err));
-    stopSending();
+    for (;;) {
+      const connection = run.current;
+      const ended = await connection.loop.done.then(
+        () => undefined,
+        (err: unknown) => ({ err }),
+      );
+      if (signal.aborted) break;
+      // Retired by a switch: the replacement runs on.
+      if (run.current !== connection) continue;
+      // The current connection ended during a rotation: its replacement takes over.
+      if (run.connecting) await run.connecting;
+      if (ended && run.next && !writeFailed) {
+        this.logger.warn({ err: ended.err instanceof Error ? ended.err.message : String(ended.err) }, 'connection ended during a rotation: switching to its replacement now');
+        this.handOver(run);
+        continue;
+      }
+      failure = ended?.err;
+      break;
+    }
     endOfRun.abort();
+    clearTimeout(run.handoverTimer);
+    await run.connecting;
     await this.gapFiller.endRun();
     await Promise.all(gapWrites);
     // Trades received before the end are still written, whatever ended the stream.
     await writer.drain().catch((err: unknown) => (failure ??= err));
     if (failure !== undefined) throw failure;
+  }
+
+  /** Runs an open socket as a connection of `run`: subscribes, and schedules its rotation. */
+  private attach(socket: WebSocket, run: Run, replacement: boolean): Connection {
+    const connection = {
+      acks: new SubscriptionAcks(this.protocol.exchange),
+      trades: new ConnectionTrades(this.protocol.idsIncrease, replacement),
+      closer: new AbortController(),
+    } as Connection;
+    connection.loop = new SocketLoop(socket, {
+      label: this.id,
+      signal: AbortSignal.any([run.signal, connection.closer.signal]),
+      silenceTimeoutMs: this.protocol.keepalive.silenceTimeoutMs,
+      onText: (text) => this.onText(text, connection, run),
+      onPing: () => this.progress.recordHeartbeat(),
+    });
+    const stopSending = this.startSending(connection.loop, connection.acks);
+    const maxAge = this.maxConnectionAgeMs;
+    const ageTimer = maxAge !== undefined ? setTimeout(() => this.rotate(run, connection, maxAge), maxAge) : undefined;
+    const stop = (): void => {
+      stopSending();
+      clearTimeout(ageTimer);
+    };
+    connection.loop.done.then(stop, (err: unknown) => {
+      stop();
+      if (run.next !== connection) return;
+      // A replacement that fails changes nothing: the current connection goes on until it closes.
+      run.next = undefined;
+      clearTimeout(run.handoverTimer);
+      run.handoverTimer = undefined;
+      this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'replacement connection failed: keeping the current one');
+    });
+    return connection;
+  }
+
+  /**
+   * The current connection reached the exchange's age limit: opens a replacement, which
+   * subscribes like the first and holds its trades back until `handOver` switches to it.
+   */
+  private rotate(run: Run, connection: Connection, ageMs: number): void {
+    if (run.current !== connection || run.next || run.connecting || run.signal.aborted) return;
+    this.logger.info({ ageMs }, 'connection reached its maximum age: opening a replacement');
+    run.connecting = openWebSocket(run.url, { timeoutMs: this.connectTimeoutMs, signal: run.signal, label: this.id })
+      .then(
+        (socket) => {
+          if (!socket) return;
+          if (run.signal.aborted) return void socket.terminate();
+          run.next = this.attach(socket, run, true);
+        },
+        (err: unknown) => this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot open a replacement connection: keeping the current one'),
+      )
+      .finally(() => (run.connecting = undefined));
+  }
+
+  /**
+   * Switches once the replacement's acks are all in and the current connection has delivered
+   * what the replacement holds (nothing lost between the two), or after HANDOVER_WAIT_MS.
+   */
+  private maybeHandOver(run: Run): void {
+    const next = run.next;
+    if (!next || next.acks.waiting().length > 0) return;
+    run.handoverTimer ??= setTimeout(() => this.handOver(run), HANDOVER_WAIT_MS);
+    if (next.trades.caughtUpBy(run.current.trades, this.symbols.unified)) this.handOver(run);
+  }
+
+  /** Makes the replacement current, closes the old connection normally and passes on the held trades. */
+  private handOver(run: Run): void {
+    const next = run.next;
+    if (!next) return;
+    clearTimeout(run.handoverTimer);
+    run.handoverTimer = undefined;
+    const old = run.current;
+    run.current = next;
+    run.next = undefined;
+    this.rotations += 1;
+    old.closer.abort();
+    const held = next.trades.release(old.trades);
+    this.logger.info({ rotations: this.rotations }, 'switched to the replacement connection');
+    // Through the gap filler and dedup like any live trade: a trade both connections got counts once.
+    if (held.length > 0) this.gapFiller.accept(held);
   }
 
   /**
@@ -219,7 +355,7 @@ export class TradeStreamCollector implements DataSourceCollector {
     };
   }
 
-  private onText(text: string, run: { loop: SocketLoop; acks: SubscriptionAcks }): void {
+  private onText(text: string, connection: Connection, run: Run): void {
     let frame: ParsedFrame;
     try {
       frame = this.protocol.onMessage(text, { symbols: this.symbols, receivedAt: Date.now() });
@@ -227,12 +363,17 @@ export class TradeStreamCollector implements DataSourceCollector {
       this.countUnparsed(text, err);
       return;
     }
-    if (frame.trades) this.gapFiller.accept(frame.trades);
-    if (frame.ack !== undefined && run.acks.acknowledge(frame.ack)) this.progress.recordHeartbeat();
+    const { loop, acks } = connection;
+    if (frame.trades) {
+      const passed = connection.trades.receive(frame.trades);
+      if (passed.length > 0) this.gapFiller.accept(passed);
+    }
+    if (frame.ack !== undefined && acks.acknowledge(frame.ack)) this.progress.recordHeartbeat();
     if (frame.heartbeat) this.progress.recordHeartbeat();
-    if (frame.reply !== undefined) run.loop.send(frame.reply);
-    if (frame.error) run.loop.fail(run.acks.rejection(frame.error));
-    if (frame.closing) run.loop.fail(new Error(`${this.id}: ${frame.closing}`));
+    if (frame.reply !== undefined) loop.send(frame.reply);
+    if (frame.error) loop.fail(acks.rejection(frame.error));
+    if (frame.closing) loop.fail(new Error(`${this.id}: ${frame.closing}`));
+    if (run.next && (frame.trades || frame.ack !== undefined)) this.maybeHandOver(run);
   }
 
   /** A bad frame is skipped, never fatal. */

@@ -42,6 +42,13 @@ export interface BinanceSimulatorOptions extends SimulatorStartOptions {
   rejectUnknownSymbols?: boolean;
   /** REST weight budget per window; Binance: 6000 per minute (exchangeInfo rateLimits REQUEST_WEIGHT). */
   restWeightLimit?: { weight: number; windowMs: number };
+  /**
+   * Closes each connection this long after it opened; Binance: 24 h ("A single connection to
+   * stream.binance.com is only valid for 24 hours; expect to be disconnected at the 24 hour mark",
+   * web-socket-streams.md). Unset (default): never. Binance documents no close code for it; this
+   * assumes a normal close frame (1000), which a client treats like any other server close.
+   */
+  maxConnectionAgeMs?: number;
 }
 
 /** The trades sent to clients for one symbol: each trade once, however many clients got it. */
@@ -56,6 +63,10 @@ export interface BinanceSimulator extends SimulatorControls<BinanceTradePayload>
   pongs(): number;
   /** Sends the serverShutdown event Binance sends before a server goes away. */
   announceShutdown(): void;
+  /** WebSocket connections accepted since the start (open or not). */
+  connectionsOpened(): number;
+  /** Connections closed because they reached `maxConnectionAgeMs`. */
+  connectionsCut(): number;
 }
 
 interface Client extends ConnectionState {
@@ -105,6 +116,8 @@ export async function startBinanceSimulator(options: BinanceSimulatorOptions): P
   const budget = new RequestBudget(weight, windowMs);
   const feed = new TradeFeed<BinanceTradePayload>({ symbols, tradesPerSecond, seed, exchangeSymbol, amount: (trade) => trade.q });
   let pongs = 0;
+  let opened = 0;
+  let cut = 0;
 
   const checkStream = (stream: string): string | undefined => {
     const symbol = streamSymbol(stream);
@@ -132,6 +145,15 @@ export async function startBinanceSimulator(options: BinanceSimulatorOptions): P
       return undefined;
     }
     const client: Client = { ...state, socket, recent: [], lastPongAt: Date.now() };
+    opened += 1;
+    const { maxConnectionAgeMs } = options;
+    if (maxConnectionAgeMs !== undefined) {
+      const timer = setTimeout(() => {
+        cut += 1;
+        socket.close(1000);
+      }, maxConnectionAgeMs);
+      socket.once('close', () => clearTimeout(timer));
+    }
     socket.on('ping', () => overLimit(client));
     socket.on('pong', (data) => {
       if (overLimit(client)) return;
@@ -227,6 +249,8 @@ export async function startBinanceSimulator(options: BinanceSimulatorOptions): P
   return {
     ...simulatorControls(server, feed, '{"e":"trade","E":1790649901913,"s":"BTCUSDT","t":67208'),
     pongs: () => pongs,
+    connectionsOpened: () => opened,
+    connectionsCut: () => cut,
     announceShutdown: () => {
       const payload = JSON.stringify({ e: 'serverShutdown', E: Date.now() });
       server.sendEach((client) => streamEvent(client, '!serverShutdown', payload));

@@ -9,6 +9,9 @@ import { binanceTradeHistory } from './trade-history.js';
 const MAX_STREAMS = 1024;
 // Keeps each SUBSCRIBE frame small; Binance documents no per-request cap.
 const STREAMS_PER_REQUEST = 200;
+// "A single connection to stream.binance.com is only valid for 24 hours; expect to be disconnected
+// at the 24 hour mark" (web-socket-streams.md). Switching 10 minutes early leaves ample margin.
+const MAX_CONNECTION_AGE_MS = 24 * 3_600_000 - 10 * 60_000;
 
 
 /** A `trade` event payload (raw or unwrapped from a combined frame) as a normalized Trade. */
@@ -43,6 +46,7 @@ export const binanceTrades: TradeProtocol = {
   // Binance pings at the WebSocket level and `ws` pongs automatically; three missed pings
   // mean the link is gone.
   keepalive: { serverPingIntervalMs: 20_000, silenceTimeoutMs: 60_000 },
+  maxConnectionAgeMs: MAX_CONNECTION_AGE_MS,
   history: binanceTradeHistory,
 
   toExchangeSymbol(symbol: string): string {
