@@ -118,10 +118,10 @@ export function checkTarget(rows: readonly BenchRow[], metric: string, of: 'rati
   return { metric, of, op, threshold, actual, unit, met: op === '>=' ? actual >= threshold : actual < threshold };
 }
 
-/** Prints the target checks under the table (stdout). */
-export function printTargets(checks: readonly TargetCheck[]): void {
+/** Prints the target checks under the table (stdout); `source` names where the targets come from. */
+export function printTargets(checks: readonly TargetCheck[], source = 'issue 3 part 8'): void {
   if (checks.length === 0) return;
-  console.log('\ntargets (issue 3 part 8):');
+  console.log(`\ntargets (${source}):`);
   const width = Math.max(...checks.map((c) => c.metric.length));
   for (const c of checks) {
     const unit = c.unit ? ` ${c.unit}` : '';
