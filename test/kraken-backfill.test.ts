@@ -1,14 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { startKrakenSimulator, type KrakenSimulatorOptions } from '../collectors/exchanges/kraken/simulator.js';
 import { krakenRestPair, krakenTradeHistory } from '../collectors/exchanges/kraken/trade-history.js';
-import { MemoryStorage } from '../storage/memory.js';
-import { collectorFor, dropAndReconnect, expectStoredEventually, generatedSinceFirstStored, runRestarting, untilStored } from './support/backfill.js';
+import { noGapsNoDoubles } from './support/backfill.js';
 import { fixture } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';
-import { toLots } from './support/trade-samples.js';
 
 const SYMBOLS = ['BTC-USDT', 'ETH-USD'];
-const key = (symbol: string) => `trades:kraken:${symbol}`;
 
 interface TradesBody {
   error: string[];
@@ -69,64 +66,5 @@ describe('Kraken Trades', () => {
   });
 });
 
-describe('Kraken trades: no gaps, no doubles', () => {
-  const harness = useSimulator((options: KrakenSimulatorOptions) => startKrakenSimulator(options));
-
-  it('backfills over REST what forced disconnects missed: stored = generated from the first stored trade on, per symbol', async () => {
-    // Kraken's own ~1 call per second, so the backfill meets 429s and must back off.
-    const sim = await harness.start({ symbols: SYMBOLS, tradesPerSecond: 300 });
-    const storage = new MemoryStorage();
-    const collector = collectorFor('kraken', SYMBOLS, sim);
-    const abort = new AbortController();
-    const running = runRestarting(collector, storage, abort.signal);
-    try {
-      for (let drop = 0; drop < 3; drop++) {
-        for (const symbol of SYMBOLS) await untilStored(storage, key(symbol), 50);
-        await dropAndReconnect(sim);
-      }
-      for (const symbol of SYMBOLS) await untilStored(storage, key(symbol), 50);
-      sim.pause();
-      for (const symbol of SYMBOLS) {
-        const expected = () => generatedSinceFirstStored(storage, key(symbol), sim, symbol);
-        await expectStoredEventually(storage, key(symbol), expected);
-        const trades = await expected();
-        expect(trades.at(-1)!.id - trades[0]!.id + 1).toBe(trades.length);
-        const lots = (await storage.fetch(key(symbol), 0, Number.MAX_SAFE_INTEGER)).reduce((sum, [, v]) => sum + toLots((v as Record<string, number>).amount!), 0);
-        expect(lots).toBe(trades.reduce((sum, t) => sum + toLots(t.amount), 0));
-      }
-    } finally {
-      abort.abort();
-    }
-    expect(await running).toBeGreaterThanOrEqual(4);
-    expect(collector.progress.tradesBackfilled).toBeGreaterThanOrEqual(3 * 2 * 60);
-    expect(collector.progress.gaps).toBe(0);
-  }, 60_000);
-
-  it('a new collector on the same storage backfills from the saved checkpoint what was generated while none ran', async () => {
-    const sim = await harness.start({ symbols: SYMBOLS, tradesPerSecond: 300 });
-    const storage = new MemoryStorage();
-    const first = new AbortController();
-    const one = runRestarting(collectorFor('kraken', SYMBOLS, sim), storage, first.signal);
-    for (const symbol of SYMBOLS) await untilStored(storage, key(symbol), 50);
-    first.abort();
-    await one;
-    const down = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const second = new AbortController();
-    const two = collectorFor('kraken', SYMBOLS, sim);
-    const running = runRestarting(two, storage, second.signal);
-    try {
-      for (const symbol of SYMBOLS) await untilStored(storage, key(symbol), 50);
-      sim.pause();
-      for (const symbol of SYMBOLS) {
-        await expectStoredEventually(storage, key(symbol), () => generatedSinceFirstStored(storage, key(symbol), sim, symbol));
-        expect(sim.generatedTrades(symbol).filter((t) => t.time > down + 100).length).toBeGreaterThan(0);
-      }
-    } finally {
-      second.abort();
-    }
-    await running;
-    expect(two.progress.tradesBackfilled).toBeGreaterThan(2 * 100);
-    expect(two.progress.gaps).toBe(0);
-  }, 60_000);
-});
+// Kraken's own ~1 call per second already makes the backfill meet 429s.
+noGapsNoDoubles('Kraken', 'kraken', startKrakenSimulator, SYMBOLS);

@@ -3,14 +3,11 @@ import { startOkxSimulator, type OkxSimulatorOptions } from '../collectors/excha
 import { okxTradeHistory } from '../collectors/exchanges/okx/trade-history.js';
 import { PoliteRestClient } from '../collectors/trades/rest-client.js';
 import { silentLogger } from '../src/logger.js';
-import { MemoryStorage } from '../storage/memory.js';
-import { collectorFor, dropAndReconnect, expectStoredEventually, generatedSinceFirstStored, runRestarting, untilStored } from './support/backfill.js';
+import { noGapsNoDoubles } from './support/backfill.js';
 import { fixture } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';
-import { toLots } from './support/trade-samples.js';
 
 const SYMBOLS = ['BTC-USDT', 'ETH-USDT'];
-const key = (symbol: string) => `trades:okx:${symbol}`;
 
 interface Page {
   code: string;
@@ -82,66 +79,4 @@ describe('OKX history-trades', () => {
   });
 });
 
-describe('OKX trades: no gaps, no doubles', () => {
-  const harness = useSimulator((options: OkxSimulatorOptions) => startOkxSimulator(options));
-
-  it('backfills over REST what forced disconnects missed: stored = generated from the first stored trade on, per symbol', async () => {
-    // A tight budget, so the backfill also meets 429s and must back off.
-    const sim = await harness.start({ symbols: SYMBOLS, tradesPerSecond: 300, restRequestLimit: { requests: 2, windowMs: 500 } });
-    const storage = new MemoryStorage();
-    const collector = collectorFor('okx', SYMBOLS, sim);
-    const abort = new AbortController();
-    const running = runRestarting(collector, storage, abort.signal);
-    try {
-      for (let drop = 0; drop < 3; drop++) {
-        for (const symbol of SYMBOLS) await untilStored(storage, key(symbol), 50);
-        await dropAndReconnect(sim); // down ≥ the 300 ms restart delay: ~90 trades per symbol generated and never sent
-      }
-      for (const symbol of SYMBOLS) await untilStored(storage, key(symbol), 50);
-      sim.pause();
-      for (const symbol of SYMBOLS) {
-        const expected = () => generatedSinceFirstStored(storage, key(symbol), sim, symbol);
-        await expectStoredEventually(storage, key(symbol), expected);
-        const trades = await expected();
-        // Every id once, none missing: the ids from the first stored one on are consecutive.
-        expect(trades.at(-1)!.id - trades[0]!.id + 1).toBe(trades.length);
-        const lots = (await storage.fetch(key(symbol), 0, Number.MAX_SAFE_INTEGER)).reduce((sum, [, v]) => sum + toLots((v as Record<string, number>).amount!), 0);
-        expect(lots).toBe(trades.reduce((sum, t) => sum + toLots(t.amount), 0));
-      }
-    } finally {
-      abort.abort();
-    }
-    expect(await running).toBeGreaterThanOrEqual(4);
-    expect(collector.progress.tradesBackfilled).toBeGreaterThanOrEqual(3 * 2 * 60);
-    expect(collector.progress.gaps).toBe(0);
-    expect((await storage.keys()).map((k) => k.key).sort()).toEqual(SYMBOLS.map(key).sort());
-  });
-
-  it('a new collector on the same storage backfills from the saved checkpoint what was generated while none ran', async () => {
-    const sim = await harness.start({ symbols: SYMBOLS, tradesPerSecond: 300 });
-    const storage = new MemoryStorage();
-    const first = new AbortController();
-    const one = runRestarting(collectorFor('okx', SYMBOLS, sim), storage, first.signal);
-    for (const symbol of SYMBOLS) await untilStored(storage, key(symbol), 50);
-    first.abort();
-    await one;
-    const down = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 500)); // the daemon is down; the market is not
-    const second = new AbortController();
-    const two = collectorFor('okx', SYMBOLS, sim);
-    const running = runRestarting(two, storage, second.signal);
-    try {
-      for (const symbol of SYMBOLS) await untilStored(storage, key(symbol), 50);
-      sim.pause();
-      for (const symbol of SYMBOLS) {
-        await expectStoredEventually(storage, key(symbol), () => generatedSinceFirstStored(storage, key(symbol), sim, symbol));
-        expect(sim.generatedTrades(symbol).filter((t) => t.time > down + 100).length).toBeGreaterThan(0);
-      }
-    } finally {
-      second.abort();
-    }
-    await running;
-    expect(two.progress.tradesBackfilled).toBeGreaterThan(2 * 100);
-    expect(two.progress.gaps).toBe(0);
-  });
-});
+noGapsNoDoubles('OKX', 'okx', startOkxSimulator, SYMBOLS, { restRequestLimit: { requests: 2, windowMs: 500 } });
