@@ -4,8 +4,6 @@
  * masters, every series in one slot, Pub/Sub across nodes, the start-up check on every
  * master) and the cluster configuration (`urls`, `cluster: true`).
  */
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { StorageError } from '../storage/errors.js';
@@ -17,6 +15,7 @@ import { silentLogger } from '../src/logger.js';
 import { storageContract } from './storage-contract.js';
 import { CLUSTER_SKIP_MESSAGE, RedisClusterHarness } from './support/redis-cluster.js';
 import { disposeRedisServers, RedisServer, timeSeriesTarget } from './support/redis-server.js';
+import { capturingLogger, errorOf } from './support/assertions.js';
 
 const module = timeSeriesTarget()?.module;
 if (!module) console.warn(CLUSTER_SKIP_MESSAGE);
@@ -34,28 +33,6 @@ afterEach(async () => {
   for (const s of opened.splice(0)) await s.close().catch(() => undefined);
 });
 afterAll(disposeRedisServers, 30_000);
-
-/** A pino logger whose lines the test can read. */
-function capturingLogger() {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), lines };
-}
-
-/** Resolves to the rejection, failing when the promise resolves. */
-async function errorOf(promise: Promise<unknown>): Promise<Error> {
-  const outcome = await promise.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!(outcome instanceof Error)) expect.fail('expected a rejection');
-  return outcome;
-}
 
 describe('redis-timeseries cluster configuration', () => {
   const config = redisTimeSeriesStorageKind.config;

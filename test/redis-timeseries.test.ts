@@ -1,5 +1,3 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { StorageClosedError, StorageError } from '../storage/errors.js';
@@ -21,6 +19,7 @@ import {
   timeSeriesTarget,
   withRedis,
 } from './support/redis-server.js';
+import { capturingLogger, errorOf } from './support/assertions.js';
 
 const target = timeSeriesTarget();
 if (!target) console.warn(SKIP_MESSAGE);
@@ -41,25 +40,6 @@ async function open(options: RedisTimeSeriesOptions): Promise<RedisTimeSeriesSto
 afterEach(async () => {
   for (const s of opened.splice(0)) await s.close().catch(() => undefined);
 });
-
-/** A pino logger whose lines the test can read. */
-function capturingLogger() {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), lines };
-}
-
-/** Resolves to the rejection, failing when the promise resolves. */
-async function errorOf(promise: Promise<unknown>): Promise<Error> {
-  const outcome = await promise.then(() => undefined, (err: unknown) => err);
-  if (!(outcome instanceof Error)) expect.fail('expected a rejection');
-  return outcome;
-}
 
 describe('redis-timeseries layout', () => {
   it('merges adjacent same-ms samples into one TS.MADD value per last/first/min/max field, never sum ones', () => {
