@@ -37,7 +37,8 @@ import { createClient } from 'redis';
 import type { SeriesSchema } from '../storage/catalog.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { maskUrl } from '../storage/redis-timeseries/connect.js';
-import { chunkSizeFor, duplicatePolicy, fieldKey, formatDouble, keyLabels, pairs, SERIES_SET } from '../storage/redis-timeseries/layout.js';
+import { fieldKey, formatDouble, pairs, SERIES_SET } from '../storage/redis-timeseries/layout.js';
+import { tsCreateCommand } from '../storage/redis-timeseries/schema.js';
 import { RedisTimeSeriesStorage } from '../storage/redis-timeseries/storage.js';
 import type { FetchOptions, MergePolicy, Point, SeriesDeclaration } from '../storage/types.js';
 import { NO_REDIS_SERVER, RedisServer, timeSeriesTarget } from './support/redis-server.js';
@@ -104,18 +105,6 @@ async function dropBenchKeys(client: Client): Promise<void> {
 /** The schema RedisTimeSeriesStorage derives from a declaration (no retention given). */
 function schemaOf(d: SeriesDeclaration): SeriesSchema {
   return { key: d.key, fields: { ...d.fields }, retentionMs: d.retentionMs ?? 0, labels: { ...(d.labels ?? {}) }, declared: true };
-}
-
-/** TS.CREATE exactly as SeriesSchemas (storage/redis-timeseries/schema.ts) builds it. */
-function createCommand(schema: SeriesSchema, field: string, policy: MergePolicy): string[] {
-  return [
-    'TS.CREATE', fieldKey(schema.key, field),
-    'RETENTION', String(schema.retentionMs),
-    'ENCODING', 'COMPRESSED',
-    'CHUNK_SIZE', String(chunkSizeFor(schema)),
-    'DUPLICATE_POLICY', duplicatePolicy(policy),
-    'LABELS', ...keyLabels(schema, field).flat(),
-  ];
 }
 
 /**
@@ -200,7 +189,7 @@ async function writeCeiling(url: string, set: Pick<TradeSet, 'declarations' | 'p
     const keysOf = new Map<string, string[]>();
     for (const d of set.declarations) {
       const schema = schemaOf(d);
-      for (const f of fields) creates.push(client.sendCommand(createCommand(schema, f, TRADE_FIELDS[f])));
+      for (const f of fields) creates.push(client.sendCommand(tsCreateCommand(schema, f, TRADE_FIELDS[f])));
       keysOf.set(d.key, fields.map((f) => fieldKey(d.key, f)));
     }
     await Promise.all(creates);

@@ -110,7 +110,7 @@ export class SeriesSchemas {
     if (this.persisted.get(schema.key) === json) return;
     const fields = Object.entries(schema.fields);
     const toCreate = fields.filter(([f]) => !this.known.has(fieldKey(schema.key, f)));
-    const created = await Promise.all(toCreate.map(([f, p]) => settle(this.client.send(fieldKey(schema.key, f), this.createCommand(schema, f, p)))));
+    const created = await Promise.all(toCreate.map(([f, p]) => settle(this.client.send(fieldKey(schema.key, f), tsCreateCommand(schema, f, p)))));
     const existing: Array<[string, MergePolicy]> = [];
     toCreate.forEach(([field, policy], i) => {
       const reply = created[i];
@@ -145,17 +145,6 @@ export class SeriesSchemas {
     this.persisted.set(schema.key, json);
   }
 
-  private createCommand(schema: SeriesSchema, field: string, policy: MergePolicy): string[] {
-    return [
-      'TS.CREATE', fieldKey(schema.key, field),
-      'RETENTION', String(schema.retentionMs),
-      'ENCODING', 'COMPRESSED',
-      'CHUNK_SIZE', String(chunkSizeFor(schema)),
-      'DUPLICATE_POLICY', duplicatePolicy(policy),
-      'LABELS', ...keyLabels(schema, field).flat(),
-    ];
-  }
-
   /** Records an existing key after checking its TS.INFO reply; throws when it cannot be used. */
   private verify(series: string, field: string, policy: MergePolicy, reply: unknown): void {
     if (reply instanceof ErrorReply) {
@@ -181,4 +170,16 @@ export class SeriesSchemas {
     const key = isKey ? fieldOrKey : fieldKey(series, fieldOrKey);
     return new StorageError(`series ${series}: Redis key ${key}: ${why}`, series);
   }
+}
+
+/** The TS.CREATE of one field key: its merge policy as DUPLICATE_POLICY, retention, compression, labels. */
+export function tsCreateCommand(schema: SeriesSchema, field: string, policy: MergePolicy): string[] {
+  return [
+    'TS.CREATE', fieldKey(schema.key, field),
+    'RETENTION', String(schema.retentionMs),
+    'ENCODING', 'COMPRESSED',
+    'CHUNK_SIZE', String(chunkSizeFor(schema)),
+    'DUPLICATE_POLICY', duplicatePolicy(policy),
+    'LABELS', ...keyLabels(schema, field).flat(),
+  ];
 }

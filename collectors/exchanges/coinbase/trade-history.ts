@@ -1,6 +1,7 @@
 import type { HistoryPageRequest, TradeHistory } from '../../trades/history.js';
-import { TAKER_BUY, TAKER_SELL, type Trade } from '../../trades/trade.js';
-import { decimal, integer, isObject, isoTimeMs } from '../../trades/wire.js';
+import type { Trade } from '../../trades/trade.js';
+import { isObject } from '../../trades/wire.js';
+import { coinbaseTrade } from './trade.js';
 
 // Coinbase Exchange REST "Get product trades" (GET /products/<product_id>/trades, docs.cdp.coinbase.com
 // exchange api-reference): newest first, `limit` up to 1000, cursor pagination ("Pagination":
@@ -21,18 +22,7 @@ const PAGE_SIZE = 1000;
  */
 function parseRestTrade(entry: unknown, symbol: string, receivedAt: number): Trade {
   if (!isObject(entry)) throw new Error('trades entry is not an object');
-  if (entry.side !== 'buy' && entry.side !== 'sell') throw new Error(`side is neither buy nor sell: ${JSON.stringify(entry.side)}`);
-  return {
-    exchange: 'coinbase',
-    symbol,
-    id: integer(entry.trade_id, 'trade_id'),
-    price: decimal(entry.price, 'price'),
-    amount: decimal(entry.size, 'size'),
-    side: entry.side === 'sell' ? TAKER_BUY : TAKER_SELL,
-    // "2026-06-19T16:43:33.739704Z": microseconds, truncated to the millisecond like the stream's.
-    exchangeTime: isoTimeMs(entry.time, 'time'),
-    receivedAt,
-  };
+  return coinbaseTrade(entry, symbol, receivedAt);
 }
 
 /** Coinbase's past trades by id: `/products/<id>/trades?after=afterId+1001&limit=1000`, ascending. */

@@ -1,6 +1,7 @@
 import type { FrameContext, ParsedFrame, SubscribeRequest, SymbolTable, TradeProtocol } from '../../trades/protocol.js';
-import { TAKER_BUY, TAKER_SELL, type Trade } from '../../trades/trade.js';
-import { type Json, decimal, integer, isObject, isoTimeMs, splitSymbol } from '../../trades/wire.js';
+import type { Trade } from '../../trades/trade.js';
+import { type Json, isObject, isoTimeMs, splitSymbol } from '../../trades/wire.js';
+import { coinbaseTrade } from './trade.js';
 import { coinbaseTradeHistory } from './trade-history.js';
 
 // docs.cdp.coinbase.com/exchange/websocket-feed/best-practices asks to spread subscriptions over
@@ -26,18 +27,9 @@ export function parseCoinbaseMatch(message: Json, context: FrameContext): Trade 
   if (typeof message.product_id !== 'string') throw new Error('match without a product_id');
   const symbol = context.symbols.fromExchange(message.product_id);
   if (symbol === undefined) throw new Error(`match for ${message.product_id}, which this connection did not subscribe`);
-  if (message.side !== 'buy' && message.side !== 'sell') throw new Error(`side is neither buy nor sell: ${JSON.stringify(message.side)}`);
-  return {
-    exchange: 'coinbase',
-    symbol,
-    id: integer(message.trade_id, 'trade_id'),
-    price: decimal(message.price, 'price'),
-    amount: decimal(message.size, 'size'),
-    side: message.side === 'sell' ? TAKER_BUY : TAKER_SELL,
-    exchangeTime: coinbaseTimeMs(message.time),
-    receivedAt: context.receivedAt,
-  };
+  return coinbaseTrade(message, symbol, context.receivedAt);
 }
+
 
 /** True when the cumulative `subscriptions` reply lists every product of this connection under `matches`. */
 function confirmsMatches(message: Json, symbols: SymbolTable): boolean {
