@@ -3,6 +3,7 @@
  * listens, what it generated and sent, and the faults and switches tests drive it with. An
  * exchange spreads these into its object and adds its own (pong counts, shutdown notices, ...).
  */
+import type { KlineHoles } from './kline-source.js';
 import type { SimulatedTrade, TradeTally } from './market.js';
 import type { SimulatorClient, SimulatorServer } from './server.js';
 import type { SentRecords, TradeFeed } from './trade-feed.js';
@@ -17,6 +18,21 @@ export interface SimulatorStartOptions {
   tradesPerSecond: number;
   /** Seeds the generated prices, quantities and sides. */
   seed?: number;
+  /** Candles left out of the kline history served over REST (none by default). */
+  klineHoles?: KlineHoles;
+}
+
+/** The switches of an exchange simulator's REST market data (klines, depth, status). */
+export interface RestMarketControls {
+  /**
+   * Starts or ends a maintenance window: the exchange's status endpoint says so and its market-data
+   * endpoints refuse requests the way the exchange does during maintenance.
+   */
+  setMaintenance(on: boolean): void;
+  /** REST requests refused for going over the exchange's rate limit since the start. */
+  rateLimited(): number;
+  /** REST requests received since the start, all or those to one path (e.g. `/api/v3/klines`). */
+  restRequests(path?: string): number;
 }
 
 /** What every exchange simulator offers, whatever its protocol. */

@@ -5,6 +5,8 @@
 export class RequestBudget {
   private windowStart = 0;
   private used = 0;
+  /** Requests refused for going over the limit since the start: a polite client keeps this at 0. */
+  refused = 0;
 
   constructor(
     /** Weight allowed per window. */
@@ -19,7 +21,10 @@ export class RequestBudget {
       this.windowStart = start;
       this.used = 0;
     }
-    if (this.used + weight > this.limit) return Math.max(1, Math.ceil((start + this.windowMs - now) / 1000));
+    if (this.used + weight > this.limit) {
+      this.refused += 1;
+      return Math.max(1, Math.ceil((start + this.windowMs - now) / 1000));
+    }
     this.used += weight;
     return undefined;
   }

@@ -37,6 +37,8 @@ export interface SimulatorServer<C extends SimulatorClient> {
   every(ms: number, task: () => void): void;
   /** Cuts every connection without a close handshake, as a network failure would. */
   dropConnections(): void;
+  /** REST requests received since the start, all or those to one path. */
+  restRequests(path?: string): number;
   /** Stops the periodic tasks, cuts the clients and stops listening. */
   close(): Promise<void>;
 }
@@ -75,7 +77,12 @@ export async function startSimulatorServer<C extends SimulatorClient>(port: numb
     });
   };
 
-  const server = createServer((req, res) => routes.rest(req, res, requestUrl(req)));
+  const requestsByPath = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const url = requestUrl(req);
+    requestsByPath.set(url.pathname, (requestsByPath.get(url.pathname) ?? 0) + 1);
+    routes.rest(req, res, url);
+  });
   server.on('upgrade', onUpgrade);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -104,6 +111,7 @@ export async function startSimulatorServer<C extends SimulatorClient>(port: numb
       timers.push(setInterval(task, ms));
     },
     dropConnections: terminateAll,
+    restRequests: (path) => (path === undefined ? [...requestsByPath.values()].reduce((a, b) => a + b, 0) : (requestsByPath.get(path) ?? 0)),
     close: async () => {
       timers.forEach((timer) => clearInterval(timer));
       terminateAll();

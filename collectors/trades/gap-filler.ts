@@ -2,7 +2,7 @@ import type { Logger } from '../../src/logger.js';
 import type { CollectorProgress } from '../types.js';
 import type { TradeHistory } from './history.js';
 import type { SymbolTable } from './protocol.js';
-import type { RestClient } from './rest-client.js';
+import type { RestClient } from '../rest/rest-client.js';
 import type { Trade } from './trade.js';
 
 /** Where one run of a stream puts what the gap filler lets through. */

@@ -1,5 +1,5 @@
 import type { Trade } from './trade.js';
-import type { RestClient } from './rest-client.js';
+import type { RestClient } from '../rest/rest-client.js';
 
 /** What one page request of a TradeHistory gets. */
 export interface HistoryPageRequest {

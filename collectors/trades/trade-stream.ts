@@ -8,7 +8,8 @@ import { TradeDeduplicator } from './dedup.js';
 import { GapFiller, type GapSink } from './gap-filler.js';
 import { GAP_FIELDS, gapsKey } from './gap-records.js';
 import { SymbolTable, type ParsedFrame, type TradeProtocol } from './protocol.js';
-import { restClientFor } from './rest-client.js';
+import { restLimitsOf } from '../exchanges/rest-limits.js';
+import { restClientFor } from '../rest/rest-client.js';
 import { SubscriptionAcks } from './subscription-acks.js';
 import { TradeCheckpoints } from './trade-checkpoints.js';
 import { TRADE_FIELDS, tradesKey, type Trade } from './trade.js';
@@ -115,13 +116,14 @@ export class TradeStreamCollector implements DataSourceCollector {
     this.dedup = new TradeDeduplicator(protocol.idsIncrease);
     this.checkpoints = new TradeCheckpoints(this.id, this.logger, options.checkpointIntervalMs);
     const { history } = protocol;
+    const restUrl = options.restUrl ?? (options.wsUrl === undefined ? history?.defaultRestUrl : undefined);
     this.gapFiller = new GapFiller({
       exchange: protocol.exchange,
       symbols: this.symbols,
       history,
       idsSequential: history?.idsSequential ?? false,
-      restUrl: options.restUrl ?? (options.wsUrl === undefined ? history?.defaultRestUrl : undefined),
-      http: restClientFor(protocol.exchange, this.logger),
+      restUrl,
+      http: restClientFor(protocol.exchange, restUrl ?? '', this.logger, restLimitsOf(protocol.exchange)),
       logger: this.logger,
       progress: this.progress,
     });

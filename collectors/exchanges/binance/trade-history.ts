@@ -34,7 +34,8 @@ export const binanceTradeHistory: TradeHistory = {
 
   async fetchAfter({ symbol, exchangeSymbol, afterId, restUrl, http, signal }: HistoryPageRequest): Promise<Trade[]> {
     const url = `${restUrl.replace(/\/+$/, '')}/api/v3/historicalTrades`;
-    const body = await http.getJson(url, { symbol: exchangeSymbol, fromId: afterId + 1, limit: PAGE_SIZE }, signal);
+    // rest-api.md "Old trade lookup": weight 25.
+    const body = await http.getJson(url, { symbol: exchangeSymbol, fromId: afterId + 1, limit: PAGE_SIZE }, signal, { weight: 25 });
     if (!Array.isArray(body)) throw new Error(`historicalTrades answered with no array: ${JSON.stringify(body).slice(0, 200)}`);
     const receivedAt = Date.now();
     return body.map((entry) => parseHistoricalTrade(entry, symbol, receivedAt));

@@ -1,11 +1,34 @@
 import axios from 'axios';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../src/logger.js';
+import { TokenBucket, type RateLimitRules } from './token-bucket.js';
+
+/** Per-request settings. */
+export interface RequestOptions {
+  /** What the request costs against the exchange's limit (Binance request weight); default 1. */
+  weight?: number;
+}
 
 /** GETs JSON from an exchange's REST API. */
 export interface RestClient {
   /** The parsed body of a 2xx answer to GET `url` with `params`; throws a RestError otherwise. */
-  getJson(url: string, params: Readonly<Record<string, string | number>>, signal: AbortSignal): Promise<unknown>;
+  getJson(url: string, params: Readonly<Record<string, string | number>>, signal: AbortSignal, options?: RequestOptions): Promise<unknown>;
+}
+
+/**
+ * One exchange's published REST limits and how it signals them
+ * (collectors/exchanges/<exchange>/rest-limits.ts).
+ */
+export interface RestLimits {
+  /** The token bucket every request of the exchange goes through, sized below the published limit. */
+  bucket: RateLimitRules;
+  /** Reads the weight left in the exchange's own window from a response's headers (Binance X-MBX-USED-WEIGHT-1M). */
+  remainingFromHeaders?(headers: Readonly<Record<string, unknown>>): number | undefined;
+  /**
+   * A 2xx body that is really a rate-limit refusal (OKX code 50011, Kraken "EAPI:Rate limit exceeded"):
+   * the wait in ms before trying again, else undefined.
+   */
+  throttledBody?(body: unknown): number | undefined;
 }
 
 /** A request the exchange refused or that failed for good. */
@@ -31,6 +54,8 @@ export interface PoliteRestClientOptions {
   backoffMs?: number;
   /** Longest wait a Retry-After may impose before the request is given up; default 5 min. */
   maxRetryAfterMs?: number;
+  /** The exchange's limits; without them requests are only serialized. */
+  limits?: RestLimits;
 }
 
 /** Retry-After as seconds or an HTTP date (RFC 9110 §10.2.3), in ms; undefined when absent or unreadable. */
@@ -43,9 +68,10 @@ export function retryAfterMs(header: unknown, now = Date.now()): number | undefi
 }
 
 /**
- * One exchange's REST client: requests go out one at a time (a backfill never bursts),
- * each with a timeout; 429 and 418 wait what Retry-After says (Binance rest-api.md "LIMITS":
- * a client that keeps sending after a 429 is banned with 418), network errors and 5xx back off.
+ * One exchange's REST client: requests go out one at a time (a backfill never bursts), each
+ * spending its weight from the exchange's token bucket first and with a timeout; 429 and 418 wait
+ * what Retry-After says (Binance rest-api.md "LIMITS": a client that keeps sending after a 429 is
+ * banned with 418), network errors and 5xx back off.
  */
 export class PoliteRestClient implements RestClient {
   private queue: Promise<unknown> = Promise.resolve();
@@ -53,32 +79,44 @@ export class PoliteRestClient implements RestClient {
   private readonly maxAttempts: number;
   private readonly backoffMs: number;
   private readonly maxRetryAfterMs: number;
+  /** The exchange's token bucket; undefined when no limits were given. */
+  readonly bucket: TokenBucket | undefined;
+  /** Requests sent (each attempt counts). */
+  requests = 0;
 
   constructor(private readonly options: PoliteRestClientOptions) {
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.maxAttempts = options.maxAttempts ?? 5;
     this.backoffMs = options.backoffMs ?? 500;
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? 300_000;
+    this.bucket = options.limits ? new TokenBucket(options.limits.bucket) : undefined;
   }
 
-  getJson(url: string, params: Readonly<Record<string, string | number>>, signal: AbortSignal): Promise<unknown> {
-    const turn = this.queue.then(() => this.attempt(url, params, signal));
+  getJson(url: string, params: Readonly<Record<string, string | number>>, signal: AbortSignal, options: RequestOptions = {}): Promise<unknown> {
+    const turn = this.queue.then(() => this.attempt(url, params, signal, options.weight ?? 1));
     this.queue = turn.catch(() => undefined);
     return turn;
   }
 
-  private async attempt(url: string, params: Readonly<Record<string, string | number>>, signal: AbortSignal): Promise<unknown> {
+  private async attempt(url: string, params: Readonly<Record<string, string | number>>, signal: AbortSignal, weight: number): Promise<unknown> {
+    const limits = this.options.limits;
     for (let attempt = 1; ; attempt++) {
       signal.throwIfAborted();
       let wait: number;
       let reason: string;
       try {
+        await this.bucket?.take(weight, signal);
+        this.requests += 1;
         const res = await axios.get<unknown>(url, { params, timeout: this.timeoutMs, signal, validateStatus: () => true, responseType: 'json' });
-        if (res.status >= 200 && res.status < 300) return res.data;
+        const remaining = limits?.remainingFromHeaders?.(res.headers as Record<string, unknown>);
+        if (remaining !== undefined) this.bucket?.reportRemaining(remaining);
+        const throttled = res.status >= 200 && res.status < 300 ? limits?.throttledBody?.(res.data) : undefined;
+        if (res.status >= 200 && res.status < 300 && throttled === undefined) return res.data;
         const body = JSON.stringify(res.data).slice(0, 200);
         reason = `HTTP ${res.status} ${body}`;
-        if (res.status === 429 || res.status === 418) {
-          wait = retryAfterMs(res.headers['retry-after']) ?? this.backoffMs * 2 ** (attempt - 1);
+        if (throttled !== undefined || res.status === 429 || res.status === 418) {
+          wait = throttled ?? retryAfterMs(res.headers['retry-after']) ?? this.backoffMs * 2 ** (attempt - 1);
+          this.bucket?.pause(wait);
           if (wait > this.maxRetryAfterMs) throw new RestError(`${this.options.label}: GET ${url}: ${reason}; Retry-After ${wait} ms is too long`, res.status);
         } else if (res.status >= 500) {
           wait = this.backoffMs * 2 ** (attempt - 1);
@@ -99,9 +137,13 @@ export class PoliteRestClient implements RestClient {
 
 const clients = new Map<string, PoliteRestClient>();
 
-/** The process's one REST client for `exchange`, so every collector of it shares the one-at-a-time queue. */
-export function restClientFor(exchange: string, logger: Logger): PoliteRestClient {
-  let client = clients.get(exchange);
-  if (!client) clients.set(exchange, (client = new PoliteRestClient({ label: exchange, logger })));
+/**
+ * The process's one REST client for an exchange's REST base URL, so every collector of it shares
+ * the one-at-a-time queue and the token bucket (limits are per host and IP, not per collector).
+ */
+export function restClientFor(exchange: string, restUrl: string, logger: Logger, limits?: RestLimits): PoliteRestClient {
+  const id = `${exchange} ${restUrl}`;
+  let client = clients.get(id);
+  if (!client) clients.set(id, (client = new PoliteRestClient({ label: exchange, logger, limits })));
   return client;
 }
