@@ -17,6 +17,16 @@ export class CollectorProgress {
   tradesBackfilled = 0;
   /** Gaps that could not be filled (each stored as a gap record) since the process started. */
   gaps = 0;
+  /**
+   * Times a collector threw its local copy away and resynchronized it (an order book failing its
+   * checksum or sequence check); 0 for collectors that keep no such copy.
+   */
+  resyncs = 0;
+  /**
+   * Why the collector is running but not collecting (the exchange reports maintenance or is
+   * unreachable, so it waits instead of hammering it); undefined while all is well.
+   */
+  degraded: string | undefined;
 
   /** Records `count` stored samples whose newest exchange time is `dataTime`. */
   recordStored(count: number, dataTime?: number, now = Date.now()): void {

@@ -8,11 +8,15 @@ export interface StatusSource {
   status(): ServiceStatus;
 }
 
-/** `/health`: 200 while the service runs and no collector has failed for good, else 503. */
-export function health(status: ServiceStatus): { code: number; body: { status: string; failed: string[] } } {
+/**
+ * `/health`: 200 while the service runs and not every collector has failed for good, else 503;
+ * `degraded` when some failed or wait out an exchange's maintenance.
+ */
+export function health(status: ServiceStatus): { code: number; body: { status: string; failed: string[]; degraded: string[] } } {
   const failed = status.collectors.filter((c) => c.state === 'failed').map((c) => c.id);
+  const degraded = status.collectors.filter((c) => c.degraded !== null).map((c) => c.id);
   const ok = status.state === 'running' && (failed.length === 0 || failed.length < status.collectors.length);
-  return { code: ok ? 200 : 503, body: { status: !ok ? 'unhealthy' : failed.length ? 'degraded' : 'ok', failed } };
+  return { code: ok ? 200 : 503, body: { status: !ok ? 'unhealthy' : failed.length || degraded.length ? 'degraded' : 'ok', failed, degraded } };
 }
 
 /** Prometheus gauges read from the status snapshot at scrape time. */
@@ -34,6 +38,7 @@ function metricsFor(source: StatusSource): MetricsRegistry {
   perCollector('collector_gaps_total', 'Gaps that could not be filled (stored as gap records) since start', (c) => c.gaps);
   perCollector('collector_restarts_total', 'Restarts of the collector since start', (c) => c.restarts);
   perCollector('collector_up', '1 while the collector runs, 0 otherwise', (c) => (c.state === 'running' ? 1 : 0));
+  perCollector('collector_degraded', '1 while the collector waits out an exchange problem (maintenance, unreachable)', (c) => (c.degraded !== null ? 1 : 0));
   perCollector('collector_last_data_age_seconds', 'Seconds since the collector last stored data', (c) =>
     c.lastDataAt ? (Date.now() - Date.parse(c.lastDataAt)) / 1000 : -1,
   );

@@ -35,7 +35,7 @@ feeds:
     daemons.push(daemon);
     const health = await fetch(`${daemon.statusUrl}/health`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: 'ok', failed: [] });
+    expect(await health.json()).toEqual({ status: 'ok', failed: [], degraded: [] });
     // Wait until the daemon has stored and flushed some ticks.
     let rows: Array<[number, { tick: number }]> = [];
     for (let i = 0; i < 100 && rows.length < 5; i++) {

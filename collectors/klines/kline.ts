@@ -46,3 +46,23 @@ export function klinesKey(exchange: string, symbol: string, interval: string): s
 export function klineGapsKey(exchange: string, symbol: string, interval: string): string {
   return `gaps:${exchange}:${symbol}:${interval}`;
 }
+
+/** Why a candle is recorded as missing. */
+export const KLINE_GAP_REASON = {
+  /** The exchange left it out of two answers that covered it: no trades, or a hole in its history. */
+  notServed: 1,
+  /** Older than the history the exchange serves (Kraken: the 720 most recent candles). */
+  beyondHistory: 2,
+} as const;
+
+/**
+ * Fields of a `gaps:<exchange>:<SYMBOL>:<interval>` sample, stored at the first missing open
+ * time: candles with open times from `first_open_time` to `last_open_time` (inclusive) do not exist
+ * at the exchange, so they are not asked for again.
+ */
+export const KLINE_GAP_FIELDS: Readonly<Record<string, MergePolicy>> = {
+  first_open_time: 'last',
+  last_open_time: 'last',
+  candles: 'last',
+  reason: 'last',
+};

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { statusCommand, validateCommand } from './admin-commands.js';
+import { backfillCommand } from './backfill.js';
 import { describeFailure, UsageError } from './errors.js';
 import { fetchCommand, keysCommand, priceCommand } from './read-commands.js';
 import { runCommand } from './run.js';
@@ -85,6 +86,18 @@ export async function main(argv: string[]): Promise<number> {
       const sources = [opts.url !== undefined, opts.redis !== undefined, opts.fromStorage === true].filter(Boolean).length;
       if (sources > 1) throw new UsageError('give one of --url, --redis and --from-storage');
       print(opts.redis !== undefined || opts.fromStorage ? await savedStateCommand(opts) : await statusCommand(opts));
+    });
+
+  program
+    .command('backfill')
+    .description("fill a feed's klines over a range, with a progress bar; DATE: ms epoch, ISO-8601, now, -30d, now-1h")
+    .requiredOption('--feed <name>', 'feed name from the config')
+    .requiredOption('--from <date>', 'first candle open time (inclusive)')
+    .option('--to <date>', 'last candle open time (inclusive), default now')
+    .option('--progress', 'draw the progress bar even when stderr is not a terminal')
+    .option(...configOption)
+    .action(async (opts: { config: string; feed: string; from: string; to?: string; progress?: boolean }) => {
+      print(await backfillCommand(opts));
     });
 
   program
