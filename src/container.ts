@@ -1,4 +1,5 @@
 import { Container } from 'inversify';
+import { klinesCollectorKind } from '../collectors/klines/kind.js';
 import { tradesCollectorKind } from '../collectors/trades/kind.js';
 import { bookMidFeedKind } from '../feeds/book-mid.js';
 import { collectionFeedKind } from '../feeds/collection.js';
@@ -26,6 +27,7 @@ export function createContainer(options: { logger?: Logger } = {}): Container {
     registerFeedKind(container, kind as FeedKind);
   }
   registerCollectorKind(container, tradesCollectorKind);
+  registerCollectorKind(container, klinesCollectorKind);
   registerStorageKind(container, sqliteStorageKind as StorageKind);
   registerStorageKind(container, memoryStorageKind as StorageKind);
   registerStorageKind(container, redisTimeSeriesStorageKind as StorageKind);

@@ -2,7 +2,8 @@ import type { RestLimits } from '../../rest/rest-client.js';
 
 /** Kraken spot public REST limits: about one call per second per IP (docs "Spot REST rate limits"). */
 export const krakenRestLimits: RestLimits = {
-  bucket: { capacity: 2, refillPerSecond: 1 },
+  // One at a time, a little slower than one per second, so clock skew never puts two in one second.
+  bucket: { capacity: 1, refillPerSecond: 0.9 },
   // Kraken answers 200 with `error: ["EGeneral:Too many requests"]` or `["EAPI:Rate limit exceeded"]`.
   throttledBody(body) {
     const errors = (body as { error?: unknown } | null)?.error;

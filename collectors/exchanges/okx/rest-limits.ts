@@ -6,7 +6,8 @@ import type { RestLimits } from '../../rest/rest-client.js';
  * requests to looser endpoints weigh less.
  */
 export const okxRestLimits: RestLimits = {
-  bucket: { capacity: 20, refillPerSecond: 9 },
+  // Counted in fixed 2-s windows: a full bucket plus 2 s of refill fits in 20.
+  bucket: { capacity: 4, refillPerSecond: 8 },
   // A 200 answer with code 50011 ("Rate limit reached") is OKX's throttle.
   throttledBody(body) {
     const code = (body as { code?: unknown } | null)?.code;
