@@ -43,14 +43,20 @@ export function answerTrades(url: URL, key: string, trades: readonly SimulatedTr
   } else {
     if (!/^\d+(\.\d+)?$/.test(sinceText)) return { status: 200, body: { error: ['EGeneral:Invalid arguments:since'] } };
     const since = Number(sinceText) < 1e12 ? BigInt(Math.round(Number(sinceText) * 1e9)) : BigInt(sinceText.split('.')[0]!);
-    // Binary search: the first trade after `since` (trades are in time order).
+    // Trades are in time order, but the made-up microseconds of one millisecond's trades are not:
+    // a `since` that is a trade's own `last` resumes right after that trade, as on Kraken.
+    const sinceMs = Number(since / 1_000_000n);
     let lo = 0;
     let hi = trades.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (tradeNs(trades[mid]!) > since) hi = mid;
+      if (trades[mid]!.time >= sinceMs) hi = mid;
       else lo = mid + 1;
     }
+    let exact = -1;
+    for (let i = lo; i < trades.length && trades[i]!.time === sinceMs; i++) if (tradeNs(trades[i]!) === since) exact = i;
+    if (exact >= 0) lo = exact + 1;
+    else while (lo < trades.length && tradeNs(trades[lo]!) <= since) lo += 1;
     page = trades.slice(lo, lo + count);
     last = page.length > 0 ? tradeNs(page.at(-1)!) : since;
   }
