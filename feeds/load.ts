@@ -1,3 +1,4 @@
+import { TradeTap } from '../collectors/trades/trade-tap.js';
 import type { DataSourceCollector } from '../collectors/types.js';
 import type { Registry } from '../src/registry.js';
 import { COLLECTION_KIND } from './collection.js';
@@ -25,9 +26,10 @@ export function buildFeeds(configs: readonly FeedConfig[], registry: Registry): 
 }
 
 /**
- * Asks every feed for the data it needs, merges requirements for the same data (two feeds
- * needing Binance BTC-USDT trades share one collector; the tighter `staleAfter` and the
- * longer `history` win), and lets each collector kind build collectors for its share.
+ * Asks every feed for the data it needs, adds what that data depends on (candles need the
+ * pair's trades), merges requirements for the same data (two feeds needing Binance BTC-USDT
+ * trades share one collector; the tighter `staleAfter` and the longer `history` win), and lets
+ * each collector kind build collectors for its share. The kinds share one trade tap.
  */
 export function loadDataSourceCollectors(
   feeds: readonly Feed[],
@@ -36,16 +38,35 @@ export function loadDataSourceCollectors(
 ): DataSourceCollector[] {
   // Same collector writing the same series = same data, even when only one feed gave an arg.
   const merged = new Map<string, DataRequirement>();
-  for (const feed of feeds) {
-    for (const req of feed.requiredData()) {
-      const identity = `${req.collector}|${[...req.keys].sort().join(',')}`;
-      const seen = merged.get(identity);
-      merged.set(identity, seen ? mergeRequirements(seen, req) : req);
-    }
-  }
+  const add = (req: DataRequirement): boolean => {
+    const identity = `${req.collector}|${[...req.keys].sort().join(',')}`;
+    const seen = merged.get(identity);
+    merged.set(identity, seen ? mergeRequirements(seen, req) : req);
+    return seen === undefined;
+  };
+  for (const feed of feeds) for (const req of feed.requiredData()) add(req);
+  addDependencies(merged.values(), registry, add);
+  const withTap: CollectorContext = context.trades ? context : { ...context, trades: new TradeTap(context.logger) };
   const byKind = new Map<string, DataRequirement[]>();
   for (const req of merged.values()) byKind.set(req.collector, [...(byKind.get(req.collector) ?? []), req]);
-  return [...byKind].flatMap(([kind, reqs]) => registry.collectorKind(kind).create(reqs, context));
+  return [...byKind].flatMap(([kind, reqs]) => registry.collectorKind(kind).create(reqs, withTap));
+}
+
+/**
+ * Adds what each requirement `needs` (transitively), for the same exchange and symbol and with
+ * its `staleAfter` and `history`; `add` merges and says whether the requirement was new.
+ */
+function addDependencies(requirements: Iterable<DataRequirement>, registry: Registry, add: (req: DataRequirement) => boolean): void {
+  const resolver = new CollectSpecResolver(registry);
+  const pending = [...requirements];
+  for (let req = pending.pop(); req !== undefined; req = pending.pop()) {
+    for (const spec of registry.collectorKind(req.collector).needs?.(req) ?? []) {
+      const { exchange, symbol, staleAfterMs, historyMs } = req;
+      const needed = resolver.require(spec, { name: req.id, exchange, symbol, staleAfterMs, historyMs });
+      // Only a new requirement is expanded: a cycle of needs ends at the first repeat.
+      if (add(needed)) pending.push(needed);
+    }
+  }
 }
 
 function mergeRequirements(a: DataRequirement, b: DataRequirement): DataRequirement {

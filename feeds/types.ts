@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { TradeTap } from '../collectors/trades/trade-tap.js';
 import type { CollectorProgress, DataSourceCollector } from '../collectors/types.js';
 import type { Logger } from '../src/logger.js';
 import type { DataCollectionStorage } from '../storage/types.js';
@@ -35,6 +36,11 @@ export interface DataRequirement {
 export interface CollectorContext {
   exchanges: Readonly<Record<string, ExchangeEndpoints>>;
   logger: Logger;
+  /**
+   * The process's new trades, published by the trade streams, for kinds that derive data from
+   * them (candles). `loadDataSourceCollectors` creates one when absent.
+   */
+  trades?: TradeTap;
 }
 
 /**
@@ -45,6 +51,11 @@ export interface CollectorKind {
   readonly name: string;
   /** The series keys a requirement of this kind writes (also validates `arg`). */
   keysFor(exchange: string, symbol: string, arg: string | undefined): string[];
+  /**
+   * Collect specs (`trades`) this requirement depends on, for the same exchange and symbol;
+   * `loadDataSourceCollectors` collects them too, as if the feed had listed them.
+   */
+  needs?(requirement: DataRequirement): string[];
   /** Builds the collectors for all requirements of this kind, already deduplicated. */
   create(requirements: readonly DataRequirement[], context: CollectorContext): DataSourceCollector[];
 }

@@ -1,4 +1,5 @@
 import { Container } from 'inversify';
+import { candlesCollectorKind } from '../collectors/candles/kind.js';
 import { klinesCollectorKind } from '../collectors/klines/kind.js';
 import { tradesCollectorKind } from '../collectors/trades/kind.js';
 import { bookMidFeedKind } from '../feeds/book-mid.js';
@@ -27,6 +28,7 @@ export function createContainer(options: { logger?: Logger } = {}): Container {
     registerFeedKind(container, kind as FeedKind);
   }
   registerCollectorKind(container, tradesCollectorKind);
+  registerCollectorKind(container, candlesCollectorKind);
   registerCollectorKind(container, klinesCollectorKind);
   registerStorageKind(container, sqliteStorageKind as StorageKind);
   registerStorageKind(container, memoryStorageKind as StorageKind);

@@ -52,6 +52,7 @@ export const tradesCollectorKind: CollectorKind = {
             restUrl: context.exchanges[exchange]?.restUrl,
             staleAfterMs: minStaleAfter(group.flatMap(([, reqs]) => reqs)),
             logger: context.logger,
+            tap: context.trades,
           }),
         );
       }

@@ -12,6 +12,7 @@ import { restLimitsOf } from '../exchanges/rest-limits.js';
 import { restClientFor } from '../rest/rest-client.js';
 import { SubscriptionAcks } from './subscription-acks.js';
 import { TradeCheckpoints } from './trade-checkpoints.js';
+import type { TradeTap } from './trade-tap.js';
 import { TRADE_FIELDS, tradesKey, type Trade } from './trade.js';
 import { TradeWriter } from './trade-writer.js';
 
@@ -66,6 +67,8 @@ export interface TradeStreamOptions {
   checkpointIntervalMs?: number;
   /** Overrides `protocol.maxConnectionAgeMs` (tests). */
   maxConnectionAgeMs?: number;
+  /** Where new trades (after dedup, live and backfilled) are handed on, for derived data such as candles. */
+  tap?: TradeTap;
 }
 
 /**
@@ -93,6 +96,7 @@ export class TradeStreamCollector implements DataSourceCollector {
   private readonly symbolOfKey: ReadonlyMap<string, string>;
   // Outlives a run: the last id per symbol is where the next connection's catch-up starts.
   private readonly gapFiller: GapFiller;
+  private readonly tap: TradeTap | undefined;
   private unparsed = 0;
   private duplicates = 0;
   private rotations = 0;
@@ -127,6 +131,7 @@ export class TradeStreamCollector implements DataSourceCollector {
       logger: this.logger,
       progress: this.progress,
     });
+    this.tap = options.tap;
     this.symbolOfKey = new Map(this.symbols.unified.map((symbol) => [tradesKey(protocol.exchange, symbol), symbol]));
   }
 
@@ -320,6 +325,7 @@ export class TradeStreamCollector implements DataSourceCollector {
       write: (trades) => {
         const fresh = trades.filter((trade) => this.isNew(trade));
         writer.add(fresh);
+        if (fresh.length > 0) this.tap?.publish(fresh);
         return fresh;
       },
       gap: (symbol, fromTime, toTime) => {

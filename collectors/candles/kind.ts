@@ -1,0 +1,49 @@
+import type { CollectorContext, CollectorKind, DataRequirement } from '../../feeds/types.js';
+import { tradesCollectorKind } from '../trades/kind.js';
+import type { DataSourceCollector } from '../types.js';
+import { parseTimeframes, type Timeframe } from './candle-builder.js';
+import { CandleCollector, candlesKey } from './candle-collector.js';
+
+/** Every timeframe the requirements ask of each symbol, shortest first (two feeds may ask different sets). */
+function timeframesBySymbol(requirements: readonly DataRequirement[]): Map<string, Timeframe[]> {
+  const bySymbol = new Map<string, Map<number, Timeframe>>();
+  for (const req of requirements) {
+    let timeframes = bySymbol.get(req.symbol);
+    if (!timeframes) bySymbol.set(req.symbol, (timeframes = new Map()));
+    for (const tf of parseTimeframes(req.arg)) timeframes.set(tf.ms, tf);
+  }
+  return new Map([...bySymbol].map(([symbol, tfs]) => [symbol, [...tfs.values()].sort((a, b) => a.ms - b.ms)]));
+}
+
+/**
+ * Candles computed from the live (and backfilled) trades of the pair's trades collector, for
+ * several timeframes at once: `candles:1m,5m,1h`. One collector per exchange.
+ */
+export const candlesCollectorKind: CollectorKind = {
+  name: 'candles',
+
+  keysFor(exchange: string, symbol: string, arg: string | undefined): string[] {
+    const timeframes = parseTimeframes(arg);
+    // Built from trades: the exchange and symbol must be ones the trades collector takes.
+    tradesCollectorKind.keysFor(exchange, symbol, undefined);
+    return timeframes.map((tf) => candlesKey(exchange, symbol, tf.name));
+  },
+
+  needs: () => ['trades'],
+
+  create(requirements: readonly DataRequirement[], context: CollectorContext): DataSourceCollector[] {
+    const { trades } = context;
+    if (!trades) throw new Error('candles are built from the trade tap: build collectors with loadDataSourceCollectors, or pass context.trades');
+    const exchanges = [...new Set(requirements.map((r) => r.exchange))];
+    return exchanges.map(
+      (exchange) =>
+        new CandleCollector({
+          id: `candles:${exchange}`,
+          exchange,
+          series: timeframesBySymbol(requirements.filter((r) => r.exchange === exchange)),
+          tap: trades,
+          logger: context.logger,
+        }),
+    );
+  },
+};
