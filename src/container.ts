@@ -1,6 +1,7 @@
 import { Container } from 'inversify';
 import { candlesCollectorKind } from '../collectors/candles/kind.js';
 import { klinesCollectorKind } from '../collectors/klines/kind.js';
+import { liquidityCollectorKind } from '../collectors/liquidity/kind.js';
 import { tradesCollectorKind } from '../collectors/trades/kind.js';
 import { bookMidFeedKind } from '../feeds/book-mid.js';
 import { collectionFeedKind } from '../feeds/collection.js';
@@ -30,6 +31,7 @@ export function createContainer(options: { logger?: Logger } = {}): Container {
   registerCollectorKind(container, tradesCollectorKind);
   registerCollectorKind(container, candlesCollectorKind);
   registerCollectorKind(container, klinesCollectorKind);
+  registerCollectorKind(container, liquidityCollectorKind);
   registerStorageKind(container, sqliteStorageKind as StorageKind);
   registerStorageKind(container, memoryStorageKind as StorageKind);
   registerStorageKind(container, redisTimeSeriesStorageKind as StorageKind);

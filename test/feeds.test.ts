@@ -74,14 +74,6 @@ describe('feed kinds compute prices from storage', () => {
 
   it('kline-close and book-mid read their field; a collection feed says it has no price', async () => {
     const container = createContainer();
-    // The klines and liquidity collectors arrive with their own issue; keys are all a feed needs to read.
-    for (const name of ['klines', 'liquidity']) {
-      registerCollectorKind(container, {
-        name,
-        keysFor: (exchange, symbol, arg) => [[name, exchange, symbol, ...(arg ? [arg] : [])].join(':')],
-        create: () => [],
-      });
-    }
     const [close, mid, raw] = buildFeeds(
       [
         { name: 'k', kind: 'kline-close', exchange: 'okx', symbol: 'ETH-USDT', interval: '1m' },

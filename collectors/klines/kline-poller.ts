@@ -53,8 +53,8 @@ export class KlinePoller implements DataSourceCollector {
   private readonly gate: ProviderHealthGate;
   private readonly closeDelayMs: number;
   private readonly errorsBeforeHealthCheck: number;
-  /** Newest open time known stored for good or recorded missing; undefined before the first load. */
-  private verifiedThrough: number | undefined;
+  /** Newest open time up to which every candle is stored for good or recorded missing; undefined until known. */
+  verifiedThrough: number | undefined;
   private checkpointLoaded = false;
 
   constructor(private readonly options: KlinePollerOptions) {

@@ -1,7 +1,18 @@
+import { binanceKlines } from '../exchanges/binance/klines.js';
+import { bybitKlines } from '../exchanges/bybit/klines.js';
+import { coinbaseKlines } from '../exchanges/coinbase/klines.js';
+import { krakenKlines } from '../exchanges/kraken/klines.js';
+import { okxKlines } from '../exchanges/okx/klines.js';
 import type { KlineProtocol } from './protocol.js';
 
 /** Each exchange's kline hooks: adding an exchange is adding its klines.ts and one line here. */
-const klineProtocols: Readonly<Record<string, KlineProtocol>> = {};
+const klineProtocols: Readonly<Record<string, KlineProtocol>> = {
+  binance: binanceKlines,
+  okx: okxKlines,
+  bybit: bybitKlines,
+  coinbase: coinbaseKlines,
+  kraken: krakenKlines,
+};
 
 /** The kline hooks of `exchange`; throws naming the exchanges that have them. */
 export function klineProtocolFor(exchange: string): KlineProtocol {

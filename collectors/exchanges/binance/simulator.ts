@@ -1,11 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
-import { simulatorControls, type SimulatorControls, type SimulatorStartOptions } from '../../simulator/controls.js';
+import { simulatorControls, type RestMarketControls, type SimulatorControls, type SimulatorStartOptions } from '../../simulator/controls.js';
+import { SimulatedKlines } from '../../simulator/kline-source.js';
 import type { SimulatedTrade, TradeTally } from '../../simulator/market.js';
 import { RequestBudget } from '../../simulator/request-budget.js';
 import { sendJson, startSimulatorServer, type AcceptSocket } from '../../simulator/server.js';
 import { TradeFeed, type SentRecords } from '../../simulator/trade-feed.js';
-import { answerHistoricalTrades } from './simulator-history.js';
+import { answerHistoricalTrades, type RestAnswer } from './simulator-history.js';
+import { answerBinanceKlines, answerBinanceSystemStatus, BINANCE_MAINTENANCE_ANSWER, MaintenanceWindows } from './simulator-klines.js';
+import { startBinanceBooks } from './simulator-book.js';
 import { answerRequest, streamSymbol, type ConnectionState } from './simulator-requests.js';
 
 /**
@@ -54,7 +57,7 @@ export interface BinanceSimulatorOptions extends SimulatorStartOptions {
 /** The trades sent to clients for one symbol: each trade once, however many clients got it. */
 export type SentTrades = SentRecords<BinanceTradePayload>;
 
-export interface BinanceSimulator extends SimulatorControls<BinanceTradePayload> {
+export interface BinanceSimulator extends SimulatorControls<BinanceTradePayload>, RestMarketControls {
   /** Everything generated for a symbol (either spelling), subscribed or not. */
   generated(symbol: string): TradeTally;
   /** What was sent to at least one client for a symbol (either spelling). */
@@ -67,6 +70,8 @@ export interface BinanceSimulator extends SimulatorControls<BinanceTradePayload>
   connectionsOpened(): number;
   /** Connections closed because they reached `maxConnectionAgeMs`. */
   connectionsCut(): number;
+  /** Fault: the next `@depth20@100ms` frame is inconsistent (its lastUpdateId goes back). */
+  corruptNextBookUpdate(): void;
 }
 
 interface Client extends ConnectionState {
@@ -109,12 +114,17 @@ function symbolInfo(symbol: string): Record<string, unknown> {
   };
 }
 
-/** Starts a Binance spot market-data simulator on 127.0.0.1: `/ws`, `/ws/<stream>`, `/stream?streams=` and REST `/api/v3/{ping,time,exchangeInfo,historicalTrades}`. */
+/**
+ * Starts a Binance spot market-data simulator on 127.0.0.1: `/ws`, `/ws/<stream>`, `/stream?streams=`
+ * and REST `/api/v3/{ping,time,exchangeInfo,historicalTrades,klines}` and `/sapi/v1/system/status`.
+ */
 export async function startBinanceSimulator(options: BinanceSimulatorOptions): Promise<BinanceSimulator> {
   const { symbols, tradesPerSecond, pingIntervalMs = 20_000, pongTimeoutMs = 60_000, rejectUnknownSymbols = false, seed = 1 } = options;
   const { weight = 6000, windowMs = 60_000 } = options.restWeightLimit ?? {};
   const budget = new RequestBudget(weight, windowMs);
   const feed = new TradeFeed<BinanceTradePayload>({ symbols, tradesPerSecond, seed, exchangeSymbol, amount: (trade) => trade.q });
+  const klines = new SimulatedKlines({ seed, startedAt: Date.now(), tradesOf: (s) => feed.history(s), emptyCandles: 'flat', holes: options.klineHoles });
+  const maintenance = new MaintenanceWindows();
   let pongs = 0;
   let opened = 0;
   let cut = 0;
@@ -179,12 +189,24 @@ export async function startBinanceSimulator(options: BinanceSimulatorOptions): P
 
   const json = (res: ServerResponse, status: number, body: unknown): void => sendJson(res, status, body, 'application/json;charset=UTF-8');
 
+  const send = (res: ServerResponse, answer: RestAnswer): void => {
+    for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
+    json(res, answer.status, answer.body);
+  };
+
   const onRequest = (req: IncomingMessage, res: ServerResponse, url: URL): void => {
     if (req.method !== 'GET') return json(res, 405, { code: -1, msg: 'Method not allowed.' });
     if (url.pathname === '/api/v3/ping') return json(res, 200, {});
     if (url.pathname === '/api/v3/time') return json(res, 200, { serverTime: Date.now() });
     if (url.pathname === '/api/v3/historicalTrades') {
-      const answer = answerHistoricalTrades(url, (symbol) => (feed.lists(symbol) ? feed.history(symbol) : undefined), budget);
+      if (maintenance.ongoing()) return send(res, BINANCE_MAINTENANCE_ANSWER);
+      return send(res, answerHistoricalTrades(url, (symbol) => (feed.lists(symbol) ? feed.history(symbol) : undefined), budget));
+    }
+    if (url.pathname === '/api/v3/klines') return send(res, answerBinanceKlines(url, { klines, lists: (symbol) => feed.lists(symbol), budget, maintenance }));
+    // SAPI weight is counted apart from REQUEST_WEIGHT at Binance; the simulator does not count it.
+    if (url.pathname === '/sapi/v1/system/status') return send(res, answerBinanceSystemStatus(maintenance));
+    if (url.pathname === '/api/v3/depth') {
+      const answer = books.answerDepth(url, budget);
       for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
       return json(res, answer.status, answer.body);
     }
@@ -222,6 +244,14 @@ export async function startBinanceSimulator(options: BinanceSimulatorOptions): P
     rest: onRequest,
   });
 
+  const books = startBinanceBooks({
+    symbols: feed.symbols,
+    seed,
+    lastPrice: (symbol) => feed.history(symbol).at(-1)?.price,
+    publish: (stream, payload) => server.sendEach((client) => (client.streams.has(stream) ? streamEvent(client, stream, payload) : undefined)),
+    every: (ms, task) => server.every(ms, task),
+  });
+
   // One frame per trade, to the clients subscribed to the symbol's `@trade` stream.
   feed.start((symbol, fills) => {
     const stream = `${symbol.toLowerCase()}@trade`;
@@ -249,8 +279,12 @@ export async function startBinanceSimulator(options: BinanceSimulatorOptions): P
   return {
     ...simulatorControls(server, feed, '{"e":"trade","E":1790649901913,"s":"BTCUSDT","t":67208'),
     pongs: () => pongs,
+    setMaintenance: (on) => maintenance.set(on),
+    rateLimited: () => budget.refused,
+    restRequests: (path) => server.restRequests(path),
     connectionsOpened: () => opened,
     connectionsCut: () => cut,
+    corruptNextBookUpdate: () => books.corruptNextBookUpdate(),
     announceShutdown: () => {
       const payload = JSON.stringify({ e: 'serverShutdown', E: Date.now() });
       server.sendEach((client) => streamEvent(client, '!serverShutdown', payload));

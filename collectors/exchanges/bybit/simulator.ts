@@ -1,11 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
-import { simulatorControls, type SimulatorControls, type SimulatorStartOptions } from '../../simulator/controls.js';
+import { simulatorControls, type RestMarketControls, type SimulatorControls, type SimulatorStartOptions } from '../../simulator/controls.js';
+import { SimulatedKlines } from '../../simulator/kline-source.js';
 import type { SimulatedTrade, TradeTally } from '../../simulator/market.js';
+import { RequestBudget } from '../../simulator/request-budget.js';
 import { sendJson, startSimulatorServer, type AcceptSocket } from '../../simulator/server.js';
 import { TradeFeed, type SentRecords } from '../../simulator/trade-feed.js';
+import { MaintenanceWindows } from '../binance/simulator-klines.js';
+import { answerBybitKline, answerBybitSystemStatus, type BybitRateLimitRefusal, type BybitRestAnswer } from './simulator-klines.js';
 import { answerRequest, type ConnectionState } from './simulator-requests.js';
+import { startBybitBooks } from './simulator-book.js';
 
 /**
  * One entry of a spot `publicTrade` push exactly as Bybit sends it today
@@ -33,18 +38,25 @@ export interface BybitSimulatorOptions extends SimulatorStartOptions {
    * so this defaults to true; false acknowledges it instead and sends nothing for it.
    */
   rejectUnknownSymbols?: boolean;
+  /**
+   * REST requests allowed per window to the kline endpoint, and how going over is refused.
+   * Default: Bybit's per-IP limit, 600 per 5 s, refused with HTTP 403 (rate-limit.mdx).
+   */
+  restRequestLimit?: { requests: number; windowMs: number; refusal?: BybitRateLimitRefusal };
 }
 
 /** The trades sent to clients for one symbol: each once, however many clients got it. */
 export type SentTrades = SentRecords<BybitTradePayload>;
 
-export interface BybitSimulator extends SimulatorControls<BybitTradePayload> {
+export interface BybitSimulator extends SimulatorControls<BybitTradePayload>, RestMarketControls {
   /** Everything generated for a symbol (either spelling), subscribed or not. */
   generated(symbol: string): TradeTally;
   /** What was sent to at least one client for a symbol (either spelling). */
   sent(symbol: string): SentTrades;
   /** `{"op":"ping"}` requests answered. */
   pings(): number;
+  /** Fault: the next `orderbook.50` delta skips an update id (`u`). */
+  corruptNextBookUpdate(): void;
 }
 
 interface Client extends ConnectionState {
@@ -82,21 +94,27 @@ function instrument(symbol: string): Record<string, unknown> {
   };
 }
 
-/** Starts a Bybit v5 spot market-data simulator on 127.0.0.1: `/v5/public/spot` and REST `/v5/market/{time,instruments-info}`. */
+/** Starts a Bybit v5 spot market-data simulator on 127.0.0.1: `/v5/public/spot` and REST `/v5/market/{time,instruments-info,kline}` and `/v5/system/status`. */
 export async function startBybitSimulator(options: BybitSimulatorOptions): Promise<BybitSimulator> {
   const { symbols, tradesPerSecond, rejectUnknownSymbols = true, seed = 1 } = options;
   const feed = new TradeFeed<BybitTradePayload>({ symbols, tradesPerSecond, seed, exchangeSymbol, amount: (trade) => trade.v });
   const sequences = new Map(feed.symbols.map((s): [string, number] => [s, 89_200_000_000 + seed * 1_000_000]));
   const check = { listed: (symbol: string) => feed.lists(symbol), rejectUnknownSymbols };
+  const { requests = 600, windowMs = 5000, refusal = 'http-403' } = options.restRequestLimit ?? {};
+  const budget = new RequestBudget(requests, windowMs);
+  const klines = new SimulatedKlines({ seed, startedAt: Date.now(), tradesOf: (s) => feed.history(s), emptyCandles: 'flat', holes: options.klineHoles });
+  const maintenance = new MaintenanceWindows();
   let pings = 0;
 
   const accept: AcceptSocket<Client> = (socket) => {
     const client: Client = { socket, connId: randomUUID(), topics: new Set() };
     socket.on('message', (data, isBinary) => {
+      const topicsBefore = new Set(client.topics);
       const answer = answerRequest(isBinary ? '' : data.toString(), client, check);
       const { success, op } = JSON.parse(answer) as { success: boolean; op: string };
       if (success && op === 'ping') pings += 1;
       socket.send(answer);
+      books.subscribed(client, topicsBefore);
     });
     return client;
   };
@@ -106,8 +124,19 @@ export async function startBybitSimulator(options: BybitSimulatorOptions): Promi
     sendJson(res, status, { retCode, retMsg, result, retExtInfo: {}, time: Date.now() });
   };
 
+  const send = (res: ServerResponse, answer: BybitRestAnswer): void => {
+    if (answer.text !== undefined) res.writeHead(answer.status, { 'Content-Type': 'text/plain' }).end(answer.text);
+    else sendJson(res, answer.status, answer.body);
+  };
+
   const onRequest = (req: IncomingMessage, res: ServerResponse, url: URL): void => {
     if (req.method !== 'GET') return json(res, 405, 10001, 'Method not allowed', {});
+    if (url.pathname === '/v5/market/kline') return send(res, answerBybitKline(url, { klines, lists: (symbol) => feed.lists(symbol), budget, refusal, maintenance }));
+    if (url.pathname === '/v5/market/orderbook') {
+      const book = books.restBook(url.searchParams.get('symbol') ?? '', Number(url.searchParams.get('limit') ?? 1));
+      return book ? json(res, 200, 0, 'OK', book) : json(res, 200, 10001, 'params error: symbol invalid', {});
+    }
+    if (url.pathname === '/v5/system/status') return send(res, answerBybitSystemStatus(url, maintenance));
     if (url.pathname === '/v5/market/time') {
       const now = Date.now();
       return json(res, 200, 0, 'OK', { timeSecond: String(Math.floor(now / 1000)), timeNano: String(BigInt(now) * 1_000_000n) });
@@ -124,6 +153,14 @@ export async function startBybitSimulator(options: BybitSimulatorOptions): Promi
     rest: onRequest,
   });
 
+  const books = startBybitBooks({
+    symbols: feed.symbols,
+    seed,
+    lastPrice: (symbol) => feed.history(symbol).at(-1)?.price,
+    clients: () => server.clients,
+    every: (ms, task) => server.every(ms, task),
+  });
+
   // One message per taker order: its fills share the data array and one cross sequence.
   feed.start((symbol, fills, now) => {
     const seq = sequences.get(symbol)! + 1;
@@ -138,5 +175,9 @@ export async function startBybitSimulator(options: BybitSimulatorOptions): Promi
   return {
     ...simulatorControls(server, feed, '{"topic":"publicTrade.BTCUSDT","ts":1761583474344,"type":"snapshot","data":[{"i":"229000000092'),
     pings: () => pings,
+    corruptNextBookUpdate: () => books.corruptNextBookUpdate(),
+    setMaintenance: (on) => maintenance.set(on),
+    rateLimited: () => budget.refused,
+    restRequests: (path) => server.restRequests(path),
   };
 }

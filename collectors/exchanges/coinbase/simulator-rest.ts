@@ -1,12 +1,13 @@
 /**
  * The few Coinbase Exchange REST endpoints the simulator serves, shaped like the 2026-06-19
  * captures: GET /products (rest_product_BTC-USD_*.json per entry), /products/<id>, /products/<id>/trades
- * (simulator-history.ts), /time
+ * (simulator-history.ts), /products/<id>/candles (simulator-klines.ts), /time
  * (rest_time_*.json).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from '../../simulator/server.js';
 import type { RestAnswer } from '../binance/simulator-history.js';
+import { maintenanceAnswer, type CoinbaseMarketRoutes } from './simulator-klines.js';
 
 /** A product as `GET /products/<id>` returns it, for the simulator's cent ticks and 0.00001 lots. */
 function product(id: string): Record<string, unknown> {
@@ -23,10 +24,25 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   sendJson(res, status, body, 'application/json; charset=utf-8');
 }
 
-/** The REST request handler for a simulated exchange listing `products`; `trades` answers `/products/<id>/trades` of a listed id. */
-export function coinbaseRest(products: readonly string[], trades?: (id: string, url: URL) => RestAnswer): (req: IncomingMessage, res: ServerResponse, url: URL) => void {
+/** Sends a RestAnswer with its headers. */
+function answer(res: ServerResponse, reply: RestAnswer): void {
+  for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+  json(res, reply.status, reply.body);
+}
+
+/**
+ * The REST request handler for a simulated exchange listing `products`; `trades` answers
+ * `/products/<id>/trades` of a listed id, `market` its `/products/<id>/candles` and maintenance.
+ */
+export function coinbaseRest(
+  products: readonly string[],
+  trades?: (id: string, url: URL) => RestAnswer,
+  market?: CoinbaseMarketRoutes,
+): (req: IncomingMessage, res: ServerResponse, url: URL) => void {
   return (req, res, url) => {
     const { pathname } = url;
+    // During maintenance the whole API is down, `/time` included: that is how a client sees it.
+    if (market?.maintenance()) return answer(res, maintenanceAnswer);
     // Coinbase answers unknown routes and products alike with {"message":"NotFound"}.
     if (req.method !== 'GET') return json(res, 404, { message: 'NotFound' });
     if (pathname === '/time') {
@@ -35,11 +51,9 @@ export function coinbaseRest(products: readonly string[], trades?: (id: string, 
     }
     if (pathname === '/products') return json(res, 200, products.map(product));
     const tradesOf = /^\/products\/([^/]+)\/trades$/.exec(pathname)?.[1];
-    if (tradesOf !== undefined && trades && products.includes(decodeURIComponent(tradesOf))) {
-      const answer = trades(decodeURIComponent(tradesOf), url);
-      for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
-      return json(res, answer.status, answer.body);
-    }
+    if (tradesOf !== undefined && trades && products.includes(decodeURIComponent(tradesOf))) return answer(res, trades(decodeURIComponent(tradesOf), url));
+    const candlesOf = /^\/products\/([^/]+)\/candles$/.exec(pathname)?.[1];
+    if (candlesOf !== undefined && market && products.includes(decodeURIComponent(candlesOf))) return answer(res, market.candles(decodeURIComponent(candlesOf), url));
     const id = /^\/products\/([^/]+)$/.exec(pathname)?.[1];
     if (id !== undefined && products.includes(decodeURIComponent(id))) return json(res, 200, product(decodeURIComponent(id)));
     json(res, 404, { message: 'NotFound' });

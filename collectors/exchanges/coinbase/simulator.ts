@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
-import { simulatorControls, type SimulatorControls, type SimulatorStartOptions } from '../../simulator/controls.js';
+import { simulatorControls, type RestMarketControls, type SimulatorControls, type SimulatorStartOptions } from '../../simulator/controls.js';
+import { SimulatedKlines } from '../../simulator/kline-source.js';
 import type { TradeTally } from '../../simulator/market.js';
 import { RequestBudget } from '../../simulator/request-budget.js';
 import { startSimulatorServer, type AcceptSocket } from '../../simulator/server.js';
@@ -7,6 +8,7 @@ import { TradeFeed, type SentRecords } from '../../simulator/trade-feed.js';
 import { heartbeatFrame, matchPayload, type CoinbaseMatchPayload } from './simulator-frames.js';
 import { answerRequest, type Subscriptions } from './simulator-requests.js';
 import { answerProductTrades } from './simulator-history.js';
+import { answerCandles } from './simulator-klines.js';
 import { coinbaseRest } from './simulator-rest.js';
 
 export type { CoinbaseMatchPayload } from './simulator-frames.js';
@@ -25,7 +27,7 @@ export interface CoinbaseSimulatorOptions extends SimulatorStartOptions {
 /** The `match` frames sent for one product: each trade once, however many clients got it. */
 export type SentMatches = SentRecords<CoinbaseMatchPayload>;
 
-export interface CoinbaseSimulator extends SimulatorControls<CoinbaseMatchPayload> {
+export interface CoinbaseSimulator extends SimulatorControls<CoinbaseMatchPayload>, RestMarketControls {
   /** Everything generated for a product, subscribed or not. */
   generated(symbol: string): TradeTally;
   /** The `match` frames sent to at least one client (`last_match` repeats are not counted). */
@@ -49,7 +51,7 @@ interface Product {
   last?: CoinbaseMatchPayload;
 }
 
-/** Starts a Coinbase Exchange simulator on 127.0.0.1: the `ws-feed` at `/` and REST `/products`, `/products/<id>`, `/products/<id>/trades`, `/time`. */
+/** Starts a Coinbase Exchange simulator on 127.0.0.1: the `ws-feed` at `/` and REST `/products`, `/products/<id>`, `/products/<id>/trades`, `/products/<id>/candles`, `/time`. */
 export async function startCoinbaseSimulator(options: CoinbaseSimulatorOptions): Promise<CoinbaseSimulator> {
   const { symbols, tradesPerSecond, seed = 1, heartbeatIntervalMs = 1_000, subscribeTimeoutMs = 5_000 } = options;
   // Coinbase product ids are the unified symbols as they are.
@@ -58,6 +60,9 @@ export async function startCoinbaseSimulator(options: CoinbaseSimulatorOptions):
   const budget = new RequestBudget(requests, windowMs);
   const products = new Map(symbols.map((id, i): [string, Product] => [id, { sequence: 1_000_000 * (i + 1) }]));
   let heartbeats = 0;
+  // Candles where nothing traded are not served ("No data is published for intervals where there are no ticks").
+  const klines = new SimulatedKlines({ seed, startedAt: Date.now(), tradesOf: (id) => feed.history(id), emptyCandles: 'skip', holes: options.klineHoles });
+  let maintenance = false;
 
   const onMessage = (client: Client, text: string): void => {
     const outcome = answerRequest(text, client.subscriptions, (id) => feed.lists(id));
@@ -87,7 +92,10 @@ export async function startCoinbaseSimulator(options: CoinbaseSimulatorOptions):
   const server = await startSimulatorServer<Client>(options.port, {
     // The feed lives at the root of ws-feed.exchange.coinbase.com.
     websocket: (url) => (url.pathname === '/' ? accept : undefined),
-    rest: coinbaseRest(symbols, (id, url) => answerProductTrades(url, feed.history(id), budget)),
+    rest: coinbaseRest(symbols, (id, url) => answerProductTrades(url, feed.history(id), budget), {
+      candles: (id, url) => answerCandles(url, id, klines, budget),
+      maintenance: () => maintenance,
+    }),
   });
 
   // One `match` frame per trade.
@@ -117,5 +125,10 @@ export async function startCoinbaseSimulator(options: CoinbaseSimulatorOptions):
   return {
     ...simulatorControls(server, feed, '{"type":"match","trade_id":1568268,"maker_order_id":"cac01d6d'),
     heartbeats: () => heartbeats,
+    setMaintenance: (on) => {
+      maintenance = on;
+    },
+    rateLimited: () => budget.refused,
+    restRequests: (path) => server.restRequests(path),
   };
 }

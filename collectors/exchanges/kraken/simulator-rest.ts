@@ -1,11 +1,13 @@
 /**
  * The few Kraken spot REST endpoints the simulator serves, shaped like the Nov 2025 captures:
  * GET /0/public/Time (rest_Time.json), /0/public/SystemStatus (rest_SystemStatus.json) and
- * /0/public/AssetPairs (rest_AssetPairs_XBTUSDT.json) and /0/public/Trades (simulator-history.ts).
+ * /0/public/AssetPairs (rest_AssetPairs_XBTUSDT.json), /0/public/Trades (simulator-history.ts) and
+ * /0/public/OHLC (simulator-klines.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from '../../simulator/server.js';
 import type { RestAnswer } from '../binance/simulator-history.js';
+import { answerSystemStatus, unavailableAnswer, type KrakenMarketRoutes } from './simulator-klines.js';
 
 // REST keeps Kraken's legacy asset names: XBT for BTC, X/Z-prefixed codes for the oldest assets
 // (rest_AssetPairs_XBTUSDT.json: base "XXBT", fee_volume_currency "ZUSD"; pair key XXBTZUSD for BTC/USD).
@@ -50,19 +52,35 @@ function rfc1123(date: Date): string {
   return date.toUTCString().replace(/ \d{2}(\d{2}) /, ' $1 ').replace('GMT', '+0000');
 }
 
+/** The listed pair a `pair` parameter names (pair key or altname), as its index, or an error answer. */
+function pairIndex(pairs: readonly PairNames[], url: URL): number | RestAnswer {
+  const name = url.searchParams.get('pair');
+  if (!name) return { status: 200, body: { error: ['EGeneral:Invalid arguments'] } };
+  const i = pairs.findIndex((p) => p.key === name || p.altname === name);
+  return i < 0 ? { status: 200, body: { error: ['EQuery:Unknown asset pair'] } } : i;
+}
+
 /**
  * The REST request handler for a simulated exchange listing `symbols` (v2 spelling, e.g. BTC/USD);
- * `trades` answers /0/public/Trades for a listed pair: its v2 symbol and REST result key.
+ * `trades` answers /0/public/Trades for a listed pair (its v2 symbol and REST result key), `market`
+ * /0/public/OHLC and maintenance.
  */
-export function krakenRest(symbols: readonly string[], trades?: (symbol: string, key: string, url: URL) => RestAnswer): (req: IncomingMessage, res: ServerResponse, url: URL) => void {
+export function krakenRest(
+  symbols: readonly string[],
+  trades?: (symbol: string, key: string, url: URL) => RestAnswer,
+  market?: KrakenMarketRoutes,
+): (req: IncomingMessage, res: ServerResponse, url: URL) => void {
   const pairs = symbols.map(pairNames);
   return (_req, res, url) => {
     const now = new Date();
+    const maintenance = market?.maintenance() ?? false;
     switch (url.pathname) {
       case '/0/public/Time':
         return json(res, 200, { error: [], result: { unixtime: Math.floor(now.getTime() / 1000), rfc1123: rfc1123(now) } });
-      case '/0/public/SystemStatus':
-        return json(res, 200, { error: [], result: { status: 'online', timestamp: now.toISOString().replace(/\.\d{3}Z$/, 'Z') } });
+      case '/0/public/SystemStatus': {
+        const status = answerSystemStatus(maintenance, now.getTime());
+        return json(res, status.status, status.body);
+      }
       case '/0/public/AssetPairs': {
         // `pair` takes a comma-separated list of pair keys or altnames.
         const wanted = url.searchParams.get('pair')?.split(',');
@@ -70,17 +88,22 @@ export function krakenRest(symbols: readonly string[], trades?: (symbol: string,
         if (chosen.some((p) => p === undefined)) return json(res, 200, { error: ['EQuery:Unknown asset pair'] });
         return json(res, 200, { error: [], result: Object.fromEntries(chosen.map((p) => [p!.key, assetPair(p!)])) });
       }
-      case '/0/public/Trades': {
+      case '/0/public/Trades':
+      case '/0/public/OHLC': {
+        const serve =
+          url.pathname === '/0/public/OHLC'
+            ? market && ((symbol: string, key: string) => market.ohlc(symbol, key, url))
+            : trades && ((symbol: string, key: string) => trades(symbol, key, url));
+        if (!serve) break;
+        // Market data is what maintenance takes offline; SystemStatus and Time keep answering.
+        if (maintenance) return json(res, unavailableAnswer.status, unavailableAnswer.body);
         // `pair` is one pair key or altname (rest_Trades_XBTUSDT_2025-11.json: pair=XBTUSDT, result key XBTUSDT).
-        const name = url.searchParams.get('pair');
-        if (!name) return json(res, 200, { error: ['EGeneral:Invalid arguments'] });
-        const i = pairs.findIndex((p) => p.key === name || p.altname === name);
-        if (i < 0 || !trades) return json(res, 200, { error: ['EQuery:Unknown asset pair'] });
-        const answer = trades(symbols[i]!, pairs[i]!.key, url);
+        const i = pairIndex(pairs, url);
+        if (typeof i !== 'number') return json(res, i.status, i.body);
+        const answer = serve(symbols[i]!, pairs[i]!.key);
         return json(res, answer.status, answer.body);
       }
-      default:
-        return json(res, 404, { error: ['EGeneral:Unknown method'] });
     }
+    json(res, 404, { error: ['EGeneral:Unknown method'] });
   };
 }

@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
-import { simulatorControls, type SimulatorControls, type SimulatorStartOptions } from '../../simulator/controls.js';
+import { simulatorControls, type RestMarketControls, type SimulatorControls, type SimulatorStartOptions } from '../../simulator/controls.js';
+import { SimulatedKlines } from '../../simulator/kline-source.js';
 import type { TradeTally } from '../../simulator/market.js';
 import { RequestBudget } from '../../simulator/request-budget.js';
 import { startSimulatorServer, type AcceptSocket } from '../../simulator/server.js';
@@ -7,7 +8,9 @@ import { TradeFeed, type SentRecords } from '../../simulator/trade-feed.js';
 import { connectionId, framedTrade, HEARTBEAT, statusFrame, tradeFrame, type KrakenTradeEntry } from './simulator-frames.js';
 import { answerRequest } from './simulator-requests.js';
 import { answerTrades } from './simulator-history.js';
+import { answerOhlc } from './simulator-klines.js';
 import { krakenRest } from './simulator-rest.js';
+import { startKrakenBooks, type BookSubscriptions } from './simulator-book.js';
 
 export type { KrakenTradeEntry } from './simulator-frames.js';
 
@@ -23,7 +26,7 @@ export interface KrakenSimulatorOptions extends SimulatorStartOptions {
 /** The trades sent in `update` frames for one symbol: each trade once, however many clients got it. */
 export type SentTrades = SentRecords<KrakenTradeEntry>;
 
-export interface KrakenSimulator extends SimulatorControls<KrakenTradeEntry> {
+export interface KrakenSimulator extends SimulatorControls<KrakenTradeEntry>, RestMarketControls {
   /** Everything generated for a symbol (either spelling), subscribed or not. */
   generated(symbol: string): TradeTally;
   /** What was sent in `update` frames to at least one client (either spelling); snapshots are not counted. */
@@ -34,12 +37,18 @@ export interface KrakenSimulator extends SimulatorControls<KrakenTradeEntry> {
   heartbeats(): number;
   /** Stops generating trades (connections and heartbeats go on). */
   pause(): void;
+  /** Fault: the next `book` update carries a wrong checksum. */
+  corruptNextBookUpdate(): void;
+  /** `book` subscriptions acknowledged since the start. */
+  bookSubscriptions(): number;
 }
 
 interface Client {
   socket: WebSocket;
   /** Symbols subscribed on the trade channel. */
   trades: Set<string>;
+  /** Symbols subscribed on the book channel, with their depth. */
+  books: BookSubscriptions;
 }
 
 // A trade snapshot holds the 50 most recent trades (spot-websocket-v2/trade, `snapshot`).
@@ -50,7 +59,7 @@ function v2Symbol(symbol: string): string {
   return symbol.replace('-', '/').toUpperCase();
 }
 
-/** Starts a Kraken spot simulator on 127.0.0.1: WebSocket v2 at `/v2` and REST `/0/public/{Time,SystemStatus,AssetPairs}`. */
+/** Starts a Kraken spot simulator on 127.0.0.1: WebSocket v2 at `/v2` and REST `/0/public/{Time,SystemStatus,AssetPairs,Trades,OHLC}`. */
 export async function startKrakenSimulator(options: KrakenSimulatorOptions): Promise<KrakenSimulator> {
   const { symbols, tradesPerSecond, seed = 1, heartbeatIntervalMs = 1_000 } = options;
   // docs spot-ratelimits: public endpoints about 1 call per second per IP.
@@ -61,8 +70,13 @@ export async function startKrakenSimulator(options: KrakenSimulatorOptions): Pro
   const recent = new Map(feed.symbols.map((symbol): [string, string[]] => [symbol, []]));
   let pings = 0;
   let heartbeats = 0;
+  // Minutes without trades are served flat at the previous close, as Kraken does (rest_OHLC_XBTUSDT_1m_2025-11.json).
+  const klines = new SimulatedKlines({ seed, startedAt: Date.now(), tradesOf: (symbol) => feed.history(symbol), emptyCandles: 'flat', holes: options.klineHoles });
+  let maintenance = false;
 
   const onMessage = (client: Client, text: string): void => {
+    const bookReplies = books.answer(text, client.books);
+    if (bookReplies) return bookReplies.forEach((reply) => client.socket.send(reply));
     const outcome = answerRequest(text, client.trades, (symbol) => feed.lists(symbol));
     if (outcome.ping) pings += 1;
     outcome.replies.forEach((reply) => client.socket.send(reply));
@@ -70,7 +84,7 @@ export async function startKrakenSimulator(options: KrakenSimulatorOptions): Pro
   };
 
   const accept: AcceptSocket<Client> = (socket) => {
-    const client: Client = { socket, trades: new Set() };
+    const client: Client = { socket, trades: new Set(), books: new Map() };
     socket.on('message', (data, isBinary) => onMessage(client, isBinary ? '' : data.toString()));
     // Sent at once, before any request (the recorded session's first frame).
     socket.send(statusFrame(connectionId()));
@@ -79,7 +93,18 @@ export async function startKrakenSimulator(options: KrakenSimulatorOptions): Pro
 
   const server = await startSimulatorServer<Client>(options.port, {
     websocket: (url) => (url.pathname === '/v2' ? accept : undefined),
-    rest: krakenRest(feed.symbols, (symbol, key, url) => answerTrades(url, key, feed.history(symbol), budget)),
+    rest: krakenRest(feed.symbols, (symbol, key, url) => answerTrades(url, key, feed.history(symbol), budget), {
+      ohlc: (symbol, key, url) => answerOhlc(url, symbol, key, klines, budget),
+      maintenance: () => maintenance,
+    }),
+  });
+
+  const books = startKrakenBooks({
+    symbols: feed.symbols,
+    seed,
+    lastPrice: (symbol) => feed.history(symbol).at(-1)?.price,
+    clients: () => server.clients,
+    every: (ms, task) => server.every(ms, task),
   });
 
   // One `update` frame per taker order: its fills share the data array.
@@ -95,7 +120,7 @@ export async function startKrakenSimulator(options: KrakenSimulatorOptions): Pro
 
   server.every(heartbeatIntervalMs, () => {
     for (const client of server.clients) {
-      if (client.trades.size === 0) continue;
+      if (client.trades.size === 0 && client.books.size === 0) continue;
       client.socket.send(HEARTBEAT);
       heartbeats += 1;
     }
@@ -105,5 +130,12 @@ export async function startKrakenSimulator(options: KrakenSimulatorOptions): Pro
     ...simulatorControls(server, feed, '{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":68580.0,'),
     pings: () => pings,
     heartbeats: () => heartbeats,
+    corruptNextBookUpdate: () => books.corruptNextBookUpdate(),
+    bookSubscriptions: () => books.subscriptions(),
+    setMaintenance: (on) => {
+      maintenance = on;
+    },
+    rateLimited: () => budget.refused,
+    restRequests: (path) => server.restRequests(path),
   };
 }

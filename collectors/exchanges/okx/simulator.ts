@@ -1,12 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
-import { simulatorControls, type SimulatorControls, type SimulatorStartOptions } from '../../simulator/controls.js';
+import { simulatorControls, type RestMarketControls, type SimulatorControls, type SimulatorStartOptions } from '../../simulator/controls.js';
+import { SimulatedKlines } from '../../simulator/kline-source.js';
 import type { SimulatedTrade, TradeTally } from '../../simulator/market.js';
 import { RequestBudget } from '../../simulator/request-budget.js';
 import { sendJson, startSimulatorServer, type AcceptSocket } from '../../simulator/server.js';
 import { TradeFeed, type SentRecords } from '../../simulator/trade-feed.js';
+import type { RestAnswer } from '../binance/simulator-history.js';
+import { MaintenanceWindows } from '../binance/simulator-klines.js';
 import { answerHistoryTrades } from './simulator-history.js';
+import { answerOkxCandles, answerOkxSystemStatus, OKX_MAINTENANCE_ANSWER } from './simulator-klines.js';
 import { answerRequest, missingArgMessage, type ConnectionState } from './simulator-requests.js';
 
 /**
@@ -38,14 +42,17 @@ export interface OkxSimulatorOptions extends SimulatorStartOptions {
   rejectUnknownSymbols?: boolean;
   /** A connection with no client message and no data pushed for this long is closed (4004); OKX: 30 s. */
   idleTimeoutMs?: number;
-  /** REST requests allowed per window; OKX history-trades: 20 per 2 s per IP (docs "Get trades history"). */
+  /**
+   * REST requests allowed per window, counted for each endpoint apart as OKX does. Default: OKX's
+   * own per-IP limits — history-trades and history-candles 20 per 2 s, candles 40 per 2 s.
+   */
   restRequestLimit?: { requests: number; windowMs: number };
 }
 
 /** The trade messages sent to clients for one instrument: each once, however many clients got it. */
 export type SentTrades = SentRecords<OkxTradePayload>;
 
-export interface OkxSimulator extends SimulatorControls<OkxTradePayload> {
+export interface OkxSimulator extends SimulatorControls<OkxTradePayload>, RestMarketControls {
   /** Every fill generated for a symbol, subscribed or not. */
   generated(symbol: string): TradeTally;
   /** The trade messages sent to at least one client for a symbol; `count` counts matches (Σ message `count`). */
@@ -102,14 +109,24 @@ function instrument(instId: string): Record<string, string> {
   };
 }
 
-/** Starts an OKX v5 public market-data simulator on 127.0.0.1: `/ws/v5/public` and REST `/api/v5/public/{time,instruments}` and `/api/v5/market/history-trades`. */
+/**
+ * Starts an OKX v5 public market-data simulator on 127.0.0.1: `/ws/v5/public` and REST
+ * `/api/v5/public/{time,instruments}`, `/api/v5/market/{history-trades,candles,history-candles}`
+ * and `/api/v5/system/status`.
+ */
 export async function startOkxSimulator(options: OkxSimulatorOptions): Promise<OkxSimulator> {
   const { symbols, tradesPerSecond, rejectUnknownSymbols = true, idleTimeoutMs = 30_000, seed = 1 } = options;
   const { requests = 20, windowMs = 2000 } = options.restRequestLimit ?? {};
   const budget = new RequestBudget(requests, windowMs);
+  const candleBudgets = {
+    candles: new RequestBudget(options.restRequestLimit?.requests ?? 40, windowMs),
+    'history-candles': new RequestBudget(requests, windowMs),
+  };
   const feed = new TradeFeed<OkxTradePayload>({
     symbols, tradesPerSecond, seed, exchangeSymbol: (symbol) => symbol, amount: (trade) => trade.sz, matches: (trade) => Number(trade.count),
   });
+  const klines = new SimulatedKlines({ seed, startedAt: Date.now(), tradesOf: (s) => feed.history(s), emptyCandles: 'flat', holes: options.klineHoles });
+  const maintenance = new MaintenanceWindows();
   let pings = 0;
 
   const checkArg = (channel: string, instId: string): string | undefined => {
@@ -129,10 +146,19 @@ export async function startOkxSimulator(options: OkxSimulatorOptions): Promise<O
     return client;
   };
 
+  const send = (res: ServerResponse, answer: RestAnswer): void => sendJson(res, answer.status, answer.body);
+
   // Response envelopes as in docs rest_time_response and rest_instruments_SPOT_excerpt_2022.json.
   const onRequest = (req: IncomingMessage, res: ServerResponse, url: URL): void => {
     if (req.method !== 'GET') return sendJson(res, 405, { code: '405', msg: 'Method Not Allowed', data: [] });
+    const candles = /^\/api\/v5\/market\/(candles|history-candles)$/.exec(url.pathname)?.[1] as keyof typeof candleBudgets | undefined;
+    if (candles !== undefined) {
+      return send(res, answerOkxCandles(url, candles, { klines, lists: (instId) => feed.lists(instId), budget: candleBudgets[candles], maintenance }));
+    }
+    // "Rate Limit: 1 request per 5 seconds": not enforced, so tests may poll it freely.
+    if (url.pathname === '/api/v5/system/status') return send(res, answerOkxSystemStatus(url, maintenance));
     if (url.pathname === '/api/v5/market/history-trades') {
+      if (maintenance.ongoing()) return send(res, OKX_MAINTENANCE_ANSWER);
       const answer = answerHistoryTrades(url, (instId) => (feed.lists(instId) ? feed.history(instId) : undefined), budget);
       return sendJson(res, answer.status, answer.body);
     }
@@ -177,6 +203,9 @@ export async function startOkxSimulator(options: OkxSimulatorOptions): Promise<O
   return {
     ...simulatorControls(server, feed, '{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"67451'),
     pings: () => pings,
+    setMaintenance: (on) => maintenance.set(on),
+    rateLimited: () => budget.refused + candleBudgets.candles.refused + candleBudgets['history-candles'].refused,
+    restRequests: (path) => server.restRequests(path),
     announceUpgrade: () => {
       // docs service_upgrade_notice, in its key order.
       const msg = 'The connection will soon be closed for a service upgrade. Please reconnect.';

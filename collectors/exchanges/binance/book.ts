@@ -1,0 +1,86 @@
+import type { BookFrame, BookFrameContext, BookProtocol, BookUpdate } from '../../liquidity/book-protocol.js';
+import type { LevelText } from '../../liquidity/order-book.js';
+import type { SubscribeRequest, SymbolTable } from '../../trades/protocol.js';
+import { type Json, integer, isObject, splitSymbol } from '../../trades/wire.js';
+
+// web-socket-streams.md "Partial Book Depth Streams": <symbol>@depth<levels>@100ms pushes the top
+// 20 levels of each side every 100 ms as a full snapshot; the payload has no symbol, so the
+// combined endpoint (/stream) is used, whose frames name their stream.
+const DEPTH_STREAM_SUFFIX = '@depth20@100ms';
+const MAX_STREAMS = 1024;
+const STREAMS_PER_REQUEST = 200;
+
+/** `[["price","qty"], ...]` from a depth payload. */
+export function binanceLevels(value: unknown, field: string): LevelText[] {
+  if (!Array.isArray(value)) throw new Error(`${field} is not an array`);
+  return value.map((level, i) => {
+    if (!Array.isArray(level) || typeof level[0] !== 'string' || typeof level[1] !== 'string') throw new Error(`${field}[${i}] is not a [price, qty] pair of strings`);
+    return [level[0], level[1]] as const;
+  });
+}
+
+/** A partial depth payload as a snapshot update of `symbol`. */
+function parseDepth(symbol: string, data: Json): BookUpdate {
+  return {
+    symbol,
+    type: 'snapshot',
+    bids: binanceLevels(data.bids, 'bids'),
+    asks: binanceLevels(data.asks, 'asks'),
+    // A lower lastUpdateId than the book's means an older book: caught as a sequence regression.
+    sequence: integer(data.lastUpdateId, 'lastUpdateId'),
+  };
+}
+
+/** Binance spot top-20 partial depth over `/stream` with SUBSCRIBE requests whose acks are checked. */
+export const binanceBook: BookProtocol = {
+  exchange: 'binance',
+  defaultWsUrl: 'wss://stream.binance.com:9443',
+  maxSymbolsPerConnection: MAX_STREAMS,
+  // 5 incoming messages per second including pongs: 4/s leaves room (web-socket-streams.md).
+  minSendIntervalMs: 250,
+  keepalive: { serverPingIntervalMs: 20_000, silenceTimeoutMs: 60_000 },
+
+  toExchangeSymbol(symbol: string): string {
+    const [base, quote] = splitSymbol('binance', symbol);
+    return base + quote;
+  },
+
+  url(wsUrl: string): string {
+    return `${wsUrl.replace(/\/+$/, '')}/stream`;
+  },
+
+  subscribeMessages(symbols: SymbolTable): SubscribeRequest[] {
+    const requests: SubscribeRequest[] = [];
+    for (let start = 0; start < symbols.unified.length; start += STREAMS_PER_REQUEST) {
+      const chunk = symbols.unified.slice(start, start + STREAMS_PER_REQUEST);
+      const id = requests.length + 1;
+      const params = chunk.map((symbol) => `${symbols.toExchange(symbol).toLowerCase()}${DEPTH_STREAM_SUFFIX}`);
+      requests.push({ text: JSON.stringify({ method: 'SUBSCRIBE', params, id }), acks: [{ key: String(id), symbols: chunk }] });
+    }
+    return requests;
+  },
+
+  // Every frame is a full top-20 snapshot: the next one resynchronizes the book by itself.
+  resyncMessages(): string[] {
+    return [];
+  },
+
+  onMessage(text: string, context: BookFrameContext): BookFrame {
+    const message: unknown = JSON.parse(text);
+    if (!isObject(message)) throw new Error('frame is not a JSON object');
+    if ('error' in message) {
+      const error = isObject(message.error) ? message.error : {};
+      const id = typeof message.id === 'number' || typeof message.id === 'string' ? String(message.id) : undefined;
+      return { error: { ack: id, reason: `code ${String(error.code)}: ${String(error.msg ?? JSON.stringify(message.error))}` } };
+    }
+    if ('result' in message && 'id' in message) return message.result === null ? { ack: String(message.id) } : {};
+    if (typeof message.stream !== 'string') throw new Error('frame has no stream');
+    if (message.stream === '!serverShutdown') return { closing: 'binance announced a server shutdown (serverShutdown event)' };
+    if (!message.stream.endsWith(DEPTH_STREAM_SUFFIX)) return {};
+    if (!isObject(message.data)) throw new Error(`${message.stream} frame without a data object`);
+    const exchangeSymbol = message.stream.slice(0, -DEPTH_STREAM_SUFFIX.length).toUpperCase();
+    const symbol = context.symbols.fromExchange(exchangeSymbol);
+    if (symbol === undefined) throw new Error(`depth for ${exchangeSymbol}, which this connection did not subscribe`);
+    return { books: [parseDepth(symbol, message.data)] };
+  },
+};

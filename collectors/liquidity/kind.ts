@@ -1,0 +1,105 @@
+import { formatDuration } from '../../src/duration.js';
+import type { CollectorContext, CollectorKind, DataRequirement } from '../../feeds/types.js';
+import type { DataSourceCollector } from '../types.js';
+import { BookStreamCollector } from './book-stream.js';
+import { DEFAULT_LIQUIDITY_INTERVAL_MS, parseLiquidityArg, type LiquidityMode } from './collect-arg.js';
+import { DepthPollCollector } from './depth-poller.js';
+import { liquidityKey } from './depth.js';
+import { bookProtocolFor, depthSourceFor } from './protocols.js';
+
+/** One pair to collect and how, after merging every requirement naming it. */
+interface PairPlan extends LiquidityMode {
+  exchange: string;
+  symbol: string;
+  staleAfterMs?: number;
+}
+
+/** The smaller of two optional numbers. */
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
+}
+
+/**
+ * One plan per pair: two feeds asking for the same pair share one collector, since both would
+ * write the same key. WebSocket wins over REST and the shorter interval wins.
+ */
+function planPairs(requirements: readonly DataRequirement[], context: CollectorContext): PairPlan[] {
+  const plans = new Map<string, PairPlan>();
+  for (const requirement of requirements) {
+    const mode = parseLiquidityArg(requirement.arg);
+    const id = `${requirement.exchange}:${requirement.symbol}`;
+    const plan = plans.get(id);
+    if (!plan) {
+      plans.set(id, { ...mode, exchange: requirement.exchange, symbol: requirement.symbol, staleAfterMs: requirement.staleAfterMs });
+      continue;
+    }
+    if (plan.source !== mode.source) {
+      context.logger.warn({ exchange: plan.exchange, symbol: plan.symbol }, 'liquidity requested over both WebSocket and REST for one pair: using the WebSocket');
+      plan.source = 'ws';
+    }
+    plan.intervalMs = Math.min(plan.intervalMs, mode.intervalMs);
+    plan.staleAfterMs = minDefined(plan.staleAfterMs, requirement.staleAfterMs);
+  }
+  return [...plans.values()];
+}
+
+/** Groups items by a key, keeping first-seen order. */
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
+}
+
+/** `liquidity:binance`, `liquidity:binance:rest`, `liquidity:okx@5s#2`: unique and stable per group. */
+function collectorId(exchange: string, mode: LiquidityMode, index: number): string {
+  const source = mode.source === 'rest' ? ':rest' : '';
+  const interval = mode.intervalMs === DEFAULT_LIQUIDITY_INTERVAL_MS ? '' : `@${formatDuration(mode.intervalMs)}`;
+  return `liquidity:${exchange}${source}${interval}${index > 1 ? `#${index}` : ''}`;
+}
+
+/**
+ * Order-book liquidity snapshots (`collect: [liquidity]`, `liquidity:rest`, `liquidity:ws:500ms`):
+ * over each exchange's WebSocket book channel (default) or by polling its REST depth endpoint.
+ */
+export const liquidityCollectorKind: CollectorKind = {
+  name: 'liquidity',
+
+  keysFor(exchange: string, symbol: string, arg: string | undefined): string[] {
+    const mode = parseLiquidityArg(arg);
+    // Validates the exchange and the symbol's spelling at config time, not at connect.
+    if (mode.source === 'ws') bookProtocolFor(exchange).toExchangeSymbol(symbol);
+    else depthSourceFor(exchange).toRestSymbol(symbol);
+    return [liquidityKey(exchange, symbol)];
+  },
+
+  create(requirements: readonly DataRequirement[], context: CollectorContext): DataSourceCollector[] {
+    const collectors: DataSourceCollector[] = [];
+    const plans = planPairs(requirements, context);
+    for (const group of groupBy(plans, (p) => `${p.exchange} ${p.source} ${p.intervalMs}`).values()) {
+      const { exchange, source, intervalMs } = group[0]!;
+      const endpoints = context.exchanges[exchange] ?? {};
+      const perCollector = source === 'ws' ? bookProtocolFor(exchange).maxSymbolsPerConnection : group.length;
+      for (let start = 0; start < group.length; start += perCollector) {
+        const chunk = group.slice(start, start + perCollector);
+        const common = {
+          id: collectorId(exchange, { source, intervalMs }, start / perCollector + 1),
+          symbols: chunk.map((p) => p.symbol),
+          intervalMs,
+          staleAfterMs: chunk.map((p) => p.staleAfterMs).reduce(minDefined, undefined),
+          logger: context.logger,
+        };
+        collectors.push(
+          source === 'ws'
+            ? new BookStreamCollector({ ...common, protocol: bookProtocolFor(exchange), wsUrl: endpoints.wsUrl })
+            : new DepthPollCollector({ ...common, source: depthSourceFor(exchange), restUrl: endpoints.restUrl }),
+        );
+      }
+    }
+    return collectors;
+  },
+};

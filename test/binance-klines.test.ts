@@ -1,0 +1,193 @@
+import { describe, expect, it } from 'vitest';
+import { binanceKlines } from '../collectors/exchanges/binance/klines.js';
+import { startBinanceSimulator, type BinanceSimulatorOptions } from '../collectors/exchanges/binance/simulator.js';
+import { KlineHistory } from '../collectors/klines/kline-history.js';
+import { alignDown, pages } from '../collectors/klines/open-times.js';
+import type { KlinePageQuery } from '../collectors/klines/protocol.js';
+import { PoliteRestClient } from '../collectors/rest/rest-client.js';
+import { silentLogger } from '../src/logger.js';
+import { MemoryStorage } from '../storage/memory.js';
+import { docsExample, fixture } from './support/fixtures.js';
+import { useSimulator } from './support/simulator-harness.js';
+
+const MINUTE = 60_000;
+const T0 = 1634943780000; // 2021-10-22T23:03:00Z, the fixture's first candle
+
+/** A page query for BTCUSDT 1m candles. */
+function query(from: number, to: number, now = to + MINUTE, interval = '1m', intervalMs = MINUTE): KlinePageQuery {
+  return { exchangeSymbol: 'BTCUSDT', interval, intervalMs, from, to, now };
+}
+
+/** GETs one page the way the poller does: pageRequest → REST client → parsePage. */
+async function fetchPage(restUrl: string, q: KlinePageQuery, http = new PoliteRestClient({ label: 'binance', logger: silentLogger, maxAttempts: 1 })) {
+  const request = binanceKlines.pageRequest(q);
+  const body = await http.getJson(`${restUrl}${request.path}`, request.params, new AbortController().signal, { weight: request.weight });
+  return binanceKlines.parsePage(body, q);
+}
+
+describe('Binance klines protocol', () => {
+  it('parses the recorded page (rest_klines_BTCUSDT_1m_2021-10-22.json) with exact values, ascending', () => {
+    const body: unknown = JSON.parse(fixture('binance', 'rest_klines_BTCUSDT_1m_2021-10-22.json'));
+    const klines = binanceKlines.parsePage(body, query(T0, T0 + 9 * MINUTE));
+    expect(klines).toHaveLength(10);
+    expect(klines[0]).toEqual({ openTime: 1634943780000, open: 60685.22, high: 60729.84, low: 60670.9, close: 60719.27, volume: 21.63272, quoteVolume: 1313200.0134041, trades: 617 });
+    expect(klines[9]).toEqual({ openTime: 1634944320000, open: 60739.85, high: 60739.85, low: 60739.85, close: 60739.85, volume: 0.04734, quoteVolume: 2875.424499, trades: 7 });
+    expect(klines.map((k) => k.openTime)).toEqual(Array.from({ length: 10 }, (_, i) => T0 + i * MINUTE));
+    // Whatever order the rows come in, the page is ascending.
+    const shuffled = [...(body as unknown[])].reverse();
+    expect(binanceKlines.parsePage(shuffled, query(T0, T0 + 9 * MINUTE)).map((k) => k.openTime)).toEqual(klines.map((k) => k.openTime));
+  });
+
+  it('throws naming the exchange for an error body (docs rest_error_payload), an unexpected shape or a bad row', () => {
+    const error: unknown = JSON.parse(docsExample('binance', 'rest_error_payload'));
+    expect(() => binanceKlines.parsePage(error, query(T0, T0))).toThrow('binance: klines refused: code -1121: Invalid symbol.');
+    expect(() => binanceKlines.parsePage({ rows: [] }, query(T0, T0))).toThrow(/^binance: klines answer is not an array/);
+    const row = [T0, 60685.22, '1', '1', '1', '1', T0 + 59_999, '1', 1, '0', '0', '0'];
+    expect(() => binanceKlines.parsePage([row], query(T0, T0))).toThrow('binance: klines row 0: open is not a decimal string: 60685.22');
+    expect(() => binanceKlines.parsePage([[T0, '1']], query(T0, T0))).toThrow(/^binance: klines row 0: not an array of at least 9 fields/);
+  });
+
+  it('asks for [from, to] as startTime, endTime = close of the last candle, limit = candles; at most 1000', () => {
+    expect(binanceKlines.pageRequest(query(T0, T0 + 59 * MINUTE))).toEqual({
+      path: '/api/v3/klines',
+      params: { symbol: 'BTCUSDT', interval: '1m', startTime: T0, endTime: T0 + 60 * MINUTE - 1, limit: 60 },
+      weight: 2,
+    });
+    expect(binanceKlines.pageRequest(query(T0, T0)).params).toMatchObject({ startTime: T0, endTime: T0 + MINUTE - 1, limit: 1 });
+    // A longer range than one page is cut to 1000 candles.
+    expect(binanceKlines.pageRequest(query(T0, T0 + 5000 * MINUTE)).params).toMatchObject({ endTime: T0 + 1000 * MINUTE - 1, limit: 1000 });
+    const H = 3_600_000;
+    expect(binanceKlines.pageRequest(query(T0 - 3 * MINUTE, T0 - 3 * MINUTE + 23 * 4 * H, 0, '4h', 4 * H)).params).toMatchObject({ interval: '4h', limit: 24 });
+    expect(Object.keys(binanceKlines.intervals)).toEqual(['1m', '3m', '5m', '15m', '30m', '1h', '2h', '4h', '6h', '8h', '12h', '1d', '1w']);
+    expect(binanceKlines.toExchangeSymbol('BTC-USDT')).toBe('BTCUSDT');
+    expect(() => binanceKlines.toExchangeSymbol('btcusdt')).toThrow(/binance: bad symbol/);
+    expect(binanceKlines.maxPerRequest).toBe(1000);
+    expect(binanceKlines.optionalFields).toEqual(['quote_volume', 'trades']);
+  });
+
+  it('reads /sapi/v1/system/status: 0 normal is healthy, 1 system_maintenance is not', () => {
+    expect(binanceKlines.health.request).toEqual({ path: '/sapi/v1/system/status', params: {}, weight: 1 });
+    expect(binanceKlines.health.parse({ status: 0, msg: 'normal' })).toEqual({ ok: true });
+    expect(binanceKlines.health.parse({ status: 1, msg: 'system_maintenance' })).toEqual({ ok: false, reason: 'system maintenance (status 1: system_maintenance)' });
+    expect(() => binanceKlines.health.parse(JSON.parse(docsExample('binance', 'rest_ping_response')))).toThrow(/binance: system status answer is not/);
+  });
+});
+
+describe('Binance klines simulator', () => {
+  const harness = useSimulator((options: BinanceSimulatorOptions) => startBinanceSimulator(options));
+
+  it('pages a range through the protocol: every open time once, ascending, ending with the open candle', async () => {
+    const sim = await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 50 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const now = Date.now();
+    const current = alignDown(now, MINUTE);
+    const from = current - 1499 * MINUTE;
+    const got: number[] = [];
+    for (const page of pages([{ from, to: current }], MINUTE, binanceKlines.maxPerRequest)) {
+      const klines = await fetchPage(sim.restUrl, query(page.from, page.to, now));
+      got.push(...klines.map((k) => k.openTime));
+      expect(klines.every((k) => k.high >= Math.max(k.open, k.close) && k.low <= Math.min(k.open, k.close) && k.volume >= 0)).toBe(true);
+    }
+    expect(got).toEqual(Array.from({ length: 1500 }, (_, i) => from + i * MINUTE));
+    expect(sim.restRequests('/api/v3/klines')).toBe(2);
+
+    // Without startTime: the most recent candles, the last one still open; never one that has not started.
+    const recent = await harness.getJson<unknown[][]>(`/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=3`);
+    expect(recent.status).toBe(200);
+    const last = recent.body.at(-1)!;
+    expect(last[0]).toBe(alignDown(Date.now(), MINUTE));
+    expect(last[6]).toBe((last[0] as number) + MINUTE - 1);
+    const future = await harness.getJson<unknown[][]>(`/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime=${current}&endTime=${current + 3_600_000}`);
+    expect(future.body.length).toBeLessThanOrEqual(2);
+    const res = await fetch(`${sim.restUrl}/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=1`);
+    expect(Number(res.headers.get('x-mbx-used-weight-1m'))).toBeGreaterThanOrEqual(2);
+  });
+
+  it('builds candles from the trades it generated since it started', async () => {
+    const sim = await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    sim.pause();
+    const trades = sim.generatedTrades('BTC-USDT');
+    const minute = alignDown(trades[0]!.time, MINUTE);
+    const inMinute = trades.filter((t) => alignDown(t.time, MINUTE) === minute);
+    const [row] = (await harness.getJson<unknown[][]>(`/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime=${minute}&limit=1`)).body;
+    expect(row![0]).toBe(minute);
+    expect(Number(row![1])).toBe(Number(inMinute[0]!.price));
+    expect(Number(row![4])).toBe(Number(inMinute.at(-1)!.price));
+    expect(row![8]).toBe(inMinute.length);
+    expect(Number(row![5])).toBeCloseTo(inMinute.reduce((sum, t) => sum + Number(t.amount), 0), 8);
+  });
+
+  it('refuses bad parameters with Binance error codes', async () => {
+    await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 1 });
+    const cases: Array<[string, number, string]> = [
+      ['interval=1m', -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed."],
+      ['symbol=BTCUSDT', -1102, "Mandatory parameter 'interval' was not sent, was empty/null, or malformed."],
+      ['symbol=FOOUSDT&interval=1m', -1121, 'Invalid symbol.'],
+      ['symbol=BTCUSDT&interval=2m', -1120, 'Invalid interval.'],
+      ['symbol=BTCUSDT&interval=1m&limit=1001', -1130, "Data sent for parameter 'limit' is not valid."],
+      ['symbol=BTCUSDT&interval=1m&limit=0', -1130, "Data sent for parameter 'limit' is not valid."],
+      ['symbol=BTCUSDT&interval=1m&startTime=abc', -1100, "Illegal characters found in parameter 'startTime'; legal range is '^[0-9]{1,20}$'."],
+    ];
+    for (const [params, code, msg] of cases) {
+      const answer = await harness.getJson(`/api/v3/klines?${params}`);
+      expect({ params, status: answer.status, body: answer.body }).toEqual({ params, status: 400, body: { code, msg } });
+    }
+  });
+
+  it('leaves permanent holes out of every answer and transient ones out of the first only', async () => {
+    await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 1, klineHoles: { permanentEvery: 7, transientEvery: 5 } });
+    const from = alignDown(Date.now(), MINUTE) - 120 * MINUTE;
+    const url = `/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime=${from}&endTime=${from + 59 * MINUTE}&limit=60`;
+    const all = Array.from({ length: 60 }, (_, i) => from + i * MINUTE);
+    const permanent = all.filter((t) => (t / MINUTE) % 7 === 0);
+    const transient = all.filter((t) => (t / MINUTE) % 5 === 1 && !permanent.includes(t));
+    const first = (await harness.getJson<unknown[][]>(url)).body.map((row) => row[0]);
+    expect(first).toEqual(all.filter((t) => !permanent.includes(t) && !transient.includes(t)));
+    const second = (await harness.getJson<unknown[][]>(url)).body.map((row) => row[0]);
+    expect(second).toEqual(all.filter((t) => !permanent.includes(t)));
+  });
+
+  it('a KlineHistory fill stores what is served and records the permanent holes as missing', async () => {
+    const sim = await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 1, klineHoles: { permanentEvery: 10, transientEvery: 4 } });
+    const http = new PoliteRestClient({ label: 'binance', logger: silentLogger, limits: binanceKlines.limits });
+    const history = new KlineHistory({ protocol: binanceKlines, symbol: 'BTC-USDT', interval: '1m', restUrl: sim.restUrl, http, logger: silentLogger });
+    const storage = new MemoryStorage();
+    await history.declare(storage);
+    const to = alignDown(Date.now(), MINUTE) - 30 * MINUTE;
+    const from = to - 1199 * MINUTE;
+    const result = await history.fill(storage, { from, to }, new AbortController().signal);
+    const holes = Array.from({ length: 1200 }, (_, i) => from + i * MINUTE).filter((t) => (t / MINUTE) % 10 === 0);
+    // Asked again for what the first answers left out, the transient holes are stored after all.
+    expect(result.recordedMissing).toBe(holes.length);
+    expect((await storage.fetch(history.key, from, to)).length).toBe(1200 - holes.length);
+    expect(sim.rateLimited()).toBe(0);
+  });
+
+  it('answers 429 with Retry-After and -1003 over the weight budget (klines weigh 2), counted by rateLimited()', async () => {
+    const sim = await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 1, restWeightLimit: { weight: 6, windowMs: 60_000 } });
+    for (let i = 0; i < 3; i++) expect((await harness.getJson(`/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=1`)).status).toBe(200);
+    const res = await fetch(`${sim.restUrl}/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=1`);
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await res.json()).toEqual({ code: -1003, msg: 'Too much request weight used; current limit is 6 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.' });
+    expect(sim.rateLimited()).toBe(1);
+    expect(sim.restRequests('/api/v3/klines')).toBe(4);
+    expect(sim.restRequests()).toBe(4);
+  });
+
+  it('during maintenance the status says so and market data is refused with 503', async () => {
+    const sim = await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 1 });
+    const status = async () => binanceKlines.health.parse((await harness.getJson('/sapi/v1/system/status')).body);
+    expect(await status()).toEqual({ ok: true });
+    sim.setMaintenance(true);
+    expect((await harness.getJson('/sapi/v1/system/status')).body).toEqual({ status: 1, msg: 'system_maintenance' });
+    expect((await status()).ok).toBe(false);
+    expect(await harness.getJson('/api/v3/klines?symbol=BTCUSDT&interval=1m')).toEqual({ status: 503, body: { code: 1, msg: 'System is under maintenance.' } });
+    expect((await harness.getJson('/api/v3/historicalTrades?symbol=BTCUSDT')).status).toBe(503);
+    sim.setMaintenance(false);
+    expect(await status()).toEqual({ ok: true });
+    expect((await harness.getJson('/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=2')).status).toBe(200);
+    expect(sim.rateLimited()).toBe(0);
+  });
+});
