@@ -29,6 +29,8 @@ export interface CollectorStatus {
   tradesBackfilled: number;
   /** Gaps that could not be filled (stored as gap records) since start. */
   gaps: number;
+  /** Order books found inconsistent (checksum, sequence) and resynchronized since start. */
+  resyncs: number;
   /** Why the collector runs without collecting (exchange maintenance, unreachable), or null. */
   degraded: string | null;
   /** Items stored per second over the last ~10 s. */
@@ -205,6 +207,7 @@ export class DataCollector {
       itemsStored: p.itemsStored,
       tradesBackfilled: p.tradesBackfilled,
       gaps: p.gaps,
+      resyncs: p.resyncs,
       degraded: p.degraded ?? null,
       itemsPerSecond: itemsPerSecond(s.rate, now, p.itemsStored),
       staleAfterMs: s.collector.staleAfterMs ?? null,

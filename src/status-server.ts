@@ -36,6 +36,7 @@ function metricsFor(source: StatusSource): MetricsRegistry {
   perCollector('collector_items_stored_total', 'Samples stored by the collector since start', (c) => c.itemsStored);
   perCollector('collector_trades_backfilled_total', 'Trades fetched over REST to fill gaps since start', (c) => c.tradesBackfilled);
   perCollector('collector_gaps_total', 'Gaps that could not be filled (stored as gap records) since start', (c) => c.gaps);
+  perCollector('collector_book_resyncs_total', 'Order books found inconsistent and resynchronized since start', (c) => c.resyncs);
   perCollector('collector_restarts_total', 'Restarts of the collector since start', (c) => c.restarts);
   perCollector('collector_up', '1 while the collector runs, 0 otherwise', (c) => (c.state === 'running' ? 1 : 0));
   perCollector('collector_degraded', '1 while the collector waits out an exchange problem (maintenance, unreachable)', (c) => (c.degraded !== null ? 1 : 0));

@@ -58,7 +58,7 @@ describe('Binance klines protocol', () => {
     expect(binanceKlines.pageRequest(query(T0, T0 + 5000 * MINUTE)).params).toMatchObject({ endTime: T0 + 1000 * MINUTE - 1, limit: 1000 });
     const H = 3_600_000;
     expect(binanceKlines.pageRequest(query(T0 - 3 * MINUTE, T0 - 3 * MINUTE + 23 * 4 * H, 0, '4h', 4 * H)).params).toMatchObject({ interval: '4h', limit: 24 });
-    expect(Object.keys(binanceKlines.intervals)).toEqual(['1m', '3m', '5m', '15m', '30m', '1h', '2h', '4h', '6h', '8h', '12h', '1d', '1w']);
+    expect(Object.keys(binanceKlines.intervals)).toEqual(['1s', '1m', '3m', '5m', '15m', '30m', '1h', '2h', '4h', '6h', '8h', '12h', '1d', '1w']);
     expect(binanceKlines.toExchangeSymbol('BTC-USDT')).toBe('BTCUSDT');
     expect(() => binanceKlines.toExchangeSymbol('btcusdt')).toThrow(/binance: bad symbol/);
     expect(binanceKlines.maxPerRequest).toBe(1000);

@@ -18,6 +18,11 @@ export function alignDown(time: number, interval: number): number {
   return Math.floor((time - offset) / interval) * interval + offset;
 }
 
+/** The first open time of `interval` at or after `time`. */
+export function alignUp(time: number, interval: number): number {
+  return alignDown(time - 1, interval) + interval;
+}
+
 /** A run of consecutive candle open times, `from` to `to` inclusive. */
 export interface OpenTimeRange {
   from: number;

@@ -5,6 +5,7 @@
  * candles from the live trades must arrive at the same numbers. Each exchange's file only
  * frames these candles in its own row layout, order and paging.
  */
+import { alignUp } from '../klines/open-times.js';
 import type { SimulatedTrade } from './market.js';
 
 /** One served candle; numbers are exact decimals of the simulated market (prices in cents). */
@@ -77,7 +78,7 @@ export class SimulatedKlines {
    */
   range(exchangeSymbol: string, intervalMs: number, from: number, to: number, now = Date.now()): SimulatedKline[] {
     const out: SimulatedKline[] = [];
-    const first = Math.ceil(from / intervalMs) * intervalMs;
+    const first = alignUp(from, intervalMs);
     let previousClose: number | undefined;
     for (let open = first; open <= to && open <= now; open += intervalMs) {
       if (this.isHole(exchangeSymbol, intervalMs, open)) continue;

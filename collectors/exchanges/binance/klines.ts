@@ -13,10 +13,11 @@ const MAX_PER_REQUEST = 1000;
 const KLINES_WEIGHT = 2;
 
 /**
- * Unified → Binance interval names. Left out: `1s` (sub-minute), `1M` (months are not a fixed
- * length) and `3d`, whose open times the docs do not pin to the epoch grid the poller aligns to.
+ * Unified → Binance interval names. Left out: `1M` (months are not a fixed length) and `3d`,
+ * whose open times the docs do not pin to the epoch grid the poller aligns to.
  */
 const INTERVALS: Readonly<Record<string, string>> = {
+  '1s': '1s',
   '1m': '1m', '3m': '3m', '5m': '5m', '15m': '15m', '30m': '30m',
   '1h': '1h', '2h': '2h', '4h': '4h', '6h': '6h', '8h': '8h', '12h': '12h',
   '1d': '1d', '1w': '1w',

@@ -1,11 +1,9 @@
 /**
  * Binance spot's `GET /api/v3/klines` and `GET /sapi/v1/system/status` as the simulator serves
  * them (rest-api.md "Kline/Candlestick data", errors.md), from the shared simulated kline history.
- * Also the exchange-neutral pieces the OKX and Bybit kline answers reuse: Monday-opening weeks
- * and the record of maintenance windows.
  */
-import { randomUUID } from 'node:crypto';
-import { alignDown } from '../../klines/open-times.js';
+import { alignDown, alignUp } from '../../klines/open-times.js';
+import type { MaintenanceWindows } from '../../simulator/maintenance.js';
 import type { SimulatedKline, SimulatedKlines } from '../../simulator/kline-source.js';
 import type { RequestBudget } from '../../simulator/request-budget.js';
 import type { RestAnswer } from './simulator-history.js';
@@ -16,10 +14,12 @@ const DAY = 24 * HOUR;
 const WEEK = 7 * DAY;
 
 /**
- * Binance interval names the simulator serves, in ms. `1s` and `1M` are Binance intervals it
- * cannot build (its history is in whole minutes; months vary) and are refused as invalid.
+ * Binance interval names the simulator serves, in ms. `1M` is a Binance interval it cannot build
+ * (months vary) and is refused as invalid. `1s` candles before the simulator started are minute
+ * candles' numbers; from its start they are the trades of each second.
  */
 const INTERVAL_MS: Readonly<Record<string, number>> = {
+  '1s': 1000,
   '1m': MINUTE, '3m': 3 * MINUTE, '5m': 5 * MINUTE, '15m': 15 * MINUTE, '30m': 30 * MINUTE,
   '1h': HOUR, '2h': 2 * HOUR, '4h': 4 * HOUR, '6h': 6 * HOUR, '8h': 8 * HOUR, '12h': 12 * HOUR,
   '1d': DAY, '3d': 3 * DAY, '1w': WEEK,
@@ -31,56 +31,8 @@ const MAX_LIMIT = 1000;
 const WEIGHT = 2;
 const MILLIS = /^[0-9]{1,20}$/;
 
-/** The maintenance windows a simulator went through, oldest first; the last is ongoing while it has no end. */
-export class MaintenanceWindows {
-  readonly windows: Array<{ id: string; begin: number; end?: number }> = [];
 
-  /** Starts a window (when none is ongoing) or ends the ongoing one. */
-  set(on: boolean, now = Date.now()): void {
-    const last = this.windows.at(-1);
-    const ongoing = last !== undefined && last.end === undefined;
-    if (on && !ongoing) this.windows.push({ id: randomUUID(), begin: now });
-    if (!on && ongoing) last.end = now;
-  }
 
-  /** Whether a window is going on now. */
-  ongoing(): boolean {
-    const last = this.windows.at(-1);
-    return last !== undefined && last.end === undefined;
-  }
-}
-
-/**
- * The simulated candles with open times in [from, to] that have started by `now`, ascending.
- * SimulatedKlines counts buckets from the epoch, a Thursday, while exchanges open weekly candles
- * on Monday 00:00 UTC (as alignDown does): weeks are summed from their days.
- */
-export function servedCandles(klines: SimulatedKlines, symbol: string, intervalMs: number, from: number, to: number, now: number): SimulatedKline[] {
-  if (intervalMs % WEEK !== 0) return klines.range(symbol, intervalMs, from, to, now);
-  const firstWeek = alignDown(from - 1, intervalMs) + intervalMs;
-  const lastWeek = alignDown(to, intervalMs);
-  const weeks: SimulatedKline[] = [];
-  for (const day of klines.range(symbol, DAY, firstWeek, lastWeek + intervalMs - DAY, now)) {
-    const openTime = alignDown(day.openTime, intervalMs);
-    const week = weeks.at(-1);
-    if (week === undefined || week.openTime !== openTime) {
-      weeks.push({ ...day, openTime });
-      continue;
-    }
-    week.high = Math.max(week.high, day.high);
-    week.low = Math.min(week.low, day.low);
-    week.close = day.close;
-    week.volume = Math.round((week.volume + day.volume) * 1e8) / 1e8;
-    week.quoteVolume = Math.round((week.quoteVolume + day.quoteVolume) * 1e8) / 1e8;
-    week.trades += day.trades;
-  }
-  return weeks;
-}
-
-/** The first open time on the interval's grid at or after `time`. */
-export function alignUp(time: number, intervalMs: number): number {
-  return alignDown(time - 1, intervalMs) + intervalMs;
-}
 
 /** What a Binance klines answer needs from its simulator. */
 export interface BinanceKlineSource {
@@ -149,7 +101,7 @@ export function answerBinanceKlines(url: URL, source: BinanceKlineSource, now = 
   const last = alignDown(Math.min(endTime ?? now, now), intervalMs);
   const from = startTime !== undefined ? alignUp(startTime, intervalMs) : last - (limit - 1) * intervalMs;
   const to = Math.min(last, from + (limit - 1) * intervalMs);
-  const rows = from > to ? [] : servedCandles(source.klines, symbol, intervalMs, from, to, now).map((c) => binanceRow(c, intervalMs));
+  const rows = from > to ? [] : source.klines.range(symbol, intervalMs, from, to, now).map((c) => binanceRow(c, intervalMs));
   return { status: 200, headers, body: rows };
 }
 

@@ -7,7 +7,8 @@ import { RequestBudget } from '../../simulator/request-budget.js';
 import { sendJson, startSimulatorServer, type AcceptSocket } from '../../simulator/server.js';
 import { TradeFeed, type SentRecords } from '../../simulator/trade-feed.js';
 import { answerHistoricalTrades, type RestAnswer } from './simulator-history.js';
-import { answerBinanceKlines, answerBinanceSystemStatus, BINANCE_MAINTENANCE_ANSWER, MaintenanceWindows } from './simulator-klines.js';
+import { MaintenanceWindows } from '../../simulator/maintenance.js';
+import { answerBinanceKlines, answerBinanceSystemStatus, BINANCE_MAINTENANCE_ANSWER } from './simulator-klines.js';
 import { startBinanceBooks } from './simulator-book.js';
 import { answerRequest, streamSymbol, type ConnectionState } from './simulator-requests.js';
 

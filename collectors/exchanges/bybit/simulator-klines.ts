@@ -7,7 +7,8 @@ import type { SimulatedKline, SimulatedKlines } from '../../simulator/kline-sour
 import type { RequestBudget } from '../../simulator/request-budget.js';
 import { alignDown } from '../../klines/open-times.js';
 import type { RestAnswer } from '../binance/simulator-history.js';
-import { alignUp, servedCandles, type MaintenanceWindows } from '../binance/simulator-klines.js';
+import { alignUp } from '../../klines/open-times.js';
+import type { MaintenanceWindows } from '../../simulator/maintenance.js';
 
 const MINUTE = 60_000;
 
@@ -94,7 +95,7 @@ export function answerBybitKline(url: URL, source: BybitKlineSource, now = Date.
   const last = alignDown(Math.min(bounds.end ?? now, now), intervalMs);
   const first = bounds.start !== undefined ? alignUp(bounds.start, intervalMs) : Number.NEGATIVE_INFINITY;
   const from = Math.max(first, last - (limit - 1) * intervalMs);
-  const candles = from > last ? [] : servedCandles(source.klines, symbol, intervalMs, from, last, now);
+  const candles = from > last ? [] : source.klines.range(symbol, intervalMs, from, last, now);
   return envelope(0, 'OK', { category: 'spot', symbol, list: candles.reverse().map(bybitRow) }, now);
 }
 

@@ -7,7 +7,7 @@ import type { SimulatedTrade, TradeTally } from '../../simulator/market.js';
 import { RequestBudget } from '../../simulator/request-budget.js';
 import { sendJson, startSimulatorServer, type AcceptSocket } from '../../simulator/server.js';
 import { TradeFeed, type SentRecords } from '../../simulator/trade-feed.js';
-import { MaintenanceWindows } from '../binance/simulator-klines.js';
+import { MaintenanceWindows } from '../../simulator/maintenance.js';
 import { answerBybitKline, answerBybitSystemStatus, type BybitRateLimitRefusal, type BybitRestAnswer } from './simulator-klines.js';
 import { answerRequest, type ConnectionState } from './simulator-requests.js';
 import { startBybitBooks } from './simulator-book.js';

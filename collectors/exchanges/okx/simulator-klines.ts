@@ -7,7 +7,8 @@ import type { SimulatedKline, SimulatedKlines } from '../../simulator/kline-sour
 import type { RequestBudget } from '../../simulator/request-budget.js';
 import { alignDown } from '../../klines/open-times.js';
 import type { RestAnswer } from '../binance/simulator-history.js';
-import { alignUp, servedCandles, type MaintenanceWindows } from '../binance/simulator-klines.js';
+import { alignUp } from '../../klines/open-times.js';
+import type { MaintenanceWindows } from '../../simulator/maintenance.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -100,7 +101,7 @@ export function answerOkxCandles(url: URL, endpoint: OkxCandleEndpoint, source: 
   let first = before !== undefined ? alignUp(before + 1, intervalMs) : Number.NEGATIVE_INFINITY;
   if (recentOnly !== undefined) first = Math.max(first, current - (recentOnly - 1) * intervalMs);
   const from = Math.max(first, last - (limit - 1) * intervalMs);
-  const candles = from > last ? [] : servedCandles(source.klines, instId, intervalMs, from, last, now);
+  const candles = from > last ? [] : source.klines.range(instId, intervalMs, from, last, now);
   return { status: 200, body: { code: '0', msg: '', data: candles.reverse().map((c) => okxRow(c, intervalMs, now)) } };
 }
 
