@@ -119,7 +119,7 @@ feeds:
     expect(out.stderr).toBe('');
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/config\/default\.yaml: OK/);
-    expect(out.stdout).toMatch(/collectors \(1\): trades:binance → trades:binance:BTC-USDT, trades:binance:ETH-USDT/);
+    expect(out.stdout).toMatch(/collectors \(4\): trades:binance → trades:binance:BTC-USDT, trades:binance:ETH-USDT; klines:binance:ETH-USDT:1m → klines:binance:ETH-USDT:1m, gaps:binance:ETH-USDT:1m; candles:binance → .*; liquidity:binance → liquidity:binance:ETH-USDT/);
   });
 
   it('fetch with a bad key or range exits 2 with one line, and touches nothing stored', async () => {

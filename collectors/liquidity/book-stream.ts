@@ -107,7 +107,7 @@ export class BookStreamCollector implements DataSourceCollector {
 
     const endOfRun = new AbortController();
     const runSignal = AbortSignal.any([signal, endOfRun.signal]);
-    const connection = { acks: new SubscriptionAcks(this.protocol.exchange), recentResyncs: [] as number[] } as unknown as Connection;
+    const connection = { acks: new SubscriptionAcks(this.protocol.exchange, 'book'), recentResyncs: [] as number[] } as unknown as Connection;
     connection.loop = new SocketLoop(socket, {
       label: this.id,
       signal: runSignal,

@@ -4,7 +4,11 @@ import type { SubscribeRequest } from './protocol.js';
 export class SubscriptionAcks {
   private readonly pending = new Map<string, readonly string[]>();
 
-  constructor(private readonly exchange: string) {}
+  /** `channel` names the subscription in errors: `trades` for the trade streams, `book` for the liquidity books. */
+  constructor(
+    private readonly exchange: string,
+    private readonly channel = 'trades',
+  ) {}
 
   /** Starts waiting for the request's acks. */
   expect(request: SubscribeRequest): void {
@@ -25,13 +29,13 @@ export class SubscriptionAcks {
   rejection(error: { ack?: string; reason: string }): Error {
     const known = error.ack !== undefined ? this.pending.get(error.ack) : undefined;
     const symbols = known ?? this.waiting();
-    if (symbols.length === 0) return new Error(`${this.exchange} trades: the exchange reported an error: ${error.reason}`);
+    if (symbols.length === 0) return new Error(`${this.exchange} ${this.channel}: the exchange reported an error: ${error.reason}`);
     const request = known ? ` (request ${error.ack})` : '';
-    return new Error(`${this.exchange} rejected the trades subscription for ${symbols.join(', ')}${request}: ${error.reason}`);
+    return new Error(`${this.exchange} rejected the ${this.channel} subscription for ${symbols.join(', ')}${request}: ${error.reason}`);
   }
 
   /** The Error for acks that never came. */
   timeout(ms: number): Error {
-    return new Error(`${this.exchange} did not acknowledge the trades subscription for ${this.waiting().join(', ')} within ${ms} ms`);
+    return new Error(`${this.exchange} did not acknowledge the ${this.channel} subscription for ${this.waiting().join(', ')} within ${ms} ms`);
   }
 }

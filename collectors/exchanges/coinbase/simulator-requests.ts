@@ -16,11 +16,13 @@ export interface RequestOutcome {
   subscribed: boolean;
   /** Products newly subscribed to `matches`: each gets a `last_match` frame. */
   newMatches: string[];
+  /** Products newly subscribed to `level2_batch`: each gets a `snapshot` frame. */
+  newBooks: string[];
 }
 
 // docs_examples_protocol.json `channels_requiring_auth`; the recorded refusal names three of them.
 const AUTH_CHANNELS = new Set(['full', 'user', 'level2', 'level3', 'rfq_matches']);
-// Public channels of websocket-feed/channels; the simulator produces data for matches and heartbeat only.
+// Public channels of websocket-feed/channels; the simulator produces data for matches, heartbeat and level2_batch.
 const PUBLIC_CHANNELS = new Set(['heartbeat', 'status', 'auctionfeed', 'matches', 'ticker', 'ticker_batch', 'level2_batch']);
 const FAILED = 'Failed to subscribe';
 
@@ -29,7 +31,7 @@ function isStringArray(value: unknown): value is string[] {
 }
 
 function refuse(reason: string): RequestOutcome {
-  return { replies: [errorFrame(FAILED, reason)], subscribed: false, newMatches: [] };
+  return { replies: [errorFrame(FAILED, reason)], subscribed: false, newMatches: [], newBooks: [] };
 }
 
 /**
@@ -56,7 +58,7 @@ export function answerRequest(text: string, subscriptions: Subscriptions, isProd
     request = JSON.parse(text);
   } catch {
     // Not recorded; shaped like every other ws-feed error.
-    return { replies: [errorFrame('Malformed JSON')], subscribed: false, newMatches: [] };
+    return { replies: [errorFrame('Malformed JSON')], subscribed: false, newMatches: [], newBooks: [] };
   }
   const type = isJsonObject(request) ? request.type : undefined;
   if (!isJsonObject(request) || (type !== 'subscribe' && type !== 'unsubscribe')) return refuse('Type has to be either subscribe or unsubscribe');
@@ -70,6 +72,7 @@ export function answerRequest(text: string, subscriptions: Subscriptions, isProd
   if (unknownProduct !== undefined) return refuse(`${unknownProduct} is not a valid product`);
 
   const newMatches: string[] = [];
+  const newBooks: string[] = [];
   for (const [name, products] of wanted) {
     let current = subscriptions.get(name);
     if (!current) subscriptions.set(name, (current = new Set()));
@@ -78,8 +81,9 @@ export function answerRequest(text: string, subscriptions: Subscriptions, isProd
       else if (!current.has(id)) {
         current.add(id);
         if (name === 'matches') newMatches.push(id);
+        if (name === 'level2_batch') newBooks.push(id);
       }
     }
   }
-  return { replies: [subscriptionsFrame(subscriptions)], subscribed: type === 'subscribe', newMatches };
+  return { replies: [subscriptionsFrame(subscriptions)], subscribed: type === 'subscribe', newMatches, newBooks };
 }

@@ -1,8 +1,8 @@
 /**
  * The few Coinbase Exchange REST endpoints the simulator serves, shaped like the 2026-06-19
  * captures: GET /products (rest_product_BTC-USD_*.json per entry), /products/<id>, /products/<id>/trades
- * (simulator-history.ts), /products/<id>/candles (simulator-klines.ts), /time
- * (rest_time_*.json).
+ * (simulator-history.ts), /products/<id>/candles (simulator-klines.ts), /products/<id>/book
+ * (simulator-book.ts), /time (rest_time_*.json).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from '../../simulator/server.js';
@@ -32,12 +32,14 @@ function answer(res: ServerResponse, reply: RestAnswer): void {
 
 /**
  * The REST request handler for a simulated exchange listing `products`; `trades` answers
- * `/products/<id>/trades` of a listed id, `market` its `/products/<id>/candles` and maintenance.
+ * `/products/<id>/trades` of a listed id, `market` its `/products/<id>/candles` and maintenance,
+ * `book` its `/products/<id>/book`.
  */
 export function coinbaseRest(
   products: readonly string[],
   trades?: (id: string, url: URL) => RestAnswer,
   market?: CoinbaseMarketRoutes,
+  book?: (id: string, url: URL) => RestAnswer,
 ): (req: IncomingMessage, res: ServerResponse, url: URL) => void {
   return (req, res, url) => {
     const { pathname } = url;
@@ -54,6 +56,8 @@ export function coinbaseRest(
     if (tradesOf !== undefined && trades && products.includes(decodeURIComponent(tradesOf))) return answer(res, trades(decodeURIComponent(tradesOf), url));
     const candlesOf = /^\/products\/([^/]+)\/candles$/.exec(pathname)?.[1];
     if (candlesOf !== undefined && market && products.includes(decodeURIComponent(candlesOf))) return answer(res, market.candles(decodeURIComponent(candlesOf), url));
+    const bookOf = /^\/products\/([^/]+)\/book$/.exec(pathname)?.[1];
+    if (bookOf !== undefined && book && products.includes(decodeURIComponent(bookOf))) return answer(res, book(decodeURIComponent(bookOf), url));
     const id = /^\/products\/([^/]+)$/.exec(pathname)?.[1];
     if (id !== undefined && products.includes(decodeURIComponent(id))) return json(res, 200, product(decodeURIComponent(id)));
     json(res, 404, { message: 'NotFound' });

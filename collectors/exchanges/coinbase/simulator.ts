@@ -10,6 +10,7 @@ import { answerRequest, type Subscriptions } from './simulator-requests.js';
 import { answerProductTrades } from './simulator-history.js';
 import { answerCandles } from './simulator-klines.js';
 import { coinbaseRest } from './simulator-rest.js';
+import { startCoinbaseBooks } from './simulator-book.js';
 
 export type { CoinbaseMatchPayload } from './simulator-frames.js';
 
@@ -36,6 +37,8 @@ export interface CoinbaseSimulator extends SimulatorControls<CoinbaseMatchPayloa
   heartbeats(): number;
   /** Stops generating trades (connections and heartbeats go on). */
   pause(): void;
+  /** Fault: the next `level2_batch` l2update crosses the book (a bid at the best ask). */
+  corruptNextBookUpdate(): void;
 }
 
 interface Client {
@@ -51,7 +54,7 @@ interface Product {
   last?: CoinbaseMatchPayload;
 }
 
-/** Starts a Coinbase Exchange simulator on 127.0.0.1: the `ws-feed` at `/` and REST `/products`, `/products/<id>`, `/products/<id>/trades`, `/products/<id>/candles`, `/time`. */
+/** Starts a Coinbase Exchange simulator on 127.0.0.1: the `ws-feed` at `/` and REST `/products`, `/products/<id>`, `/products/<id>/{trades,candles,book}`, `/time`. */
 export async function startCoinbaseSimulator(options: CoinbaseSimulatorOptions): Promise<CoinbaseSimulator> {
   const { symbols, tradesPerSecond, seed = 1, heartbeatIntervalMs = 1_000, subscribeTimeoutMs = 5_000 } = options;
   // Coinbase product ids are the unified symbols as they are.
@@ -74,6 +77,8 @@ export async function startCoinbaseSimulator(options: CoinbaseSimulatorOptions):
       const last = products.get(id)!.last;
       if (last) client.socket.send(JSON.stringify({ ...last, type: 'last_match' }));
     }
+    // A new level2_batch subscription starts with the product's whole book.
+    for (const id of outcome.newBooks) client.socket.send(books.snapshot(id));
   };
 
   const accept: AcceptSocket<Client> = (socket) => {
@@ -95,7 +100,15 @@ export async function startCoinbaseSimulator(options: CoinbaseSimulatorOptions):
     rest: coinbaseRest(symbols, (id, url) => answerProductTrades(url, feed.history(id), budget), {
       candles: (id, url) => answerCandles(url, id, klines, budget),
       maintenance: () => maintenance,
-    }),
+    }, (id, url) => books.answerBook(id, url, budget)),
+  });
+
+  const books = startCoinbaseBooks({
+    products: feed.symbols,
+    seed,
+    lastPrice: (id) => feed.history(id).at(-1)?.price,
+    clients: () => server.clients,
+    every: (ms, task) => server.every(ms, task),
   });
 
   // One `match` frame per trade.
@@ -129,6 +142,7 @@ export async function startCoinbaseSimulator(options: CoinbaseSimulatorOptions):
       maintenance = on;
     },
     rateLimited: () => budget.refused,
+    corruptNextBookUpdate: () => books.corruptNextBookUpdate(),
     restRequests: (path) => server.restRequests(path),
   };
 }

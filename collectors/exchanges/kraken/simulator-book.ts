@@ -40,6 +40,8 @@ export interface KrakenBooks {
   corruptNextBookUpdate(): void;
   /** Book subscribe requests acknowledged since the start. */
   subscriptions(): number;
+  /** A listed symbol's best `count` levels per side now, best first (what REST Depth serves). */
+  top(symbol: string, count: number): { bids: SimLevel[]; asks: SimLevel[] };
 }
 
 /** `{"price":…,"qty":…}` entries as text. */
@@ -109,6 +111,7 @@ export function startKrakenBooks(options: KrakenBooksOptions): KrakenBooks {
   return {
     corruptNextBookUpdate: () => fault.arm(),
     subscriptions: () => subscriptions,
+    top: (symbol, count) => topOf(symbol, count),
     answer(text, subscribed) {
       let request: unknown;
       try {

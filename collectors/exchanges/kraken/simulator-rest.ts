@@ -1,10 +1,12 @@
 /**
  * The few Kraken spot REST endpoints the simulator serves, shaped like the Nov 2025 captures:
  * GET /0/public/Time (rest_Time.json), /0/public/SystemStatus (rest_SystemStatus.json) and
- * /0/public/AssetPairs (rest_AssetPairs_XBTUSDT.json), /0/public/Trades (simulator-history.ts) and
- * /0/public/OHLC (simulator-klines.ts).
+ * /0/public/AssetPairs (rest_AssetPairs_XBTUSDT.json), /0/public/Trades (simulator-history.ts),
+ * /0/public/OHLC (simulator-klines.ts) and /0/public/Depth (rest_Depth_XBTUSDT.json).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { priceText, sizeText, type SimLevel } from '../../simulator/book.js';
+import type { RequestBudget } from '../../simulator/request-budget.js';
 import { sendJson } from '../../simulator/server.js';
 import type { RestAnswer } from '../binance/simulator-history.js';
 import { answerSystemStatus, unavailableAnswer, type KrakenMarketRoutes } from './simulator-klines.js';
@@ -60,15 +62,44 @@ function pairIndex(pairs: readonly PairNames[], url: URL): number | RestAnswer {
   return i < 0 ? { status: 200, body: { error: ['EQuery:Unknown asset pair'] } } : i;
 }
 
+// docs "Get Order Book": count 1–500, default 100.
+const DEPTH_DEFAULT_COUNT = 100;
+const DEPTH_MAX_COUNT = 500;
+
+/**
+ * `[price, volume, timestamp]` Depth entries: prices padded to 5 decimals as in both recordings,
+ * volumes with the pair's 8 lot decimals (the recordings show 3, which would round the simulated
+ * lots away), and a made-up last-change time a little before now, in whole seconds.
+ */
+function depthEntries(levels: readonly SimLevel[], nowSeconds: number): [string, string, number][] {
+  return levels.map((l) => [priceText(l.ticks, 5), sizeText(l.lots), nowSeconds - (l.lots % 60)]);
+}
+
+/**
+ * The answer to one `/0/public/Depth` request for a listed pair (`key` its REST result key), from
+ * `top`, its book's best levels per side.
+ */
+export function answerDepth(url: URL, key: string, top: (count: number) => { bids: SimLevel[]; asks: SimLevel[] }, budget: RequestBudget): RestAnswer {
+  // Public calls are limited per IP; Kraken refuses with 200 {"error":["EGeneral:Too many requests"]}.
+  if (budget.spend(1) !== undefined) return { status: 200, body: { error: ['EGeneral:Too many requests'] } };
+  const countText = url.searchParams.get('count');
+  if (countText !== null && !/^\d+$/.test(countText)) return { status: 200, body: { error: ['EGeneral:Invalid arguments'] } };
+  const count = Math.min(DEPTH_MAX_COUNT, Math.max(1, countText === null ? DEPTH_DEFAULT_COUNT : Number(countText)));
+  const { bids, asks } = top(count);
+  const now = Math.floor(Date.now() / 1000);
+  return { status: 200, body: { error: [], result: { [key]: { asks: depthEntries(asks, now), bids: depthEntries(bids, now) } } } };
+}
+
 /**
  * The REST request handler for a simulated exchange listing `symbols` (v2 spelling, e.g. BTC/USD);
  * `trades` answers /0/public/Trades for a listed pair (its v2 symbol and REST result key), `market`
- * /0/public/OHLC and maintenance.
+ * /0/public/OHLC and maintenance, `depth` /0/public/Depth.
  */
 export function krakenRest(
   symbols: readonly string[],
   trades?: (symbol: string, key: string, url: URL) => RestAnswer,
   market?: KrakenMarketRoutes,
+  depth?: (symbol: string, key: string, url: URL) => RestAnswer,
 ): (req: IncomingMessage, res: ServerResponse, url: URL) => void {
   const pairs = symbols.map(pairNames);
   return (_req, res, url) => {
@@ -89,18 +120,16 @@ export function krakenRest(
         return json(res, 200, { error: [], result: Object.fromEntries(chosen.map((p) => [p!.key, assetPair(p!)])) });
       }
       case '/0/public/Trades':
-      case '/0/public/OHLC': {
-        const serve =
-          url.pathname === '/0/public/OHLC'
-            ? market && ((symbol: string, key: string) => market.ohlc(symbol, key, url))
-            : trades && ((symbol: string, key: string) => trades(symbol, key, url));
-        if (!serve) break;
+      case '/0/public/OHLC':
+      case '/0/public/Depth': {
+        const route = url.pathname === '/0/public/OHLC' ? market?.ohlc.bind(market) : url.pathname === '/0/public/Depth' ? depth : trades;
+        if (!route) break;
         // Market data is what maintenance takes offline; SystemStatus and Time keep answering.
         if (maintenance) return json(res, unavailableAnswer.status, unavailableAnswer.body);
         // `pair` is one pair key or altname (rest_Trades_XBTUSDT_2025-11.json: pair=XBTUSDT, result key XBTUSDT).
         const i = pairIndex(pairs, url);
         if (typeof i !== 'number') return json(res, i.status, i.body);
-        const answer = serve(symbols[i]!, pairs[i]!.key);
+        const answer = route(symbols[i]!, pairs[i]!.key, url);
         return json(res, answer.status, answer.body);
       }
     }

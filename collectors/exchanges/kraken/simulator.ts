@@ -9,7 +9,7 @@ import { connectionId, framedTrade, HEARTBEAT, statusFrame, tradeFrame, type Kra
 import { answerRequest } from './simulator-requests.js';
 import { answerTrades } from './simulator-history.js';
 import { answerOhlc } from './simulator-klines.js';
-import { krakenRest } from './simulator-rest.js';
+import { answerDepth, krakenRest } from './simulator-rest.js';
 import { startKrakenBooks, type BookSubscriptions } from './simulator-book.js';
 
 export type { KrakenTradeEntry } from './simulator-frames.js';
@@ -59,7 +59,7 @@ function v2Symbol(symbol: string): string {
   return symbol.replace('-', '/').toUpperCase();
 }
 
-/** Starts a Kraken spot simulator on 127.0.0.1: WebSocket v2 at `/v2` and REST `/0/public/{Time,SystemStatus,AssetPairs,Trades,OHLC}`. */
+/** Starts a Kraken spot simulator on 127.0.0.1: WebSocket v2 at `/v2` and REST `/0/public/{Time,SystemStatus,AssetPairs,Trades,OHLC,Depth}`. */
 export async function startKrakenSimulator(options: KrakenSimulatorOptions): Promise<KrakenSimulator> {
   const { symbols, tradesPerSecond, seed = 1, heartbeatIntervalMs = 1_000 } = options;
   // docs spot-ratelimits: public endpoints about 1 call per second per IP.
@@ -96,7 +96,7 @@ export async function startKrakenSimulator(options: KrakenSimulatorOptions): Pro
     rest: krakenRest(feed.symbols, (symbol, key, url) => answerTrades(url, key, feed.history(symbol), budget), {
       ohlc: (symbol, key, url) => answerOhlc(url, symbol, key, klines, budget),
       maintenance: () => maintenance,
-    }),
+    }, (symbol, key, url) => answerDepth(url, key, (count) => books.top(symbol, count), budget)),
   });
 
   const books = startKrakenBooks({

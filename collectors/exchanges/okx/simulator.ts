@@ -11,6 +11,7 @@ import type { RestAnswer } from '../binance/simulator-history.js';
 import { MaintenanceWindows } from '../../simulator/maintenance.js';
 import { answerHistoryTrades } from './simulator-history.js';
 import { answerOkxCandles, answerOkxSystemStatus, OKX_MAINTENANCE_ANSWER } from './simulator-klines.js';
+import { startOkxBooks } from './simulator-book.js';
 import { answerRequest, missingArgMessage, type ConnectionState } from './simulator-requests.js';
 
 /**
@@ -44,7 +45,7 @@ export interface OkxSimulatorOptions extends SimulatorStartOptions {
   idleTimeoutMs?: number;
   /**
    * REST requests allowed per window, counted for each endpoint apart as OKX does. Default: OKX's
-   * own per-IP limits — history-trades and history-candles 20 per 2 s, candles 40 per 2 s.
+   * own per-IP limits — history-trades and history-candles 20 per 2 s, candles and books 40 per 2 s.
    */
   restRequestLimit?: { requests: number; windowMs: number };
 }
@@ -61,6 +62,8 @@ export interface OkxSimulator extends SimulatorControls<OkxTradePayload>, RestMa
   pings(): number;
   /** Sends the 64008 notice OKX sends before closing connections for a service upgrade. */
   announceUpgrade(): void;
+  /** Fault: the next `books` update carries a wrong checksum, or the next `books5` push a seqId gone back. */
+  corruptNextBookUpdate(): void;
 }
 
 interface Client extends ConnectionState {
@@ -68,7 +71,7 @@ interface Client extends ConnectionState {
   lastActivityAt: number;
 }
 
-// The public channels of /ws/v5/public a client may subscribe; the simulator publishes only `trades`.
+// The public channels of /ws/v5/public a client may subscribe; the simulator publishes `trades`, `books` and `books5`.
 const PUBLIC_CHANNELS = new Set(['trades', 'tickers', 'books', 'books5', 'bbo-tbt', 'books-l2-tbt', 'books50-l2-tbt', 'open-interest', 'funding-rate', 'mark-price', 'index-tickers', 'price-limit', 'status']);
 
 /** "65000.12000000" → "65000.12", "0.00120000" → "0.0012", "30236.00000000" → "30236", as OKX prints decimals. */
@@ -111,7 +114,7 @@ function instrument(instId: string): Record<string, string> {
 
 /**
  * Starts an OKX v5 public market-data simulator on 127.0.0.1: `/ws/v5/public` and REST
- * `/api/v5/public/{time,instruments}`, `/api/v5/market/{history-trades,candles,history-candles}`
+ * `/api/v5/public/{time,instruments}`, `/api/v5/market/{books,history-trades,candles,history-candles}`
  * and `/api/v5/system/status`.
  */
 export async function startOkxSimulator(options: OkxSimulatorOptions): Promise<OkxSimulator> {
@@ -122,6 +125,8 @@ export async function startOkxSimulator(options: OkxSimulatorOptions): Promise<O
     candles: new RequestBudget(options.restRequestLimit?.requests ?? 40, windowMs),
     'history-candles': new RequestBudget(requests, windowMs),
   };
+  // market/books: 40 requests per 2 s per IP, like candles.
+  const booksBudget = new RequestBudget(options.restRequestLimit?.requests ?? 40, windowMs);
   const feed = new TradeFeed<OkxTradePayload>({
     symbols, tradesPerSecond, seed, exchangeSymbol: (symbol) => symbol, amount: (trade) => trade.sz, matches: (trade) => Number(trade.count),
   });
@@ -141,7 +146,10 @@ export async function startOkxSimulator(options: OkxSimulatorOptions): Promise<O
       client.lastActivityAt = Date.now();
       const text = isBinary ? '' : data.toString();
       if (text === 'ping') pings += 1;
+      const argsBefore = new Set(client.args);
       for (const reply of answerRequest(text, client, checkArg)) socket.send(reply);
+      // A new book subscription gets its snapshot right after the ack.
+      books.subscribed(client, argsBefore);
     });
     return client;
   };
@@ -157,6 +165,7 @@ export async function startOkxSimulator(options: OkxSimulatorOptions): Promise<O
     }
     // "Rate Limit: 1 request per 5 seconds": not enforced, so tests may poll it freely.
     if (url.pathname === '/api/v5/system/status') return send(res, answerOkxSystemStatus(url, maintenance));
+    if (url.pathname === '/api/v5/market/books') return send(res, books.answerBooks(url, booksBudget, maintenance.ongoing()));
     if (url.pathname === '/api/v5/market/history-trades') {
       if (maintenance.ongoing()) return send(res, OKX_MAINTENANCE_ANSWER);
       const answer = answerHistoryTrades(url, (instId) => (feed.lists(instId) ? feed.history(instId) : undefined), budget);
@@ -175,6 +184,14 @@ export async function startOkxSimulator(options: OkxSimulatorOptions): Promise<O
   const server = await startSimulatorServer<Client>(options.port, {
     websocket: (url) => (url.pathname === '/ws/v5/public' ? accept : undefined),
     rest: onRequest,
+  });
+
+  const books = startOkxBooks({
+    symbols: feed.symbols,
+    seed,
+    lastPrice: (instId) => feed.history(instId).at(-1)?.price,
+    clients: () => server.clients,
+    every: (ms, task) => server.every(ms, task),
   });
 
   feed.start((instId, fills) => {
@@ -204,7 +221,8 @@ export async function startOkxSimulator(options: OkxSimulatorOptions): Promise<O
     ...simulatorControls(server, feed, '{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"67451'),
     pings: () => pings,
     setMaintenance: (on) => maintenance.set(on),
-    rateLimited: () => budget.refused + candleBudgets.candles.refused + candleBudgets['history-candles'].refused,
+    rateLimited: () => budget.refused + candleBudgets.candles.refused + candleBudgets['history-candles'].refused + booksBudget.refused,
+    corruptNextBookUpdate: () => books.corruptNextBookUpdate(),
     restRequests: (path) => server.restRequests(path),
     announceUpgrade: () => {
       // docs service_upgrade_notice, in its key order.
