@@ -3,7 +3,7 @@ import type { DataSourceCollector } from '../collectors/types.js';
 import type { Registry } from '../src/registry.js';
 import { COLLECTION_KIND } from './collection.js';
 import { CollectSpecResolver } from './requirements.js';
-import type { CollectorContext, DataRequirement, Feed, FeedConfig } from './types.js';
+import type { CollectorContext, CollectorKind, DataRequirement, Feed, FeedConfig } from './types.js';
 
 /** Config fields every feed has; anything else is a parameter of the feed's kind. */
 const COMMON = new Set(['name', 'kind', 'exchange', 'symbol', 'collect', 'historyMs', 'staleAfterMs']);
@@ -41,7 +41,7 @@ export function loadDataSourceCollectors(
   const add = (req: DataRequirement): boolean => {
     const identity = `${req.collector}|${[...req.keys].sort().join(',')}`;
     const seen = merged.get(identity);
-    merged.set(identity, seen ? mergeRequirements(seen, req) : req);
+    merged.set(identity, seen ? mergeRequirements(seen, req, registry.collectorKind(req.collector)) : req);
     return seen === undefined;
   };
   for (const feed of feeds) for (const req of feed.requiredData()) add(req);
@@ -69,13 +69,19 @@ function addDependencies(requirements: Iterable<DataRequirement>, registry: Regi
   }
 }
 
-function mergeRequirements(a: DataRequirement, b: DataRequirement): DataRequirement {
-  if (a.arg !== undefined && b.arg !== undefined && a.arg !== b.arg) {
+function mergeRequirements(a: DataRequirement, b: DataRequirement, kind: CollectorKind): DataRequirement {
+  let arg: string | undefined;
+  if (kind.mergeArgs) {
+    arg = kind.mergeArgs(a.arg, b.arg);
+  } else if (a.arg !== undefined && b.arg !== undefined && a.arg !== b.arg) {
     throw new Error(`feeds ask for ${a.keys.join(', ')} with different settings: ${a.collector}:${a.arg} and ${b.collector}:${b.arg}`);
+  } else {
+    arg = a.arg ?? b.arg;
   }
-  const withArg = a.arg !== undefined ? a : b;
   return {
-    ...withArg,
+    ...a,
+    arg,
+    id: [a.collector, a.exchange, a.symbol, ...(arg !== undefined ? [arg] : [])].join(':'),
     staleAfterMs: minDefined(a.staleAfterMs, b.staleAfterMs),
     historyMs: a.historyMs === undefined ? b.historyMs : Math.max(a.historyMs, b.historyMs ?? 0),
   };

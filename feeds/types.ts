@@ -56,6 +56,12 @@ export interface CollectorKind {
    * `loadDataSourceCollectors` collects them too, as if the feed had listed them.
    */
   needs?(requirement: DataRequirement): string[];
+  /**
+   * Combines the arguments of two requirements for the same series (two feeds asking for them
+   * differently, e.g. `liquidity:rest` and `liquidity`); throws when they cannot share a collector.
+   * Without it, differing arguments are refused.
+   */
+  mergeArgs?(a: string | undefined, b: string | undefined): string | undefined;
   /** Builds the collectors for all requirements of this kind, already deduplicated. */
   create(requirements: readonly DataRequirement[], context: CollectorContext): DataSourceCollector[];
 }

@@ -202,6 +202,15 @@ describe('feeds collecting candles', () => {
     ]);
   });
 
+  it('lets feeds ask for the same timeframes in another order or spelling, and merges liquidity modes (WebSocket and the shorter interval win)', () => {
+    const collectors = collectorsOf([
+      { name: 'a', exchange: 'binance', symbol: 'BTC-USDT', collect: ['candles:1m,5m', 'liquidity:rest:5s'] },
+      { name: 'b', exchange: 'binance', symbol: 'BTC-USDT', collect: ['candles:5m,60s', 'liquidity:2s'] },
+    ]);
+    expect(collectors.filter((c) => c.kind === 'candles').map((c) => [...c.keys])).toEqual([['candles:binance:BTC-USDT:1m', 'candles:binance:BTC-USDT:5m']]);
+    expect(collectors.filter((c) => c.kind === 'liquidity').map((c) => c.id)).toEqual(['liquidity:binance@2s']);
+  });
+
   it('refuses bad timeframes and exchanges without a trades collector', () => {
     const feed = (spec: string, exchange = 'binance'): FeedConfig[] => [{ name: 'c', exchange, symbol: 'BTC-USDT', collect: [spec] }];
     expect(() => collectorsOf(feed('candles'))).toThrow(/collect "candles": candles needs timeframes/);

@@ -647,5 +647,6 @@ feeds:
     expect(readable.code).toBe(0);
     expect(readable.stdout).toMatch(/trades:binance\s+stopped\s+0\s+\S+ ago\s+1\s+-/);
     expect(readable.stdout).toContain(String(last2.t));
-  });
+    // Two daemons and six CLI runs, each its own Node process.
+  }, 90_000);
 });

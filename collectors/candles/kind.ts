@@ -31,6 +31,9 @@ export const candlesCollectorKind: CollectorKind = {
 
   needs: () => ['trades'],
 
+  // Same keys, same timeframes in another order or spelling (`1m,5m` and `5m,60s`).
+  mergeArgs: (a, b) => parseTimeframes(a ?? b).map((tf) => tf.name).join(','),
+
   create(requirements: readonly DataRequirement[], context: CollectorContext): DataSourceCollector[] {
     const { trades } = context;
     if (!trades) throw new Error('candles are built from the trade tap: build collectors with loadDataSourceCollectors, or pass context.trades');

@@ -132,7 +132,8 @@ export class KlineHistory {
     let unsettledFrom = Number.POSITIVE_INFINITY;
     const maxSpan = (this.options.protocol.maxPerRequest - 1) * interval;
     for (const span of spans(leftOut, maxSpan)) {
-      const got = await this.fetchPage(storage, { from: span[0]!.from, to: span.at(-1)!.to }, now, signal, result);
+      const wanted = new Set(span.flatMap((r) => openTimes(r, interval)));
+      const got = await this.fetchPage(storage, { from: span[0]!.from, to: span.at(-1)!.to }, now, signal, result, wanted);
       for (const run of span.flatMap((r) => missingRanges(r.from, r.to, interval, got))) {
         // Too young to call missing: the exchange may still be closing it.
         const settledUpTo = now - this.settleMs - interval;
@@ -168,14 +169,16 @@ export class KlineHistory {
     return known;
   }
 
-  /** Requests one page, stores what it holds within the page, and returns the open times it held. */
-  private async fetchPage(storage: DataCollectionStorage, page: OpenTimeRange, now: number, signal: AbortSignal, result: FillResult): Promise<Set<number>> {
+  /** Requests one page, stores what it holds within the page (only the `wanted` open times, when given), and returns the open times stored. */
+  private async fetchPage(storage: DataCollectionStorage, page: OpenTimeRange, now: number, signal: AbortSignal, result: FillResult, wanted?: ReadonlySet<number>): Promise<Set<number>> {
     const { protocol, restUrl, http, interval } = this.options;
     const query: KlinePageQuery = { exchangeSymbol: this.exchangeSymbol, interval, intervalMs: this.intervalMs, from: page.from, to: page.to, now };
     const request = protocol.pageRequest(query);
     const body = await http.getJson(`${restUrl.replace(/\/+$/, '')}${request.path}`, request.params, signal, { weight: request.weight ?? 1 });
     result.requests += 1;
-    const klines = protocol.parsePage(body, query).filter((k) => k.openTime >= page.from && k.openTime <= page.to && k.openTime % this.intervalMs === page.from % this.intervalMs);
+    const klines = protocol
+      .parsePage(body, query)
+      .filter((k) => k.openTime >= page.from && k.openTime <= page.to && (k.openTime - page.from) % this.intervalMs === 0 && (!wanted || wanted.has(k.openTime)));
     await this.store(storage, klines);
     result.stored += klines.length;
     return new Set(klines.map((k) => k.openTime));
@@ -202,6 +205,13 @@ export class KlineHistory {
       'candles missing at the exchange; recorded',
     );
   }
+}
+
+/** Every open time of a run. */
+function openTimes(run: OpenTimeRange, interval: number): number[] {
+  const out: number[] = [];
+  for (let t = run.from; t <= run.to; t += interval) out.push(t);
+  return out;
 }
 
 /** Groups runs (ascending) so each group spans at most `maxSpan` ms: one request asks for all its runs again. */

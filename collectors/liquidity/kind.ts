@@ -67,6 +67,13 @@ function collectorId(exchange: string, mode: LiquidityMode, index: number): stri
  * over each exchange's WebSocket book channel (default) or by polling its REST depth endpoint.
  */
 export const liquidityCollectorKind: CollectorKind = {
+  /** Two feeds asking for one pair's book differently share one collector: WebSocket beats REST, the shorter interval wins. */
+  mergeArgs(a, b) {
+    const x = parseLiquidityArg(a);
+    const y = parseLiquidityArg(b);
+    return `${x.source === 'ws' || y.source === 'ws' ? 'ws' : 'rest'}:${Math.min(x.intervalMs, y.intervalMs)}ms`;
+  },
+
   name: 'liquidity',
 
   keysFor(exchange: string, symbol: string, arg: string | undefined): string[] {

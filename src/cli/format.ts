@@ -49,14 +49,16 @@ export function formatStatus(status: ServiceStatus, now = Date.now()): string {
   ];
   const rows = status.collectors.map((c) => [
     c.id,
-    c.state + (c.nextRestartAt ? ` (retry in ${formatDuration(Math.max(0, Date.parse(c.nextRestartAt) - now))})` : ''),
+    c.state + (c.nextRestartAt ? ` (retry in ${formatDuration(Math.max(0, Date.parse(c.nextRestartAt) - now))})` : '') + (c.degraded ? ` (degraded: ${c.degraded})` : ''),
     String(c.restarts),
     String(c.itemsStored),
     String(c.itemsPerSecond),
     ago(c.lastDataAt),
+    // Trades filled over REST, holes recorded, books resynchronized: each collector kind shows its own.
+    [c.tradesBackfilled ? `${c.tradesBackfilled} backfilled` : '', c.gaps ? `${c.gaps} gaps` : '', c.resyncs ? `${c.resyncs} resyncs` : ''].filter(Boolean).join(', ') || '-',
     c.lastError ?? '-',
   ]);
-  return [...head, table(['collector', 'state', 'restarts', 'items', 'items/s', 'last data', 'last error'], rows)].join('\n');
+  return [...head, table(['collector', 'state', 'restarts', 'items', 'items/s', 'last data', 'repairs', 'last error'], rows)].join('\n');
 }
 
 /** A saved record older than this while its collector claims to run means its daemon is gone. */

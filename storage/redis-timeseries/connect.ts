@@ -41,8 +41,8 @@ export interface RedisNode {
  * together without ever needing a cross-slot command.
  */
 export interface RedisConnection {
-  /** Runs one command on the node that holds `key`. */
-  send(key: string, args: string[]): Promise<unknown>;
+  /** Runs one command on the node that holds `key`, decoding its reply as text unless asked otherwise. */
+  send(key: string, args: string[], decoding?: ReplyDecoding): Promise<unknown>;
   /** A MULTI on the node that holds `key`; every command added must touch only `key`'s slot. */
   multi(key: string): Transaction;
   /** Every master (one for a single server), for checks that must ask each node. */
@@ -182,6 +182,24 @@ function parseRedisUrl(raw: string): RedisUrl {
 // Integers as text: node-redis' integer decoder rounds values near 2^53 (2^53 - 1 comes
 // back as 2^53), and timestamps go up to 2^53 - 1. Callers convert with Number().
 const TYPE_MAPPING = { [RESP_TYPES.NUMBER]: String };
+// node-redis' cheapest decoding, for `send(..., 'raw')`: integers as numbers, simple strings
+// as Buffers (views of the reply: no string is made).
+const RAW_REPLIES = Object.freeze({ typeMapping: Object.freeze({ [RESP_TYPES.SIMPLE_STRING]: Buffer }) });
+
+/**
+ * Integer replies decoded as numbers are exact below this. node-redis adds each digit as
+ * `n * 10 + byte - 48`, which passes 2^53 (and rounds) only for integers above 2^53 - 49,
+ * and those decode to at least 2^53 - 49.
+ */
+export const EXACT_NUMBER_REPLY_BELOW = 2 ** 53 - 64;
+
+/**
+ * How a command's replies are decoded. 'text' (the default): integers as text (exact up to
+ * 2^53 - 1), simple strings as strings. 'raw', for large numeric replies such as TS.RANGE:
+ * integers as numbers (exact below EXACT_NUMBER_REPLY_BELOW, so callers check) and simple
+ * strings as Buffers.
+ */
+export type ReplyDecoding = 'text' | 'raw';
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -316,8 +334,8 @@ class ServerConnection implements RedisConnection {
     private readonly url: string,
   ) {}
 
-  send(_key: string, args: string[]): Promise<unknown> {
-    return this.raw.sendCommand(args).catch(this.explain);
+  send(_key: string, args: string[], decoding?: ReplyDecoding): Promise<unknown> {
+    return this.raw.sendCommand(args, decoding === 'raw' ? RAW_REPLIES : undefined).catch(this.explain);
   }
 
   multi(_key: string): Transaction {
@@ -371,8 +389,8 @@ class ClusterConnection implements RedisConnection {
     private readonly scheme: string,
   ) {}
 
-  send(key: string, args: string[]): Promise<unknown> {
-    return this.raw.sendCommand(key, false, args);
+  send(key: string, args: string[], decoding?: ReplyDecoding): Promise<unknown> {
+    return this.raw.sendCommand(key, false, args, decoding === 'raw' ? RAW_REPLIES : undefined);
   }
 
   multi(key: string): Transaction {

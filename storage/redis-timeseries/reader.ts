@@ -2,13 +2,15 @@
  * Reading series back: one TS.RANGE per field in one pipeline, joined into the records `fetch`
  * returns (index by index when every field holds the same timestamps, else by timestamp);
  * bucketed reads use TimeSeries' own aggregation (ALIGN 0: buckets start at multiples of
- * bucketMs since the epoch, reported at their start).
+ * bucketMs since the epoch, reported at their start). Ranges are decoded raw (timestamps as
+ * numbers, values parsed from the reply's bytes): a day of 1m klines is 7,200 pairs, and a
+ * string per timestamp and per value cost more than the join.
  */
 import { ErrorReply } from 'redis';
 import type { SeriesSchema } from '../catalog.js';
-import type { FetchOptions, Sample, SeriesInfo } from '../types.js';
+import { SCALAR_FIELD, type FetchOptions, type Sample, type SeriesInfo } from '../types.js';
 import { fromFields } from '../validation.js';
-import type { RedisConnection } from './connect.js';
+import { EXACT_NUMBER_REPLY_BELOW, type RedisConnection, type ReplyDecoding } from './connect.js';
 import { aggregator, fieldKey, parseDouble, parseInfo } from './layout.js';
 
 /** A field key that is not there yet (declared, never created by a crashed writer) reads as empty. */
@@ -47,58 +49,117 @@ export async function readSeries(client: RedisConnection, schema: SeriesSchema, 
   }
   const fields = Object.keys(schema.fields);
   const aggregation = options?.bucketMs ? ['AGGREGATION', aggregator(options.aggregation!), String(options.bucketMs)] : [];
-  // Sent together, so node-redis pipelines them; one series' keys share a slot (one node).
-  const ranges = await Promise.all(
-    fields.map((f) => client.send(fieldKey(schema.key, f), ['TS.RANGE', fieldKey(schema.key, f), String(from), String(end), ...aggregation]).catch(orEmpty)),
-  );
-  return joinByTimestamp(fields, ranges as unknown[][]);
+  const args = [String(from), String(end), ...aggregation];
+  // Raw replies spare a string per timestamp and per value, but their numbers may be rounded
+  // near 2^53. Replies are ascending, so each one's last timestamp is its largest: when one is
+  // past the exact range, read again as text (only timestamps within 64 ms of 2^53 pay).
+  let ranges = await rangeReplies(client, schema.key, fields, args, 'raw');
+  if (ranges.some((r) => r.length > 0 && Number(r[r.length - 1]![0]) >= EXACT_NUMBER_REPLY_BELOW)) {
+    ranges = await rangeReplies(client, schema.key, fields, args, 'text');
+  }
+  return joinByTimestamp(fields, ranges);
 }
 
-/** Joins per-field `[[t, "v"], ...]` replies into ascending `[t, value]` samples. */
-function joinByTimestamp(fields: string[], ranges: unknown[][]): Sample[] {
-  if (fields.length === 1) {
-    // One field: already ascending, no join needed (scalar series take this path).
-    return ranges[0]!.map((pair) => {
-      const [t, v] = pair as [unknown, unknown];
-      return [Number(t), fromFields({ [fields[0]!]: parseDouble(v) })];
-    });
+/**
+ * A TS.RANGE reply: `[timestamp, value]` pairs; the timestamp a number ('raw') or its text,
+ * the value its text as bytes ('raw') or as a string.
+ */
+type RangeReply = Array<[number | string, Buffer | string]>;
+
+/** One TS.RANGE per field with the same arguments after the key. */
+function rangeReplies(client: RedisConnection, series: string, fields: string[], args: string[], decoding: ReplyDecoding): Promise<RangeReply[]> {
+  // Sent together, so node-redis pipelines them; one series' keys share a slot (one node).
+  const replies = fields.map((f) => client.send(fieldKey(series, f), ['TS.RANGE', fieldKey(series, f), ...args], decoding).catch(orEmpty));
+  return Promise.all(replies) as Promise<RangeReply[]>;
+}
+
+/** Joins per-field replies into ascending `[t, value]` samples. */
+function joinByTimestamp(fields: string[], ranges: RangeReply[]): Sample[] {
+  if (fields.length === 1) return singleField(fields[0]!, ranges[0]!);
+  return alignedByIndex(fields, ranges) ?? joinedByMap(fields, ranges);
+}
+
+/** One field: already ascending, no join (scalar series take this path). */
+function singleField(field: string, range: RangeReply): Sample[] {
+  const samples = new Array<Sample>(range.length);
+  for (let i = 0; i < range.length; i++) {
+    const value = replyDouble(range[i]![1]);
+    samples[i] = [Number(range[i]![0]), field === SCALAR_FIELD ? value : { [field]: value }];
   }
-  const aligned = alignedByIndex(fields, ranges);
-  if (aligned) return aligned;
+  return samples;
+}
+
+/**
+ * The records when every field holds the same timestamps (what collectors write: each sample
+ * sets every field), built with no map and no sort; undefined otherwise.
+ */
+function alignedByIndex(fields: string[], ranges: RangeReply[]): Sample[] | undefined {
+  const first = ranges[0]!;
+  const n = first.length;
+  for (let f = 1; f < ranges.length; f++) {
+    const other = ranges[f]!;
+    if (other.length !== n) return undefined;
+    // Redis prints integers canonically: equal text is an equal number.
+    for (let i = 0; i < n; i++) if (other[i]![0] !== first[i]![0]) return undefined;
+  }
+  const records = new Array<Record<string, number>>(n);
+  const samples = new Array<Sample>(n);
+  for (let i = 0; i < n; i++) samples[i] = [Number(first[i]![0]), (records[i] = {})];
+  // Field by field: each inner loop stores one property name, and every record gets its
+  // properties in the same order, so they share one shape.
+  for (let f = 0; f < fields.length; f++) {
+    const field = fields[f]!;
+    const range = ranges[f]!;
+    for (let i = 0; i < n; i++) records[i]![field] = replyDouble(range[i]![1]);
+  }
+  return samples;
+}
+
+/** The general join: fields written at different timestamps, merged by timestamp. */
+function joinedByMap(fields: string[], ranges: RangeReply[]): Sample[] {
   const records = new Map<number, Record<string, number>>();
   fields.forEach((field, i) => {
-    for (const pair of ranges[i]!) {
-      const [t, v] = pair as [unknown, unknown];
+    for (const [t, v] of ranges[i]!) {
       const ts = Number(t);
       let record = records.get(ts);
       if (!record) records.set(ts, (record = {}));
-      record[field] = parseDouble(v);
+      record[field] = replyDouble(v);
     }
   });
   return [...records.keys()].sort((a, b) => a - b).map((ts) => [ts, fromFields(records.get(ts)!)]);
 }
 
+/** 10^0 ... 10^15, each exact (parsed from text: `10 ** k` may round on some platforms). */
+const POWERS_OF_TEN = Array.from({ length: 16 }, (_, k) => Number(`1e${k}`));
+
 /**
- * The records when every field holds the same timestamps (what collectors write: each sample
- * sets every field), built index by index with no map and no sort; undefined otherwise.
+ * A value of a TS.RANGE reply as a double, the same one `Number(text)` gives. Plain decimals
+ * of at most 15 digits ("49951.17", "-0") are read straight from the bytes: the digits make
+ * an exact integer m and the point a power 10^k (k ≤ 15), both exact doubles, so m / 10^k is
+ * rounded once, correctly, like Number(). Anything else (exponents, more digits) goes
+ * through Number().
  */
-function alignedByIndex(fields: string[], ranges: unknown[][]): Sample[] | undefined {
-  const n = ranges[0]!.length;
-  for (let f = 1; f < ranges.length; f++) if (ranges[f]!.length !== n) return undefined;
-  const samples: Sample[] = new Array<Sample>(n);
-  for (let i = 0; i < n; i++) {
-    const t = (ranges[0]![i] as [unknown, unknown])[0];
-    const ts = Number(t);
-    const record: Record<string, number> = {};
-    for (let f = 0; f < fields.length; f++) {
-      const [tf, v] = ranges[f]![i] as [unknown, unknown];
-      // Replies are integers (as strings or numbers); compare as numbers.
-      if (tf !== t && Number(tf) !== ts) return undefined;
-      record[fields[f]!] = parseDouble(v);
+function replyDouble(reply: Buffer | string): number {
+  if (typeof reply === 'string') return parseDouble(reply);
+  const n = reply.length;
+  const negative = reply[0] === 0x2d; // '-'
+  let m = 0;
+  let digits = 0;
+  let point = -1;
+  for (let i = negative ? 1 : 0; i < n; i++) {
+    const c = reply[i]!;
+    if (c === 0x2e && point < 0) {
+      point = digits; // '.'
+    } else if (c >= 0x30 && c <= 0x39) {
+      m = m * 10 + (c - 0x30);
+      digits++;
+    } else {
+      return parseDouble(reply.toString('latin1'));
     }
-    samples[i] = [ts, fromFields(record)];
   }
-  return samples;
+  if (digits === 0 || digits > 15) return parseDouble(reply.toString('latin1'));
+  const x = point < 0 ? m : m / POWERS_OF_TEN[digits - point]!;
+  return negative ? -x : x;
 }
 
 /**
