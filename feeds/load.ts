@@ -2,6 +2,7 @@ import { TradeTap } from '../collectors/trades/trade-tap.js';
 import type { DataSourceCollector } from '../collectors/types.js';
 import type { Registry } from '../src/registry.js';
 import { COLLECTION_KIND } from './collection.js';
+import { minDefined } from '../src/collections.js';
 import { CollectSpecResolver } from './requirements.js';
 import type { CollectorContext, CollectorKind, DataRequirement, Feed, FeedConfig } from './types.js';
 
@@ -85,10 +86,4 @@ function mergeRequirements(a: DataRequirement, b: DataRequirement, kind: Collect
     staleAfterMs: minDefined(a.staleAfterMs, b.staleAfterMs),
     historyMs: a.historyMs === undefined ? b.historyMs : Math.max(a.historyMs, b.historyMs ?? 0),
   };
-}
-
-function minDefined(a: number | undefined, b: number | undefined): number | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return Math.min(a, b);
 }

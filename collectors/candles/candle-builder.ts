@@ -5,6 +5,7 @@
  */
 import { parseDuration } from '../../src/duration.js';
 import { intervalName } from '../../src/schema.js';
+import type { Candle } from '../klines/kline.js';
 import { alignDown } from '../klines/open-times.js';
 
 /** A candle length, named as in keys (`1m`, `4h`). */
@@ -14,19 +15,7 @@ export interface Timeframe {
 }
 
 /** One candle: the trades with exchange time in [openTime, openTime + timeframe). */
-export interface Candle {
-  openTime: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  /** Base-asset volume. */
-  volume: number;
-  /** Quote-asset volume: sum of price × amount. */
-  quoteVolume: number;
-  /** Exchange matches (a trade standing for several counts as several). */
-  trades: number;
-}
+export type { Candle };
 
 /** A candle to store: new or changed since it was last handed out. */
 export interface CandleUpdate {

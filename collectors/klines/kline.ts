@@ -16,6 +16,14 @@ export interface Kline {
   trades?: number;
 }
 
+/** A candle with every field: what candles computed from trades and the simulators' klines hold. */
+export interface Candle extends Kline {
+  /** Quote-asset volume: sum of price × amount. */
+  quoteVolume: number;
+  /** Exchange matches (a trade standing for several counts as several). */
+  trades: number;
+}
+
 /** Optional kline fields an exchange may give, by their storage field name. */
 export type OptionalKlineField = 'quote_volume' | 'trades';
 

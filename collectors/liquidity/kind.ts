@@ -6,17 +6,13 @@ import { DEFAULT_LIQUIDITY_INTERVAL_MS, parseLiquidityArg, type LiquidityMode } 
 import { DepthPollCollector } from './depth-poller.js';
 import { liquidityKey } from './depth.js';
 import { bookProtocolFor, depthSourceFor } from './protocols.js';
+import { groupBy, minDefined } from '../../src/collections.js';
 
 /** One pair to collect and how, after merging every requirement naming it. */
 interface PairPlan extends LiquidityMode {
   exchange: string;
   symbol: string;
   staleAfterMs?: number;
-}
-
-/** The smaller of two optional numbers. */
-function minDefined(a: number | undefined, b: number | undefined): number | undefined {
-  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
 }
 
 /**
@@ -41,18 +37,6 @@ function planPairs(requirements: readonly DataRequirement[], context: CollectorC
     plan.staleAfterMs = minDefined(plan.staleAfterMs, requirement.staleAfterMs);
   }
   return [...plans.values()];
-}
-
-/** Groups items by a key, keeping first-seen order. */
-function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const key = keyOf(item);
-    const group = groups.get(key);
-    if (group) group.push(item);
-    else groups.set(key, [item]);
-  }
-  return groups;
 }
 
 /** `liquidity:binance`, `liquidity:binance:rest`, `liquidity:okx@5s#2`: unique and stable per group. */

@@ -4,6 +4,7 @@
  * changes that each exchange frames as snapshots or deltas. Prices are whole ticks (cents) and
  * sizes whole lots (0.00001), printed with the exchange's decimals by `levelText`.
  */
+import { seededRandom } from './market.js';
 
 /** One price level: price in ticks, size in lots (0 in a change: the level is deleted). */
 export interface SimLevel {
@@ -26,17 +27,6 @@ const DEFAULT_LEVELS_PER_SIDE = 150;
 const RANDOM_CHANGES_PER_STEP = 4;
 const NEAR_LEVELS = 30;
 
-/** mulberry32, as in market.ts: a small seeded PRNG, so a simulated book is reproducible. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A price as decimal text with `decimals` places. */
 export function priceText(ticks: number, decimals = 2): string {

@@ -5,20 +5,12 @@
  * candles from the live trades must arrive at the same numbers. Each exchange's file only
  * frames these candles in its own row layout, order and paging.
  */
+import type { Candle } from '../klines/kline.js';
 import { alignUp } from '../klines/open-times.js';
 import type { SimulatedTrade } from './market.js';
 
 /** One served candle; numbers are exact decimals of the simulated market (prices in cents). */
-export interface SimulatedKline {
-  openTime: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-  quoteVolume: number;
-  trades: number;
-}
+export type SimulatedKline = Candle;
 
 /** Candles missing from the history, by bucket index (open time / interval). */
 export interface KlineHoles {

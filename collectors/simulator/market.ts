@@ -23,8 +23,8 @@ const TICK = 0.01;
 const LOT = 0.00001;
 const LOTS_PER_UNIT = 100_000;
 
-/** mulberry32: a small seeded PRNG, so a simulated session is reproducible. */
-function seededRandom(seed: number): () => number {
+/** mulberry32: a small seeded PRNG, so a simulated session (trades, book) is reproducible. */
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -3,23 +3,12 @@ import type { DataSourceCollector } from '../types.js';
 import { tradeProtocolFor } from './protocols.js';
 import { tradesKey } from './trade.js';
 import { TradeStreamCollector } from './trade-stream.js';
+import { groupBy } from '../../src/collections.js';
 
 /** The smallest staleAfterMs among requirements, or undefined when none sets one. */
 function minStaleAfter(requirements: readonly DataRequirement[]): number | undefined {
   const values = requirements.map((r) => r.staleAfterMs).filter((ms): ms is number => ms !== undefined);
   return values.length > 0 ? Math.min(...values) : undefined;
-}
-
-/** Groups items by a key, keeping first-seen order. */
-function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const key = keyOf(item);
-    const group = groups.get(key);
-    if (group) group.push(item);
-    else groups.set(key, [item]);
-  }
-  return groups;
 }
 
 /** Live trades over each exchange's WebSocket: one collector per connection's worth of symbols. */
