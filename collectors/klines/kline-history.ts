@@ -46,6 +46,9 @@ export interface FillProgress {
   total: number;
 }
 
+/** How far before a range a missing-candle record may start and still be read as covering part of it. */
+const GAP_LOOKBACK_MS = 7 * 86_400_000;
+
 /** Scan storage this many candles at a time, so a year of 1m candles is never one read. */
 const SCAN_CHUNK = 10_000;
 
@@ -158,8 +161,9 @@ export class KlineHistory {
     for (let start = from; start <= to; start += chunk) {
       for (const [t] of await storage.fetch(this.key, start, Math.min(to, start + chunk - 1))) if (t < refetchFrom) known.add(t);
     }
-    // A record stands for a run that may have started before `from`.
-    for (const [, value] of await storage.fetch(this.gapsKey, 0, to)) {
+    // A record stands for a run that may have started before `from`; runs are rarely long, and
+    // a polled range must not read every record ever made (an illiquid pair makes one a minute).
+    for (const [, value] of await storage.fetch(this.gapsKey, Math.max(0, from - GAP_LOOKBACK_MS), to)) {
       if (typeof value === 'number') continue;
       const first = value.first_open_time;
       const last = value.last_open_time;
