@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { MemoryStorage } from '../storage/memory.js';
-import { MERGE_SQL, RANGE_SQL, SCHEMA, SCHEMA_VERSION, SqliteStorage } from '../storage/sqlite.js';
+import { RANGE_SQL, SCHEMA, SCHEMA_VERSION, SqliteStorage, upsertSql } from '../storage/sqlite.js';
 import type { FetchOptions, MergePolicy } from '../storage/types.js';
 import { checkTarget, envInt, median, pairedRatios, percentile, printJson, printTable, printTargets, progress, row, TARGETS, type BenchRow } from './support/report.js';
 import { BATCH, DAY_MS, KEYS, klineDeclaration, makeKlines, makeTrades, T0, TRADE_FIELDS, writeThrough, type TradeSet } from './support/workload.js';
@@ -52,8 +52,6 @@ function writeCeiling(path: string, set: TradeSet, txnSamples: number): { second
     db.exec(SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
     const fieldNames = Object.keys(TRADE_FIELDS) as Array<keyof typeof TRADE_FIELDS>;
-    const policies = Object.keys(MERGE_SQL) as MergePolicy[];
-    const merge = policies.map((p) => db.prepare(MERGE_SQL[p]));
     const seriesIds = new Map<string, number>();
     const fieldIds: number[] = [];
     db.transaction(() => {
@@ -65,28 +63,25 @@ function writeCeiling(path: string, set: TradeSet, txnSamples: number): { second
       for (const f of fieldNames) fieldIds.push(insertField.get(f) as number);
     })();
 
-    // Rows in the order SqliteStorage runs them: per sample, per field in record order.
+    // Rows in the order SqliteStorage writes them (per sample, per field in record order), through
+    // the same multi-row upserts (256 rows a statement, each field merged by its policy), raw.
     const n = set.points.length * fieldNames.length;
-    const sid = new Int32Array(n);
-    const ts = new Float64Array(n);
-    const fid = new Int32Array(n);
-    const v = new Float64Array(n);
-    const pol = new Uint8Array(n);
-    const fieldPolicy = fieldNames.map((f) => policies.indexOf(TRADE_FIELDS[f]));
+    const params = new Float64Array(n * 4);
     let r = 0;
     for (const p of set.points) {
       const value = p.value as Record<string, number>;
       const s = seriesIds.get(p.key)!;
-      for (let f = 0; f < fieldNames.length; f++, r++) {
-        sid[r] = s;
-        ts[r] = p.timestamp;
-        fid[r] = fieldIds[f]!;
-        v[r] = value[fieldNames[f]!]!;
-        pol[r] = fieldPolicy[f]!;
-      }
+      for (let f = 0; f < fieldNames.length; f++, r++) params.set([s, p.timestamp, fieldIds[f]!, value[fieldNames[f]!]!], r * 4);
     }
+    const policyOf = new Map(fieldNames.map((f, i): [number, MergePolicy] => [fieldIds[i]!, TRADE_FIELDS[f]]));
+    const statements = new Map<number, Database.Statement>();
+    const statement = (rows: number) => statements.get(rows) ?? statements.set(rows, db.prepare(upsertSql(policyOf, rows))).get(rows)!;
     const writeRows = db.transaction((from: number, to: number) => {
-      for (let i = from; i < to; i++) merge[pol[i]!]!.run(sid[i], ts[i], fid[i], v[i]);
+      for (let i = from; i < to; ) {
+        const rows = Math.min(256, to - i);
+        statement(rows).run(...params.subarray(i * 4, (i + rows) * 4));
+        i += rows;
+      }
     });
 
     const txnRows = txnSamples * fieldNames.length;

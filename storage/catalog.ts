@@ -60,6 +60,31 @@ export class SeriesCatalog {
   }
 
   /**
+   * The field policies of a point that a declared series takes as it is: a record of finite
+   * numbers, every field one the series has, at a valid timestamp. Undefined otherwise: the point
+   * then needs the full checks (checkKey, checkTimestamp, toFields, resolve), which throw the
+   * exact error. The key and the field names were checked once, when the series was declared,
+   * so a well-formed point costs no pattern match here.
+   */
+  knownPoint(key: unknown, value: unknown, timestamp: unknown): Record<string, MergePolicy> | undefined {
+    if (typeof key !== 'string') return undefined;
+    const schema = this.series.get(key);
+    if (schema === undefined || !schema.declared) return undefined;
+    if (typeof timestamp !== 'number' || !Number.isInteger(timestamp) || timestamp < 0 || timestamp > Number.MAX_SAFE_INTEGER) return undefined;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    const { fields } = schema;
+    let count = 0;
+    for (const name in value) {
+      // Own fields only, as Object.entries (toFields) sees them; hasOwn: `constructor` is a valid name.
+      if (!Object.hasOwn(value, name) || !Object.hasOwn(fields, name)) return undefined;
+      const v = (value as Record<string, unknown>)[name];
+      if (typeof v !== 'number' || !Number.isFinite(v)) return undefined;
+      count += 1;
+    }
+    return count > 0 ? fields : undefined;
+  }
+
+  /**
    * Checks a write's fields against the series and returns their policies; creates an
    * undeclared series (or new fields of one) with policy `last`. `created` is the schema
    * to persist when something was added.

@@ -2,7 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
+import { describeFault, parseFaults, scheduleFaults } from '../src/cli/faults.js';
 import { collector, REPO, startCollectorDaemon, type RunningDaemon } from './support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qc-cli-'));
@@ -171,11 +173,11 @@ feeds:
   it('simulate --faults injects the faults it was given into live connections', async () => {
     const { spawn } = await import('node:child_process');
     const { WebSocket } = await import('ws');
-    const child = spawn(process.execPath, [join(REPO, 'bin', 'collector.js'), 'simulate', '--port', '0', '--symbols', 'BTC-USDT', '--faults', 'malformed:100ms,drop:400ms'], { cwd: REPO });
+    const child = spawn(process.execPath, [join(REPO, 'bin', 'collector.js'), 'simulate', '--port', '0', '--symbols', 'BTC-USDT', '--faults', 'malformed:100ms,drop:400ms,429:10s:1s'], { cwd: REPO });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d));
     for (let i = 0; i < 100 && !/wsUrl: "(ws:\/\/[^"]+)"/.test(out); i++) await sleep(50);
-    expect(out).toMatch(/faults: malformed every 100 ms, drop every 400 ms/);
+    expect(out).toMatch(/faults: malformed every 100 ms, drop every 400 ms, 429 every 10000 ms for 1000 ms/);
     const socket = new WebSocket(`${/wsUrl: "(ws:\/\/[^"]+)"/.exec(out)![1]}/ws`);
     const frames: string[] = [];
     socket.on('message', (data: Buffer) => frames.push(data.toString()));
@@ -184,6 +186,64 @@ feeds:
     expect(frames.some((f) => { try { JSON.parse(f); return false; } catch { return true; } })).toBe(true);
     child.kill('SIGINT');
     expect(await new Promise((resolve) => child.on('close', resolve))).toBe(0);
+  });
+
+  it('simulate --faults parses reject, 429, maintenance and corrupt-book, and refuses bad specs saying what was expected', () => {
+    expect(parseFaults('reject, reject:20s, 429:2m:10s, 429:1m, maintenance:5m:30s, corrupt-book:15s, stall:60s').map(describeFault)).toEqual([
+      'reject always',
+      'reject for the first 20000 ms',
+      '429 every 120000 ms for 10000 ms',
+      '429 every 60000 ms for 5000 ms',
+      'maintenance every 300000 ms for 30000 ms',
+      'corrupt-book every 15000 ms',
+      'stall every 60000 ms for 5000 ms',
+    ]);
+    const cases: Array<[string, string]> = [
+      ['explode:1s', 'bad fault "explode:1s": expected drop|malformed|stall|reject|429|maintenance|corrupt-book, written drop:<every>, malformed:<every>, stall:<every>[:<for>], reject[:<for>], 429:<every>[:<for>], maintenance:<every>[:<for>], corrupt-book:<every>'],
+      ['429', 'bad fault "429": say how often, e.g. 429:30s; expected 429:<every>[:<for>]'],
+      ['maintenance:10s:10s', 'bad fault "maintenance:10s:10s": it must last less than its period (10000 ms ≥ 10000 ms); expected maintenance:<every>[:<for>]'],
+      ['corrupt-book:5s:1s', 'bad fault "corrupt-book:5s:1s": too many parts; expected corrupt-book:<every>'],
+      ['reject:1s:2s', 'bad fault "reject:1s:2s": too many parts; expected reject[:<for>]'],
+      ['reject:0s', 'bad fault "reject:0s": how long must be positive; expected reject[:<for>]'],
+      ['429:often', 'bad fault "429:often": bad duration "often"'],
+    ];
+    for (const [spec, message] of cases) expect(() => parseFaults(spec), spec).toThrow(message);
+  });
+
+  it('simulate --faults reject, 429, maintenance and corrupt-book act on the simulator', async () => {
+    const { WebSocket } = await import('ws');
+    const sim = await startBinanceSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 10 });
+    const corrupt = vi.spyOn(sim, 'corruptNextBookUpdate');
+    const struck: string[] = [];
+    const stop = scheduleFaults(sim, parseFaults('reject:300ms,429:300ms:100ms,maintenance:200ms:100ms,corrupt-book:200ms'), (plan) => struck.push(plan.fault));
+    try {
+      const subscribe = async (): Promise<string> => {
+        const socket = new WebSocket(`${sim.wsUrl}/ws`);
+        await new Promise((resolve) => socket.once('open', resolve));
+        const reply = new Promise<string>((resolve) => socket.once('message', (data: Buffer) => resolve(data.toString())));
+        socket.send('{"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":1}');
+        const text = await reply;
+        socket.terminate();
+        return text;
+      };
+      // Refused the way Binance refuses a stream, then accepted once the window is over.
+      expect(await subscribe()).toBe('{"error":{"code":2,"msg":"Invalid request: invalid stream"},"id":1}');
+      await vi.waitFor(async () => expect(await subscribe()).toBe('{"result":null,"id":1}'), { timeout: 5_000 });
+      await vi.waitFor(async () => {
+        const res = await fetch(`${sim.restUrl}/api/v3/time`);
+        expect(res.status).toBe(429);
+        expect(res.headers.get('retry-after')).toBe('1');
+      }, { timeout: 5_000, interval: 20 });
+      await vi.waitFor(async () => {
+        const res = await fetch(`${sim.restUrl}/sapi/v1/system/status`);
+        expect(res.status === 200 ? await res.json() : undefined).toEqual({ status: 1, msg: 'system_maintenance' });
+      }, { timeout: 5_000, interval: 20 });
+      await vi.waitFor(() => expect(corrupt).toHaveBeenCalled(), { timeout: 5_000 });
+      expect(new Set(struck)).toEqual(new Set(['reject', '429', 'maintenance', 'corrupt-book']));
+    } finally {
+      stop();
+      await sim.close();
+    }
   });
 
   it('with no exchange reachable the daemon keeps running and shows its collectors reconnecting', async () => {

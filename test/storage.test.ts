@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { StorageError } from '../storage/errors.js';
+import type { Point } from '../storage/types.js';
 import { memoryStorageKind, sqliteStorageKind } from '../storage/kinds.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { SqliteStorage, type SqliteStorageOptions } from '../storage/sqlite.js';
@@ -209,6 +210,30 @@ describe('SqliteStorage', () => {
     expect(await reader.fetch('ro:x', 0, 10)).toEqual([[1, 1]]);
     expect(await reader.fetch('ro:unknown', 0, 10)).toEqual([]);
     expect(reader.stats()).toMatchObject({ buffered: 0, written: 0 });
+  });
+
+  it('merges large batches (many rows per upsert statement) exactly as MemoryStorage does', async () => {
+    const s = openStorage({ path: join(tempDir(), 'db.sqlite'), flushIntervalMs: 600_000 });
+    const memory = new MemoryStorage();
+    const fields = { l: 'last', f: 'first', mn: 'min', mx: 'max', s: 'sum' } as const;
+    for (const target of [s, memory]) {
+      await target.declare({ key: 'big:a', fields });
+      await target.declare({ key: 'big:b', fields: { s: 'sum', l: 'last' } });
+    }
+    // 1,500 points over 40 timestamps: each statement of up to 256 rows holds the same
+    // (series, ts, field) several times, interleaved across two series and partial records.
+    const points = Array.from({ length: 1_500 }, (_, i): Point => {
+      const v = ((i * 7919) % 1000) / 8;
+      return i % 3 === 2
+        ? { key: 'big:b', value: { s: v, l: v }, timestamp: i % 40 }
+        : { key: 'big:a', value: i % 5 === 0 ? { s: v, mx: v } : { l: v, f: v, mn: v, mx: v, s: v }, timestamp: i % 40 };
+    });
+    for (const target of [s, memory]) {
+      await target.storeMany(points.slice(0, 700));
+      await target.flush();
+      await target.storeMany(points.slice(700));
+    }
+    for (const key of ['big:a', 'big:b']) expect(await s.fetch(key, 0, 100)).toEqual(await memory.fetch(key, 0, 100));
   });
 
   it('loses nothing already stored when a bad batch is refused', async () => {

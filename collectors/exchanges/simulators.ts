@@ -3,13 +3,17 @@ import { startBybitSimulator } from './bybit/simulator.js';
 import { startCoinbaseSimulator } from './coinbase/simulator.js';
 import { startKrakenSimulator } from './kraken/simulator.js';
 import { startOkxSimulator } from './okx/simulator.js';
-import type { SimulatorControls, SimulatorStartOptions } from '../simulator/controls.js';
+import type { RestMarketControls, SimulatorControls, SimulatorStartOptions } from '../simulator/controls.js';
 
 /** What `collector simulate` needs of an exchange simulator: its URLs, its fault switches, close. */
 export type ExchangeSimulator = Pick<
   SimulatorControls<unknown>,
-  'wsUrl' | 'restUrl' | 'close' | 'dropConnections' | 'sendMalformed' | 'pause' | 'resume'
->;
+  'wsUrl' | 'restUrl' | 'close' | 'dropConnections' | 'sendMalformed' | 'pause' | 'resume' | 'refuseSubscriptions' | 'throttleRest'
+> &
+  Pick<RestMarketControls, 'setMaintenance'> & {
+    /** Fault: the next order-book update fails the client's checks; absent where no book is simulated. */
+    corruptNextBookUpdate?(): void;
+  };
 
 export type SimulatorOptions = SimulatorStartOptions;
 

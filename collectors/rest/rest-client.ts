@@ -7,6 +7,8 @@ import { TokenBucket, type RateLimitRules } from './token-bucket.js';
 export interface RequestOptions {
   /** What the request costs against the exchange's limit (Binance request weight); default 1. */
   weight?: number;
+  /** Tries for this request, overriding the client's maxAttempts (1: a check not worth waiting for). */
+  attempts?: number;
 }
 
 /** GETs JSON from an exchange's REST API. */
@@ -29,6 +31,11 @@ export interface RestLimits {
    * the wait in ms before trying again, else undefined.
    */
   throttledBody?(body: unknown): number | undefined;
+  /**
+   * A non-2xx answer besides 429/418 that is really a rate-limit refusal (Bybit's 403 "access too
+   * frequent"): the wait in ms before trying again, else undefined (the request fails as usual).
+   */
+  throttledStatus?(status: number, body: unknown): number | undefined;
 }
 
 /** A request the exchange refused or that failed for good. */
@@ -93,12 +100,12 @@ export class PoliteRestClient implements RestClient {
   }
 
   getJson(url: string, params: Readonly<Record<string, string | number>>, signal: AbortSignal, options: RequestOptions = {}): Promise<unknown> {
-    const turn = this.queue.then(() => this.attempt(url, params, signal, options.weight ?? 1));
+    const turn = this.queue.then(() => this.attempt(url, params, signal, options.weight ?? 1, options.attempts ?? this.maxAttempts));
     this.queue = turn.catch(() => undefined);
     return turn;
   }
 
-  private async attempt(url: string, params: Readonly<Record<string, string | number>>, signal: AbortSignal, weight: number): Promise<unknown> {
+  private async attempt(url: string, params: Readonly<Record<string, string | number>>, signal: AbortSignal, weight: number, maxAttempts: number): Promise<unknown> {
     const limits = this.options.limits;
     for (let attempt = 1; ; attempt++) {
       signal.throwIfAborted();
@@ -110,14 +117,15 @@ export class PoliteRestClient implements RestClient {
         const res = await axios.get<unknown>(url, { params, timeout: this.timeoutMs, signal, validateStatus: () => true, responseType: 'json' });
         const remaining = limits?.remainingFromHeaders?.(res.headers as Record<string, unknown>);
         if (remaining !== undefined) this.bucket?.reportRemaining(remaining);
-        const throttled = res.status >= 200 && res.status < 300 ? limits?.throttledBody?.(res.data) : undefined;
+        const throttled = res.status >= 200 && res.status < 300 ? limits?.throttledBody?.(res.data) : limits?.throttledStatus?.(res.status, res.data);
         if (res.status >= 200 && res.status < 300 && throttled === undefined) return res.data;
         const body = JSON.stringify(res.data).slice(0, 200);
         reason = `HTTP ${res.status} ${body}`;
         if (throttled !== undefined || res.status === 429 || res.status === 418) {
           wait = throttled ?? retryAfterMs(res.headers['retry-after']) ?? this.backoffMs * 2 ** (attempt - 1);
           this.bucket?.pause(wait);
-          if (wait > this.maxRetryAfterMs) throw new RestError(`${this.options.label}: GET ${url}: ${reason}; Retry-After ${wait} ms is too long`, res.status);
+          // Given up, but the paused bucket still holds every later request of the exchange until then.
+          if (wait > this.maxRetryAfterMs) throw new RestError(`${this.options.label}: GET ${url}: ${reason}; rate-limited for ${wait} ms, longer than a request waits`, res.status);
         } else if (res.status >= 500) {
           wait = this.backoffMs * 2 ** (attempt - 1);
         } else {
@@ -128,7 +136,7 @@ export class PoliteRestClient implements RestClient {
         reason = err instanceof Error ? err.message : String(err);
         wait = this.backoffMs * 2 ** (attempt - 1);
       }
-      if (attempt >= this.maxAttempts) throw new RestError(`${this.options.label}: GET ${url}: ${reason} (gave up after ${attempt} tries)`);
+      if (attempt >= maxAttempts) throw new RestError(`${this.options.label}: GET ${url}: ${reason} (gave up after ${attempt} tries)`);
       this.options.logger.warn({ url, reason, retryInMs: wait, attempt }, 'REST request failed; retrying');
       await sleep(wait, undefined, { signal });
     }

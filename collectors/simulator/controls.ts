@@ -56,6 +56,10 @@ export interface SimulatorControls<T> {
   dropConnections(): void;
   /** Fault: sends a frame that is not valid JSON to every client. */
   sendMalformed(text?: string): void;
+  /** Fault: refuses subscriptions as the exchange refuses an unlisted symbol, for `forMs` (default: until called with 0). */
+  refuseSubscriptions(forMs?: number): void;
+  /** Fault: answers every REST request 429 with Retry-After, for `forMs` (default: until called with 0). */
+  throttleRest(forMs?: number): void;
   /** Stops generating, cuts every connection and stops listening. */
   close(): Promise<void>;
 }
@@ -76,6 +80,8 @@ export function simulatorControls<C extends SimulatorClient, T>(server: Simulato
     sendMalformed: (text = malformed) => {
       server.sendEach(() => text);
     },
+    refuseSubscriptions: (forMs) => server.faults.refuseSubscriptions(forMs),
+    throttleRest: (forMs) => server.faults.throttleRest(forMs),
     close: async () => {
       feed.stop();
       await server.close();

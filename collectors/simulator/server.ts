@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { FaultSwitches } from './fault-switches.js';
 
 /** A connected client: its socket, plus whatever state the exchange's protocol keeps for it. */
 export interface SimulatorClient {
@@ -39,6 +40,8 @@ export interface SimulatorServer<C extends SimulatorClient> {
   dropConnections(): void;
   /** REST requests received since the start, all or those to one path. */
   restRequests(path?: string): number;
+  /** Refused subscriptions and throttled REST: the routes consult it, the REST throttle is applied here. */
+  readonly faults: FaultSwitches;
   /** Stops the periodic tasks, cuts the clients and stops listening. */
   close(): Promise<void>;
 }
@@ -78,9 +81,13 @@ export async function startSimulatorServer<C extends SimulatorClient>(port: numb
   };
 
   const requestsByPath = new Map<string, number>();
+  const faults = new FaultSwitches();
   const server = createServer((req, res) => {
     const url = requestUrl(req);
     requestsByPath.set(url.pathname, (requestsByPath.get(url.pathname) ?? 0) + 1);
+    // One answer for every exchange: clients go by the status and Retry-After, not the body.
+    const retryAfter = faults.restRetryAfterSeconds();
+    if (retryAfter !== undefined) return void res.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': String(retryAfter) }).end('{"error":"Too many requests (simulated)"}');
     routes.rest(req, res, url);
   });
   server.on('upgrade', onUpgrade);
@@ -111,6 +118,7 @@ export async function startSimulatorServer<C extends SimulatorClient>(port: numb
       timers.push(setInterval(task, ms));
     },
     dropConnections: terminateAll,
+    faults,
     restRequests: (path) => (path === undefined ? [...requestsByPath.values()].reduce((a, b) => a + b, 0) : (requestsByPath.get(path) ?? 0)),
     close: async () => {
       timers.forEach((timer) => clearInterval(timer));

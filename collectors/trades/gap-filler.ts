@@ -108,7 +108,8 @@ export class GapFiller {
         }
         if (state.lastTime !== undefined) this.recordGap(trade.symbol, state.lastTime, trade.exchangeTime);
       }
-      this.write([trade], state);
+      // A frame of one trade (the usual case) is passed on as it is.
+      this.write(trades.length === 1 ? trades : [trade], state);
     }
   }
 

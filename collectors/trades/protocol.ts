@@ -1,4 +1,5 @@
 import type { TradeHistory } from './history.js';
+import type { InstrumentList } from './instruments.js';
 import type { Trade } from './trade.js';
 
 /**
@@ -25,6 +26,8 @@ export interface TradeProtocol {
   readonly maxConnectionAgeMs?: number;
   /** Past trades by id over REST, where the exchange serves them: gaps are then backfilled. */
   readonly history?: TradeHistory;
+  /** The exchange's instrument list over REST: a configured symbol it does not list fails at start. */
+  readonly instruments?: InstrumentList;
   /** Unified `BASE-QUOTE` → the exchange's symbol; throws a clear Error for a malformed symbol. */
   toExchangeSymbol(symbol: string): string;
   /** The URL to connect to for these symbols. */
@@ -33,6 +36,11 @@ export interface TradeProtocol {
   subscribeMessages(symbols: SymbolTable): SubscribeRequest[];
   /** Reads one text frame; throws when it cannot be parsed (the stream counts it and goes on). */
   onMessage(text: string, context: FrameContext): ParsedFrame;
+  /**
+   * Reads a frame from its UTF-8 bytes, where that spares decoding the exchange's common frame;
+   * undefined hands the frame to `onMessage` as text. Must not throw.
+   */
+  onBytes?(data: Buffer, context: FrameContext): ParsedFrame | undefined;
 }
 
 /** How the link is kept alive and when it is presumed dead. */

@@ -7,6 +7,7 @@ import { ConnectionTrades } from './connection-rotation.js';
 import { TradeDeduplicator } from './dedup.js';
 import { GapFiller, type GapSink } from './gap-filler.js';
 import { GAP_FIELDS, gapsKey } from './gap-records.js';
+import { checkListedSymbols } from './instrument-check.js';
 import { SymbolTable, type ParsedFrame, type TradeProtocol } from './protocol.js';
 import { restLimitsOf } from '../exchanges/rest-limits.js';
 import { restClientFor } from '../rest/rest-client.js';
@@ -53,9 +54,9 @@ export interface TradeStreamOptions {
   /** Overrides `protocol.defaultWsUrl` (testnet, proxy, simulator). */
   wsUrl?: string;
   /**
-   * Overrides `protocol.history.defaultRestUrl` for backfills. With `wsUrl` overridden and this
-   * not, nothing is backfilled (production ids do not fit a testnet's or simulator's stream):
-   * gaps are recorded instead.
+   * Overrides `protocol.history.defaultRestUrl` for backfills and `protocol.instruments.defaultRestUrl`
+   * for the symbol check. With `wsUrl` overridden and this not, nothing is backfilled (production
+   * ids do not fit a testnet's or simulator's stream): gaps are recorded instead; nor are symbols checked.
    */
   restUrl?: string;
   staleAfterMs?: number;
@@ -97,6 +98,8 @@ export class TradeStreamCollector implements DataSourceCollector {
   // Outlives a run: the last id per symbol is where the next connection's catch-up starts.
   private readonly gapFiller: GapFiller;
   private readonly tap: TradeTap | undefined;
+  // Where the exchange's instrument list is asked for; undefined when nowhere (only wsUrl overridden).
+  private readonly instrumentsRestUrl: string | undefined;
   private unparsed = 0;
   private duplicates = 0;
   private rotations = 0;
@@ -132,6 +135,7 @@ export class TradeStreamCollector implements DataSourceCollector {
       progress: this.progress,
     });
     this.tap = options.tap;
+    this.instrumentsRestUrl = options.restUrl ?? (options.wsUrl === undefined ? protocol.instruments?.defaultRestUrl : undefined);
     this.symbolOfKey = new Map(this.symbols.unified.map((symbol) => [tradesKey(protocol.exchange, symbol), symbol]));
   }
 
@@ -147,6 +151,9 @@ export class TradeStreamCollector implements DataSourceCollector {
 
   /** Streams trades into `storage` until `signal` aborts; throws saying why the stream ended otherwise. */
   async run(storage: DataCollectionStorage, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
+    // A symbol the exchange does not list fails here, clearly, rather than streaming nothing.
+    await checkListedSymbols({ protocol: this.protocol, symbols: this.symbols, restUrl: this.instrumentsRestUrl, logger: this.logger, signal });
     if (signal.aborted) return;
     for (const symbol of this.symbols.unified) {
       await storage.declare({
@@ -239,6 +246,7 @@ export class TradeStreamCollector implements DataSourceCollector {
       signal: AbortSignal.any([run.signal, connection.closer.signal]),
       silenceTimeoutMs: this.protocol.keepalive.silenceTimeoutMs,
       onText: (text) => this.onText(text, connection, run),
+      onBytes: this.protocol.onBytes ? (data) => this.onBytes(data, connection, run) : undefined,
       onPing: () => this.progress.recordHeartbeat(),
     });
     const stopSending = this.startSending(connection.loop, connection.acks);
@@ -323,7 +331,7 @@ export class TradeStreamCollector implements DataSourceCollector {
     return {
       signal,
       write: (trades) => {
-        const fresh = trades.filter((trade) => this.isNew(trade));
+        const fresh = this.newOnly(trades);
         writer.add(fresh);
         if (fresh.length > 0) this.tap?.publish(fresh);
         return fresh;
@@ -371,6 +379,24 @@ export class TradeStreamCollector implements DataSourceCollector {
       this.countUnparsed(text, err);
       return;
     }
+    this.onFrame(frame, connection, run);
+  }
+
+  /** A frame the protocol reads from its bytes (no string decoded); false: it goes to onText. */
+  private onBytes(data: Buffer, connection: Connection, run: Run): boolean {
+    let frame: ParsedFrame | undefined;
+    try {
+      frame = this.protocol.onBytes!(data, { symbols: this.symbols, receivedAt: Date.now() });
+    } catch {
+      // onBytes must not throw; if it does, the text path reads (or counts) the frame.
+      return false;
+    }
+    if (frame === undefined) return false;
+    this.onFrame(frame, connection, run);
+    return true;
+  }
+
+  private onFrame(frame: ParsedFrame, connection: Connection, run: Run): void {
     const { loop, acks } = connection;
     if (frame.trades) {
       const passed = connection.trades.receive(frame.trades);
@@ -391,6 +417,17 @@ export class TradeStreamCollector implements DataSourceCollector {
       const reason = err instanceof Error ? err.message : String(err);
       this.logger.warn({ unparsedFrames: this.unparsed, reason, frame: text.slice(0, 300) }, 'skipped a frame that could not be parsed');
     }
+  }
+
+  /** The trades not stored yet, in order: `trades` itself when all are new (no copy per frame). */
+  private newOnly(trades: readonly Trade[]): readonly Trade[] {
+    let fresh: Trade[] | undefined;
+    for (let i = 0; i < trades.length; i++) {
+      const trade = trades[i]!;
+      if (!this.isNew(trade)) fresh ??= trades.slice(0, i);
+      else if (fresh) fresh.push(trade);
+    }
+    return fresh ?? trades;
   }
 
   /**

@@ -18,16 +18,27 @@ interface TradeFields {
 /** Called after a batch was stored: `key`'s trades up to `lastTradeId`, the newest at `lastTimestamp`. */
 export type StoredTradesListener = (key: string, lastTimestamp: number, lastTradeId: string | number) => void;
 
+/** One symbol's samples waiting to be written; kept for the writer's life, emptied by each write. */
+interface SeriesQueue {
+  key: string;
+  /** Per-millisecond samples, in the order their millisecond first arrived. */
+  points: Point[];
+  /** Newest timestamp among `points`. */
+  newest: number;
+  /** Id of the last trade queued: the newest the exchange sent. */
+  lastId: string | number;
+}
+
 /**
  * Turns trades into per-millisecond samples and writes them with storeMany. Trades arriving
  * while a write is in flight (or in the same event-loop turn) are merged into one batch, so a
  * busy stream makes few large calls and a quiet one writes each frame without delay.
  */
 export class TradeWriter {
-  /** key → millisecond → fields, waiting to be written. */
-  private pending = new Map<string, Map<number, TradeFields>>();
-  /** key → id of the last trade queued for it: the newest the exchange sent. */
-  private pendingLastIds = new Map<string, string | number>();
+  /** exchange → symbol → its queue: the series key is built once per symbol, not per trade. */
+  private readonly queues = new Map<string, Map<string, SeriesQueue>>();
+  /** Queues holding samples not yet written, in the order they got their first. */
+  private queued: SeriesQueue[] = [];
   private writing: Promise<void> | undefined;
   private failure: Error | undefined;
 
@@ -44,47 +55,63 @@ export class TradeWriter {
   /** Queues trades (already deduplicated) for the next write. */
   add(trades: readonly Trade[]): void {
     if (trades.length === 0 || this.failure) return;
-    for (const trade of trades) this.merge(trade);
+    for (let i = 0; i < trades.length; i++) this.merge(trades[i]!);
     this.writing ??= this.writeSoon();
   }
 
   /** Writes everything queued; throws the write error, if any. */
   async drain(): Promise<void> {
     while (this.writing) await this.writing;
-    if (this.pending.size > 0 && !this.failure) await this.writeAll();
+    if (this.queued.length > 0 && !this.failure) await this.writeAll();
     if (this.failure) throw this.failure;
+  }
+
+  private queueOf(trade: Trade): SeriesQueue {
+    let ofExchange = this.queues.get(trade.exchange);
+    if (!ofExchange) this.queues.set(trade.exchange, (ofExchange = new Map()));
+    let queue = ofExchange.get(trade.symbol);
+    if (!queue) ofExchange.set(trade.symbol, (queue = { key: tradesKey(trade.exchange, trade.symbol), points: [], newest: -Infinity, lastId: trade.id }));
+    return queue;
   }
 
   /** Same millisecond, same symbol: price is the latest, amounts and counts add up. */
   private merge(trade: Trade): void {
-    const key = tradesKey(trade.exchange, trade.symbol);
-    let byTime = this.pending.get(key);
-    if (!byTime) this.pending.set(key, (byTime = new Map()));
-    this.pendingLastIds.set(key, trade.id);
-    const buy = trade.side === TAKER_BUY ? trade.amount : 0;
-    const fields = byTime.get(trade.exchangeTime);
-    if (!fields) {
-      byTime.set(trade.exchangeTime, {
-        price: trade.price,
-        amount: trade.amount,
-        count: trade.count ?? 1,
-        buy_amount: buy,
-        notional: trade.price * trade.amount,
-      });
-    } else {
-      fields.price = trade.price;
-      fields.amount += trade.amount;
-      fields.count += trade.count ?? 1;
-      fields.buy_amount += buy;
-      fields.notional += trade.price * trade.amount;
+    const queue = this.queueOf(trade);
+    const { points } = queue;
+    if (points.length === 0) this.queued.push(queue);
+    queue.lastId = trade.id;
+    const time = trade.exchangeTime;
+    // Trades come in time order almost always: the sample to merge into is then the last one.
+    let sample: Point | undefined;
+    if (time <= queue.newest) {
+      for (let i = points.length - 1; i >= 0; i--) {
+        if (points[i]!.timestamp === time) {
+          sample = points[i];
+          break;
+        }
+      }
     }
+    const count = trade.count ?? 1;
+    const buy = trade.side === TAKER_BUY ? trade.amount : 0;
+    if (!sample) {
+      const value: TradeFields = { price: trade.price, amount: trade.amount, count, buy_amount: buy, notional: trade.price * trade.amount };
+      points.push({ key: queue.key, value, timestamp: time });
+      if (time > queue.newest) queue.newest = time;
+      return;
+    }
+    const fields = sample.value as TradeFields;
+    fields.price = trade.price;
+    fields.amount += trade.amount;
+    fields.count += count;
+    fields.buy_amount += buy;
+    fields.notional += trade.price * trade.amount;
   }
 
   private async writeSoon(): Promise<void> {
     // Let the rest of this turn's frames (ws emits a whole TCP chunk at once) join the batch.
     await new Promise<void>((resolve) => setImmediate(resolve));
     try {
-      while (this.pending.size > 0) await this.writeAll();
+      while (this.queued.length > 0) await this.writeAll();
     } catch (err) {
       this.failure = err instanceof Error ? err : new Error(String(err));
       this.onFailure(this.failure);
@@ -94,23 +121,21 @@ export class TradeWriter {
   }
 
   private async writeAll(): Promise<void> {
-    const batch = this.pending;
-    const lastIds = this.pendingLastIds;
-    this.pending = new Map();
-    this.pendingLastIds = new Map();
-    const points: Point[] = [];
-    const newestOf = new Map<string, number>();
-    for (const [key, byTime] of batch) {
-      let newest = -Infinity;
-      for (const [timestamp, value] of byTime) {
-        points.push({ key, value, timestamp });
-        if (timestamp > newest) newest = timestamp;
-      }
-      newestOf.set(key, newest);
+    const queued = this.queued;
+    this.queued = [];
+    const written: Array<{ key: string; newest: number; lastId: string | number }> = [];
+    // One symbol (the usual case): its array goes out as it is.
+    const points = queued.length === 1 ? queued[0]!.points : [];
+    for (const queue of queued) {
+      if (queued.length > 1) for (const p of queue.points) points.push(p);
+      written.push({ key: queue.key, newest: queue.newest, lastId: queue.lastId });
+      queue.points = [];
+      queue.newest = -Infinity;
     }
     for (let start = 0; start < points.length; start += MAX_POINTS_PER_CALL) {
-      const chunk = points.slice(start, start + MAX_POINTS_PER_CALL);
-      const newest = chunk.reduce((max, p) => Math.max(max, p.timestamp), 0);
+      const chunk = points.length <= MAX_POINTS_PER_CALL ? points : points.slice(start, start + MAX_POINTS_PER_CALL);
+      let newest = 0;
+      for (const p of chunk) if (p.timestamp > newest) newest = p.timestamp;
       const result = await this.storage.storeMany(chunk);
       if (result.rejected.length > 0) {
         // The storage counts them too; log a few so the cause is visible.
@@ -120,6 +145,6 @@ export class TradeWriter {
     }
     // Only once the whole batch is stored: a checkpoint must never claim trades not written.
     // (Refused points count as done: sending them again would be refused again.)
-    if (this.onStored) for (const [key, newest] of newestOf) this.onStored(key, newest, lastIds.get(key)!);
+    if (this.onStored) for (const { key, newest, lastId } of written) this.onStored(key, newest, lastId);
   }
 }

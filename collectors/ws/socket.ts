@@ -61,6 +61,8 @@ export interface SocketLoopOptions {
   /** With no frame and no ping for this long the link is presumed dead. */
   silenceTimeoutMs: number;
   onText(text: string): void;
+  /** Takes a frame as bytes before it is decoded; false has it decoded and passed to onText. */
+  onBytes?(data: Buffer): boolean;
   /** A WebSocket-level ping arrived (ws has already answered it). */
   onPing?(): void;
 }
@@ -93,7 +95,9 @@ export class SocketLoop {
     socket.on('message', (data) => {
       this.silenceTimer.refresh();
       // With ws's default binaryType every message arrives as one Buffer.
-      if (!this.ended) options.onText((data as Buffer).toString('utf8'));
+      if (this.ended) return;
+      if (options.onBytes?.(data as Buffer)) return;
+      options.onText((data as Buffer).toString('utf8'));
     });
     socket.on('ping', () => {
       this.silenceTimer.refresh();

@@ -107,7 +107,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-p, --port <port>', 'port (0 picks a free one)', '9001')
     .option('-s, --symbols <list>', 'comma-separated BASE-QUOTE symbols', 'BTC-USDT,ETH-USDT')
     .option('-r, --rate <n>', 'trades per second per symbol', '20')
-    .option('-f, --faults <list>', 'inject faults: drop:<every>, malformed:<every>, stall:<every>[:<for>], e.g. drop:30s,stall:60s:5s')
+    .option('-f, --faults <list>', 'inject faults: drop:<every>, malformed:<every>, stall:<every>[:<for>], reject[:<for>], 429:<every>[:<for>], maintenance:<every>[:<for>], corrupt-book:<every>; e.g. drop:30s,stall:60s:5s')
     .action(async (opts: { exchange: string; port: string; symbols: string; rate: string; faults?: string }) => {
       code = await simulateCommand(opts);
     });

@@ -1,6 +1,6 @@
 import { exchangeSimulators } from '../../collectors/exchanges/simulators.js';
 import { UsageError } from './errors.js';
-import { parseFaults, scheduleFaults, type FaultPlan } from './faults.js';
+import { describeFault, parseFaults, scheduleFaults, type FaultPlan } from './faults.js';
 
 /**
  * `collector simulate`: a local server speaking an exchange's real protocol, generating
@@ -23,13 +23,18 @@ export async function simulateCommand(opts: { exchange: string; port: string; sy
     throw new UsageError(`--faults: ${(err as Error).message}`);
   }
   const sim = await start({ port, symbols, tradesPerSecond });
-  const stopFaults = scheduleFaults(sim, faults, (plan) => process.stdout.write(`fault: ${plan.fault}\n`));
+  if (!sim.corruptNextBookUpdate && faults.some((plan) => plan.fault === 'corrupt-book')) {
+    await sim.close();
+    throw new UsageError(`--faults: corrupt-book: the ${opts.exchange} simulator has no order book`);
+  }
   process.stdout.write(
     `${opts.exchange} simulator: ${symbols.join(', ')} at ${tradesPerSecond} trades/s each\n` +
       `  exchanges: { ${opts.exchange}: { wsUrl: "${sim.wsUrl}", restUrl: "${sim.restUrl}" } }\n` +
-      (faults.length ? `  faults: ${faults.map((f) => `${f.fault} every ${f.everyMs} ms${f.forMs ? ` for ${f.forMs} ms` : ''}`).join(', ')}\n` : '') +
+      (faults.length ? `  faults: ${faults.map(describeFault).join(', ')}\n` : '') +
       'Ctrl-C stops.\n',
   );
+  // After the banner: `reject` strikes at once.
+  const stopFaults = scheduleFaults(sim, faults, (plan) => process.stdout.write(`fault: ${plan.fault}\n`));
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

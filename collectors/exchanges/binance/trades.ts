@@ -1,7 +1,9 @@
 import { SymbolTable, type FrameContext, type ParsedFrame, type SubscribeRequest, type TradeProtocol } from '../../trades/protocol.js';
 import { TAKER_BUY, TAKER_SELL, type Trade } from '../../trades/trade.js';
 import { type Json, decimal, integer, isObject, splitSymbol } from '../../trades/wire.js';
+import { readTradeBytes, readTradeFrame } from './trade-frame.js';
 import { binanceTradeHistory } from './trade-history.js';
+import { binanceInstruments } from './instruments.js';
 
 // Limits from binance-spot-api-docs web-socket-streams.md (2026-07): 1024 streams per connection,
 // 5 incoming messages per second (pings, pongs and JSON requests all count), a server ping every
@@ -48,6 +50,7 @@ export const binanceTrades: TradeProtocol = {
   keepalive: { serverPingIntervalMs: 20_000, silenceTimeoutMs: 60_000 },
   maxConnectionAgeMs: MAX_CONNECTION_AGE_MS,
   history: binanceTradeHistory,
+  instruments: binanceInstruments,
 
   toExchangeSymbol(symbol: string): string {
     const [base, quote] = splitSymbol('binance', symbol);
@@ -70,31 +73,43 @@ export const binanceTrades: TradeProtocol = {
   },
 
   onMessage(text: string, context: FrameContext): ParsedFrame {
-    const message: unknown = JSON.parse(text);
-    if (!isObject(message)) throw new Error('frame is not a JSON object');
-    if ('error' in message) {
-      const error = isObject(message.error) ? message.error : {};
-      const id = typeof message.id === 'number' || typeof message.id === 'string' ? String(message.id) : undefined;
-      return { error: { ack: id, reason: `code ${String(error.code)}: ${String(error.msg ?? JSON.stringify(message.error))}` } };
-    }
-    // `{"result":null,"id":N}` acknowledges a SUBSCRIBE; non-null results answer queries we do not send.
-    if ('result' in message && 'id' in message) return message.result === null ? { ack: String(message.id) } : {};
-    // Combined streams wrap the payload as {"stream": ..., "data": ...}; /ws sends it bare.
-    // Some payloads (bookTicker, partial depth) carry no event type, so the stream name decides.
-    if (typeof message.stream === 'string') {
-      if (!isObject(message.data)) throw new Error(`${message.stream} frame without a data object`);
-      if (message.stream.endsWith('@trade')) return { trades: [parseTrade(message.data, context)] };
-      return message.stream === '!serverShutdown' ? shutdown : {};
-    }
-    switch (message.e) {
-      case 'trade':
-        return { trades: [parseTrade(message, context)] };
-      case 'serverShutdown':
-        return shutdown;
-      case undefined:
-        throw new Error('frame has no event type (e) and no stream');
-      default:
-        return {};
-    }
+    // Nearly every frame is a trade in Binance's fixed layout: read it without JSON.parse.
+    const trade = readTradeFrame(text, context);
+    return trade ? { trades: [trade] } : parseFrame(text, context);
+  },
+
+  onBytes(data: Buffer, context: FrameContext): ParsedFrame | undefined {
+    const trade = readTradeBytes(data, context);
+    return trade && { trades: [trade] };
   },
 };
+
+/** Reads any Binance frame with JSON.parse: the reference reading, and the fallback of readTradeFrame. */
+export function parseFrame(text: string, context: FrameContext): ParsedFrame {
+  const message: unknown = JSON.parse(text);
+  if (!isObject(message)) throw new Error('frame is not a JSON object');
+  if ('error' in message) {
+    const error = isObject(message.error) ? message.error : {};
+    const id = typeof message.id === 'number' || typeof message.id === 'string' ? String(message.id) : undefined;
+    return { error: { ack: id, reason: `code ${String(error.code)}: ${String(error.msg ?? JSON.stringify(message.error))}` } };
+  }
+  // `{"result":null,"id":N}` acknowledges a SUBSCRIBE; non-null results answer queries we do not send.
+  if ('result' in message && 'id' in message) return message.result === null ? { ack: String(message.id) } : {};
+  // Combined streams wrap the payload as {"stream": ..., "data": ...}; /ws sends it bare.
+  // Some payloads (bookTicker, partial depth) carry no event type, so the stream name decides.
+  if (typeof message.stream === 'string') {
+    if (!isObject(message.data)) throw new Error(`${message.stream} frame without a data object`);
+    if (message.stream.endsWith('@trade')) return { trades: [parseTrade(message.data, context)] };
+    return message.stream === '!serverShutdown' ? shutdown : {};
+  }
+  switch (message.e) {
+    case 'trade':
+      return { trades: [parseTrade(message, context)] };
+    case 'serverShutdown':
+      return shutdown;
+    case undefined:
+      throw new Error('frame has no event type (e) and no stream');
+    default:
+      return {};
+  }
+}

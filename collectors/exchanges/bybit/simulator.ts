@@ -99,7 +99,13 @@ export async function startBybitSimulator(options: BybitSimulatorOptions): Promi
   const { symbols, tradesPerSecond, rejectUnknownSymbols = true, seed = 1 } = options;
   const feed = new TradeFeed<BybitTradePayload>({ symbols, tradesPerSecond, seed, exchangeSymbol, amount: (trade) => trade.v });
   const sequences = new Map(feed.symbols.map((s): [string, number] => [s, 89_200_000_000 + seed * 1_000_000]));
-  const check = { listed: (symbol: string) => feed.lists(symbol), rejectUnknownSymbols };
+  // The refusal fault makes every symbol unlisted and refused.
+  const check = {
+    listed: (symbol: string) => feed.lists(symbol) && !server.faults.refusingSubscriptions(),
+    get rejectUnknownSymbols() {
+      return rejectUnknownSymbols || server.faults.refusingSubscriptions();
+    },
+  };
   const { requests = 600, windowMs = 5000, refusal = 'http-403' } = options.restRequestLimit ?? {};
   const budget = new RequestBudget(requests, windowMs);
   const klines = new SimulatedKlines({ seed, startedAt: Date.now(), tradesOf: (s) => feed.history(s), emptyCandles: 'flat', holes: options.klineHoles });

@@ -1,6 +1,7 @@
 import type { FrameContext, ParsedFrame, SubscribeRequest, SymbolTable, TradeProtocol } from '../../trades/protocol.js';
 import { TAKER_BUY, TAKER_SELL, type Trade } from '../../trades/trade.js';
 import { type Json, decimal, integer, isObject, splitSymbol } from '../../trades/wire.js';
+import { bybitInstruments } from './instruments.js';
 
 // Limits from bybit-exchange/docs v5/ws/connect ("Public channel - Args limits"): spot takes at most
 // 10 args per subscribe request (more is refused whole: "args size >10"), and the args of one public
@@ -69,6 +70,7 @@ export const bybitTrades: TradeProtocol = {
   // docs v5/ws/connect: "we recommend that you send the ping heartbeat packet every 20 seconds";
   // the server answers each one, so 30 s without any frame means the link is gone.
   keepalive: { clientPing: { intervalMs: 20_000, text: '{"op":"ping"}' }, silenceTimeoutMs: 30_000 },
+  instruments: bybitInstruments,
 
   toExchangeSymbol(symbol: string): string {
     const [base, quote] = splitSymbol('bybit', symbol);

@@ -2,7 +2,7 @@ import type { BookFrame, BookFrameContext, BookProtocol, BookUpdate } from '../.
 import type { LevelText } from '../../liquidity/order-book.js';
 import type { SubscribeRequest, SymbolTable } from '../../trades/protocol.js';
 import { type Json, isObject } from '../../trades/wire.js';
-import { coinbaseTimeMs, coinbaseTrades } from './trades.js';
+import { coinbaseErrorReason, coinbaseTimeMs, coinbaseTrades } from './trades.js';
 
 // exchange/websocket-feed/channels: `level2` needs authentication (websocket-feed/authentication);
 // `level2_batch` carries the same snapshot and l2update messages, batched every 50 ms, publicly.
@@ -85,7 +85,7 @@ export const coinbaseBook: BookProtocol = {
       case 'subscriptions':
         return confirmsLevel2(message, context.symbols) ? { ack: SUBSCRIPTION_ACK } : {};
       case 'error':
-        return { error: { reason: [message.message, message.reason].filter((part) => typeof part === 'string').join(': ') || text.slice(0, 200) } };
+        return { error: { reason: coinbaseErrorReason(message, text) } };
       case undefined:
         throw new Error('frame has no type');
       default:

@@ -3,6 +3,7 @@ import type { Trade } from '../../trades/trade.js';
 import { type Json, isObject, isoTimeMs, splitSymbol } from '../../trades/wire.js';
 import { coinbaseTrade } from './trade.js';
 import { coinbaseTradeHistory } from './trade-history.js';
+import { coinbaseInstruments } from './instruments.js';
 
 // docs.cdp.coinbase.com/exchange/websocket-feed/best-practices asks to spread subscriptions over
 // several connections; no per-connection cap is documented, so this keeps each one modest.
@@ -39,6 +40,11 @@ function confirmsMatches(message: Json, symbols: SymbolTable): boolean {
   return symbols.unified.every((symbol) => listed.has(symbols.toExchange(symbol)));
 }
 
+/** The reason of an `error` frame as Coinbase words it (`message: reason`), else the frame itself. */
+export function coinbaseErrorReason(message: Json, text: string): string {
+  return [message.message, message.reason].filter((part) => typeof part === 'string').join(': ') || text.slice(0, 200);
+}
+
 /** Coinbase Exchange `ws-feed` trades from the `matches` channel, kept alive by the `heartbeat` channel. */
 export const coinbaseTrades: TradeProtocol = {
   exchange: 'coinbase',
@@ -53,6 +59,7 @@ export const coinbaseTrades: TradeProtocol = {
   // Coinbase sends no WebSocket pings we could rely on.
   keepalive: { silenceTimeoutMs: 15_000 },
   history: coinbaseTradeHistory,
+  instruments: coinbaseInstruments,
 
   toExchangeSymbol(symbol: string): string {
     splitSymbol('coinbase', symbol);
@@ -93,7 +100,7 @@ export const coinbaseTrades: TradeProtocol = {
       case 'error':
         // {"type":"error","message":"Failed to subscribe","reason":"ETH-USD is not a valid product"}
         // (ws_error_and_subscriptions_examples.jsonl): no request id, the reason names the product.
-        return { error: { reason: [message.message, message.reason].filter((part) => typeof part === 'string').join(': ') || text.slice(0, 200) } };
+        return { error: { reason: coinbaseErrorReason(message, text) } };
       case undefined:
         throw new Error('frame has no type');
       default:

@@ -2,8 +2,8 @@ import { crc32 } from 'node:zlib';
 import type { BookFrame, BookFrameContext, BookProtocol, BookUpdate } from '../../liquidity/book-protocol.js';
 import type { BookLevel, LevelText, OrderBook } from '../../liquidity/order-book.js';
 import type { SubscribeRequest, SymbolTable } from '../../trades/protocol.js';
-import { type Json, integer, isObject } from '../../trades/wire.js';
-import { krakenTimeMs, krakenTrades } from './trades.js';
+import { integer, isObject } from '../../trades/wire.js';
+import { krakenMethodReply, krakenTimeMs, krakenTrades } from './trades.js';
 
 // spot-websocket-v2/book: depth 10, 25, 100, 500 or 1000. 100 levels reach further from the mid
 // than 10 or 25 on liquid pairs, for the 100 bps band; the checksum covers the top 10 whatever the depth.
@@ -72,18 +72,6 @@ export function krakenBookChecksum(book: OrderBook): number {
   return crc32(asks + bids) >>> 0;
 }
 
-/** A reply to a request we sent; book acks and refusals carry the symbol they concern. */
-function methodReply(message: Json): BookFrame {
-  if (message.success === false) {
-    const ack = typeof message.symbol === 'string' ? message.symbol : undefined;
-    return { error: { ack, reason: typeof message.error === 'string' ? message.error : JSON.stringify(message) } };
-  }
-  if (message.method === 'pong') return { heartbeat: true };
-  const result = isObject(message.result) ? message.result : {};
-  if (message.method === 'subscribe' && result.channel === 'book' && typeof result.symbol === 'string') return { ack: result.symbol };
-  return {};
-}
-
 /** The `book` subscribe or unsubscribe request for some v2 symbols. */
 function bookRequest(method: 'subscribe' | 'unsubscribe', names: readonly string[], reqId: number): string {
   const params = method === 'subscribe' ? { channel: 'book', symbol: names, depth: KRAKEN_BOOK_DEPTH, snapshot: true } : { channel: 'book', symbol: names, depth: KRAKEN_BOOK_DEPTH };
@@ -121,7 +109,7 @@ export const krakenBook: BookProtocol = {
   onMessage(text: string, context: BookFrameContext): BookFrame {
     const message: unknown = JSON.parse(text);
     if (!isObject(message)) throw new Error('frame is not a JSON object');
-    if (typeof message.method === 'string') return methodReply(message);
+    if (typeof message.method === 'string') return krakenMethodReply(message, 'book');
     switch (message.channel) {
       case 'book': {
         if (!Array.isArray(message.data)) throw new Error('book frame without a data array');

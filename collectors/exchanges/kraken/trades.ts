@@ -2,6 +2,7 @@ import type { FrameContext, ParsedFrame, SubscribeRequest, SymbolTable, TradePro
 import { TAKER_BUY, TAKER_SELL, type Trade } from '../../trades/trade.js';
 import { type Json, integer, isObject, isoTimeMs, positive, splitSymbol } from '../../trades/wire.js';
 import { krakenTradeHistory } from './trade-history.js';
+import { krakenInstruments } from './instruments.js';
 
 // Kraken documents no symbol cap per connection and a load-dependent message rate
 // (docs.kraken.com guides/spot-ratelimits: "Exceeded msg rate"), so both stay conservative.
@@ -34,8 +35,11 @@ function parseTrade(entry: unknown, context: FrameContext): Trade {
   };
 }
 
-/** A reply to a request we sent (`subscribe`, `pong`); acks and refusals carry the symbol they concern. */
-function methodReply(message: Json): ParsedFrame {
+/**
+ * A reply to a request we sent on `channel` (`trade`, `book`): per-symbol acks and refusals, pongs.
+ * Shared by the trade and book streams, which read the same method replies.
+ */
+export function krakenMethodReply(message: Json, channel: string): Pick<ParsedFrame, 'error' | 'ack' | 'heartbeat'> {
   if (message.success === false) {
     // {"error":"Currency pair not supported XDG/USD","method":"subscribe","success":false,"symbol":"XDG/USD"}
     const ack = typeof message.symbol === 'string' ? message.symbol : undefined;
@@ -44,7 +48,7 @@ function methodReply(message: Json): ParsedFrame {
   if (message.method === 'pong') return { heartbeat: true };
   const result = isObject(message.result) ? message.result : {};
   // One ack per symbol: {"method":"subscribe","result":{"channel":"trade","snapshot":false,"symbol":"BTC/USD"},"success":true,...}
-  if (message.method === 'subscribe' && result.channel === 'trade' && typeof result.symbol === 'string') return { ack: result.symbol };
+  if (message.method === 'subscribe' && result.channel === channel && typeof result.symbol === 'string') return { ack: result.symbol };
   return {};
 }
 
@@ -60,6 +64,7 @@ export const krakenTrades: TradeProtocol = {
   // checks that the server still answers requests, and its pong counts as a frame too.
   keepalive: { clientPing: { intervalMs: 20_000, text: PING }, silenceTimeoutMs: 10_000 },
   history: krakenTradeHistory,
+  instruments: krakenInstruments,
 
   toExchangeSymbol(symbol: string): string {
     const [base, quote] = splitSymbol('kraken', symbol);
@@ -90,7 +95,7 @@ export const krakenTrades: TradeProtocol = {
     // The status frame's connection_id exceeds 2^53: JSON.parse rounds it, and it is never used.
     const message: unknown = JSON.parse(text);
     if (!isObject(message)) throw new Error('frame is not a JSON object');
-    if (typeof message.method === 'string') return methodReply(message);
+    if (typeof message.method === 'string') return krakenMethodReply(message, 'trade');
     switch (message.channel) {
       case 'trade':
         if (!Array.isArray(message.data)) throw new Error('trade frame without a data array');

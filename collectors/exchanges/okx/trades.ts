@@ -2,6 +2,7 @@ import type { FrameContext, ParsedFrame, SubscribeRequest, SymbolTable, TradePro
 import { TAKER_BUY, TAKER_SELL, type Trade } from '../../trades/trade.js';
 import { type Json, decimal, isObject, splitSymbol } from '../../trades/wire.js';
 import { okxTradeHistory } from './trade-history.js';
+import { okxInstruments } from './instruments.js';
 
 // Limits from the OKX v5 docs (overview-websocket, crawled 2026-07): 480 subscribe/unsubscribe/login
 // requests per connection per hour, at most 3 connection requests per second per IP, 64 KB for the
@@ -100,6 +101,7 @@ export const okxTrades: TradeProtocol = {
   // Pinging every 20 s keeps a quiet instrument's connection open; 30 s without even a pong is a dead link.
   keepalive: { clientPing: { intervalMs: 20_000, text: 'ping' }, silenceTimeoutMs: 30_000 },
   history: okxTradeHistory,
+  instruments: okxInstruments,
 
   toExchangeSymbol(symbol: string): string {
     // OKX spot instIds are spelled like unified symbols (BTC-USDT).
