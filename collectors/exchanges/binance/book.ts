@@ -1,14 +1,13 @@
 import type { BookFrame, BookFrameContext, BookProtocol, BookUpdate } from '../../liquidity/book-protocol.js';
 import type { LevelText } from '../../liquidity/order-book.js';
 import type { SubscribeRequest, SymbolTable } from '../../trades/protocol.js';
-import { type Json, integer, isObject, splitSymbol } from '../../trades/wire.js';
+import { type Json, integer, isObject } from '../../trades/wire.js';
+import { BINANCE_MAX_STREAMS, binanceRequestReply, binanceSubscribeRequests, binanceTrades } from './trades.js';
 
 // web-socket-streams.md "Partial Book Depth Streams": <symbol>@depth<levels>@100ms pushes the top
 // 20 levels of each side every 100 ms as a full snapshot; the payload has no symbol, so the
 // combined endpoint (/stream) is used, whose frames name their stream.
 const DEPTH_STREAM_SUFFIX = '@depth20@100ms';
-const MAX_STREAMS = 1024;
-const STREAMS_PER_REQUEST = 200;
 
 /** `[["price","qty"], ...]` from a depth payload. */
 export function binanceLevels(value: unknown, field: string): LevelText[] {
@@ -35,29 +34,19 @@ function parseDepth(symbol: string, data: Json): BookUpdate {
 export const binanceBook: BookProtocol = {
   exchange: 'binance',
   defaultWsUrl: 'wss://stream.binance.com:9443',
-  maxSymbolsPerConnection: MAX_STREAMS,
+  maxSymbolsPerConnection: BINANCE_MAX_STREAMS,
   // 5 incoming messages per second including pongs: 4/s leaves room (web-socket-streams.md).
   minSendIntervalMs: 250,
   keepalive: { serverPingIntervalMs: 20_000, silenceTimeoutMs: 60_000 },
 
-  toExchangeSymbol(symbol: string): string {
-    const [base, quote] = splitSymbol('binance', symbol);
-    return base + quote;
-  },
+  toExchangeSymbol: (symbol) => binanceTrades.toExchangeSymbol(symbol),
 
   url(wsUrl: string): string {
     return `${wsUrl.replace(/\/+$/, '')}/stream`;
   },
 
   subscribeMessages(symbols: SymbolTable): SubscribeRequest[] {
-    const requests: SubscribeRequest[] = [];
-    for (let start = 0; start < symbols.unified.length; start += STREAMS_PER_REQUEST) {
-      const chunk = symbols.unified.slice(start, start + STREAMS_PER_REQUEST);
-      const id = requests.length + 1;
-      const params = chunk.map((symbol) => `${symbols.toExchange(symbol).toLowerCase()}${DEPTH_STREAM_SUFFIX}`);
-      requests.push({ text: JSON.stringify({ method: 'SUBSCRIBE', params, id }), acks: [{ key: String(id), symbols: chunk }] });
-    }
-    return requests;
+    return binanceSubscribeRequests(symbols, DEPTH_STREAM_SUFFIX);
   },
 
   // Every frame is a full top-20 snapshot: the next one resynchronizes the book by itself.
@@ -68,12 +57,8 @@ export const binanceBook: BookProtocol = {
   onMessage(text: string, context: BookFrameContext): BookFrame {
     const message: unknown = JSON.parse(text);
     if (!isObject(message)) throw new Error('frame is not a JSON object');
-    if ('error' in message) {
-      const error = isObject(message.error) ? message.error : {};
-      const id = typeof message.id === 'number' || typeof message.id === 'string' ? String(message.id) : undefined;
-      return { error: { ack: id, reason: `code ${String(error.code)}: ${String(error.msg ?? JSON.stringify(message.error))}` } };
-    }
-    if ('result' in message && 'id' in message) return message.result === null ? { ack: String(message.id) } : {};
+    const reply = binanceRequestReply(message);
+    if (reply) return reply;
     if (typeof message.stream !== 'string') throw new Error('frame has no stream');
     if (message.stream === '!serverShutdown') return { closing: 'binance announced a server shutdown (serverShutdown event)' };
     if (!message.stream.endsWith(DEPTH_STREAM_SUFFIX)) return {};

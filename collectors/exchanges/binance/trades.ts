@@ -8,13 +8,37 @@ import { binanceInstruments } from './instruments.js';
 // Limits from binance-spot-api-docs web-socket-streams.md (2026-07): 1024 streams per connection,
 // 5 incoming messages per second (pings, pongs and JSON requests all count), a server ping every
 // 20 s that must be answered within a minute.
-const MAX_STREAMS = 1024;
+export const BINANCE_MAX_STREAMS = 1024;
 // Keeps each SUBSCRIBE frame small; Binance documents no per-request cap.
 const STREAMS_PER_REQUEST = 200;
 // "A single connection to stream.binance.com is only valid for 24 hours; expect to be disconnected
 // at the 24 hour mark" (web-socket-streams.md). Switching 10 minutes early leaves ample margin.
 const MAX_CONNECTION_AGE_MS = 24 * 3_600_000 - 10 * 60_000;
 
+
+/** SUBSCRIBE requests for each symbol's `<symbol><suffix>` stream (`@trade`, `@depth20@100ms`), each acked by its id. */
+export function binanceSubscribeRequests(symbols: SymbolTable, streamSuffix: string): SubscribeRequest[] {
+  const requests: SubscribeRequest[] = [];
+  for (let start = 0; start < symbols.unified.length; start += STREAMS_PER_REQUEST) {
+    const chunk = symbols.unified.slice(start, start + STREAMS_PER_REQUEST);
+    const id = requests.length + 1;
+    const params = chunk.map((symbol) => `${symbols.toExchange(symbol).toLowerCase()}${streamSuffix}`);
+    requests.push({ text: JSON.stringify({ method: 'SUBSCRIBE', params, id }), acks: [{ key: String(id), symbols: chunk }] });
+  }
+  return requests;
+}
+
+/** What a reply to one of our requests means (an ack or a refusal with its code), or undefined for any other frame. */
+export function binanceRequestReply(message: Json): Pick<ParsedFrame, 'ack' | 'error'> | undefined {
+  if ('error' in message) {
+    const error = isObject(message.error) ? message.error : {};
+    const id = typeof message.id === 'number' || typeof message.id === 'string' ? String(message.id) : undefined;
+    return { error: { ack: id, reason: `code ${String(error.code)}: ${String(error.msg ?? JSON.stringify(message.error))}` } };
+  }
+  // `{"result":null,"id":N}` acknowledges a SUBSCRIBE; non-null results answer queries we do not send.
+  if ('result' in message && 'id' in message) return message.result === null ? { ack: String(message.id) } : {};
+  return undefined;
+}
 
 /** A `trade` event payload (raw or unwrapped from a combined frame) as a normalized Trade. */
 function parseTrade(data: Json, context: FrameContext): Trade {
@@ -41,7 +65,7 @@ const shutdown: ParsedFrame = { closing: 'binance announced a server shutdown (s
 export const binanceTrades: TradeProtocol = {
   exchange: 'binance',
   defaultWsUrl: 'wss://stream.binance.com:9443',
-  maxStreamsPerConnection: MAX_STREAMS,
+  maxStreamsPerConnection: BINANCE_MAX_STREAMS,
   // 5 messages/s including our automatic pongs: 4/s leaves room for them.
   minSendIntervalMs: 250,
   idsIncrease: true,
@@ -62,14 +86,7 @@ export const binanceTrades: TradeProtocol = {
   },
 
   subscribeMessages(symbols: SymbolTable): SubscribeRequest[] {
-    const requests: SubscribeRequest[] = [];
-    for (let start = 0; start < symbols.unified.length; start += STREAMS_PER_REQUEST) {
-      const chunk = symbols.unified.slice(start, start + STREAMS_PER_REQUEST);
-      const id = requests.length + 1;
-      const params = chunk.map((symbol) => `${symbols.toExchange(symbol).toLowerCase()}@trade`);
-      requests.push({ text: JSON.stringify({ method: 'SUBSCRIBE', params, id }), acks: [{ key: String(id), symbols: chunk }] });
-    }
-    return requests;
+    return binanceSubscribeRequests(symbols, '@trade');
   },
 
   onMessage(text: string, context: FrameContext): ParsedFrame {
@@ -88,13 +105,8 @@ export const binanceTrades: TradeProtocol = {
 export function parseFrame(text: string, context: FrameContext): ParsedFrame {
   const message: unknown = JSON.parse(text);
   if (!isObject(message)) throw new Error('frame is not a JSON object');
-  if ('error' in message) {
-    const error = isObject(message.error) ? message.error : {};
-    const id = typeof message.id === 'number' || typeof message.id === 'string' ? String(message.id) : undefined;
-    return { error: { ack: id, reason: `code ${String(error.code)}: ${String(error.msg ?? JSON.stringify(message.error))}` } };
-  }
-  // `{"result":null,"id":N}` acknowledges a SUBSCRIBE; non-null results answer queries we do not send.
-  if ('result' in message && 'id' in message) return message.result === null ? { ack: String(message.id) } : {};
+  const reply = binanceRequestReply(message);
+  if (reply) return reply;
   // Combined streams wrap the payload as {"stream": ..., "data": ...}; /ws sends it bare.
   // Some payloads (bookTicker, partial depth) carry no event type, so the stream name decides.
   if (typeof message.stream === 'string') {
