@@ -3,7 +3,9 @@ import { startBinanceSimulator, type BinanceSimulatorOptions } from '../collecto
 import { binanceTradeHistory } from '../collectors/exchanges/binance/trade-history.js';
 import { PoliteRestClient } from '../collectors/rest/rest-client.js';
 import { silentLogger } from '../src/logger.js';
-import { noGapsNoDoubles } from './support/backfill.js';
+import { tradesCollectorKind } from '../collectors/trades/kind.js';
+import { MemoryStorage } from '../storage/memory.js';
+import { noGapsNoDoubles, runRestarting } from './support/backfill.js';
 import { fixture } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';
 
@@ -46,6 +48,38 @@ describe('Binance historicalTrades', () => {
     const started = Date.now();
     await Promise.all([get(), get(), get()]);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000); // at most one request per 1 s window got through
+  });
+});
+
+describe('Binance backfill bounded by the feed’s history', () => {
+  const harness = useSimulator((options: BinanceSimulatorOptions) => startBinanceSimulator(options));
+
+  it('after an outage longer than `history`, records the missed trades as a gap instead of fetching them', async () => {
+    const sim = await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
+    const storage = new MemoryStorage();
+    const collectorWithHistory = (historyMs: number) =>
+      tradesCollectorKind.create([{ id: 'trades:binance:BTC-USDT', collector: 'trades', exchange: 'binance', symbol: 'BTC-USDT', keys: [], historyMs }], {
+        exchanges: { binance: { wsUrl: sim.wsUrl, restUrl: sim.restUrl } },
+        logger: silentLogger,
+      })[0]!;
+    const first = new AbortController();
+    const one = runRestarting(collectorWithHistory(60_000), storage, first.signal);
+    while ((await storage.fetch('trades:binance:BTC-USDT', 0, Date.now())).length < 20) await new Promise((r) => setTimeout(r, 50));
+    first.abort();
+    await one;
+    await new Promise((r) => setTimeout(r, 800)); // down longer than the 500 ms history below
+    const second = new AbortController();
+    const two = collectorWithHistory(500);
+    const requestsBefore = sim.restRequests('/api/v3/historicalTrades');
+    const running = runRestarting(two, storage, second.signal);
+    while (two.progress.gaps === 0) await new Promise((r) => setTimeout(r, 50));
+    second.abort();
+    await running;
+    expect(sim.restRequests('/api/v3/historicalTrades')).toBe(requestsBefore);
+    expect(two.progress.tradesBackfilled).toBe(0);
+    const [[, gap]] = await storage.fetch('gaps:binance:BTC-USDT', 0, Date.now());
+    const { from_time: from, to_time: to } = gap as Record<string, number>;
+    expect(to - from).toBeGreaterThan(500);
   });
 });
 

@@ -27,6 +27,11 @@ export interface GapFillerOptions {
   http: RestClient;
   logger: Logger;
   progress: CollectorProgress;
+  /**
+   * Trades missed for longer than this (the feed's `history`) are not fetched but recorded as a gap:
+   * after a week's outage, a day's `history` asks for no more than a day. Undefined: no limit.
+   */
+  maxBackfillMs?: number;
 }
 
 /** What the filler knows of one symbol. */
@@ -76,7 +81,7 @@ export class GapFiller {
     for (const symbol of this.options.symbols.unified) {
       const state = this.state(symbol);
       state.historyFailed = false;
-      if (this.canFill() && state.lastId !== undefined) this.startFill(symbol, state);
+      if (this.canFill() && state.lastId !== undefined && !this.tooOld(state, Date.now())) this.startFill(symbol, state);
       else if (!this.options.idsSequential && state.lastTime !== undefined) state.awaitingFirst = true;
     }
   }
@@ -101,7 +106,7 @@ export class GapFiller {
       if (state.awaitingFirst && state.lastTime !== undefined) this.recordGap(trade.symbol, state.lastTime, trade.exchangeTime);
       state.awaitingFirst = false;
       if (this.options.idsSequential && state.lastId !== undefined && firstIdOf(trade) > state.lastId + 1) {
-        if (this.canFill() && !state.historyFailed) {
+        if (this.canFill() && !state.historyFailed && !this.tooOld(state, trade.exchangeTime)) {
           state.buffer = [trade];
           this.startFill(trade.symbol, state);
           continue;
@@ -111,6 +116,12 @@ export class GapFiller {
       // A frame of one trade (the usual case) is passed on as it is.
       this.write(trades.length === 1 ? trades : [trade], state);
     }
+  }
+
+  /** Whether the trades missed since the symbol's last one, up to `now`, reach further back than the backfill may. */
+  private tooOld(state: SymbolState, now: number): boolean {
+    const { maxBackfillMs } = this.options;
+    return maxBackfillMs !== undefined && state.lastTime !== undefined && now - state.lastTime > maxBackfillMs;
   }
 
   private canFill(): boolean {

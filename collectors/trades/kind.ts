@@ -11,6 +11,12 @@ function minStaleAfter(requirements: readonly DataRequirement[]): number | undef
   return values.length > 0 ? Math.min(...values) : undefined;
 }
 
+/** How far back a backfill may reach: the longest `history` asked for, or no limit when one requirement sets none. */
+function longestHistory(requirements: readonly DataRequirement[]): number | undefined {
+  if (requirements.some((r) => r.historyMs === undefined)) return undefined;
+  return Math.max(...requirements.map((r) => r.historyMs!));
+}
+
 /** Live trades over each exchange's WebSocket: one collector per connection's worth of symbols. */
 export const tradesCollectorKind: CollectorKind = {
   name: 'trades',
@@ -42,6 +48,7 @@ export const tradesCollectorKind: CollectorKind = {
             staleAfterMs: minStaleAfter(group.flatMap(([, reqs]) => reqs)),
             logger: context.logger,
             tap: context.trades,
+            maxBackfillMs: longestHistory(group.flatMap(([, reqs]) => reqs)),
           }),
         );
       }

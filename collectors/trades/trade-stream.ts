@@ -70,6 +70,8 @@ export interface TradeStreamOptions {
   maxConnectionAgeMs?: number;
   /** Where new trades (after dedup, live and backfilled) are handed on, for derived data such as candles. */
   tap?: TradeTap;
+  /** Missed trades older than this are recorded as a gap rather than fetched (the feeds' `history`). */
+  maxBackfillMs?: number;
 }
 
 /**
@@ -133,6 +135,7 @@ export class TradeStreamCollector implements DataSourceCollector {
       http: restClientFor(protocol.exchange, restUrl ?? '', this.logger, restLimitsOf(protocol.exchange)),
       logger: this.logger,
       progress: this.progress,
+      maxBackfillMs: options.maxBackfillMs,
     });
     this.tap = options.tap;
     this.instrumentsRestUrl = options.restUrl ?? (options.wsUrl === undefined ? protocol.instruments?.defaultRestUrl : undefined);
