@@ -57,6 +57,7 @@ import {
   progress,
   row,
   TARGETS,
+  timeFetches,
   type BenchRow,
 } from './support/report.js';
 import { BATCH, DAY_MS, KEYS, klineDeclaration, makeKlines, makeTrades, T0, TRADE_FIELDS, writeThrough, type TradeSet } from './support/workload.js';
@@ -429,17 +430,7 @@ async function fetchBench(url: string, admin: Client): Promise<BenchRow[]> {
     if (!sameBuckets) progress('WARNING: RedisTimeSeriesStorage and MemoryStorage fetch different 1h averages for the kline day');
 
     progress(`fetch: ${FETCH_WARMUP} warm-up + ${FETCHES} timed fetches per variant`);
-    const times = new Map<string, number[]>(variants.map(([name]) => [name, []]));
-    for (let i = 0; i < FETCH_WARMUP + FETCHES; i++) {
-      for (let j = 0; j < variants.length; j++) {
-        const [name, call, expected] = variants[(i + j) % variants.length]!;
-        const t0 = performance.now();
-        const result = (await call()) as unknown[];
-        const ms = performance.now() - t0;
-        if (result.length !== expected) throw new Error(`fetch ${name}: ${result.length} results, expected ${expected}`);
-        if (i >= FETCH_WARMUP) times.get(name)!.push(ms);
-      }
-    }
+    const times = await timeFetches(variants, FETCH_WARMUP, FETCHES);
     const p = (name: string, q: number) => percentile(times.get(name)!, q);
     const ceil = (q: number) => ({ name: `raw TS.RANGE ×5 pipeline p${q}`, value: p('raw', q) });
     const bucketCeil = { name: 'raw TS.RANGE AGGREGATION AVG p50', value: p('raw-bucket', 50) };

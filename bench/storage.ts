@@ -28,7 +28,7 @@ import Database from 'better-sqlite3';
 import { MemoryStorage } from '../storage/memory.js';
 import { RANGE_SQL, SCHEMA, SCHEMA_VERSION, SqliteStorage, upsertSql } from '../storage/sqlite.js';
 import type { FetchOptions, MergePolicy } from '../storage/types.js';
-import { checkTarget, envInt, median, pairedRatios, percentile, printJson, printTable, printTargets, progress, row, TARGETS, type BenchRow } from './support/report.js';
+import { checkTarget, envInt, median, pairedRatios, percentile, printJson, printTable, printTargets, progress, row, TARGETS, timeFetches, type BenchRow } from './support/report.js';
 import { BATCH, DAY_MS, KEYS, klineDeclaration, makeKlines, makeTrades, T0, TRADE_FIELDS, writeThrough, type TradeSet } from './support/workload.js';
 
 const SAMPLES = envInt('BENCH_SAMPLES', 200_000);
@@ -256,17 +256,7 @@ async function fetchBench(dir: string): Promise<BenchRow[]> {
     }
 
     progress(`fetch: ${FETCH_WARMUP} warm-up + ${FETCHES} timed fetches per variant`);
-    const times = new Map<string, number[]>(variants.map(([name]) => [name, []]));
-    for (let i = 0; i < FETCH_WARMUP + FETCHES; i++) {
-      for (let j = 0; j < variants.length; j++) {
-        const [name, call, expected] = variants[(i + j) % variants.length]!;
-        const t0 = performance.now();
-        const result = (await call()) as unknown[];
-        const ms = performance.now() - t0;
-        if (result.length !== expected) throw new Error(`fetch ${name}: ${result.length} results, expected ${expected}`);
-        if (i >= FETCH_WARMUP) times.get(name)!.push(ms);
-      }
-    }
+    const times = await timeFetches(variants, FETCH_WARMUP, FETCHES);
     const p = (name: string, q: number) => percentile(times.get(name)!, q);
     const ceil = (q: number) => ({ name: `raw better-sqlite3 SELECT p${q}`, value: p('raw', q) });
     const bucketCeil = { name: 'raw SQL GROUP BY avg p50', value: p('raw-bucket', 50) };

@@ -133,3 +133,26 @@ export function printTargets(checks: readonly TargetCheck[], source = 'issue 3 p
 export function printJson(bench: string, params: Record<string, unknown>, rows: readonly BenchRow[]): void {
   console.log(JSON.stringify({ bench, params, results: rows }));
 }
+
+/** A fetch variant: its name, the call, and how many results it must return. */
+export type FetchVariant = readonly [name: string, call: () => unknown, expected: number];
+
+/**
+ * Times every variant `rounds` times after `warmup` untimed rounds, rotating which goes first
+ * each round so none always runs on a cold or warm cache; ms per call, by variant name.
+ * Throws when a call returns the wrong number of results.
+ */
+export async function timeFetches(variants: readonly FetchVariant[], warmup: number, rounds: number): Promise<Map<string, number[]>> {
+  const times = new Map<string, number[]>(variants.map(([name]) => [name, []]));
+  for (let i = 0; i < warmup + rounds; i++) {
+    for (let j = 0; j < variants.length; j++) {
+      const [name, call, expected] = variants[(i + j) % variants.length]!;
+      const t0 = performance.now();
+      const result = (await call()) as unknown[];
+      const ms = performance.now() - t0;
+      if (result.length !== expected) throw new Error(`fetch ${name}: ${result.length} results, expected ${expected}`);
+      if (i >= warmup) times.get(name)!.push(ms);
+    }
+  }
+  return times;
+}
