@@ -27,6 +27,8 @@ export interface KlineSourceOptions {
   startedAt: number;
   /** A listed symbol's generated trades, oldest first (TradeFeed.history). */
   tradesOf(exchangeSymbol: string): readonly SimulatedTrade[];
+  /** The price the symbol's market opened at (TradeFeed.openingPrice): synthetic history leads up to it. */
+  openingPrice?(exchangeSymbol: string): number | undefined;
   /**
    * What the exchange does with a bucket without trades: `flat` serves a candle at the previous
    * close with volume 0 (Binance, OKX, Bybit, Kraken), `skip` leaves it out (Coinbase).
@@ -126,11 +128,16 @@ export class SimulatedKlines {
     return candle;
   }
 
-  /** A synthetic 1-minute candle: a bounded random walk keyed by symbol and minute. */
+  /**
+   * A synthetic 1-minute candle: a slow wave plus noise keyed by symbol and minute, around the
+   * price the market opened at, so the history runs into the first traded candle without a cliff.
+   */
   private syntheticMinute(symbol: string, minute: number): SimulatedKline {
+    const base = this.options.openingPrice?.(symbol) ?? 20_000 + (symbolNumber(symbol) % 50_000);
+    const startMinute = Math.floor(this.options.startedAt / MINUTE) * MINUTE;
     const price = (m: number): number => {
-      const base = 20_000 + (symbolNumber(symbol) % 50_000);
-      const wave = Math.sin(m / (MINUTE * 720)) * base * 0.05;
+      // Zero at the start: the wave only moves the history before it.
+      const wave = Math.sin((m - startMinute) / (MINUTE * 720)) * base * 0.05;
       const noise = ((hash(this.options.seed, symbolNumber(symbol), m / MINUTE) % 2001) - 1000) / 100;
       return cents(base + wave + noise);
     };

@@ -64,11 +64,14 @@ export class SimulatedMarket {
   private readonly random: () => number;
   private nextId: number;
   private priceTicks: number;
+  /** The price the market opened at (before its first trade). */
+  readonly openingPrice: number;
 
   constructor(seed: number) {
     this.random = seededRandom(seed);
     this.nextId = 1_000_000_000 + Math.floor(this.random() * 1_000_000);
     this.priceTicks = 1_000_000 + Math.floor(this.random() * 9_000_000);
+    this.openingPrice = this.priceTicks * TICK;
   }
 
   /** The fills of the next taker order (at most `max`): one trade time, one side, consecutive ids. */

@@ -56,6 +56,11 @@ export class TradeFeed<T> {
     return [...this.markets.keys()];
   }
 
+  /** The price a symbol's market (either spelling) opened at; undefined when it is not listed. */
+  openingPrice(symbol: string): number | undefined {
+    return this.markets.get(this.options.exchangeSymbol(symbol))?.openingPrice;
+  }
+
   /** Whether `symbol`, spelled exactly as the exchange spells it, is listed. */
   lists(symbol: string): boolean {
     return this.markets.has(symbol);

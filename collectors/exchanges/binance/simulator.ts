@@ -124,7 +124,7 @@ export async function startBinanceSimulator(options: BinanceSimulatorOptions): P
   const { weight = 6000, windowMs = 60_000 } = options.restWeightLimit ?? {};
   const budget = new RequestBudget(weight, windowMs);
   const feed = new TradeFeed<BinanceTradePayload>({ symbols, tradesPerSecond, seed, exchangeSymbol, amount: (trade) => trade.q });
-  const klines = new SimulatedKlines({ seed, startedAt: Date.now(), tradesOf: (s) => feed.history(s), emptyCandles: 'flat', holes: options.klineHoles });
+  const klines = new SimulatedKlines({ seed, startedAt: Date.now(), tradesOf: (s) => feed.history(s), openingPrice: (s) => feed.openingPrice(s), emptyCandles: 'flat', holes: options.klineHoles });
   const maintenance = new MaintenanceWindows();
   let pongs = 0;
   let opened = 0;

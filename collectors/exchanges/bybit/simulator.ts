@@ -108,7 +108,7 @@ export async function startBybitSimulator(options: BybitSimulatorOptions): Promi
   };
   const { requests = 600, windowMs = 5000, refusal = 'http-403' } = options.restRequestLimit ?? {};
   const budget = new RequestBudget(requests, windowMs);
-  const klines = new SimulatedKlines({ seed, startedAt: Date.now(), tradesOf: (s) => feed.history(s), emptyCandles: 'flat', holes: options.klineHoles });
+  const klines = new SimulatedKlines({ seed, startedAt: Date.now(), tradesOf: (s) => feed.history(s), openingPrice: (s) => feed.openingPrice(s), emptyCandles: 'flat', holes: options.klineHoles });
   const maintenance = new MaintenanceWindows();
   let pings = 0;
 

@@ -64,7 +64,7 @@ export async function startCoinbaseSimulator(options: CoinbaseSimulatorOptions):
   const products = new Map(symbols.map((id, i): [string, Product] => [id, { sequence: 1_000_000 * (i + 1) }]));
   let heartbeats = 0;
   // Candles where nothing traded are not served ("No data is published for intervals where there are no ticks").
-  const klines = new SimulatedKlines({ seed, startedAt: Date.now(), tradesOf: (id) => feed.history(id), emptyCandles: 'skip', holes: options.klineHoles });
+  const klines = new SimulatedKlines({ seed, startedAt: Date.now(), tradesOf: (id) => feed.history(id), openingPrice: (id) => feed.openingPrice(id), emptyCandles: 'skip', holes: options.klineHoles });
   let maintenance = false;
 
   const onMessage = (client: Client, text: string): void => {

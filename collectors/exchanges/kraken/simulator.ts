@@ -71,7 +71,7 @@ export async function startKrakenSimulator(options: KrakenSimulatorOptions): Pro
   let pings = 0;
   let heartbeats = 0;
   // Minutes without trades are served flat at the previous close, as Kraken does (rest_OHLC_XBTUSDT_1m_2025-11.json).
-  const klines = new SimulatedKlines({ seed, startedAt: Date.now(), tradesOf: (symbol) => feed.history(symbol), emptyCandles: 'flat', holes: options.klineHoles });
+  const klines = new SimulatedKlines({ seed, startedAt: Date.now(), tradesOf: (symbol) => feed.history(symbol), openingPrice: (symbol) => feed.openingPrice(symbol), emptyCandles: 'flat', holes: options.klineHoles });
   let maintenance = false;
 
   const onMessage = (client: Client, text: string): void => {

@@ -130,7 +130,7 @@ export async function startOkxSimulator(options: OkxSimulatorOptions): Promise<O
   const feed = new TradeFeed<OkxTradePayload>({
     symbols, tradesPerSecond, seed, exchangeSymbol: (symbol) => symbol, amount: (trade) => trade.sz, matches: (trade) => Number(trade.count),
   });
-  const klines = new SimulatedKlines({ seed, startedAt: Date.now(), tradesOf: (s) => feed.history(s), emptyCandles: 'flat', holes: options.klineHoles });
+  const klines = new SimulatedKlines({ seed, startedAt: Date.now(), tradesOf: (s) => feed.history(s), openingPrice: (s) => feed.openingPrice(s), emptyCandles: 'flat', holes: options.klineHoles });
   const maintenance = new MaintenanceWindows();
   let pings = 0;
 
