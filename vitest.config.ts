@@ -6,8 +6,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
-    // Most tests wait on sockets and timers, not the CPU: three files at a time on two cores.
-    maxWorkers: 3,
+    // Most tests wait on sockets and timers, not the CPU: two files at a time on two cores.
+    maxWorkers: 2,
     minWorkers: 1,
   },
 });

@@ -22,7 +22,8 @@ async function status(url: string): Promise<{ collectors: Array<Record<string, u
   return (await (await fetch(`${url}/status`)).json()) as never;
 }
 
-describe('collector CLI', () => {
+// Each test runs several CLI processes (each a Node start-up); beside other test files on two cores that takes a while.
+describe('collector CLI', { timeout: 90_000 }, () => {
   it('run collects into SQLite while fetch, keys, price and status read from other processes; Ctrl-C stops cleanly', async () => {
     const config = writeConfig(
       'clock.yaml',

@@ -80,5 +80,5 @@ feeds:
       expect(all.reduce((n, [, v]) => n + v.count, 0)).toBe(sent.count);
       expect(all.reduce((n, [, v]) => n + v.amount, 0)).toBeCloseTo(sent.amount, 6);
     }
-  });
+  }, 90_000); // a daemon and several CLI processes, each its own Node start-up
 });

@@ -27,7 +27,7 @@ afterAll(() => sim.close());
 
 const DAY = 86_400_000;
 
-describe('collector backfill', () => {
+describe('collector backfill', { timeout: 90_000 }, () => {
   it("fills a feed's klines over a range with a progress bar, then asks for nothing already there", async () => {
     const to = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
     const from = to - 3 * DAY;
