@@ -24,6 +24,12 @@ export interface KlinePageQuery {
   now: number;
 }
 
+/** The last open time and candle count of a page starting at `query.from`, at most `maxPerRequest` candles. */
+export function pageSpan(query: KlinePageQuery, maxPerRequest: number): { to: number; limit: number } {
+  const to = Math.min(query.to, query.from + (maxPerRequest - 1) * query.intervalMs);
+  return { to, limit: Math.max(1, Math.floor((to - query.from) / query.intervalMs) + 1) };
+}
+
 /** What the provider says about itself. */
 export interface ProviderHealth {
   ok: boolean;

@@ -1,5 +1,5 @@
 import type { Kline } from '../../klines/kline.js';
-import type { KlinePageQuery, KlineProtocol, ProviderHealth, RestRequest } from '../../klines/protocol.js';
+import { pageSpan, type KlinePageQuery, type KlineProtocol, type ProviderHealth, type RestRequest } from '../../klines/protocol.js';
 import { decimal, integer, isObject } from '../../trades/wire.js';
 import { binanceRestLimits } from './rest-limits.js';
 import { binanceTrades } from './trades.js';
@@ -56,8 +56,7 @@ export const binanceKlines: KlineProtocol = {
   pageRequest(query: KlinePageQuery): RestRequest {
     const interval = INTERVALS[query.interval];
     if (interval === undefined) throw new Error(`binance: no ${query.interval} klines`);
-    const to = Math.min(query.to, query.from + (MAX_PER_REQUEST - 1) * query.intervalMs);
-    const limit = Math.max(1, Math.floor((to - query.from) / query.intervalMs) + 1);
+    const { to, limit } = pageSpan(query, MAX_PER_REQUEST);
     // endTime at the last wanted candle's close time: it holds that candle whether Binance
     // compares endTime with open or close times, and never the one after it.
     return {

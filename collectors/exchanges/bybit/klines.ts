@@ -1,5 +1,5 @@
 import type { Kline } from '../../klines/kline.js';
-import type { KlinePageQuery, KlineProtocol, ProviderHealth, RestRequest } from '../../klines/protocol.js';
+import { pageSpan, type KlinePageQuery, type KlineProtocol, type ProviderHealth, type RestRequest } from '../../klines/protocol.js';
 import { decimal, isObject } from '../../trades/wire.js';
 import { bybitRestLimits } from './rest-limits.js';
 import { bybitTrades } from './trades.js';
@@ -71,8 +71,7 @@ export const bybitKlines: KlineProtocol = {
   pageRequest(query: KlinePageQuery): RestRequest {
     const interval = INTERVALS[query.interval];
     if (interval === undefined) throw new Error(`bybit: no ${query.interval} klines`);
-    const to = Math.min(query.to, query.from + (MAX_PER_REQUEST - 1) * query.intervalMs);
-    const limit = Math.max(1, Math.floor((to - query.from) / query.intervalMs) + 1);
+    const { to, limit } = pageSpan(query, MAX_PER_REQUEST);
     // category is optional and defaults to linear: spot must be named.
     return { path: '/v5/market/kline', params: { category: 'spot', symbol: query.exchangeSymbol, interval, start: query.from, end: to, limit } };
   },

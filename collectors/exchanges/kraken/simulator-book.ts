@@ -10,7 +10,7 @@ import { OrderBook } from '../../liquidity/order-book.js';
 import { BookFault, priceText, SimulatedBook, sizeText, ticksOf, topDiff, type SimLevel } from '../../simulator/book.js';
 import { isJsonObject } from '../../simulator/json.js';
 import { krakenBookChecksum } from './book.js';
-import { isoMicros, methodReply } from './simulator-frames.js';
+import { isoMicros, methodReply, subscriptionRefusal } from './simulator-frames.js';
 
 const DEPTHS = [10, 25, 100, 500, 1000];
 const DEFAULT_DEPTH = 10;
@@ -130,13 +130,7 @@ export function startKrakenBooks(options: KrakenBooksOptions): KrakenBooks {
       const replies: string[] = [];
       const snapshots: string[] = [];
       for (const symbol of symbols) {
-        const refusal = !books.has(symbol)
-          ? `Currency pair not supported ${symbol}`
-          : method === 'subscribe' && subscribed.has(symbol)
-            ? 'Already subscribed'
-            : method === 'unsubscribe' && !subscribed.has(symbol)
-              ? 'Subscription Not Found'
-              : undefined;
+        const refusal = subscriptionRefusal(method, symbol, books.has(symbol), subscribed.has(symbol));
         if (refusal) {
           replies.push(methodReply({ error: refusal, method, reqId, success: false, symbol }, timeIn));
         } else if (method === 'subscribe') {

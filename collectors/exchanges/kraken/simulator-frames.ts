@@ -69,3 +69,11 @@ export function methodReply(fields: { error?: string; method: string; reqId?: un
   // time_out a microsecond on, so it never precedes time_in within one millisecond.
   return JSON.stringify({ error, method, req_id: reqId, result, success, symbol, time_in: isoMicros(timeIn), time_out: isoMicros(Date.now(), 1) });
 }
+
+/** Why Kraken refuses a per-symbol (un)subscribe request, in its words, or undefined when it accepts it. */
+export function subscriptionRefusal(method: string, symbol: string, listed: boolean, subscribed: boolean): string | undefined {
+  if (!listed) return `Currency pair not supported ${symbol}`;
+  if (method === 'subscribe' && subscribed) return 'Already subscribed';
+  if (method === 'unsubscribe' && !subscribed) return 'Subscription Not Found';
+  return undefined;
+}

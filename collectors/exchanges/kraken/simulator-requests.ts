@@ -5,7 +5,7 @@
  * "Currency pair not supported XDG/USD", "Already subscribed").
  */
 import { isJsonObject } from '../../simulator/json.js';
-import { methodReply } from './simulator-frames.js';
+import { methodReply, subscriptionRefusal } from './simulator-frames.js';
 
 /** What the server sends back and what changed. */
 export interface RequestOutcome {
@@ -44,13 +44,7 @@ export function answerRequest(text: string, subscribed: Set<string>, isListed: (
   const replies: string[] = [];
   const snapshots: string[] = [];
   for (const symbol of symbols as string[]) {
-    const refusal = !isListed(symbol)
-      ? `Currency pair not supported ${symbol}`
-      : method === 'subscribe' && subscribed.has(symbol)
-        ? 'Already subscribed'
-        : method === 'unsubscribe' && !subscribed.has(symbol)
-          ? 'Subscription Not Found'
-          : undefined;
+    const refusal = subscriptionRefusal(method, symbol, isListed(symbol), subscribed.has(symbol));
     if (refusal) {
       replies.push(methodReply({ error: refusal, method, reqId, success: false, symbol }, timeIn));
       continue;

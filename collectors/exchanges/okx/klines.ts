@@ -1,5 +1,5 @@
 import type { Kline } from '../../klines/kline.js';
-import type { KlinePageQuery, KlineProtocol, ProviderHealth, RestRequest } from '../../klines/protocol.js';
+import { pageSpan, type KlinePageQuery, type KlineProtocol, type ProviderHealth, type RestRequest } from '../../klines/protocol.js';
 import { decimal, isObject } from '../../trades/wire.js';
 import { okxRestLimits } from './rest-limits.js';
 import { okxTrades } from './trades.js';
@@ -85,8 +85,7 @@ export const okxKlines: KlineProtocol = {
   pageRequest(query: KlinePageQuery): RestRequest {
     const bar = BARS[query.interval];
     if (bar === undefined) throw new Error(`okx: no ${query.interval} candles`);
-    const to = Math.min(query.to, query.from + (MAX_PER_REQUEST - 1) * query.intervalMs);
-    const limit = Math.max(1, Math.floor((to - query.from) / query.intervalMs) + 1);
+    const { to, limit } = pageSpan(query, MAX_PER_REQUEST);
     const recent = query.from > query.now - (RECENT_CANDLES - RECENT_MARGIN) * query.intervalMs;
     return {
       path: recent ? '/api/v5/market/candles' : '/api/v5/market/history-candles',
