@@ -5,12 +5,14 @@
  * 1. Write throughput — BENCH_SAMPLES (default 200k) trade-like samples over 20 keys, written
  *    with `storeMany` in batches of 1000, then `flush()`. Ceiling: raw better-sqlite3 on a fresh
  *    file with the same schema and the same upsert statements SqliteStorage runs, the same rows
- *    in large transactions (WAL, synchronous=NORMAL), ending with the same WAL checkpoint.
+ *    (each transaction's samples of one series and ms merged into one row before the clock, as
+ *    SqliteStorage merges them while buffering) in large transactions (WAL, synchronous=NORMAL),
+ *    ending with the same WAL checkpoint.
  * 2. Fetch latency — one day of 1m klines (1,440 × open/high/low/close/volume, policy `last`),
  *    fetched whole BENCH_FETCHES (default 200) times after a warm-up, through the writer, a
  *    read-only second SqliteStorage on the same file (what an updater does) and MemoryStorage;
- *    also bucketed (1h, avg). Ceiling: the same SELECT (or a SQL GROUP BY for buckets) through
- *    raw better-sqlite3.
+ *    also bucketed (1h, avg). Ceiling: the same SELECT through raw better-sqlite3 (for buckets
+ *    too: the rows are packed, so SQL cannot group their fields; the SELECT is what they cost).
  *
  * Under the table: issue 3 part 8's targets (≥ 70% of the ceiling, fetch p50 < 5 ms), met or not.
  * The Redis TimeSeries backend has its own file (storage-redis.ts); `npm run bench:storage` runs both.
@@ -26,8 +28,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { MemoryStorage } from '../storage/memory.js';
-import { RANGE_SQL, SCHEMA, SCHEMA_VERSION, SqliteStorage, upsertSql } from '../storage/sqlite.js';
-import type { FetchOptions, MergePolicy } from '../storage/types.js';
+import { RANGE_SQL, SCHEMA, SCHEMA_VERSION, SqliteStorage } from '../storage/sqlite.js';
+import { decodeRow, encodeRow, mergeRows, policyLetters, registerMergeFunction, upsertSql } from '../storage/sqlite-rows.js';
+import type { FetchOptions } from '../storage/types.js';
 import { checkTarget, envInt, median, pairedRatios, percentile, printJson, printTable, printTargets, progress, row, TARGETS, timeFetches, type BenchRow } from './support/report.js';
 import { BATCH, DAY_MS, KEYS, klineDeclaration, makeKlines, makeTrades, T0, TRADE_FIELDS, writeThrough, type TradeSet } from './support/workload.js';
 
@@ -36,10 +39,6 @@ const ROUNDS = envInt('BENCH_ROUNDS', 5);
 const FETCHES = envInt('BENCH_FETCHES', 200);
 const CEILING_TXN_SAMPLES = envInt('BENCH_TXN_SAMPLES', 50_000);
 const FETCH_WARMUP = 20;
-
-// The ceiling runs SqliteStorage's own schema and statements, raw.
-const BUCKET_SQL = `SELECT ts - ts % ? AS bucket, field_id, avg(v) FROM samples
-  WHERE series_id = ? AND ts >= ? AND ts <= ? GROUP BY bucket, field_id ORDER BY bucket, field_id`;
 
 // --- Write throughput --------------------------------------------------------------------------
 
@@ -51,54 +50,48 @@ function writeCeiling(path: string, set: TradeSet, txnSamples: number): { second
     db.pragma('synchronous = NORMAL');
     db.exec(SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    const fieldNames = Object.keys(TRADE_FIELDS) as Array<keyof typeof TRADE_FIELDS>;
+    registerMergeFunction(db);
+    const columns = Object.keys(TRADE_FIELDS);
+    const letters = policyLetters(columns, TRADE_FIELDS);
     const seriesIds = new Map<string, number>();
-    const fieldIds: number[] = [];
     db.transaction(() => {
-      const insertSeries = db.prepare('INSERT INTO series (key, fields, retention_ms, labels, declared) VALUES (?, ?, 0, ?, 1) RETURNING id').pluck();
+      const insertSeries = db.prepare('INSERT INTO series (key, fields, columns, retention_ms, labels, declared) VALUES (?, ?, ?, 0, ?, 1) RETURNING id').pluck();
       for (const d of set.declarations) {
-        seriesIds.set(d.key, insertSeries.get(d.key, JSON.stringify(d.fields), JSON.stringify(d.labels)) as number);
+        seriesIds.set(d.key, insertSeries.get(d.key, JSON.stringify(d.fields), JSON.stringify(columns), JSON.stringify(d.labels)) as number);
       }
-      const insertField = db.prepare('INSERT INTO fields (name) VALUES (?) RETURNING id').pluck();
-      for (const f of fieldNames) fieldIds.push(insertField.get(f) as number);
     })();
 
-    // Rows in the order SqliteStorage writes them (per sample, per field in record order), through
-    // the same multi-row upserts (256 rows a statement, each field merged by its policy), raw.
-    const n = set.points.length * fieldNames.length;
-    // Each transaction's rows grouped by series (stable), as SqliteStorage buffers them: inserts
-    // then walk each series' index range in order instead of hopping between series.
-    const params: number[] = [];
+    // Each transaction's rows grouped by series (stable), one row per (series, ms), all parameters
+    // of every 256-row statement built before the clock: the ceiling times SQLite alone.
+    const transactions: unknown[][][] = [];
+    let rows = 0;
     for (let start = 0; start < set.points.length; start += txnSamples) {
-      const bySeries = new Map<number, number[]>();
+      const bySeries = new Map<number, Map<number, Float64Array>>();
       for (const p of set.points.slice(start, start + txnSamples)) {
-        const value = p.value as Record<string, number>;
         const s = seriesIds.get(p.key)!;
-        const rows = bySeries.get(s) ?? bySeries.set(s, []).get(s)!;
-        for (let f = 0; f < fieldNames.length; f++) rows.push(s, p.timestamp, fieldIds[f]!, value[fieldNames[f]!]!);
+        const ofSeries = bySeries.get(s) ?? bySeries.set(s, new Map()).get(s)!;
+        const row = encodeRow(p.value as Record<string, number>, columns);
+        const had = ofSeries.get(p.timestamp);
+        ofSeries.set(p.timestamp, had ? mergeRows(new Uint8Array(had.buffer), new Uint8Array(row.buffer), letters) : row);
       }
-      for (const rows of bySeries.values()) for (const x of rows) params.push(x);
-    }
-    const policyOf = new Map(fieldNames.map((f, i): [number, MergePolicy] => [fieldIds[i]!, TRADE_FIELDS[f]]));
-    const statements = new Map<number, Database.Statement>();
-    const statement = (rows: number) => statements.get(rows) ?? statements.set(rows, db.prepare(upsertSql(policyOf, rows))).get(rows)!;
-    // Each statement's parameters ready before the clock starts: the ceiling times SQLite alone.
-    const txnRows = txnSamples * fieldNames.length;
-    const transactions: number[][][] = [];
-    for (let from = 0; from < n; from += txnRows) {
-      const chunks: number[][] = [];
-      for (let i = from; i < Math.min(n, from + txnRows); i += 256) chunks.push(params.slice(i * 4, Math.min(n, from + txnRows, i + 256) * 4));
+      const params: unknown[] = [];
+      for (const [s, ofSeries] of bySeries) for (const [ts, row] of ofSeries) params.push(s, ts, row);
+      const chunks: unknown[][] = [];
+      for (let i = 0; i < params.length; i += 256 * 3) chunks.push(params.slice(i, i + 256 * 3));
       transactions.push(chunks);
+      rows += params.length / 3;
     }
-    for (const chunks of transactions) for (const chunk of chunks) statement(chunk.length / 4);
-    const writeRows = db.transaction((chunks: number[][]) => {
-      for (const chunk of chunks) statement(chunk.length / 4).run(chunk);
+    const statements = new Map<number, Database.Statement>();
+    const statement = (n: number) => statements.get(n) ?? statements.set(n, db.prepare(upsertSql(letters, n))).get(n)!;
+    for (const chunks of transactions) for (const chunk of chunks) statement(chunk.length / 3);
+    const writeRows = db.transaction((chunks: unknown[][]) => {
+      for (const chunk of chunks) statement(chunk.length / 3).run(chunk);
     });
 
     const t0 = performance.now();
     for (const chunks of transactions) writeRows.immediate(chunks);
     db.pragma('wal_checkpoint(PASSIVE)'); // what SqliteStorage.flush() ends with
-    return { seconds: (performance.now() - t0) / 1000, rows: n };
+    return { seconds: (performance.now() - t0) / 1000, rows };
   } finally {
     db.close();
   }
@@ -108,8 +101,14 @@ function writeCeiling(path: string, set: TradeSet, txnSamples: number): { second
 function fingerprint(path: string): string {
   const db = new Database(path, { readonly: true });
   try {
-    const r = db.prepare('SELECT count(*) AS n, total(v) AS s FROM samples').get() as { n: number; s: number };
-    return `${r.n} rows, sum ${r.s}`;
+    const columns = Object.keys(TRADE_FIELDS);
+    let n = 0;
+    let sum = 0;
+    for (const [v] of db.prepare('SELECT v FROM samples ORDER BY series_id, ts').raw().iterate() as IterableIterator<[Uint8Array]>) {
+      n += 1;
+      for (const x of Object.values(decodeRow(v, columns))) sum += x;
+    }
+    return `${n} rows, sum ${sum}`;
   } finally {
     db.close();
   }
@@ -192,13 +191,11 @@ async function writeBench(dir: string): Promise<{ rows: BenchRow[]; perRound: Pe
   }
 
   const ceiling = { name: 'raw better-sqlite3, same schema+upserts', value: median(sps.ceiling) };
-  const fields = Object.keys(TRADE_FIELDS).length;
   return {
     rows: [
       row('write: SqliteStorage storeMany×1000 + flush', median(sps.sqlite), 'samples/s', ceiling, median(pairedRatios(sps.sqlite, sps.ceiling))),
       row('write: SqliteStorage, yielding between batches', median(sps.sqliteYield), 'samples/s', ceiling, median(pairedRatios(sps.sqliteYield, sps.ceiling))),
       row('write: raw better-sqlite3 ceiling', ceiling.value, 'samples/s'),
-      row('write: raw better-sqlite3 ceiling', ceiling.value * fields, 'rows/s'),
       row('write: MemoryStorage storeMany×1000 (reference)', median(sps.memory), 'samples/s', ceiling, median(pairedRatios(sps.memory, sps.ceiling))),
       row('write: longest storeMany call, SqliteStorage', median(longestCall), 'ms'),
       row('write: longest storeMany call, yielding', median(yieldLongestCall), 'ms'),
@@ -232,7 +229,6 @@ async function fetchBench(dir: string): Promise<BenchRow[]> {
   try {
     const sid = raw.prepare('SELECT id FROM series WHERE key = ?').pluck().get(key) as number;
     const range = raw.prepare(RANGE_SQL).raw();
-    const bucket = raw.prepare(BUCKET_SQL).raw();
 
     // name → call, expected result length. Interleaved per iteration, starting one further
     // along each time, so drift and the GC debt of the previous call hit all variants alike.
@@ -240,11 +236,10 @@ async function fetchBench(dir: string): Promise<BenchRow[]> {
       ['sqlite', () => writer.fetch(key, start, end), 1440],
       ['sqlite-ro', () => reader.fetch(key, start, end), 1440],
       ['memory', () => memory.fetch(key, start, end), 1440],
-      ['raw', () => range.all(sid, start, end), 1440 * 5],
+      ['raw', () => range.all(sid, start, end), 1440],
       ['sqlite-bucket', () => writer.fetch(key, start, end, bucketed), 24],
       ['sqlite-ro-bucket', () => reader.fetch(key, start, end, bucketed), 24],
       ['memory-bucket', () => memory.fetch(key, start, end, bucketed), 24],
-      ['raw-bucket', () => bucket.all(bucketed.bucketMs, sid, start, end), 24 * 5],
     ];
 
     // The backends must agree before their speed means anything.
@@ -259,7 +254,7 @@ async function fetchBench(dir: string): Promise<BenchRow[]> {
     const times = await timeFetches(variants, FETCH_WARMUP, FETCHES);
     const p = (name: string, q: number) => percentile(times.get(name)!, q);
     const ceil = (q: number) => ({ name: `raw better-sqlite3 SELECT p${q}`, value: p('raw', q) });
-    const bucketCeil = { name: 'raw SQL GROUP BY avg p50', value: p('raw-bucket', 50) };
+    const bucketCeil = { name: 'raw better-sqlite3 SELECT p50', value: p('raw', 50) };
     return [
       row('fetch day p50: SqliteStorage (writer)', p('sqlite', 50), 'ms', ceil(50)),
       row('fetch day p99: SqliteStorage (writer)', p('sqlite', 99), 'ms', ceil(99)),
@@ -271,7 +266,6 @@ async function fetchBench(dir: string): Promise<BenchRow[]> {
       row('fetch 1h avg p50: SqliteStorage (writer)', p('sqlite-bucket', 50), 'ms', bucketCeil),
       row('fetch 1h avg p50: SqliteStorage read-only', p('sqlite-ro-bucket', 50), 'ms', bucketCeil),
       row('fetch 1h avg p50: MemoryStorage', p('memory-bucket', 50), 'ms', bucketCeil),
-      row('fetch 1h avg p50: raw SQL GROUP BY (ceiling)', p('raw-bucket', 50), 'ms'),
     ];
   } finally {
     raw.close();

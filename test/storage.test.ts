@@ -236,6 +236,37 @@ describe('SqliteStorage', () => {
     for (const key of ['big:a', 'big:b']) expect(await s.fetch(key, 0, 100)).toEqual(await memory.fetch(key, 0, 100));
   });
 
+  it('upgrades a schema-1 file (a row per field) in place: every sample, policy and label kept', async () => {
+    const path = join(tempDir(), 'v1.sqlite');
+    writeSchema1File(path);
+    // A reader cannot upgrade; it says what to do.
+    expect(() => new SqliteStorage({ path, readOnly: true })).toThrow(/schema version 1 is older than this build's 2; run the collector \(a writer\) on it once/);
+    const s = openStorage({ path });
+    expect(await s.fetch('trades:binance:BTC-USDT', 0, 5_000)).toEqual([
+      [1_000, { price: 100, amount: 1.5, count: 2 }],
+      [1_001, { price: 0.30000000000000004, amount: 5e-324, count: 1 }],
+    ]);
+    expect(await s.fetch('klines:binance:BTC-USDT:1m', 0, 120_000)).toEqual([[60_000, { open: 1, close: 2 }], [120_000, { open: 2, close: 3, volume: 7 }]]);
+    const [[, scalar]] = (await s.fetch('ticks:x', 0, 10)) as Array<[number, number]>;
+    expect(Object.is(scalar, -0)).toBe(true);
+    const bulk = await s.fetch('bulk:x', 0, 20_000);
+    expect(bulk).toHaveLength(20_000);
+    expect(bulk.every(([ts, value]) => JSON.stringify(value) === JSON.stringify({ open: ts + 0.4, close: ts + 0.5, volume: ts + 0.6 }))).toBe(true);
+    expect((await s.keys()).map(({ key, fields, labels, count }) => ({ key, fields, labels, count }))).toEqual([
+      { key: 'bulk:x', fields: { open: 'last', close: 'last', volume: 'sum' }, labels: {}, count: 20_000 },
+      { key: 'klines:binance:BTC-USDT:1m', fields: { open: 'last', close: 'last', volume: 'last' }, labels: {}, count: 2 },
+      { key: 'ticks:x', fields: { value: 'last' }, labels: {}, count: 1 },
+      { key: 'trades:binance:BTC-USDT', fields: { price: 'last', amount: 'sum', count: 'sum' }, labels: { kind: 'trades' }, count: 2 },
+    ]);
+    // The declared policies still merge into the upgraded rows.
+    await s.store('trades:binance:BTC-USDT', { price: 101, amount: 1, count: 1 }, 1_000);
+    expect(await s.fetch('trades:binance:BTC-USDT', 1_000, 1_000)).toEqual([[1_000, { price: 101, amount: 2.5, count: 3 }]]);
+    await expect(s.store('trades:binance:BTC-USDT', { side: 1 }, 1_000)).rejects.toThrow(/has no field side/);
+    await s.close();
+    const reader = openStorage({ path, readOnly: true });
+    expect(await reader.fetch('klines:binance:BTC-USDT:1m', 120_000, 120_000)).toEqual([[120_000, { open: 2, close: 3, volume: 7 }]]);
+  });
+
   it('loses nothing already stored when a bad batch is refused', async () => {
     const path = join(tempDir(), 'db.sqlite');
     const s = openStorage({ path });
@@ -289,3 +320,39 @@ describe('storage kinds', () => {
     await expect(memoryStorageKind.open({ kind: 'memory' }, { logger: silentLogger, readOnly: true, configDir: '.' })).rejects.toThrow(StorageError);
   });
 });
+
+
+/** A file as the first releases (schema 1: one row per series, ms and field) left it. */
+function writeSchema1File(path: string): void {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.exec(`
+    CREATE TABLE series (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, fields TEXT NOT NULL, retention_ms INTEGER NOT NULL DEFAULT 0,
+      labels TEXT NOT NULL DEFAULT '{}', declared INTEGER NOT NULL DEFAULT 0, newest INTEGER);
+    CREATE TABLE fields (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+    CREATE TABLE samples (series_id INTEGER NOT NULL, ts INTEGER NOT NULL, field_id INTEGER NOT NULL, v NOT NULL,
+      PRIMARY KEY (series_id, ts, field_id)) WITHOUT ROWID;
+    CREATE TABLE collector_state (collector TEXT PRIMARY KEY, state TEXT NOT NULL, restarts INTEGER NOT NULL, last_error TEXT,
+      updated_at INTEGER NOT NULL, checkpoints TEXT NOT NULL DEFAULT '[]') WITHOUT ROWID;
+    INSERT INTO fields (id, name) VALUES (1, 'price'), (2, 'amount'), (3, 'count'), (4, 'open'), (5, 'close'), (6, 'volume'), (7, 'value');
+    INSERT INTO series (id, key, fields, labels, declared, newest) VALUES
+      (1, 'trades:binance:BTC-USDT', '{"price":"last","amount":"sum","count":"sum"}', '{"kind":"trades"}', 1, 1001),
+      (2, 'klines:binance:BTC-USDT:1m', '{"open":"last","close":"last","volume":"last"}', '{}', 0, 120000),
+      (3, 'ticks:x', '{"value":"last"}', '{}', 0, 5),
+      (4, 'bulk:x', '{"open":"last","close":"last","volume":"sum"}', '{}', 1, 19999);
+  `);
+  const insert = db.prepare('INSERT INTO samples (series_id, ts, field_id, v) VALUES (?, ?, ?, ?)');
+  for (const row of [
+    [1, 1_000, 1, 100], [1, 1_000, 2, 1.5], [1, 1_000, 3, 2],
+    [1, 1_001, 1, 0.1 + 0.2], [1, 1_001, 2, 5e-324], [1, 1_001, 3, 1],
+    [2, 60_000, 4, 1], [2, 60_000, 5, 2],
+    [2, 120_000, 4, 2], [2, 120_000, 5, 3], [2, 120_000, 6, 7],
+    [3, 5, 7, -0],
+  ]) insert.run(...row);
+  // More rows than one page of the upgrade (50,000): a millisecond's fields may straddle two pages.
+  db.transaction(() => {
+    for (let ts = 0; ts < 20_000; ts++) for (const field of [4, 5, 6]) insert.run(4, ts, field, ts + field / 10);
+  })();
+  db.pragma('user_version = 1');
+  db.close();
+}

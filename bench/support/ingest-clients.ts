@@ -15,6 +15,7 @@ import { tradesKey } from '../../collectors/trades/trade.js';
 import { silentLogger } from '../../src/logger.js';
 import { MemoryStorage } from '../../storage/memory.js';
 import { SqliteStorage } from '../../storage/sqlite.js';
+import { decodeRow } from '../../storage/sqlite-rows.js';
 import type { DataCollectionStorage, FetchOptions, Point, SampleValue, SeriesDeclaration, StoreManyResult } from '../../storage/types.js';
 import { TAPE_SYMBOL, TAPE_UNIFIED_SYMBOL, wallNow } from './trade-tape.js';
 
@@ -280,11 +281,17 @@ async function ours(context: SessionContext, backend: 'memory' | 'sqlite'): Prom
 function sqliteHolds(path: string, key: string): { samples: number; count: number; lots: number } {
   const db = new Database(path, { readonly: true });
   try {
-    const sql = `SELECT count(DISTINCT s.ts) AS samples,
-        total(CASE WHEN f.name = 'count' THEN s.v END) AS count,
-        total(CASE WHEN f.name = 'amount' THEN round(s.v * 100000) END) AS lots
-      FROM samples s JOIN fields f ON f.id = s.field_id JOIN series r ON r.id = s.series_id WHERE r.key = ?`;
-    return db.prepare(sql).get(key) as { samples: number; count: number; lots: number };
+    const series = db.prepare('SELECT id, columns FROM series WHERE key = ?').get(key) as { id: number; columns: string } | undefined;
+    const held = { samples: 0, count: 0, lots: 0 };
+    if (!series) return held;
+    const columns = JSON.parse(series.columns) as string[];
+    for (const [v] of db.prepare('SELECT v FROM samples WHERE series_id = ?').raw().iterate(series.id) as IterableIterator<[Uint8Array]>) {
+      const row = decodeRow(v, columns);
+      held.samples += 1;
+      held.count += row.count ?? 0;
+      held.lots += Math.round((row.amount ?? 0) * 100_000);
+    }
+    return held;
   } finally {
     db.close();
   }
