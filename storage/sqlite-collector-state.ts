@@ -34,7 +34,7 @@ export interface SqliteStateHooks {
   /** Throws once the storage is closed. */
   ensureOpen(call: string): void;
   /** Writes the samples buffered so far, so a checkpoint saved next is never ahead of them. */
-  writePendingSamples(): void;
+  writePendingSamples(): Promise<void>;
 }
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -62,7 +62,7 @@ export class SqliteCollectorStateStore implements CollectorStateStore {
     this.hooks.ensureOpen('collectorState.save');
     if (this.hooks.readOnly) throw new StorageError(`SQLite database ${this.hooks.path} is open read-only: collectorState.save() is not allowed`);
     checkRecord(record);
-    this.hooks.writePendingSamples();
+    await this.hooks.writePendingSamples();
     this.run(`save the collector state of ${record.collector}`, () => {
       const { upsert } = this.table()!;
       this.db

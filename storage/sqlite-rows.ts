@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { mergeValue } from './merge.js';
+import type { SeriesRowsBatch } from './sqlite-writer.js';
 import type { MergePolicy } from './types.js';
 
 /*
@@ -147,9 +148,25 @@ export class PendingRows {
     if (ts > this.newest) this.newest = ts;
   }
 
-  /** Forgets the rows (after they were committed). */
-  clear(): void {
+  /** Hands the rows held over to a write batch and starts empty (with room for as many again). */
+  take(letters: string): SeriesRowsBatch {
+    const batch: SeriesRowsBatch = { key: this.key, letters, width: this.width, length: this.length, newest: this.newest, data: this.data };
+    this.data = new Float64Array(this.data.length);
     this.length = 0;
     this.newest = -Infinity;
+    return batch;
+  }
+
+  /** Puts back the rows of a batch that was not written, before the rows taken since. */
+  restore(batch: SeriesRowsBatch): void {
+    // Columns only ever join, so the batch's rows are at most as wide as these.
+    const stride = this.width + 1;
+    const from = batch.width + 1;
+    const data = new Float64Array((batch.length + this.length) * stride).fill(NaN);
+    for (let r = 0; r < batch.length; r++) data.set(batch.data.subarray(r * from, (r + 1) * from), r * stride);
+    data.set(this.data.subarray(0, this.length * stride), batch.length * stride);
+    this.data = data;
+    this.length += batch.length;
+    this.newest = Math.max(this.newest, batch.newest);
   }
 }

@@ -7,7 +7,9 @@ import { SeriesCatalog, type SeriesSchema } from './catalog.js';
 import { StorageClosedError, StorageError } from './errors.js';
 import { COLLECTOR_STATE_SCHEMA, SqliteCollectorStateStore } from './sqlite-collector-state.js';
 import { migrateSchema1To2 } from './sqlite-migrate.js';
-import { decodeRow, PendingRows, policyLetters, registerMergeFunction, upsertSql } from './sqlite-rows.js';
+import { decodeRow, PendingRows, policyLetters } from './sqlite-rows.js';
+import { openWriteChannel, type WriteChannel } from './sqlite-write-channel.js';
+import type { SeriesRowsBatch, SeriesSchemaRow } from './sqlite-writer.js';
 import type {
   DataCollectionStorage,
   FetchOptions,
@@ -34,6 +36,13 @@ export interface SqliteStorageOptions {
   maxBuffered?: number;
   /** How long to wait for another connection's lock before a statement fails (ms). */
   busyTimeoutMs?: number;
+  /**
+   * Write transactions run in a worker thread (default), so the event loop goes on while SQLite
+   * works; false runs them on this thread.
+   */
+  writeThread?: boolean;
+  /** Called after each write transaction commits, with the samples written in all so far. */
+  onCommit?: (written: number) => void;
   logger?: Logger;
 }
 
@@ -68,9 +77,6 @@ CREATE TABLE IF NOT EXISTS samples (
 /** A series' samples in a range, ascending. */
 export const RANGE_SQL = 'SELECT ts, v FROM samples WHERE series_id = ? AND ts >= ? AND ts <= ? ORDER BY ts';
 
-/** Rows per multi-row upsert statement, largest first (3 parameters a row; 1 ends any remainder). */
-const UPSERT_ROWS = [256, 64, 16, 4, 1];
-
 interface SeriesRow {
   id: number;
   key: string;
@@ -100,19 +106,23 @@ export class SqliteStorage implements DataCollectionStorage {
   private readonly logger: Logger;
   private readonly db: Database.Database;
   private readonly catalog = new SeriesCatalog();
-  private readonly seriesIds = new Map<string, number>();
   /** Each series' columns: its field names in the order its rows hold them (append-only). */
   private readonly columnsOf = new Map<string, string[]>();
   /** Samples accepted and not yet committed, per series. */
   private readonly pending = new Map<string, PendingRows>();
-  /** Samples accepted since the last commit. */
+  /** Samples accepted and not yet handed to a write. */
   private buffered = 0;
+  /** Samples in the write under way. */
+  private writing = 0;
+  /** The write under way (one at a time, so batches commit in order). */
+  private inFlight: Promise<void> | undefined;
+  private readonly channel: WriteChannel | undefined;
+  private readonly onCommit: ((written: number) => void) | undefined;
   /** Readers: a series' column list by its stored JSON, parsed once. */
   private readonly parsedColumns = new Map<string, string[]>();
   /** Series whose schema changed and is not yet in the `series` table. */
   private readonly dirty = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
-  private writeQueued = false;
   private closed = false;
   private unsynced = false;
   private written = 0;
@@ -120,20 +130,16 @@ export class SqliteStorage implements DataCollectionStorage {
   private errors = 0;
   private transactions = 0;
   private readonly stmt: ReturnType<SqliteStorage['prepare']>;
-  /** Multi-row upserts by policy letters and row count, prepared on first use. */
-  private readonly upserts = new Map<string, Database.Statement>();
-  /** Statement parameters by row count, reused. */
-  private readonly params = new Map<number, unknown[]>();
-  private readonly writeBatch: Database.Transaction<(newSeries: Map<string, number>) => void>;
 
   constructor(options: SqliteStorageOptions) {
     this.path = options.path;
     this.readOnly = options.readOnly ?? false;
     this.flushIntervalMs = options.flushIntervalMs ?? 100;
     this.maxBuffered = options.maxBuffered ?? 50_000;
-    // Small enough that one synchronous write stalls the event loop (sockets) for tens of ms, not hundreds.
+    // Small enough that a write on this thread (writeThread: false) stalls the event loop for ms, not hundreds.
     this.batchSize = Math.max(1, Math.min(8_000, Math.floor(this.maxBuffered / 2)));
     this.logger = options.logger ?? silentLogger;
+    this.onCommit = options.onCommit;
     if (this.readOnly && !existsSync(this.path)) {
       throw new StorageError(`SQLite database ${this.path} does not exist (read-only open; the collector creates it on its first run)`);
     }
@@ -157,10 +163,11 @@ export class SqliteStorage implements DataCollectionStorage {
         );
       }
       this.stmt = this.prepare();
-      this.writeBatch = this.db.transaction((newSeries) => this.writeInTransaction(newSeries));
       if (!this.readOnly) {
-        registerMergeFunction(this.db);
         this.loadSeries();
+        this.channel = openWriteChannel(this.path, options.busyTimeoutMs ?? 5000, options.writeThread ?? true, (reason) =>
+          this.logger.warn({ path: this.path, reason }, 'SQLite writer thread cannot start; writing on the main thread'),
+        );
       }
     } catch (err) {
       this.db.close();
@@ -213,7 +220,7 @@ export class SqliteStorage implements DataCollectionStorage {
   async fetch(key: string, start: number, end: number, options?: FetchOptions): Promise<Sample[]> {
     this.ensureOpen('fetch');
     checkRange(key, start, end, options);
-    if (!this.readOnly) this.writeBuffer(); // read-your-writes
+    if (!this.readOnly) await this.writeBuffer(); // read-your-writes
     const series = this.stmt.seriesByKey.get(key) as { id: number; retention_ms: number; newest: number | null; columns: string } | undefined;
     if (!series || series.newest === null) return [];
     const from = series.retention_ms ? Math.max(start, series.newest - series.retention_ms) : start;
@@ -228,7 +235,7 @@ export class SqliteStorage implements DataCollectionStorage {
 
   async keys(): Promise<SeriesInfo[]> {
     this.ensureOpen('keys');
-    if (!this.readOnly) this.writeBuffer();
+    if (!this.readOnly) await this.writeBuffer();
     const rows = this.stmt.keys.all() as Array<SeriesRow & { count: number; first: number | null; last: number | null }>;
     return rows.map((r) => ({
       key: r.key,
@@ -245,7 +252,7 @@ export class SqliteStorage implements DataCollectionStorage {
   async flush(): Promise<void> {
     this.ensureOpen('flush');
     if (this.readOnly) return;
-    this.writeBuffer();
+    await this.writeBuffer();
     // synchronous=NORMAL commits are not fsynced; a checkpoint syncs the WAL first.
     if (this.unsynced) {
       this.db.pragma('wal_checkpoint(PASSIVE)');
@@ -258,7 +265,7 @@ export class SqliteStorage implements DataCollectionStorage {
     if (this.closed) return;
     if (!this.readOnly) {
       try {
-        this.writeBuffer();
+        await this.writeBuffer();
       } catch (err) {
         this.schedule();
         throw err;
@@ -267,13 +274,14 @@ export class SqliteStorage implements DataCollectionStorage {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.closed = true;
+    await this.channel?.close();
     this.db.close();
   }
 
   stats(): SqliteStorageStats {
     return {
       backend: 'sqlite',
-      buffered: this.buffered,
+      buffered: this.buffered + this.writing,
       written: this.written,
       rejected: this.rejected,
       errors: this.errors,
@@ -320,20 +328,15 @@ export class SqliteStorage implements DataCollectionStorage {
     let delay = 10;
     while (this.buffered >= this.maxBuffered && !this.closed) {
       try {
-        this.writeBuffer();
+        await this.writeBuffer();
       } catch {
         // Backpressure: the caller waits (not drops) until the database takes writes again.
         await sleep(delay);
         delay = Math.min(delay * 2, 1000);
       }
     }
-    if (this.buffered >= this.batchSize && !this.writeQueued) {
-      this.writeQueued = true;
-      setImmediate(() => {
-        this.writeQueued = false;
-        this.writeInBackground();
-      });
-    } else this.schedule();
+    if (this.buffered >= this.batchSize && !this.inFlight) this.writeInBackground();
+    else this.schedule();
   }
 
   private schedule(): void {
@@ -346,90 +349,62 @@ export class SqliteStorage implements DataCollectionStorage {
 
   private writeInBackground(): void {
     if (this.closed) return;
-    try {
-      this.writeBuffer();
-    } catch {
-      this.schedule(); // already counted and logged; retry after the interval
-    }
+    this.writeBuffer().catch(() => this.schedule()); // already counted and logged; retry after the interval
   }
 
   /**
-   * Writes the whole buffer and pending schemas in one transaction. On failure nothing is
-   * lost: the buffer is kept for the next attempt, the error counted and logged, and thrown.
+   * Commits everything accepted so far: waits for the write under way, then writes the buffer
+   * and pending schemas in one transaction. On failure nothing is lost: the samples go back to
+   * the buffer for the next attempt, the error is counted, logged and thrown.
    */
-  private writeBuffer(): void {
+  private async writeBuffer(): Promise<void> {
+    while (this.inFlight) await this.inFlight.catch(() => undefined);
     if (this.buffered === 0 && this.dirty.size === 0) return;
-    const batch = this.buffered;
-    const newSeries = new Map<string, number>();
-    try {
-      this.writeBatch.immediate(newSeries);
-    } catch (err) {
-      this.errors += 1;
-      this.logger.error({ err, path: this.path, buffered: batch }, 'SQLite write failed; samples stay buffered for retry');
-      throw new StorageError(`cannot write ${batch} buffered sample(s) to ${this.path}: ${message(err)}`);
-    }
-    // Ids become known only once committed: a rolled-back transaction must not leave stale ones.
-    for (const [k, id] of newSeries) this.seriesIds.set(k, id);
-    for (const rows of this.pending.values()) rows.clear();
-    this.buffered = 0;
-    this.dirty.clear();
-    this.written += batch;
-    this.transactions += 1;
-    this.unsynced = true;
     clearTimeout(this.timer);
     this.timer = undefined;
+    const done = this.writeBatch();
+    this.inFlight = done;
+    try {
+      await done;
+    } finally {
+      this.inFlight = undefined;
+    }
+    // What arrived meanwhile: a full batch goes at once, less waits for the interval.
+    if (this.buffered >= this.batchSize) this.writeInBackground();
+    else this.schedule();
   }
 
-  private writeInTransaction(newSeries: Map<string, number>): void {
-    const seriesId = (key: string) => this.seriesIds.get(key) ?? newSeries.get(key)!;
-    for (const key of this.dirty) {
+  /** Hands the buffer to the write channel as one batch; puts it back if the write fails. */
+  private async writeBatch(): Promise<void> {
+    const schemas: SeriesSchemaRow[] = [...this.dirty].map((key) => {
       const s = this.catalog.get(key)!;
-      const row = this.stmt.upsertSeries.get(key, JSON.stringify(s.fields), JSON.stringify(this.columnsOf.get(key)), s.retentionMs, JSON.stringify(s.labels), s.declared ? 1 : 0);
-      newSeries.set(key, (row as { id: number }).id);
+      return { key, fields: JSON.stringify(s.fields), columns: JSON.stringify(this.columnsOf.get(key)), retentionMs: s.retentionMs, labels: JSON.stringify(s.labels), declared: s.declared };
+    });
+    const rows: SeriesRowsBatch[] = [];
+    for (const pending of this.pending.values()) {
+      if (pending.length > 0) rows.push(pending.take(policyLetters(this.columnsOf.get(pending.key)!, this.catalog.get(pending.key)!.fields)));
     }
-    // Series by series (rows of different series never conflict), each one's rows in arrival order.
-    const newest = new Map<number, number>();
-    for (const rows of this.pending.values()) {
-      if (rows.length === 0) continue;
-      const sid = seriesId(rows.key);
-      this.upsertRows(sid, rows);
-      newest.set(sid, rows.newest);
+    const samples = this.buffered;
+    const dirty = [...this.dirty];
+    this.buffered = 0;
+    this.writing = samples;
+    this.dirty.clear();
+    try {
+      await this.channel!.write({ schemas, rows });
+    } catch (err) {
+      for (const batch of rows) this.pending.get(batch.key)!.restore(batch);
+      for (const key of dirty) this.dirty.add(key);
+      this.buffered += samples;
+      this.errors += 1;
+      this.logger.error({ err, path: this.path, buffered: this.buffered }, 'SQLite write failed; samples stay buffered for retry');
+      throw new StorageError(`cannot write ${this.buffered} buffered sample(s) to ${this.path}: ${message(err)}`);
+    } finally {
+      this.writing = 0;
     }
-    for (const [sid, ts] of newest) this.stmt.bumpNewest.run(ts, ts, sid);
-    // Retention: drop what is older than newest − retention, for series written or re-declared.
-    const touched = new Set([...newest.keys(), ...[...this.dirty].map(seriesId)]);
-    for (const sid of touched) {
-      const s = this.stmt.seriesById.get(sid) as { retention_ms: number; newest: number | null };
-      if (s.retention_ms && s.newest !== null) this.stmt.prune.run(sid, s.newest - s.retention_ms);
-    }
-  }
-
-  /**
-   * Upserts one series' pending rows: multi-row INSERT … ON CONFLICT statements, one native
-   * call per up to UPSERT_ROWS[0] rows instead of one per row.
-   */
-  private upsertRows(sid: number, rows: PendingRows): void {
-    const letters = policyLetters(this.columnsOf.get(rows.key)!, this.catalog.get(rows.key)!.fields);
-    const { data, width, length } = rows;
-    const stride = width + 1;
-    let done = 0;
-    for (const size of UPSERT_ROWS) {
-      if (length - done < size) continue;
-      const cacheKey = `${letters}|${size}`;
-      let stmt = this.upserts.get(cacheKey);
-      if (!stmt) this.upserts.set(cacheKey, (stmt = this.db.prepare(upsertSql(letters, size))));
-      let params = this.params.get(size);
-      if (!params) this.params.set(size, (params = new Array<unknown>(size * 3)));
-      for (; length - done >= size; done += size) {
-        for (let i = 0, at = done * stride; i < size; i++, at += stride) {
-          params[i * 3] = sid;
-          params[i * 3 + 1] = data[at];
-          // A view, not a copy: SQLite copies the bytes when it binds them.
-          params[i * 3 + 2] = data.subarray(at + 1, at + stride);
-        }
-        stmt.run(params);
-      }
-    }
+    this.written += samples;
+    this.transactions += 1;
+    this.unsynced = true;
+    this.onCommit?.(this.written);
   }
 
   private createSchema(): void {
@@ -450,19 +425,12 @@ export class SqliteStorage implements DataCollectionStorage {
     return {
       range: db.prepare(RANGE_SQL).raw(),
       seriesByKey: db.prepare('SELECT id, retention_ms, newest, columns FROM series WHERE key = ?'),
-      seriesById: db.prepare('SELECT retention_ms, newest FROM series WHERE id = ?'),
       allSeries: db.prepare('SELECT id, key, fields, retention_ms, labels, declared, columns FROM series'),
       keys: db.prepare(`SELECT key, fields, retention_ms, labels,
           (SELECT count(*) FROM samples WHERE series_id = s.id) AS count,
           (SELECT min(ts) FROM samples WHERE series_id = s.id) AS first,
           (SELECT max(ts) FROM samples WHERE series_id = s.id) AS last
         FROM series s ORDER BY key`),
-      upsertSeries: db.prepare(`INSERT INTO series (key, fields, columns, retention_ms, labels, declared) VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT (key) DO UPDATE SET fields = excluded.fields, columns = excluded.columns, retention_ms = excluded.retention_ms,
-          labels = excluded.labels, declared = excluded.declared
-        RETURNING id`),
-      bumpNewest: db.prepare('UPDATE series SET newest = max(coalesce(newest, ?), ?) WHERE id = ?'),
-      prune: db.prepare('DELETE FROM samples WHERE series_id = ? AND ts < ?'),
     };
   }
 
@@ -477,7 +445,6 @@ export class SqliteStorage implements DataCollectionStorage {
         declared: r.declared === 1,
       };
       this.catalog.load(schema);
-      this.seriesIds.set(r.key, r.id);
       const columns = JSON.parse(r.columns) as string[];
       for (const name of Object.keys(schema.fields)) if (!columns.includes(name)) columns.push(name);
       this.columnsOf.set(r.key, columns);

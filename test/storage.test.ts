@@ -75,6 +75,15 @@ storageContract('sqlite', async () => {
   };
 });
 
+// The same contract with the write transactions on the calling thread instead of the writer thread.
+storageContract('sqlite, writing on the calling thread', async () => {
+  const path = join(tempDir(), 'collector.db');
+  return {
+    storage: new SqliteStorage({ path, writeThread: false }),
+    openReader: async () => new SqliteStorage({ path, readOnly: true }),
+  };
+});
+
 describe('SqliteStorage', () => {
   const opened: SqliteStorage[] = [];
   /** Opens a storage closed after the test. */
@@ -181,6 +190,18 @@ describe('SqliteStorage', () => {
     await s.storeMany([{ key: 'trades:test:BTC-USDT', value: { amount: 2 }, timestamp: 10 }, { key: 'trades:test:BTC-USDT', value: { amount: 5 }, timestamp: 20 }]);
     await s.flush();
     expect(await fetchInChild(path, 'trades:test:BTC-USDT', 0, 100)).toEqual([[10, { amount: 3 }], [20, { amount: 5 }]]);
+  });
+
+  it('lets a process that never calls close() exit once its writes are done (the writer thread keeps nothing alive)', async () => {
+    const path = join(tempDir(), 'db.sqlite');
+    const script = `
+      const { SqliteStorage } = await import(process.argv[1]);
+      const s = new SqliteStorage({ path: process.argv[2] });
+      await s.storeMany(Array.from({ length: 10000 }, (_, i) => ({ key: 'exit:x', value: i, timestamp: i })));
+      await s.flush();`;
+    await execFileAsync(process.execPath, ['--input-type=module', '-e', script, pathToFileURL(BUILT).href, path], { cwd: ROOT, timeout: 20_000 });
+    const reader = openStorage({ path, readOnly: true });
+    expect(await reader.fetch('exit:x', 0, 10_000)).toHaveLength(10_000);
   });
 
   it('refuses a read-only open of a missing file with an error naming the path, creating nothing', () => {

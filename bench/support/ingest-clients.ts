@@ -136,20 +136,10 @@ class StoreProbe implements DataCollectionStorage {
     this.complete = new Promise((resolve) => (this.resolveComplete = resolve));
   }
 
-  /**
-   * Notes each SQLite commit by wrapping the instance's (private) writeBuffer, which every
-   * write path calls; false when it is not there (then only storeMany times are reported).
-   */
-  watchCommits(): boolean {
-    const target = this.inner as unknown as { writeBuffer?: () => void };
-    const original = target.writeBuffer;
-    if (typeof original !== 'function') return false;
-    target.writeBuffer = () => {
-      original.call(this.inner);
-      this.commits.push([this.inner.stats().written, wallNow()]);
-    };
-    return true;
-  }
+  /** SqliteStorage's onCommit: notes when each transaction committed. */
+  readonly onCommit = (written: number): void => {
+    this.commits.push([written, wallNow()]);
+  };
 
   async storeMany(points: readonly Point[]): Promise<StoreManyResult> {
     const result = await this.inner.storeMany(points);
@@ -210,9 +200,10 @@ class StoreProbe implements DataCollectionStorage {
 async function ours(context: SessionContext, backend: 'memory' | 'sqlite'): Promise<SessionResult> {
   const { baseUrl, n, tape, dir } = context;
   const path = join(dir, `ingest-${process.pid}-${Date.now()}.db`);
-  const storage = backend === 'memory' ? new MemoryStorage() : new SqliteStorage({ path });
+  // onCommit runs only after a write, when probe is set.
+  const storage = backend === 'memory' ? new MemoryStorage() : new SqliteStorage({ path, onCommit: (written) => probe.onCommit(written) });
   const probe = new StoreProbe(storage, tape, n);
-  const watchingCommits = backend === 'sqlite' && probe.watchCommits();
+  const watchingCommits = backend === 'sqlite';
   const key = tradesKey('binance', TAPE_UNIFIED_SYMBOL);
   const [collector, ...more] = tradesCollectorKind.create(
     [{ id: `trades:binance:${TAPE_UNIFIED_SYMBOL}`, collector: 'trades', exchange: 'binance', symbol: TAPE_UNIFIED_SYMBOL, keys: [key] }],

@@ -1,0 +1,122 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { WriterReply, WriterRequest, WriterThreadData } from './sqlite-writer-thread.js';
+import { SqliteRowWriter, type WriteBatch } from './sqlite-writer.js';
+
+/** Where SqliteStorage's write transactions run: a worker thread, or this thread. */
+export interface WriteChannel {
+  /** Resolves once the batch is committed; rejects (nothing written) with SQLite's reason. */
+  write(batch: WriteBatch): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Writes on the calling thread (no worker script at hand, or asked for). */
+export class InlineWriteChannel implements WriteChannel {
+  private readonly writer: SqliteRowWriter;
+
+  constructor(path: string, busyTimeoutMs: number) {
+    this.writer = new SqliteRowWriter(path, busyTimeoutMs);
+  }
+
+  async write(batch: WriteBatch): Promise<void> {
+    this.writer.write(batch);
+  }
+
+  async close(): Promise<void> {
+    this.writer.close();
+  }
+}
+
+/**
+ * Writes in a worker thread, so the event loop (sockets, parsing) runs while SQLite works. The
+ * thread is started on the first write, keeps the process alive only while a write is under
+ * way, and is started again if it dies (its requests then fail and are retried by the caller).
+ * A thread that cannot even start is given up for writing on this thread.
+ */
+export class ThreadWriteChannel implements WriteChannel {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private replies = 0;
+  private inline: InlineWriteChannel | undefined;
+  private readonly waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+
+  constructor(
+    private readonly script: URL,
+    private readonly path: string,
+    private readonly busyTimeoutMs: number,
+    /** Told when the thread cannot start and writes move to this thread. */
+    private readonly onFallback: (reason: string) => void,
+  ) {}
+
+  write(batch: WriteBatch): Promise<void> {
+    return this.inline ? this.inline.write(batch) : this.request({ type: 'write', batch });
+  }
+
+  async close(): Promise<void> {
+    await this.inline?.close();
+    const worker = this.worker;
+    if (!worker) return;
+    await this.request({ type: 'close' }).catch(() => undefined);
+    this.worker = undefined;
+    await worker.terminate();
+  }
+
+  private request(request: { type: 'write'; batch: WriteBatch } | { type: 'close' }): Promise<void> {
+    const worker = (this.worker ??= this.start());
+    const id = this.nextId++;
+    worker.ref();
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      worker.postMessage({ ...request, id } as WriterRequest);
+    }).finally(() => {
+      if (this.waiting.size === 0) worker.unref();
+    });
+  }
+
+  private start(): Worker {
+    const workerData: WriterThreadData = { role: 'sqlite-row-writer', path: this.path, busyTimeoutMs: this.busyTimeoutMs };
+    // No inherited node flags: some (--input-type, --eval) stop a worker script from loading.
+    const worker = new Worker(this.script, { workerData, execArgv: [] });
+    worker.unref();
+    worker.on('message', (reply: WriterReply) => {
+      this.replies += 1;
+      const waiter = this.waiting.get(reply.id);
+      this.waiting.delete(reply.id);
+      if (reply.ok) waiter?.resolve();
+      else waiter?.reject(new Error(reply.error));
+    });
+    const failAll = (err: Error) => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const waiter of this.waiting.values()) waiter.reject(err);
+      this.waiting.clear();
+    };
+    worker.on('error', (err) => {
+      if (this.replies === 0 && !this.inline) {
+        this.inline = new InlineWriteChannel(this.path, this.busyTimeoutMs);
+        this.onFallback(err.message);
+      }
+      failAll(new Error(`SQLite writer thread failed: ${err.message}`));
+    });
+    worker.on('exit', (code) => failAll(new Error(`SQLite writer thread exited with code ${code}`)));
+    return worker;
+  }
+}
+
+/**
+ * The compiled worker script: beside this module in the build, or, when running from the
+ * TypeScript sources (the tests, after `npm run build`), in dist/. Undefined when neither exists.
+ */
+function threadScript(): URL | undefined {
+  for (const candidate of ['./sqlite-writer-thread.js', '../dist/storage/sqlite-writer-thread.js']) {
+    const url = new URL(candidate, import.meta.url);
+    if (existsSync(fileURLToPath(url))) return url;
+  }
+  return undefined;
+}
+
+/** A thread channel when the worker script is there and `thread` is not false; an inline one otherwise. */
+export function openWriteChannel(path: string, busyTimeoutMs: number, thread: boolean, onFallback: (reason: string) => void): WriteChannel {
+  const script = thread ? threadScript() : undefined;
+  return script ? new ThreadWriteChannel(script, path, busyTimeoutMs, onFallback) : new InlineWriteChannel(path, busyTimeoutMs);
+}
