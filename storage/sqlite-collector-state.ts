@@ -46,6 +46,8 @@ const message = (err: unknown) => (err instanceof Error ? err.message : String(e
  */
 export class SqliteCollectorStateStore implements CollectorStateStore {
   private statements: ReturnType<SqliteCollectorStateStore['prepare']> | undefined;
+  /** The last save under way. */
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly db: Database.Database,
@@ -62,14 +64,20 @@ export class SqliteCollectorStateStore implements CollectorStateStore {
     this.hooks.ensureOpen('collectorState.save');
     if (this.hooks.readOnly) throw new StorageError(`SQLite database ${this.hooks.path} is open read-only: collectorState.save() is not allowed`);
     checkRecord(record);
+    // Saves land in call order: each waits for the samples to commit, and an earlier save
+    // finishing after a later one would put back an old state.
+    const row = [record.collector, record.state, record.restarts, record.lastError, record.updatedAt, encodeCheckpoints(record.checkpoints)] as const;
+    const done = this.saving.then(() => this.write(row));
+    this.saving = done.catch(() => undefined);
+    await done;
+  }
+
+  /** Writes a record (as taken when save was called) once the samples before it are committed. */
+  private async write(row: readonly [collector: string, ...values: unknown[]]): Promise<void> {
     await this.hooks.writePendingSamples();
-    this.run(`save the collector state of ${record.collector}`, () => {
+    this.run(`save the collector state of ${row[0]}`, () => {
       const { upsert } = this.table()!;
-      this.db
-        .transaction(() =>
-          upsert.run(record.collector, record.state, record.restarts, record.lastError, record.updatedAt, encodeCheckpoints(record.checkpoints)),
-        )
-        .immediate();
+      this.db.transaction(() => upsert.run(...row)).immediate();
     });
   }
 
