@@ -2,7 +2,7 @@ import { aggregateSamples } from './aggregate.js';
 import { SeriesCatalog } from './catalog.js';
 import { StorageClosedError } from './errors.js';
 import { MemoryCollectorStateStore } from './memory-state.js';
-import { mergeValue } from './merge.js';
+import { SeriesColumns } from './memory-series.js';
 import type {
   DataCollectionStorage,
   FetchOptions,
@@ -14,61 +14,12 @@ import type {
   StorageStats,
   StoreManyResult,
 } from './types.js';
-import { checkKey, checkRange, checkTimestamp, fromFields, toFields } from './validation.js';
-
-/**
- * One series' samples in time order. Live data arrives in time order, so a write is nearly
- * always an append or a merge into the last sample, with no lookup (a Map keyed by ms
- * timestamps, which exceed small integers, hashes and boxes every key).
- */
-class SeriesSamples {
-  readonly times: number[] = [];
-  readonly values: Array<Record<string, number>> = [];
-
-  /** Index of the first sample at or after `t`. */
-  lowerBound(t: number): number {
-    const { times } = this;
-    let lo = 0;
-    let hi = times.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (times[mid]! < t) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
-  /** The sample at `t`, or undefined after inserting `fields` (copied) there. */
-  existingOrInsert(time: number, fields: Record<string, number>): Record<string, number> | undefined {
-    // As a Map key would: -0 (a valid timestamp) is stored as 0.
-    const t = time + 0;
-    const { times, values } = this;
-    const n = times.length;
-    if (n === 0 || t > times[n - 1]!) {
-      times.push(t);
-      values.push({ ...fields });
-      return undefined;
-    }
-    const i = t === times[n - 1] ? n - 1 : this.lowerBound(t);
-    if (times[i] === t) return values[i];
-    times.splice(i, 0, t);
-    values.splice(i, 0, { ...fields });
-    return undefined;
-  }
-
-  /** Drops samples before `cutoff`. */
-  dropBefore(cutoff: number): void {
-    const i = this.lowerBound(cutoff);
-    if (i === 0) return;
-    this.times.splice(0, i);
-    this.values.splice(0, i);
-  }
-}
+import { checkKey, checkRange, checkTimestamp, toFields } from './validation.js';
 
 /** Keeps everything in this process's memory: for tests, demos and short-lived runs. */
 export class MemoryStorage implements DataCollectionStorage {
   private readonly catalog = new SeriesCatalog();
-  private readonly data = new Map<string, SeriesSamples>();
+  private readonly data = new Map<string, SeriesColumns>();
   private readonly newest = new Map<string, number>();
   private readonly prunedAt = new Map<string, number>();
   private closed = false;
@@ -113,10 +64,7 @@ export class MemoryStorage implements DataCollectionStorage {
     checkRange(key, start, end, options);
     const series = this.data.get(key);
     if (!series) return [];
-    const from = Math.max(start, this.retentionCutoff(key));
-    const out: Sample[] = [];
-    const { times, values } = series;
-    for (let i = series.lowerBound(from); i < times.length && times[i]! <= end; i++) out.push([times[i]!, fromFields({ ...values[i]! })]);
+    const out = series.range(Math.max(start, this.retentionCutoff(key)), end);
     if (options?.bucketMs) return aggregateSamples(out, options.bucketMs, options.aggregation!);
     return out;
   }
@@ -124,15 +72,16 @@ export class MemoryStorage implements DataCollectionStorage {
   async keys(): Promise<SeriesInfo[]> {
     this.ensureOpen('keys');
     return this.catalog.all().map((s) => {
-      const ts = this.data.get(s.key)?.times ?? [];
+      const series = this.data.get(s.key);
+      const count = series?.length ?? 0;
       return {
         key: s.key,
         fields: { ...s.fields },
         retentionMs: s.retentionMs,
         labels: { ...s.labels },
-        count: ts.length,
-        first: ts.length ? ts[0]! : null,
-        last: ts.length ? ts[ts.length - 1]! : null,
+        count,
+        first: count ? series!.first : null,
+        last: count ? series!.last : null,
       };
     });
   }
@@ -160,12 +109,8 @@ export class MemoryStorage implements DataCollectionStorage {
       policies = this.catalog.resolve(key, fields).policies;
     }
     let series = this.data.get(key);
-    if (!series) this.data.set(key, (series = new SeriesSamples()));
-    const existing = series.existingOrInsert(timestamp, fields);
-    if (existing) for (const [name, v] of Object.entries(fields)) {
-      const had = Object.hasOwn(existing, name) ? existing[name] : undefined; // `constructor` is a valid field name
-      existing[name] = had === undefined ? v : mergeValue(policies[name]!, had, v);
-    }
+    if (!series) this.data.set(key, (series = new SeriesColumns()));
+    series.write(timestamp, fields, policies);
     this.written += 1;
     const newest = this.newest.get(key);
     if (newest === undefined || timestamp > newest) {

@@ -97,6 +97,14 @@ describe('Binance simulator fidelity', () => {
     expect(await badUrl.closed).toEqual({ code: 1008, reason: '{"code":-1,"msg":"Illegal format ws or stream"}' });
   });
 
+  it("takes ccxt's `/ws/<stream index>` connection (a listen-key path, no data) and streams what it then SUBSCRIBEs to", async () => {
+    await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
+    const ccxtLike = await simulator.probe('/ws/0');
+    ccxtLike.socket.send('{"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":1}');
+    expect(await ccxtLike.next()).toBe('{"result":null,"id":1}');
+    expect(JSON.parse(await ccxtLike.next())).toMatchObject({ e: 'trade', s: 'BTCUSDT' });
+  });
+
   it('serves ping, time and exchangeInfo shaped like the recordings', async () => {
     await simulator.start({ symbols: ['BTC-USDT', 'ETH-BTC'], tradesPerSecond: 1 });
     const get = simulator.getJson;

@@ -182,7 +182,12 @@ export async function startBinanceSimulator(options: BinanceSimulatorOptions): P
   /** The streams a connection URL subscribes to, or undefined for a path Binance does not serve. */
   const connectionState = (url: URL): ConnectionState | undefined => {
     if (url.pathname === '/ws' || url.pathname === '/ws/') return { combined: false, streams: new Set() };
-    if (url.pathname.startsWith('/ws/')) return { combined: false, streams: new Set([decodeURIComponent(url.pathname.slice(4))]) };
+    if (url.pathname.startsWith('/ws/')) {
+      const name = decodeURIComponent(url.pathname.slice(4));
+      // A name without `@` is a user-data listen key, which carries no market data; ccxt connects
+      // to `/ws/<its stream index>` (e.g. `/ws/0`) that way and then SUBSCRIBEs.
+      return { combined: false, streams: new Set(name.includes('@') ? [name] : []) };
+    }
     if (url.pathname !== '/stream') return undefined;
     const names = (url.searchParams.get('streams') ?? '').split('/').filter((s) => s.length > 0);
     return { combined: true, streams: new Set(names) };
