@@ -105,6 +105,26 @@ describe('Binance simulator fidelity', () => {
     expect(JSON.parse(await ccxtLike.next())).toMatchObject({ e: 'trade', s: 'BTCUSDT' });
   });
 
+  it('serves a third-party client: ccxt.pro watchTrades, pointed at it, gets the trades with consecutive ids', async () => {
+    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
+    const { default: ccxt } = await import('ccxt');
+    const exchange = new ccxt.pro.binance();
+    (exchange.urls.api['ws'] as Record<string, unknown>)['spot'] = `${sim.wsUrl}/ws`;
+    // Markets from the simulator's exchangeInfo (ccxt's loadMarkets would also ask for margin pairs).
+    exchange.options['crossMarginPairsData'] = [];
+    exchange.options['isolatedMarginPairsData'] = [];
+    const info = (await simulator.getJson<{ symbols: unknown[] }>('/api/v3/exchangeInfo')).body;
+    exchange.setMarkets(info.symbols.map((symbol) => exchange.parseMarket(symbol as Record<string, unknown>)));
+    await exchange.loadHttpProxyAgent(); // ccxt refuses a plain ws:// URL until it is loaded
+    try {
+      const ids: number[] = [];
+      while (ids.length < 20) for (const trade of await exchange.watchTrades('BTC/USDT')) ids.push(Number(trade.id));
+      expect(ids.every((id, i) => i === 0 || id === ids[i - 1]! + 1)).toBe(true);
+    } finally {
+      await exchange.close();
+    }
+  });
+
   it('serves ping, time and exchangeInfo shaped like the recordings', async () => {
     await simulator.start({ symbols: ['BTC-USDT', 'ETH-BTC'], tradesPerSecond: 1 });
     const get = simulator.getJson;
