@@ -8,7 +8,7 @@ import { TradeDeduplicator } from './dedup.js';
 import { GapFiller, type GapSink } from './gap-filler.js';
 import { GAP_FIELDS, gapsKey } from './gap-records.js';
 import { checkListedSymbols } from './instrument-check.js';
-import { SymbolTable, type ParsedFrame, type TradeProtocol } from './protocol.js';
+import { SymbolTable, type FrameContext, type ParsedFrame, type TradeProtocol } from './protocol.js';
 import { restLimitsOf } from '../exchanges/rest-limits.js';
 import { restClientFor } from '../rest/rest-client.js';
 import { SubscriptionAcks } from './subscription-acks.js';
@@ -102,6 +102,7 @@ export class TradeStreamCollector implements DataSourceCollector {
   private readonly tap: TradeTap | undefined;
   // Where the exchange's instrument list is asked for; undefined when nowhere (only wsUrl overridden).
   private readonly instrumentsRestUrl: string | undefined;
+  private context: FrameContext | undefined;
   private unparsed = 0;
   private duplicates = 0;
   private rotations = 0;
@@ -377,7 +378,7 @@ export class TradeStreamCollector implements DataSourceCollector {
   private onText(text: string, connection: Connection, run: Run): void {
     let frame: ParsedFrame;
     try {
-      frame = this.protocol.onMessage(text, { symbols: this.symbols, receivedAt: Date.now() });
+      frame = this.protocol.onMessage(text, this.frameContext());
     } catch (err) {
       this.countUnparsed(text, err);
       return;
@@ -389,7 +390,7 @@ export class TradeStreamCollector implements DataSourceCollector {
   private onBytes(data: Buffer, connection: Connection, run: Run): boolean {
     let frame: ParsedFrame | undefined;
     try {
-      frame = this.protocol.onBytes!(data, { symbols: this.symbols, receivedAt: Date.now() });
+      frame = this.protocol.onBytes!(data, this.frameContext());
     } catch {
       // onBytes must not throw; if it does, the text path reads (or counts) the frame.
       return false;
@@ -411,6 +412,13 @@ export class TradeStreamCollector implements DataSourceCollector {
     if (frame.error) loop.fail(acks.rejection(frame.error));
     if (frame.closing) loop.fail(new Error(`${this.id}: ${frame.closing}`));
     if (run.next && (frame.trades || frame.ack !== undefined)) this.maybeHandOver(run);
+  }
+
+  /** The context of the frame being read: one object, updated per frame (protocols read it synchronously). */
+  private frameContext(): FrameContext {
+    const context = (this.context ??= { symbols: this.symbols, receivedAt: 0 });
+    context.receivedAt = Date.now();
+    return context;
   }
 
   /** A bad frame is skipped, never fatal. */
