@@ -30,9 +30,9 @@ export class InlineWriteChannel implements WriteChannel {
 
 /**
  * Writes in a worker thread, so the event loop (sockets, parsing) runs while SQLite works. The
- * thread is started on the first write, keeps the process alive only while a write is under
- * way, and is started again if it dies (its requests then fail and are retried by the caller).
- * A thread that cannot even start is given up for writing on this thread.
+ * thread keeps the process alive only while a write is under way, and is started again if it
+ * dies (its requests then fail and are retried by the caller). A thread that cannot even start
+ * is given up for writing on this thread.
  */
 export class ThreadWriteChannel implements WriteChannel {
   private worker: Worker | undefined;
@@ -47,7 +47,11 @@ export class ThreadWriteChannel implements WriteChannel {
     private readonly busyTimeoutMs: number,
     /** Told when the thread cannot start and writes move to this thread. */
     private readonly onFallback: (reason: string) => void,
-  ) {}
+  ) {
+    // Started now, not on the first write: loading the thread takes tens of ms, better spent
+    // while the collectors connect than in front of the first commit.
+    this.worker = this.start();
+  }
 
   write(batch: WriteBatch): Promise<void> {
     return this.inline ? this.inline.write(batch) : this.request({ type: 'write', batch });
