@@ -25,7 +25,9 @@
  * full speed (mostly queueing in socket buffers) and in a paced run of BENCH_LATENCY_TRADES
  * (default 60k) at BENCH_LATENCY_RATE (default 20k) trades/s, a busy market well below
  * capacity; for SQLite both "storeMany resolved" (buffered, what the writer waits for) and
- * "committed" (its transaction done).
+ * "committed" (its transaction done). CPU per trade = the client process's CPU time (every
+ * thread, so SQLite's writer thread too) from connecting to the last trade taken, / N: on a
+ * shared machine it moves far less than trades/s with what else runs.
  *
  * Each client first takes BENCH_WARMUP_TRADES (default 50k; JIT), not reported. BENCH_ROUNDS
  * rounds (default 2, about 55 s each: ccxt alone takes ~15 s; order reversed every other
@@ -83,6 +85,8 @@ function median(values: readonly number[]): number {
 /** What one measured session gave. */
 interface Measured {
   tradesPerSec: number;
+  /** Client process CPU (all threads) per trade, µs: less sensitive than trades/s to what else the machine runs. */
+  cpuPerTradeUs: number;
   /** ms, per trade, sent → stored / committed. */
   stored?: { p50: number; p99: number; max: number };
   committed?: { p50: number; p99: number; max: number };
@@ -103,6 +107,7 @@ function measure(report: SessionReport, result: SessionResult): Measured {
   if (report.subscriptions !== 1) throw new Error(`${report.subscriptions} connections subscribed (a reconnect?)`);
   return {
     tradesPerSec: (n * 1000) / (result.lastAt - report.firstSendAt),
+    cpuPerTradeUs: (result.cpuMs * 1000) / n,
     stored: result.storedAt && latencies(report.sentAt, result.storedAt),
     committed: result.committedAt && latencies(report.sentAt, result.committedAt),
     check: result.check,
@@ -140,7 +145,7 @@ function runClient(blaster: BinanceBlaster, kind: ClientKind, dir: string, tapeL
         const lat = (name: string, l?: { p50: number; p99: number; max: number }) =>
           l ? `; sent→${name} p50 ${l.p50.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms, max ${l.max.toFixed(1)} ms` : '';
         const rate = message.phase === 'paced' ? ` (paced at ${LATENCY_RATE.toLocaleString('en-US')}/s)` : '';
-        progress(`  ${LABEL[kind]}${rate}: ${report.plan.n.toLocaleString('en-US')} trades, ${Math.round(m.tradesPerSec).toLocaleString('en-US')} trades/s${lat('stored', m.stored)}${lat('committed', m.committed)}`);
+        progress(`  ${LABEL[kind]}${rate}: ${report.plan.n.toLocaleString('en-US')} trades, ${Math.round(m.tradesPerSec).toLocaleString('en-US')} trades/s, CPU ${m.cpuPerTradeUs.toFixed(2)} µs/trade${lat('stored', m.stored)}${lat('committed', m.committed)}`);
         progress(`    ${message.result.check}`);
       }
     } catch (err) {
@@ -193,6 +198,7 @@ async function main(): Promise<void> {
     progress(`stream on 127.0.0.1:${blaster.port}: ${tape.distinct.toLocaleString('en-US')} distinct ms in the ${tapeLength.toLocaleString('en-US')}-trade tape`);
 
     const full = new Map<ClientKind, number[]>(kinds.map((k) => [k, []]));
+    const cpu = new Map<ClientKind, number[]>(kinds.map((k) => [k, []]));
     const paced = new Map<ClientKind, Measured[]>();
     const atFull = new Map<ClientKind, Measured[]>();
     const checks = new Map<ClientKind, string>();
@@ -202,6 +208,7 @@ async function main(): Promise<void> {
       for (const kind of order) {
         const m = await runClient(blaster, kind, dir, tapeLength);
         full.get(kind)!.push(m.get('full')!.tradesPerSec);
+        cpu.get(kind)!.push(m.get('full')!.cpuPerTradeUs);
         checks.set(kind, m.get('full')!.check);
         if (isOurs(kind)) {
           (atFull.get(kind) ?? atFull.set(kind, []).get(kind)!).push(m.get('full')!);
@@ -227,6 +234,13 @@ async function main(): Promise<void> {
       const against = (['ccxt', 'tardis', 'ws-json', 'ws-framing'] as const).filter(has);
       if (against.length === 0) rows.push(row(LABEL[ours], value(ours), 'trades/s'));
       for (const other of against) rows.push(row(`${LABEL[ours]} vs ${LABEL[other]}`, value(ours), 'trades/s', ref(other), ratio(ours, other)));
+    }
+    // CPU per trade against the bare JSON.parse client's, per round (ratio > 1: less CPU than it).
+    for (const kind of kinds) {
+      const label = `CPU per trade: ${LABEL[kind]}`;
+      const value = median(cpu.get(kind)!);
+      if (kind === 'ws-json' || !has('ws-json')) rows.push(row(label, value, 'µs'));
+      else rows.push(row(label, value, 'µs', { name: LABEL['ws-json'], value: median(cpu.get('ws-json')!) }, median(pairedRatios(cpu.get('ws-json')!, cpu.get(kind)!))));
     }
     const storage = { 'ours-memory': 'MemoryStorage', 'ours-sqlite': 'SqliteStorage' } as const;
     for (const ours of ['ours-sqlite', 'ours-memory'] as const) {
@@ -262,6 +276,7 @@ async function main(): Promise<void> {
       loadAverageBefore: Math.round(loadBefore * 100) / 100,
       loadAverageAfter: Math.round(loadavg()[0]! * 100) / 100,
       perRoundTradesPerSec: Object.fromEntries([...full].map(([k, v]) => [k, v.map(Math.round)])),
+      perRoundCpuPerTradeUs: Object.fromEntries([...cpu].map(([k, v]) => [k, v.map((x) => Math.round(x * 100) / 100)])),
       completeness: Object.fromEntries(checks),
       targets,
       seconds: Math.round((performance.now() - began) / 100) / 10,
@@ -269,6 +284,7 @@ async function main(): Promise<void> {
     printTable(`ingest bench — ${TRADES.toLocaleString('en-US')} Binance trades (1 symbol) per client × ${ROUNDS} rounds (median), loopback; node ${process.version}, ccxt ${params.ccxt}, tardis-dev ${params.tardisDev}, ${params.cpus}`, rows);
     console.log('trades/s = N / (last trade taken − first frame sent); ours "taken" = stored (SQLite: committed, after a flush).');
     console.log('latency = stored (storeMany resolved) or committed (SQLite transaction done) − the frame\'s send time (E).');
+    console.log('CPU per trade = the client process\'s CPU (all threads, user + system) from connecting to the last trade taken, / N.');
     for (const [kind, check] of checks) console.log(`completeness, ${LABEL[kind]}: ${check}`);
     printTargets(targets, 'trades part 8: ≥ 3× ccxt, ≥ 2× tardis-dev, ≥ bare JSON.parse');
     printJson('ingest', params, rows);

@@ -28,6 +28,8 @@ export interface SessionResult {
   trades: number;
   /** Wall-clock ms when the last trade was taken (ours: stored; SQLite: committed after a flush). */
   lastAt: number;
+  /** CPU the client process used (every thread, user + system) from connecting to lastAt, ms. */
+  cpuMs: number;
   /** Ours: per trade, when the storeMany that held it resolved. */
   storedAt?: Float64Array;
   /** Ours on SQLite: per trade, when the transaction that wrote it committed. */
@@ -60,6 +62,12 @@ export interface SessionContext {
   dir: string;
 }
 
+/** CPU this process has used so far (all threads, user + system), ms. */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
 const SUBSCRIBE = JSON.stringify({ method: 'SUBSCRIBE', params: [`${TAPE_SYMBOL.toLowerCase()}@trade`], id: 1 });
 
 function openSocket(url: string): Promise<WebSocket> {
@@ -73,37 +81,45 @@ function openSocket(url: string): Promise<WebSocket> {
 
 /** Ceiling: `ws` delivering frames, counted and nothing else. */
 async function wsFraming({ baseUrl, n }: SessionContext): Promise<SessionResult> {
+  const cpuStart = cpuMs();
   const socket = await openSocket(`${baseUrl}/ws`);
   let frames = 0;
+  let cpu = NaN;
   const lastAt = await new Promise<number>((resolve, reject) => {
     // The subscription's ack, then n trade frames.
     socket.on('message', () => {
-      if (++frames === n + 1) resolve(wallNow());
+      if (++frames !== n + 1) return;
+      cpu = cpuMs() - cpuStart;
+      resolve(wallNow());
     });
     socket.once('close', () => reject(new Error(`ws-framing: closed after ${frames} frames`)));
     socket.send(SUBSCRIBE);
   });
   socket.terminate();
-  return { trades: frames - 1, lastAt, check: `${frames - 1} trade frames (+1 ack)`, ok: frames - 1 === n };
+  return { trades: frames - 1, lastAt, cpuMs: cpu, check: `${frames - 1} trade frames (+1 ack)`, ok: frames - 1 === n };
 }
 
 /** Ceiling: `ws` + UTF-8 decode + JSON.parse of every frame, nothing more. */
 async function wsJson({ baseUrl, n, tape }: SessionContext): Promise<SessionResult> {
+  const cpuStart = cpuMs();
   const socket = await openSocket(`${baseUrl}/ws`);
   const lastId = tape.firstId + n - 1;
   let trades = 0;
+  let cpu = NaN;
   const lastAt = await new Promise<number>((resolve, reject) => {
     socket.on('message', (data) => {
       const message = JSON.parse((data as Buffer).toString('utf8')) as { e?: string; t?: number };
       if (message.e !== 'trade') return;
       trades += 1;
-      if (message.t === lastId) resolve(wallNow());
+      if (message.t !== lastId) return;
+      cpu = cpuMs() - cpuStart;
+      resolve(wallNow());
     });
     socket.once('close', () => reject(new Error(`ws-json: closed after ${trades} trades`)));
     socket.send(SUBSCRIBE);
   });
   socket.terminate();
-  return { trades, lastAt, check: `${trades} trades parsed`, ok: trades === n };
+  return { trades, lastAt, cpuMs: cpu, check: `${trades} trades parsed`, ok: trades === n };
 }
 
 /**
@@ -211,6 +227,7 @@ async function ours(context: SessionContext, backend: 'memory' | 'sqlite'): Prom
   );
   if (!collector || more.length > 0) throw new Error('ours: expected one trades collector');
   const stop = new AbortController();
+  const cpuStart = cpuMs();
   try {
     const running = collector.run(probe, stop.signal);
     const ended = running.then(() => {
@@ -223,6 +240,7 @@ async function ours(context: SessionContext, backend: 'memory' | 'sqlite'): Prom
       await storage.flush();
       lastAt = wallNow();
     }
+    const cpu = cpuMs() - cpuStart;
     stop.abort();
     await running;
 
@@ -256,6 +274,7 @@ async function ours(context: SessionContext, backend: 'memory' | 'sqlite'): Prom
     return {
       trades: count,
       lastAt,
+      cpuMs: cpu,
       storedAt: probe.storedAt,
       committedAt: watchingCommits ? probe.committedAt() : undefined,
       check,
@@ -320,6 +339,7 @@ async function ccxtPro({ baseUrl, n, tape }: SessionContext): Promise<SessionRes
   exchange.setMarkets([exchange.parseMarket(BTCUSDT_INFO)]);
   // ccxt refuses a plain ws:// URL until its http agent is loaded.
   await exchange.loadHttpProxyAgent();
+  const cpuStart = cpuMs();
   const lastId = tape.firstId + n - 1;
   let delivered = 0;
   let seen = -1;
@@ -330,8 +350,9 @@ async function ccxtPro({ baseUrl, n, tape }: SessionContext): Promise<SessionRes
       if (trades.length > 0) seen = Number(trades[trades.length - 1]!.id);
     }
     const lastAt = wallNow();
+    const cpu = cpuMs() - cpuStart;
     const trades = seen - tape.firstId + 1;
-    return { trades, lastAt, check: `last id reached; ${delivered.toLocaleString('en-US')} trades returned by watchTrades (its cache keeps 1000 between calls)`, ok: trades === n };
+    return { trades, lastAt, cpuMs: cpu, check: `last id reached; ${delivered.toLocaleString('en-US')} trades returned by watchTrades (its cache keeps 1000 between calls)`, ok: trades === n };
   } finally {
     await exchange.close();
   }
@@ -349,18 +370,21 @@ async function tardis({ baseUrl, n, tape }: SessionContext): Promise<SessionResu
   const lastId = String(tape.firstId + n - 1);
   let trades = 0;
   let lastAt = NaN;
+  let cpu = NaN;
   let badTimes = 0;
+  const cpuStart = cpuMs();
   for await (const message of streamNormalized({ exchange: 'binance', symbols: ['btcusdt'] }, normalizeTrades)) {
     if (message.type !== 'trade') continue;
     if (message.timestamp.getTime() !== tape.times[Number(message.id) - tape.firstId]) badTimes += 1;
     trades += 1;
     if (message.id === lastId) {
       lastAt = wallNow();
+      cpu = cpuMs() - cpuStart;
       break;
     }
   }
   const problems = badTimes > 0 ? `; ${badTimes} trades with a wrong time` : '';
-  return { trades, lastAt, check: `${trades.toLocaleString('en-US')} normalized trades${problems}`, ok: trades === n && badTimes === 0 };
+  return { trades, lastAt, cpuMs: cpu, check: `${trades.toLocaleString('en-US')} normalized trades${problems}`, ok: trades === n && badTimes === 0 };
 }
 
 export function runSession(kind: ClientKind, context: SessionContext): Promise<SessionResult> {
