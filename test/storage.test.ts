@@ -204,6 +204,21 @@ describe('SqliteStorage', () => {
     expect(await reader.fetch('exit:x', 0, 10_000)).toHaveLength(10_000);
   });
 
+  it('loses nothing when its writer thread dies: the batch goes back to the buffer and a new thread writes it', async () => {
+    const s = openStorage({ path: join(tempDir(), 'db.sqlite'), flushIntervalMs: 600_000 });
+    await s.storeMany(Array.from({ length: 100 }, (_, i) => ({ key: 'thread:x', value: i, timestamp: i })));
+    await s.flush();
+    // As an out-of-memory abort or a native crash would end it.
+    await (s as unknown as { channel: { worker: { terminate(): Promise<number> } } }).channel.worker.terminate();
+    await s.storeMany(Array.from({ length: 100 }, (_, i) => ({ key: 'thread:x', value: i, timestamp: 100 + i })));
+    await s.flush().catch(() => undefined); // may fail once, if it raced the thread's exit
+    await s.flush();
+    const stored = await s.fetch('thread:x', 0, 1_000);
+    expect(stored).toHaveLength(200);
+    expect(stored.every(([t, v]) => v === t % 100)).toBe(true);
+    expect(s.stats()).toMatchObject({ buffered: 0, written: 200 });
+  });
+
   it('refuses a read-only open of a missing file with an error naming the path, creating nothing', () => {
     const path = join(tempDir(), 'missing', 'collector.db');
     expect(() => new SqliteStorage({ path, readOnly: true })).toThrow(StorageError);
