@@ -16,6 +16,8 @@ export interface ClientConfig {
   tapeLength: number;
   phases: Array<{ phase: string; n: number; ratePerSec: number }>;
   dir: string;
+  /** False: ours does not read back what it stored (see SessionContext.verify). */
+  verify?: boolean;
 }
 
 /** Parent → client. */
@@ -47,7 +49,7 @@ async function main(): Promise<void> {
     await send({ type: 'session', n, ratePerSec });
     const session = await reply;
     if (session.type === 'error') throw new Error(session.message);
-    const result = await runSession(config.kind, { baseUrl: session.baseUrl, n, tape, dir: config.dir });
+    const result = await runSession(config.kind, { baseUrl: session.baseUrl, n, tape, dir: config.dir, verify: config.verify });
     await send({ type: 'result', phase, session: session.id, result });
   }
 }
