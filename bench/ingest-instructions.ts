@@ -1,8 +1,9 @@
 /**
  * Instructions per trade (`npm run bench -- ingest-instructions`): the ingest benchmark's
- * clients counted by valgrind's callgrind instead of timed. An instruction count does not move
- * with what else the machine runs (trades/s on a shared 2-core machine moves by up to 2×), so
- * it shows whether a change to the trade path made it cheaper.
+ * clients counted by valgrind's callgrind instead of timed. An instruction count moves far less
+ * with what else the machine runs than trades/s (which moves by up to 2× on a shared 2-core
+ * machine; counts still differ by up to ~20% between runs, with GC and JIT timing), so it shows
+ * whether a change to the trade path made it cheaper.
  *
  * Each client process (support/ingest-client.ts, as bench:ingest runs it) takes a warm-up of
  * BENCH_WARMUP_TRADES and then N1 trades, and in a second process the same warm-up and N2 trades,
