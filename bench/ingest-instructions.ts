@@ -15,8 +15,8 @@
  * parsing. Instructions are not time (cache misses, GC pauses differ), but they are repeatable.
  *
  * Knobs: BENCH_N1 (default 20k), BENCH_N2 (default 80k), BENCH_WARMUP_TRADES (50k),
- * BENCH_CLIENTS (default ws-json, ours-memory, ours-sqlite, tardis: 2–3 minutes each under
- * callgrind; ccxt when named), BENCH_CALLGRIND_DIR=<dir> keeps the callgrind files there for
+ * BENCH_CLIENTS (default ws-json, ours-memory, ours-sqlite: 2–4 minutes each under callgrind;
+ * the peers when named), BENCH_CALLGRIND_DIR=<dir> keeps the callgrind files there for
  * `callgrind_annotate` (V8's own functions are named; JIT code shows as addresses).
  * Without valgrind on PATH it prints SKIPPED and why, and exits 0.
  */
@@ -34,7 +34,7 @@ import { makeTape } from './support/trade-tape.js';
 const N1 = envInt('BENCH_N1', 20_000);
 const N2 = envInt('BENCH_N2', 80_000);
 const WARMUP = envInt('BENCH_WARMUP_TRADES', 50_000);
-const DEFAULT_CLIENTS: ClientKind[] = ['ws-json', 'ours-memory', 'ours-sqlite', 'tardis'];
+const DEFAULT_CLIENTS: ClientKind[] = ['ws-json', 'ours-memory', 'ours-sqlite'];
 const KEEP = process.env.BENCH_CALLGRIND_DIR;
 const ONLY = (process.env.BENCH_CLIENTS ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 
