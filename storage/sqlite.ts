@@ -78,7 +78,6 @@ CREATE TABLE IF NOT EXISTS samples (
 export const RANGE_SQL = 'SELECT ts, v FROM samples WHERE series_id = ? AND ts >= ? AND ts <= ? ORDER BY ts';
 
 interface SeriesRow {
-  id: number;
   key: string;
   fields: string;
   retention_ms: number;
@@ -425,7 +424,7 @@ export class SqliteStorage implements DataCollectionStorage {
     return {
       range: db.prepare(RANGE_SQL).raw(),
       seriesByKey: db.prepare('SELECT id, retention_ms, newest, columns FROM series WHERE key = ?'),
-      allSeries: db.prepare('SELECT id, key, fields, retention_ms, labels, declared, columns FROM series'),
+      allSeries: db.prepare('SELECT key, fields, retention_ms, labels, declared, columns FROM series'),
       keys: db.prepare(`SELECT key, fields, retention_ms, labels,
           (SELECT count(*) FROM samples WHERE series_id = s.id) AS count,
           (SELECT min(ts) FROM samples WHERE series_id = s.id) AS first,
