@@ -108,8 +108,10 @@ export class TradeWriter {
   }
 
   private async writeSoon(): Promise<void> {
-    // Let the rest of this turn's frames (ws emits a whole TCP chunk at once) join the batch.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    // Let the rest of this chunk's frames (ws emits a whole TCP read at once, synchronously)
+    // join the batch, but no more: waiting for the next event-loop turn would let libuv read up
+    // to 32 chunks first, and the thousands of samples held meanwhile would outlive young GCs.
+    await Promise.resolve();
     try {
       while (this.queued.length > 0) await this.writeAll();
     } catch (err) {
