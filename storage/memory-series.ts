@@ -12,8 +12,8 @@ const INITIAL_CAPACITY = 16;
  *
  * Live data arrives in time order, so a write is nearly always an append or a merge into the
  * last sample, with no lookup (a Map keyed by ms timestamps, which exceed small integers,
- * hashes and boxes every key). Slots past the last sample are always NaN in every field
- * column, so an append writes only the fields it has.
+ * hashes and boxes every key). Slots past the last sample hold anything: a new sample sets
+ * every column of its slot (NaN where it has no value), so growing a column needs no fill.
  */
 export class SeriesColumns {
   private count = 0;
@@ -94,13 +94,14 @@ export class SeriesColumns {
     if (i === 0) return;
     const n = this.count;
     this.times.copyWithin(0, i, n);
-    for (const col of this.columns) col.copyWithin(0, i, n).fill(NaN, n - i, n);
+    for (const col of this.columns) col.copyWithin(0, i, n);
     this.count = n - i;
   }
 
-  /** Writes a new sample's fields into slot `i`, which is NaN in every column. */
+  /** Writes a new sample's fields into slot `i`, NaN in the columns of fields it lacks. */
   private set(i: number, fields: Readonly<Record<string, number>>): void {
-    const { names } = this;
+    const { names, columns } = this;
+    for (let c = 0; c < columns.length; c++) columns[c]![i] = NaN;
     let guess = 0;
     for (const name in fields) {
       if (!Object.hasOwn(fields, name)) continue; // own fields only, as Object.entries sees them
@@ -132,7 +133,8 @@ export class SeriesColumns {
       c = this.columns.length;
       this.index.set(name, c);
       this.names.push(name);
-      this.columns.push(new Float64Array(this.times.length).fill(NaN));
+      // NaN at every sample so far (none had this field); later slots are set when used.
+      this.columns.push(new Float64Array(this.times.length).fill(NaN, 0, this.count));
     }
     return c;
   }
@@ -148,25 +150,21 @@ export class SeriesColumns {
     const n = this.count;
     this.times.copyWithin(i + 1, i, n);
     this.times[i] = t;
-    for (const col of this.columns) {
-      col.copyWithin(i + 1, i, n);
-      col[i] = NaN;
-    }
+    for (const col of this.columns) col.copyWithin(i + 1, i, n);
     this.count = n + 1;
   }
 
-  /** Doubles the capacity of every column; the new slots are NaN in the field columns. */
+  /** Doubles the capacity of every column. */
   private grow(): void {
     const capacity = this.times.length * 2;
-    this.times = resized(this.times, capacity, 0);
-    for (let c = 0; c < this.columns.length; c++) this.columns[c] = resized(this.columns[c]!, capacity, NaN);
+    this.times = resized(this.times, capacity);
+    for (let c = 0; c < this.columns.length; c++) this.columns[c] = resized(this.columns[c]!, capacity);
   }
 }
 
-/** A copy of `source` with room for `capacity` values, the slots past it set to `fill`. */
-function resized(source: Float64Array, capacity: number, fill: number): Float64Array {
+/** A copy of `source` with room for `capacity` values. */
+function resized(source: Float64Array, capacity: number): Float64Array {
   const target = new Float64Array(capacity);
   target.set(source);
-  if (fill !== 0) target.fill(fill, source.length);
   return target;
 }
