@@ -22,6 +22,7 @@ const BACKSLASH = 92;
 const ZERO = 48;
 const NINE = 57;
 const DOT = 46;
+const CLOSE_BRACE = 125; // }
 
 // 10^k for k ≤ 22 is exact in a double: m / 10^k is then correctly rounded, as Number() is.
 const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
@@ -166,23 +167,42 @@ export function readTradeFrame(text: string, context: FrameContext): Trade | und
 }
 
 // The same layout read from the frame's bytes, which spares decoding it into a string first.
-const bytesOf = (literal: string): Uint8Array => Buffer.from(literal, 'latin1');
-const B_COMBINED_HEAD = bytesOf(COMBINED_HEAD);
-const B_COMBINED_TAIL = bytesOf('@trade');
-const B_DATA = bytesOf('","data":');
-const B_RAW_HEAD = bytesOf(RAW_HEAD);
-const B_S = bytesOf(',"s":');
-const B_T_ID = bytesOf(',"t":');
-const B_P = bytesOf(',"p":');
-const B_Q = bytesOf(',"q":');
-const B_B = bytesOf(',"b":');
-const B_A = bytesOf(',"a":');
-const B_T_TIME = bytesOf(',"T":');
-const B_M = bytesOf(',"m":');
-const B_M_UPPER = bytesOf(',"M":');
-const B_TRUE = bytesOf('true');
-const B_FALSE = bytesOf('false');
-const B_CLOSE = bytesOf('}');
+// One function walks a template of the layout: literal bytes to match, and markers (below 0x20,
+// so never a byte of the layout) where a value is read. No calls per field: a reader split into
+// helpers exceeds what V8 inlines, and the calls then cost more than the reading.
+const B_COMBINED_HEAD = Buffer.from(COMBINED_HEAD, 'latin1');
+const B_COMBINED_TAIL = Buffer.from('@trade', 'latin1');
+const B_DATA = Buffer.from('","data":', 'latin1');
+
+const SKIP_INT = 1; // an integer read and dropped (E, b, a)
+const ID = 2;
+const PRICE = 3;
+const AMOUNT = 4;
+const TIME = 5;
+const MAKER = 6; // m, buyer is maker
+const SKIP_BOOL = 7; // M
+const SYMBOL = 8;
+const OPTIONAL = 9; // the literal up to the next marker decides whether the section up to END_OPTIONAL is there
+const END_OPTIONAL = 10;
+
+/** The layout as template bytes: strings are literals, numbers are markers. */
+function template(parts: ReadonlyArray<string | number>): Uint8Array {
+  const bytes: number[] = [];
+  for (const part of parts) {
+    if (typeof part === 'number') bytes.push(part);
+    else for (let i = 0; i < part.length; i++) bytes.push(part.charCodeAt(i));
+  }
+  return Uint8Array.from(bytes);
+}
+
+const LAYOUT = template([
+  RAW_HEAD, SKIP_INT, ',"s":', SYMBOL, ',"t":', ID, ',"p":', PRICE, ',"q":', AMOUNT,
+  OPTIONAL, ',"b":', SKIP_INT, ',"a":', SKIP_INT, END_OPTIONAL,
+  ',"T":', TIME, ',"m":', MAKER, ',"M":', SKIP_BOOL, '}',
+]);
+const AFTER_OPTIONAL = LAYOUT.indexOf(END_OPTIONAL) + 1;
+const TRUE = template(['true']);
+const FALSE = template(['false']);
 
 /** Whether `bytes` holds `literal` at `from`. */
 function hasAt(bytes: Uint8Array, from: number, literal: Uint8Array): boolean {
@@ -191,127 +211,149 @@ function hasAt(bytes: Uint8Array, from: number, literal: Uint8Array): boolean {
   return true;
 }
 
-/** Matches `literal` at `at` and moves past it. */
-function skipBytes(bytes: Uint8Array, literal: Uint8Array): boolean {
-  if (!hasAt(bytes, at, literal)) return false;
-  at += literal.length;
-  return true;
-}
-
-/** readInt over bytes (past the end reads undefined, which ends the digits). */
-function readIntBytes(bytes: Uint8Array): number {
-  const start = at;
-  let n = 0;
-  let c = bytes[at]!;
-  while (c >= ZERO && c <= NINE) {
-    n = n * 10 + (c - ZERO);
-    c = bytes[++at]!;
-  }
-  const digits = at - start;
-  if (digits === 0 || digits > 16 || (digits > 1 && bytes[start] === ZERO) || n > Number.MAX_SAFE_INTEGER) return NaN;
-  return n;
-}
-
-/** readDecimal over bytes. */
-function readDecimalBytes(bytes: Buffer): number {
-  if (bytes[at] !== QUOTE) return NaN;
-  const start = ++at;
-  let m = 0;
-  let digits = 0;
-  let c = bytes[at]!;
-  while (c >= ZERO && c <= NINE) {
-    m = m * 10 + (c - ZERO);
-    digits += 1;
-    c = bytes[++at]!;
-  }
-  if (digits === 0) return NaN;
-  let scale = 0;
-  if (c === DOT) {
-    c = bytes[++at]!;
-    while (c >= ZERO && c <= NINE) {
-      m = m * 10 + (c - ZERO);
-      digits += 1;
-      scale += 1;
-      c = bytes[++at]!;
-    }
-    if (scale === 0) return NaN;
-  }
-  if (c !== QUOTE) return NaN;
-  const end = at++;
-  return digits <= 15 && scale <= 22 ? m / POW10[scale]! : Number(bytes.toString('latin1', start, end));
-}
-
-/** readBool over bytes. */
-function readBoolBytes(bytes: Uint8Array): boolean | undefined {
-  if (skipBytes(bytes, B_TRUE)) return true;
-  if (skipBytes(bytes, B_FALSE)) return false;
-  return undefined;
-}
-
 let lastBytesTable: SymbolTable | undefined;
 let lastExchangeBytes: Uint8Array = new Uint8Array(0);
 let lastUnifiedOfBytes = '';
 
-/** readSymbol over bytes: plain ASCII only (anything else takes the JSON.parse path). */
-function readSymbolBytes(bytes: Buffer, symbols: SymbolTable): string | undefined {
+/**
+ * The unified symbol of the quoted exchange symbol starting at `bytes[at]` (a quote), remembered
+ * for the next frame; undefined when unknown or not plain ASCII (the JSON.parse path then reads it).
+ */
+function lookUpSymbolBytes(bytes: Buffer, at: number, symbols: SymbolTable): string | undefined {
   if (bytes[at] !== QUOTE) return undefined;
   const start = at + 1;
-  if (lastBytesTable === symbols && hasAt(bytes, start, lastExchangeBytes) && bytes[start + lastExchangeBytes.length] === QUOTE) {
-    at = start + lastExchangeBytes.length + 1;
-    return lastUnifiedOfBytes;
-  }
   let end = start;
   for (; end < bytes.length && bytes[end] !== QUOTE; end++) {
     const c = bytes[end]!;
     if (c < 0x20 || c >= 0x7f || c === BACKSLASH) return undefined;
   }
   if (end >= bytes.length) return undefined;
-  const exchangeSymbol = bytes.toString('latin1', start, end);
-  const unified = symbols.fromExchange(exchangeSymbol);
+  const unified = symbols.fromExchange(bytes.toString('latin1', start, end));
   if (unified === undefined) return undefined;
   lastBytesTable = symbols;
   lastExchangeBytes = bytes.subarray(start, end).slice();
   lastUnifiedOfBytes = unified;
-  at = end + 1;
   return unified;
 }
 
 /** readTradeFrame over the frame's UTF-8 bytes, with the same results; undefined: decode it and use onMessage. */
 export function readTradeBytes(bytes: Buffer, context: FrameContext): Trade | undefined {
-  at = 0;
+  const length = bytes.length;
+  let at = 0;
   let combined = false;
   if (hasAt(bytes, 0, B_COMBINED_HEAD)) {
     // The stream name ends at the first quote; no backslash before it, `@trade` just before it.
     let end = B_COMBINED_HEAD.length;
-    for (; end < bytes.length && bytes[end] !== QUOTE; end++) if (bytes[end] === BACKSLASH) return undefined;
+    for (; end < length && bytes[end] !== QUOTE; end++) if (bytes[end] === BACKSLASH) return undefined;
     if (end - B_COMBINED_TAIL.length < B_COMBINED_HEAD.length || !hasAt(bytes, end - B_COMBINED_TAIL.length, B_COMBINED_TAIL)) return undefined;
-    at = end;
-    if (!skipBytes(bytes, B_DATA)) return undefined;
+    if (!hasAt(bytes, end, B_DATA)) return undefined;
+    at = end + B_DATA.length;
     combined = true;
   }
-  if (!skipBytes(bytes, B_RAW_HEAD)) return undefined;
-  if (Number.isNaN(readIntBytes(bytes)) || !skipBytes(bytes, B_S)) return undefined;
-  const symbol = readSymbolBytes(bytes, context.symbols);
-  if (symbol === undefined || !skipBytes(bytes, B_T_ID)) return undefined;
-  const id = readIntBytes(bytes);
-  if (Number.isNaN(id) || !skipBytes(bytes, B_P)) return undefined;
-  const price = readDecimalBytes(bytes);
-  if (Number.isNaN(price) || !skipBytes(bytes, B_Q)) return undefined;
-  const amount = readDecimalBytes(bytes);
-  if (Number.isNaN(amount)) return undefined;
-  if (skipBytes(bytes, B_B)) {
-    if (Number.isNaN(readIntBytes(bytes)) || !skipBytes(bytes, B_A) || Number.isNaN(readIntBytes(bytes))) return undefined;
+  let symbol: string | undefined;
+  let id = 0;
+  let price = 0;
+  let amount = 0;
+  let exchangeTime = 0;
+  let buyerIsMaker = false;
+  for (let k = 0; k < LAYOUT.length; k++) {
+    const step = LAYOUT[k]!;
+    if (step >= 0x20) {
+      if (at >= length || bytes[at] !== step) return undefined;
+      at += 1;
+      continue;
+    }
+    switch (step) {
+      case SKIP_INT:
+      case ID:
+      case TIME: {
+        // A non-negative JSON integer as wire.ts `integer` accepts it.
+        const start = at;
+        let n = 0;
+        let c = 0;
+        while (at < length && (c = bytes[at]!) >= ZERO && c <= NINE) {
+          n = n * 10 + (c - ZERO);
+          at += 1;
+        }
+        const digits = at - start;
+        // JSON forbids leading zeros; a fraction or exponent fails the next literal.
+        if (digits === 0 || digits > 16 || (digits > 1 && bytes[start] === ZERO) || n > Number.MAX_SAFE_INTEGER) return undefined;
+        if (step === ID) id = n;
+        else if (step === TIME) exchangeTime = n;
+        break;
+      }
+      case PRICE:
+      case AMOUNT: {
+        // A `"<digits>[.<digits>]"` string (wire.ts `decimal`), as Number() reads it.
+        if (at >= length || bytes[at] !== QUOTE) return undefined;
+        const start = ++at;
+        let m = 0;
+        let digits = 0;
+        let scale = 0;
+        let c = 0;
+        while (at < length && (c = bytes[at]!) >= ZERO && c <= NINE) {
+          m = m * 10 + (c - ZERO);
+          digits += 1;
+          at += 1;
+        }
+        if (digits === 0) return undefined;
+        if (at < length && bytes[at] === DOT) {
+          at += 1;
+          while (at < length && (c = bytes[at]!) >= ZERO && c <= NINE) {
+            m = m * 10 + (c - ZERO);
+            digits += 1;
+            scale += 1;
+            at += 1;
+          }
+          if (scale === 0) return undefined;
+        }
+        if (at >= length || bytes[at] !== QUOTE) return undefined;
+        // Up to 15 digits the mantissa is exact; longer ones go through Number() itself.
+        const value = digits <= 15 && scale <= 22 ? m / POW10[scale]! : Number(bytes.toString('latin1', start, at));
+        at += 1;
+        if (step === PRICE) price = value;
+        else amount = value;
+        break;
+      }
+      case MAKER:
+      case SKIP_BOOL: {
+        const literal = bytes[at] === TRUE[0] ? TRUE : FALSE;
+        if (!hasAt(bytes, at, literal)) return undefined;
+        at += literal.length;
+        if (step === MAKER) buyerIsMaker = literal === TRUE;
+        break;
+      }
+      case SYMBOL: {
+        // A stream of one symbol (or a run of one) matches the last symbol's bytes: no string made.
+        const last = lastExchangeBytes;
+        if (lastBytesTable === context.symbols && hasAt(bytes, at + 1, last) && bytes[at] === QUOTE && bytes[at + 1 + last.length] === QUOTE) {
+          symbol = lastUnifiedOfBytes;
+        } else {
+          symbol = lookUpSymbolBytes(bytes, at, context.symbols);
+          if (symbol === undefined) return undefined;
+        }
+        at += lastExchangeBytes.length + 2;
+        break;
+      }
+      case OPTIONAL: {
+        // Present when the frame continues with the section's first literal (`,"b":`).
+        let i = k + 1;
+        while (LAYOUT[i]! >= 0x20 && at + i - k - 1 < length && bytes[at + i - k - 1] === LAYOUT[i]) i++;
+        if (LAYOUT[i]! >= 0x20) k = AFTER_OPTIONAL - 1;
+        break;
+      }
+      default: // END_OPTIONAL
+        break;
+    }
   }
-  if (!skipBytes(bytes, B_T_TIME)) return undefined;
-  const exchangeTime = readIntBytes(bytes);
-  if (Number.isNaN(exchangeTime) || !skipBytes(bytes, B_M)) return undefined;
-  const buyerIsMaker = readBoolBytes(bytes);
-  if (buyerIsMaker === undefined || !skipBytes(bytes, B_M_UPPER) || readBoolBytes(bytes) === undefined || !skipBytes(bytes, B_CLOSE)) return undefined;
-  if (combined && !skipBytes(bytes, B_CLOSE)) return undefined;
-  if (at !== bytes.length) return undefined;
+  if (combined) {
+    if (at >= length || bytes[at] !== CLOSE_BRACE) return undefined;
+    at += 1;
+  }
+  if (at !== length) return undefined;
   return {
     exchange: 'binance',
-    symbol,
+    symbol: symbol!,
     id,
     price,
     amount,
