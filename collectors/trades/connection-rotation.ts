@@ -1,4 +1,5 @@
 import { compareTradeIds } from './dedup.js';
+import { PerSymbol } from './per-symbol.js';
 import type { Trade } from './trade.js';
 
 /**
@@ -8,7 +9,7 @@ import type { Trade } from './trade.js';
  * (a replacement running ahead of the old connection would look like a jump, i.e. a gap).
  */
 export class ConnectionTrades {
-  private readonly lastIds = new Map<string, string | number>();
+  private readonly lastIds = new PerSymbol<{ id?: string | number }>(() => ({}));
   private readonly firstHeld = new Map<string, Trade>();
   private held: Trade[] | undefined;
 
@@ -22,7 +23,7 @@ export class ConnectionTrades {
 
   /** Notes the trades of a frame; returns those to pass on now (none while holding). */
   receive(trades: readonly Trade[]): readonly Trade[] {
-    for (const trade of trades) this.lastIds.set(trade.symbol, trade.id);
+    for (let i = 0; i < trades.length; i++) this.lastIds.of(trades[i]!.symbol).id = trades[i]!.id;
     if (!this.held) return trades;
     for (const trade of trades) {
       if (!this.firstHeld.has(trade.symbol)) this.firstHeld.set(trade.symbol, trade);
@@ -40,7 +41,7 @@ export class ConnectionTrades {
     if (!this.idsIncrease) return false;
     return symbols.every((symbol) => {
       const first = this.firstHeld.get(symbol);
-      const last = old.lastIds.get(symbol);
+      const last = old.lastIds.peek(symbol)?.id;
       return first !== undefined && last !== undefined && compareTradeIds(last, first.id) >= 0;
     });
   }
@@ -52,7 +53,7 @@ export class ConnectionTrades {
     this.firstHeld.clear();
     if (!this.idsIncrease) return held;
     return held.filter((trade) => {
-      const last = old.lastIds.get(trade.symbol);
+      const last = old.lastIds.peek(trade.symbol)?.id;
       return last === undefined || compareTradeIds(trade.id, last) > 0;
     });
   }

@@ -1,3 +1,4 @@
+import { PerSymbol } from './per-symbol.js';
 import type { Trade } from './trade.js';
 
 // Enough to cover a reconnect's replay on exchanges whose ids carry no order.
@@ -20,16 +21,22 @@ export function compareTradeIds(a: string | number, b: string | number): number 
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/** What one symbol's deduplication keeps. */
+interface SeenIds {
+  /** Increasing ids: the last id seen. */
+  lastId?: string | number;
+  /** Exchange time of a seeded last id, until the first live trade supersedes it. */
+  seededTime?: number;
+  /** Unordered ids: recent ids as text (a seeded id, text from a checkpoint, must match the same id sent as a number). */
+  recent?: Set<string>;
+}
+
 /**
  * Drops trades already seen, so `sum` fields never count one twice. With increasing ids it keeps
  * the last id per symbol; otherwise a bounded set of recent ids per symbol.
  */
 export class TradeDeduplicator {
-  private readonly lastId = new Map<string, string | number>();
-  // Exchange time of a symbol's seeded last id, until the first live trade supersedes it.
-  private readonly seededTime = new Map<string, number>();
-  // Ids as text: a seeded id (text, from a checkpoint) must match the same id sent as a number.
-  private readonly recent = new Map<string, Set<string>>();
+  private readonly symbols = new PerSymbol<SeenIds>(() => ({}));
 
   constructor(private readonly idsIncrease: boolean) {}
 
@@ -48,29 +55,29 @@ export class TradeDeduplicator {
       this.acceptUnordered({ symbol, id });
       return;
     }
-    const last = this.lastId.get(symbol);
-    if (last !== undefined && compareTradeIds(id, last) <= 0) return;
-    this.lastId.set(symbol, id);
-    if (time !== undefined) this.seededTime.set(symbol, time);
-    else this.seededTime.delete(symbol);
+    const seen = this.symbols.of(symbol);
+    if (seen.lastId !== undefined && compareTradeIds(id, seen.lastId) <= 0) return;
+    seen.lastId = id;
+    seen.seededTime = time;
   }
 
   private acceptIncreasing({ symbol, id, exchangeTime }: Trade): boolean {
-    const last = this.lastId.get(symbol);
+    const seen = this.symbols.of(symbol);
+    const last = seen.lastId;
     if (last !== undefined && compareTradeIds(id, last) <= 0) {
       // A lower id that is newer than the seeded checkpoint is not a repeat: the exchange
       // restarted its ids (a testnet reset) while the daemon was down. Follow the new ids.
-      const seeded = this.seededTime.get(symbol);
+      const seeded = seen.seededTime;
       if (seeded === undefined || !(exchangeTime > seeded)) return false;
     }
-    this.lastId.set(symbol, id);
-    if (this.seededTime.size > 0) this.seededTime.delete(symbol);
+    seen.lastId = id;
+    seen.seededTime = undefined;
     return true;
   }
 
   private acceptUnordered({ symbol, id }: Pick<Trade, 'symbol' | 'id'>): boolean {
-    let ids = this.recent.get(symbol);
-    if (!ids) this.recent.set(symbol, (ids = new Set()));
+    const seen = this.symbols.of(symbol);
+    const ids = (seen.recent ??= new Set());
     const text = String(id);
     if (ids.has(text)) return false;
     ids.add(text);

@@ -3,6 +3,7 @@ import type { CollectorProgress } from '../types.js';
 import type { TradeHistory } from './history.js';
 import type { SymbolTable } from './protocol.js';
 import type { RestClient } from '../rest/rest-client.js';
+import { PerSymbol } from './per-symbol.js';
 import type { Trade } from './trade.js';
 
 /** Where one run of a stream puts what the gap filler lets through. */
@@ -61,7 +62,7 @@ function firstIdOf(trade: Trade): number {
  * What cannot be fetched (no history, REST failing, ids not sequential) becomes a gap record.
  */
 export class GapFiller {
-  private readonly states = new Map<string, SymbolState>();
+  private readonly states = new PerSymbol<SymbolState>(() => ({}));
   private readonly fills = new Set<Promise<void>>();
   private sink: GapSink | undefined;
 
@@ -129,9 +130,7 @@ export class GapFiller {
   }
 
   private state(symbol: string): SymbolState {
-    let state = this.states.get(symbol);
-    if (!state) this.states.set(symbol, (state = {}));
-    return state;
+    return this.states.of(symbol);
   }
 
   /** Hands trades to the sink and moves the symbol's last id and time to the newest accepted. */

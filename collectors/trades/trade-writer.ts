@@ -20,6 +20,8 @@ export type StoredTradesListener = (key: string, lastTimestamp: number, lastTrad
 
 /** One symbol's samples waiting to be written; kept for the writer's life, emptied by each write. */
 interface SeriesQueue {
+  exchange: string;
+  symbol: string;
   key: string;
   /** Per-millisecond samples, in the order their millisecond first arrived. */
   points: Point[];
@@ -39,6 +41,8 @@ export class TradeWriter {
   private readonly queues = new Map<string, Map<string, SeriesQueue>>();
   /** Queues holding samples not yet written, in the order they got their first. */
   private queued: SeriesQueue[] = [];
+  /** The queue used last: a stream's trades run on one symbol for long stretches. */
+  private lastQueue: SeriesQueue | undefined;
   private writing: Promise<void> | undefined;
   private failure: Error | undefined;
 
@@ -67,11 +71,16 @@ export class TradeWriter {
   }
 
   private queueOf(trade: Trade): SeriesQueue {
+    const last = this.lastQueue;
+    if (last !== undefined && last.symbol === trade.symbol && last.exchange === trade.exchange) return last;
     let ofExchange = this.queues.get(trade.exchange);
     if (!ofExchange) this.queues.set(trade.exchange, (ofExchange = new Map()));
     let queue = ofExchange.get(trade.symbol);
-    if (!queue) ofExchange.set(trade.symbol, (queue = { key: tradesKey(trade.exchange, trade.symbol), points: [], newest: -Infinity, lastId: trade.id }));
-    return queue;
+    if (!queue) {
+      const { exchange, symbol } = trade;
+      ofExchange.set(symbol, (queue = { exchange, symbol, key: tradesKey(exchange, symbol), points: [], newest: -Infinity, lastId: trade.id }));
+    }
+    return (this.lastQueue = queue);
   }
 
   /** Same millisecond, same symbol: price is the latest, amounts and counts add up. */
