@@ -103,6 +103,11 @@ export class TradeStreamCollector implements DataSourceCollector {
   // Where the exchange's instrument list is asked for; undefined when nowhere (only wsUrl overridden).
   private readonly instrumentsRestUrl: string | undefined;
   private context: FrameContext | undefined;
+  /** Set while `context.receivedAt` holds this TCP read's arrival time (see frameContext). */
+  private clockRead = false;
+  private readonly forgetClock = (): void => {
+    this.clockRead = false;
+  };
   private unparsed = 0;
   private duplicates = 0;
   private rotations = 0;
@@ -414,10 +419,18 @@ export class TradeStreamCollector implements DataSourceCollector {
     if (run.next && (frame.trades || frame.ack !== undefined)) this.maybeHandOver(run);
   }
 
-  /** The context of the frame being read: one object, updated per frame (protocols read it synchronously). */
+  /**
+   * The context of the frame being read: one object (protocols read it synchronously). `ws` emits
+   * the frames of one TCP read back to back, so one clock reading serves them all; the microtask
+   * that runs once they are emitted makes the next read take a new one.
+   */
   private frameContext(): FrameContext {
     const context = (this.context ??= { symbols: this.symbols, receivedAt: 0 });
-    context.receivedAt = Date.now();
+    if (!this.clockRead) {
+      context.receivedAt = Date.now();
+      this.clockRead = true;
+      queueMicrotask(this.forgetClock);
+    }
     return context;
   }
 
