@@ -162,10 +162,10 @@ class StoreProbe implements DataCollectionStorage {
   async storeMany(points: readonly Point[]): Promise<StoreManyResult> {
     const result = await this.inner.storeMany(points);
     const now = wallNow();
-    const refused = new Set(result.rejected.map((r) => r.index));
+    const refused = result.rejected.length > 0 ? new Set(result.rejected.map((r) => r.index)) : undefined;
     const { times } = this.tape;
     for (let k = 0; k < points.length; k++) {
-      if (refused.has(k)) continue;
+      if (refused?.has(k)) continue;
       const p = points[k]!;
       const count = (p.value as Record<string, number>).count ?? 1;
       const sample = this.samples++;
