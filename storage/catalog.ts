@@ -2,6 +2,8 @@ import { StorageError } from './errors.js';
 import { SCALAR_FIELD, type MergePolicy, type SeriesDeclaration } from './types.js';
 import { checkDeclaration } from './validation.js';
 
+const { hasOwnProperty } = Object.prototype;
+
 /** A series as a backend keeps it: field policies, retention, labels, and whether it was declared. */
 export interface SeriesSchema {
   key: string;
@@ -18,14 +20,29 @@ export interface SeriesSchema {
  */
 export class SeriesCatalog {
   private readonly series = new Map<string, SeriesSchema>();
+  // knownPoint's memo: writers send a series' fields in the same order every time, and the same
+  // series many times in a row. A shape holds the field names of the last point a series took
+  // (each one a field of its schema: a schema that changes drops its shape).
+  private readonly shapes = new Map<string, string[]>();
+  private lastKey: string | undefined;
+  private lastSchema: SeriesSchema | undefined;
+  private lastShape: string[] = [];
 
   /** Loads a series the backend already holds (at open). */
   load(schema: SeriesSchema): void {
+    this.put(schema);
+  }
+
+  /** Adds or replaces a series' schema. */
+  private put(schema: SeriesSchema): void {
     this.series.set(schema.key, schema);
+    this.shapes.delete(schema.key);
+    this.lastKey = undefined;
+    this.lastSchema = undefined;
   }
 
   get(key: string): SeriesSchema | undefined {
-    return this.series.get(key);
+    return key === this.lastKey ? this.lastSchema : this.series.get(key);
   }
 
   all(): SeriesSchema[] {
@@ -55,7 +72,7 @@ export class SeriesCatalog {
       next.fields[field] = policy;
     }
     if (existing && sameSchema(existing, next)) return undefined;
-    this.series.set(decl.key, next);
+    this.put(next);
     return next;
   }
 
@@ -68,15 +85,29 @@ export class SeriesCatalog {
    */
   knownPoint(key: unknown, value: unknown, timestamp: unknown): Record<string, MergePolicy> | undefined {
     if (typeof key !== 'string') return undefined;
-    const schema = this.series.get(key);
-    if (schema === undefined || !schema.declared) return undefined;
+    if (key !== this.lastKey) {
+      const found = this.series.get(key);
+      if (found === undefined || !found.declared) return undefined;
+      let shape = this.shapes.get(key);
+      if (shape === undefined) this.shapes.set(key, (shape = []));
+      this.lastKey = key;
+      this.lastSchema = found;
+      this.lastShape = shape;
+    }
+    const schema = this.lastSchema!;
+    const shape = this.lastShape;
     if (typeof timestamp !== 'number' || !Number.isInteger(timestamp) || timestamp < 0 || timestamp > Number.MAX_SAFE_INTEGER) return undefined;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
     const { fields } = schema;
     let count = 0;
     for (const name in value) {
-      // Own fields only, as Object.entries (toFields) sees them; hasOwn: `constructor` is a valid name.
-      if (!Object.hasOwn(value, name) || !Object.hasOwn(fields, name)) return undefined;
+      // Own fields only, as Object.entries (toFields) sees them (the `.call` form V8 reduces to a
+      // map check in a for-in); hasOwn on the policies: `constructor` is a valid field name.
+      if (!hasOwnProperty.call(value, name)) return undefined;
+      if (name !== shape[count]) {
+        if (!Object.hasOwn(fields, name)) return undefined;
+        shape[count] = name;
+      }
       const v = (value as Record<string, unknown>)[name];
       if (typeof v !== 'number' || !Number.isFinite(v)) return undefined;
       count += 1;
@@ -95,7 +126,7 @@ export class SeriesCatalog {
     if (!schema) {
       const created: SeriesSchema = { key, fields: {}, retentionMs: 0, labels: {}, declared: false };
       for (const n of names) created.fields[n] = 'last';
-      this.series.set(key, created);
+      this.put(created);
       return { policies: created.fields, created };
     }
     const scalar = isScalar(schema);
@@ -118,7 +149,7 @@ export class SeriesCatalog {
     }
     const created: SeriesSchema = { ...schema, fields: { ...schema.fields } };
     for (const n of missing) created.fields[n] = 'last';
-    this.series.set(key, created);
+    this.put(created);
     return { policies: created.fields, created };
   }
 }

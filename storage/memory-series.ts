@@ -3,6 +3,7 @@ import type { MergePolicy, Sample } from './types.js';
 import { fromFields } from './validation.js';
 
 const INITIAL_CAPACITY = 16;
+const { hasOwnProperty } = Object.prototype;
 
 /**
  * One series' samples in time order, stored by column: the timestamps in one Float64Array and
@@ -104,7 +105,8 @@ export class SeriesColumns {
     for (let c = 0; c < columns.length; c++) columns[c]![i] = NaN;
     let guess = 0;
     for (const name in fields) {
-      if (!Object.hasOwn(fields, name)) continue; // own fields only, as Object.entries sees them
+      // Own fields only, as Object.entries sees them (the `.call` form V8 reduces in a for-in).
+      if (!hasOwnProperty.call(fields, name)) continue;
       // Writers usually send the fields in the same order every time: try the next column first.
       const c = names[guess] === name ? guess : this.columnOf(name);
       this.columns[c]![i] = fields[name]!;
@@ -116,7 +118,7 @@ export class SeriesColumns {
     const { names } = this;
     let guess = 0;
     for (const name in fields) {
-      if (!Object.hasOwn(fields, name)) continue;
+      if (!hasOwnProperty.call(fields, name)) continue;
       const c = names[guess] === name ? guess : this.columnOf(name);
       const col = this.columns[c]!;
       const had = col[i]!;

@@ -1,3 +1,4 @@
+import { LastUsedMap } from '../src/last-used-map.js';
 import { aggregateSamples } from './aggregate.js';
 import { SeriesCatalog } from './catalog.js';
 import { StorageClosedError } from './errors.js';
@@ -16,12 +17,19 @@ import type {
 } from './types.js';
 import { checkKey, checkRange, checkTimestamp, toFields } from './validation.js';
 
+/** One series' samples and where its retention stands. */
+interface HeldSeries {
+  columns: SeriesColumns;
+  /** Newest timestamp written; -Infinity before the first. */
+  newest: number;
+  /** `newest` when samples past retention were last dropped. */
+  prunedAt: number;
+}
+
 /** Keeps everything in this process's memory: for tests, demos and short-lived runs. */
 export class MemoryStorage implements DataCollectionStorage {
   private readonly catalog = new SeriesCatalog();
-  private readonly data = new Map<string, SeriesColumns>();
-  private readonly newest = new Map<string, number>();
-  private readonly prunedAt = new Map<string, number>();
+  private readonly data = new LastUsedMap<HeldSeries>(() => ({ columns: new SeriesColumns(), newest: -Infinity, prunedAt: 0 }));
   private closed = false;
   private written = 0;
   private rejected = 0;
@@ -62,9 +70,9 @@ export class MemoryStorage implements DataCollectionStorage {
   async fetch(key: string, start: number, end: number, options?: FetchOptions): Promise<Sample[]> {
     this.ensureOpen('fetch');
     checkRange(key, start, end, options);
-    const series = this.data.get(key);
+    const series = this.data.peek(key);
     if (!series) return [];
-    const out = series.range(Math.max(start, this.retentionCutoff(key)), end);
+    const out = series.columns.range(Math.max(start, this.retentionCutoff(key, series)), end);
     if (options?.bucketMs) return aggregateSamples(out, options.bucketMs, options.aggregation!);
     return out;
   }
@@ -72,7 +80,7 @@ export class MemoryStorage implements DataCollectionStorage {
   async keys(): Promise<SeriesInfo[]> {
     this.ensureOpen('keys');
     return this.catalog.all().map((s) => {
-      const series = this.data.get(s.key);
+      const series = this.data.peek(s.key)?.columns;
       const count = series?.length ?? 0;
       return {
         key: s.key,
@@ -108,33 +116,34 @@ export class MemoryStorage implements DataCollectionStorage {
       fields = toFields(key, value);
       policies = this.catalog.resolve(key, fields).policies;
     }
-    let series = this.data.get(key);
-    if (!series) this.data.set(key, (series = new SeriesColumns()));
-    series.write(timestamp, fields, policies);
+    const series = this.data.of(key);
+    series.columns.write(timestamp, fields, policies);
     this.written += 1;
-    const newest = this.newest.get(key);
-    if (newest === undefined || timestamp > newest) {
-      this.newest.set(key, timestamp);
+    if (timestamp > series.newest) {
+      series.newest = timestamp;
       // Amortized: sweep once the cutoff has moved by a whole retention period.
-      const retention = this.catalog.get(key)?.retentionMs ?? 0;
-      if (retention && timestamp - (this.prunedAt.get(key) ?? 0) >= retention) this.prune(key);
+      const retention = this.retentionOf(key);
+      if (retention && timestamp - series.prunedAt >= retention) this.prune(key, series);
     }
   }
 
+  private retentionOf(key: string): number {
+    return this.catalog.get(key)?.retentionMs ?? 0;
+  }
+
   /** Samples before this are past retention (newest minus retention; the Redis TimeSeries rule). */
-  private retentionCutoff(key: string): number {
-    const retention = this.catalog.get(key)?.retentionMs ?? 0;
-    const newest = this.newest.get(key);
-    return retention && newest !== undefined ? newest - retention : 0;
+  private retentionCutoff(key: string, series: HeldSeries): number {
+    const retention = this.retentionOf(key);
+    return retention && series.newest > -Infinity ? series.newest - retention : 0;
   }
 
   /** Drops samples past retention. */
-  private prune(key: string): void {
-    const cutoff = this.retentionCutoff(key);
-    const series = this.data.get(key);
-    if (!cutoff || !series) return;
-    series.dropBefore(cutoff);
-    this.prunedAt.set(key, this.newest.get(key) ?? 0);
+  private prune(key: string, series: HeldSeries | undefined = this.data.peek(key)): void {
+    if (!series) return;
+    const cutoff = this.retentionCutoff(key, series);
+    if (!cutoff) return;
+    series.columns.dropBefore(cutoff);
+    series.prunedAt = series.newest;
   }
 
   private ensureOpen(call: string): void {

@@ -105,6 +105,7 @@ export class PendingRows {
   newest = -Infinity;
   data = new Float64Array(0);
   private index = new Map<string, number>();
+  private names: readonly string[] = [];
   private policies: MergePolicy[] = [];
 
   constructor(readonly key: string) {}
@@ -119,6 +120,7 @@ export class PendingRows {
     this.data = wider;
     this.width = columns.length;
     this.index = new Map(columns.map((name, c) => [name, c]));
+    this.names = [...columns];
   }
 
   /** Adds (or merges into the previous row) one sample whose fields are all columns of the layout. */
@@ -143,7 +145,13 @@ export class PendingRows {
     this.data[at] = ts;
     for (let c = 1; c < stride; c++) this.data[at + c] = NaN;
     at += 1;
-    for (const name in fields) this.data[at + this.index.get(name)!] = fields[name]!;
+    // Writers usually send the fields in column order: try the next column before the index.
+    let guess = 0;
+    for (const name in fields) {
+      const c = this.names[guess] === name ? guess : this.index.get(name)!;
+      this.data[at + c] = fields[name]!;
+      guess = c + 1;
+    }
     this.length += 1;
     if (ts > this.newest) this.newest = ts;
   }

@@ -1,5 +1,5 @@
 import { compareTradeIds } from './dedup.js';
-import { PerSymbol } from './per-symbol.js';
+import { LastUsedMap } from '../../src/last-used-map.js';
 import type { Trade } from './trade.js';
 
 /**
@@ -9,7 +9,7 @@ import type { Trade } from './trade.js';
  * (a replacement running ahead of the old connection would look like a jump, i.e. a gap).
  */
 export class ConnectionTrades {
-  private readonly lastIds = new PerSymbol<{ id?: string | number }>(() => ({}));
+  private readonly lastIds = new LastUsedMap<{ id?: string | number }>(() => ({}));
   private readonly firstHeld = new Map<string, Trade>();
   private held: Trade[] | undefined;
 

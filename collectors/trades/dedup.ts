@@ -1,4 +1,4 @@
-import { PerSymbol } from './per-symbol.js';
+import { LastUsedMap } from '../../src/last-used-map.js';
 import type { Trade } from './trade.js';
 
 // Enough to cover a reconnect's replay on exchanges whose ids carry no order.
@@ -36,7 +36,7 @@ interface SeenIds {
  * the last id per symbol; otherwise a bounded set of recent ids per symbol.
  */
 export class TradeDeduplicator {
-  private readonly symbols = new PerSymbol<SeenIds>(() => ({}));
+  private readonly symbols = new LastUsedMap<SeenIds>(() => ({}));
 
   constructor(private readonly idsIncrease: boolean) {}
 

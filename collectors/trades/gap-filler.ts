@@ -3,7 +3,7 @@ import type { CollectorProgress } from '../types.js';
 import type { TradeHistory } from './history.js';
 import type { SymbolTable } from './protocol.js';
 import type { RestClient } from '../rest/rest-client.js';
-import { PerSymbol } from './per-symbol.js';
+import { LastUsedMap } from '../../src/last-used-map.js';
 import type { Trade } from './trade.js';
 
 /** Where one run of a stream puts what the gap filler lets through. */
@@ -62,7 +62,7 @@ function firstIdOf(trade: Trade): number {
  * What cannot be fetched (no history, REST failing, ids not sequential) becomes a gap record.
  */
 export class GapFiller {
-  private readonly states = new PerSymbol<SymbolState>(() => ({}));
+  private readonly states = new LastUsedMap<SymbolState>(() => ({}));
   private readonly fills = new Set<Promise<void>>();
   private sink: GapSink | undefined;
 
