@@ -106,6 +106,8 @@ export class PendingRows {
   data = new Float64Array(0);
   private index = new Map<string, number>();
   private names: readonly string[] = [];
+  /** A taken batch's array, given back once written: the next take() starts on it. */
+  private spare: Float64Array<ArrayBuffer> | undefined;
   private policies: MergePolicy[] = [];
 
   constructor(readonly key: string) {}
@@ -159,10 +161,17 @@ export class PendingRows {
   /** Hands the rows held over to a write batch and starts empty (with room for as many again). */
   take(letters: string): SeriesRowsBatch {
     const batch: SeriesRowsBatch = { key: this.key, letters, width: this.width, length: this.length, newest: this.newest, data: this.data };
-    this.data = new Float64Array(this.data.length);
+    // Reused memory: a fresh array of this size would fault in new pages as it fills.
+    this.data = this.spare !== undefined && this.spare.length >= this.data.length ? this.spare : new Float64Array(this.data.length);
+    this.spare = undefined;
     this.length = 0;
     this.newest = -Infinity;
     return batch;
+  }
+
+  /** Takes back the array of a batch that was written, for the next take(). */
+  recycle(batch: SeriesRowsBatch): void {
+    if (batch.width === this.width) this.spare = batch.data as Float64Array<ArrayBuffer>;
   }
 
   /** Puts back the rows of a batch that was not written, before the rows taken since. */

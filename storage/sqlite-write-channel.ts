@@ -4,6 +4,9 @@ import { Worker } from 'node:worker_threads';
 import type { WriterReply, WriterRequest, WriterThreadData } from './sqlite-writer-thread.js';
 import { SqliteRowWriter, type WriteBatch } from './sqlite-writer.js';
 
+// Batches hold one buffer per series written; a handful of series is the usual case.
+const MAX_SPARE_BUFFERS = 8;
+
 /** Where SqliteStorage's write transactions run: a worker thread, or this thread. */
 export interface WriteChannel {
   /** Resolves once the batch is committed; rejects (nothing written) with SQLite's reason. */
@@ -40,6 +43,8 @@ export class ThreadWriteChannel implements WriteChannel {
   private replies = 0;
   private inline: InlineWriteChannel | undefined;
   private readonly waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  /** Row buffers the thread gave back, for the next batches. */
+  private readonly spare: ArrayBuffer[] = [];
 
   constructor(
     private readonly script: URL,
@@ -54,7 +59,26 @@ export class ThreadWriteChannel implements WriteChannel {
   }
 
   write(batch: WriteBatch): Promise<void> {
-    return this.inline ? this.inline.write(batch) : this.request({ type: 'write', batch });
+    if (this.inline) return this.inline.write(batch);
+    // The rows travel in buffers moved to the thread, not copied by the message: copying a batch
+    // into fresh memory on both sides (page faults included) cost more than SQLite's own work.
+    // The caller keeps its batch, to put it back if the write fails or the thread dies.
+    const transfer: ArrayBuffer[] = [];
+    const rows = batch.rows.map((r) => {
+      const used = r.length * (r.width + 1);
+      const data = new Float64Array(this.buffer(used * 8), 0, used);
+      data.set(r.data.subarray(0, used));
+      transfer.push(data.buffer as ArrayBuffer);
+      return { ...r, data };
+    });
+    return this.request({ type: 'write', batch: { schemas: batch.schemas, rows } }, transfer);
+  }
+
+  /** A spare buffer of at least `bytes`, or a new one. */
+  private buffer(bytes: number): ArrayBuffer {
+    const i = this.spare.findIndex((b) => b.byteLength >= bytes);
+    if (i >= 0) return this.spare.splice(i, 1)[0]!;
+    return new ArrayBuffer(Math.max(bytes, 64 * 1024));
   }
 
   async close(): Promise<void> {
@@ -66,13 +90,13 @@ export class ThreadWriteChannel implements WriteChannel {
     await worker.terminate();
   }
 
-  private request(request: { type: 'write'; batch: WriteBatch } | { type: 'close' }): Promise<void> {
+  private request(request: { type: 'write'; batch: WriteBatch } | { type: 'close' }, transfer: ArrayBuffer[] = []): Promise<void> {
     const worker = (this.worker ??= this.start());
     const id = this.nextId++;
     worker.ref();
     return new Promise<void>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      worker.postMessage({ ...request, id } as WriterRequest);
+      worker.postMessage({ ...request, id } as WriterRequest, transfer);
     }).finally(() => {
       if (this.waiting.size === 0) worker.unref();
     });
@@ -85,6 +109,8 @@ export class ThreadWriteChannel implements WriteChannel {
     worker.unref();
     worker.on('message', (reply: WriterReply) => {
       this.replies += 1;
+      // A few spares cover the batches in flight; more would only hold memory.
+      for (const buffer of reply.buffers ?? []) if (this.spare.length < MAX_SPARE_BUFFERS) this.spare.push(buffer);
       const waiter = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
       if (reply.ok) waiter?.resolve();

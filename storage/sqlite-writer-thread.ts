@@ -15,8 +15,11 @@ export interface WriterThreadData {
 
 /** A request to the thread. */
 export type WriterRequest = { id: number; type: 'write'; batch: WriteBatch } | { id: number; type: 'close' };
-/** The thread's answer to request `id`. */
-export type WriterReply = { id: number; ok: true } | { id: number; ok: false; error: string };
+/**
+ * The thread's answer to request `id`. `buffers`: the request's row buffers, transferred back for
+ * the next batches (see ThreadWriteChannel).
+ */
+export type WriterReply = ({ id: number; ok: true } | { id: number; ok: false; error: string }) & { buffers?: ArrayBuffer[] };
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -45,6 +48,8 @@ if (parentPort && data?.role === 'sqlite-row-writer') {
     } catch (err) {
       reply = { id: request.id, ok: false, error: message(err) };
     }
-    port.postMessage(reply);
+    const buffers = request.type === 'write' ? request.batch.rows.map((rows) => rows.data.buffer as ArrayBuffer) : [];
+    reply.buffers = buffers;
+    port.postMessage(reply, buffers);
   });
 }

@@ -400,6 +400,7 @@ export class SqliteStorage implements DataCollectionStorage {
     } finally {
       this.writing = 0;
     }
+    for (const batch of rows) this.pending.get(batch.key)?.recycle(batch);
     this.written += samples;
     this.transactions += 1;
     this.unsynced = true;

@@ -272,6 +272,33 @@ describe('SqliteStorage', () => {
     for (const key of ['big:a', 'big:b']) expect(await s.fetch(key, 0, 100)).toEqual(await memory.fetch(key, 0, 100));
   });
 
+  it('writes batch after batch through reused row buffers, a series gaining fields between them, exactly as MemoryStorage holds it', async () => {
+    // Small batches: many transactions, each series' buffers handed to the writer thread and back.
+    const s = openStorage({ path: join(tempDir(), 'db.sqlite'), flushIntervalMs: 600_000, maxBuffered: 64 });
+    const memory = new MemoryStorage();
+    for (const target of [s, memory]) await target.declare({ key: 'reuse:a', fields: { amount: 'sum', price: 'last' } });
+    for (let round = 0; round < 12; round++) {
+      const points: Point[] = [];
+      for (let i = 0; i < 150; i++) {
+        const t = round * 100 + i; // rounds overlap by 50 ms: rows merge across transactions
+        points.push({ key: 'reuse:a', value: { amount: i + 0.25, price: t }, timestamp: t });
+        // An undeclared series that gains a field after round 5, so its rows widen midway.
+        points.push({ key: 'reuse:b', value: round < 6 ? { x: t } : { x: t, y: -t }, timestamp: t });
+      }
+      for (const target of [s, memory]) {
+        await target.storeMany(points);
+        if (round % 3 === 2) await target.flush();
+      }
+    }
+    await s.flush();
+    expect(s.stats()).toMatchObject({ buffered: 0 });
+    for (const key of ['reuse:a', 'reuse:b']) {
+      const expected = await memory.fetch(key, 0, 10_000);
+      expect(expected.length).toBeGreaterThan(1_000);
+      expect(await s.fetch(key, 0, 10_000)).toEqual(expected);
+    }
+  });
+
   it('upgrades a schema-1 file (a row per field) in place: every sample, policy and label kept', async () => {
     const path = join(tempDir(), 'v1.sqlite');
     writeSchema1File(path);
