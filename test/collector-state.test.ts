@@ -496,7 +496,12 @@ describe('DataCollector state records', () => {
     const steady = new ScriptedCollector('steady', [{ samples: 1_000_000, everyMs: 5, then: 'run-until-abort' }]);
     const dc = new DataCollector([flaky, steady], storage, { restart: fast, watchdogIntervalMs: 20, stateSaveIntervalMs: 100 });
     dc.start();
-    await until('flaky restarted and running', async () => (await storage.collectorState.load('flaky'))?.state === 'running' && flaky.runs >= 2);
+    // The first run's "running" record stays stored until the restart's records land (saves wait
+    // for the samples before them to commit): wait for the second run's.
+    await until('flaky restarted and running', async () => {
+      const record = await storage.collectorState.load('flaky');
+      return record?.state === 'running' && record.restarts === 1 && flaky.runs >= 2;
+    });
     expect(await storage.collectorState.load('flaky')).toMatchObject({ restarts: 1, lastError: 'socket closed by peer' });
     const before = (await storage.collectorState.load('steady'))!.updatedAt;
     await until('a periodic save', async () => (await storage.collectorState.load('steady'))!.updatedAt > before + 50);
