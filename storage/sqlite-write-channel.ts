@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { WriterReply, WriterRequest, WriterThreadData } from './sqlite-writer-thread.js';
 import { SqliteRowWriter, type WriteBatch } from './sqlite-writer.js';
 
@@ -11,6 +11,11 @@ const MAX_SPARE_BUFFERS = 8;
 export interface WriteChannel {
   /** Resolves once the batch is committed; rejects (nothing written) with SQLite's reason. */
   write(batch: WriteBatch): Promise<void>;
+  /**
+   * Settles the writes the other side has finished, without waiting for the event loop: a caller
+   * that stores in a tight loop (never yielding) still learns at once that the next batch can go.
+   */
+  poll(): void;
   close(): Promise<void>;
 }
 
@@ -26,6 +31,8 @@ export class InlineWriteChannel implements WriteChannel {
     this.writer.write(batch);
   }
 
+  poll(): void {}
+
   async close(): Promise<void> {
     this.writer.close();
   }
@@ -39,6 +46,8 @@ export class InlineWriteChannel implements WriteChannel {
  */
 export class ThreadWriteChannel implements WriteChannel {
   private worker: Worker | undefined;
+  /** The current thread's reply port. */
+  private replyPort: MessagePort | undefined;
   private nextId = 1;
   private replies = 0;
   private inline: InlineWriteChannel | undefined;
@@ -81,6 +90,21 @@ export class ThreadWriteChannel implements WriteChannel {
     return new ArrayBuffer(Math.max(bytes, 64 * 1024));
   }
 
+  poll(): void {
+    const port = this.replyPort;
+    if (port && this.waiting.size > 0) drainReplies(port, (reply) => this.onReply(reply));
+  }
+
+  private onReply(reply: WriterReply): void {
+    this.replies += 1;
+    // A few spares cover the batches in flight; more would only hold memory.
+    for (const buffer of reply.buffers ?? []) if (this.spare.length < MAX_SPARE_BUFFERS) this.spare.push(buffer);
+    const waiter = this.waiting.get(reply.id);
+    this.waiting.delete(reply.id);
+    if (reply.ok) waiter?.resolve();
+    else waiter?.reject(new Error(reply.error));
+  }
+
   async close(): Promise<void> {
     await this.inline?.close();
     const worker = this.worker;
@@ -103,21 +127,24 @@ export class ThreadWriteChannel implements WriteChannel {
   }
 
   private start(): Worker {
-    const workerData: WriterThreadData = { role: 'sqlite-row-writer', path: this.path, busyTimeoutMs: this.busyTimeoutMs };
+    const { port1: replyPort, port2 } = new MessageChannel();
+    const workerData: WriterThreadData = { role: 'sqlite-row-writer', path: this.path, busyTimeoutMs: this.busyTimeoutMs, replies: port2 };
     // No inherited node flags: some (--input-type, --eval) stop a worker script from loading.
-    const worker = new Worker(this.script, { workerData, execArgv: [] });
+    const worker = new Worker(this.script, { workerData, transferList: [port2], execArgv: [] });
     worker.unref();
-    worker.on('message', (reply: WriterReply) => {
-      this.replies += 1;
-      // A few spares cover the batches in flight; more would only hold memory.
-      for (const buffer of reply.buffers ?? []) if (this.spare.length < MAX_SPARE_BUFFERS) this.spare.push(buffer);
-      const waiter = this.waiting.get(reply.id);
-      this.waiting.delete(reply.id);
-      if (reply.ok) waiter?.resolve();
-      else waiter?.reject(new Error(reply.error));
-    });
+    // The worker's ref (taken while a write is under way) is what keeps the process alive.
+    replyPort.on('message', (reply: WriterReply) => this.onReply(reply));
+    replyPort.unref();
+    this.replyPort = replyPort;
     const failAll = (err: Error) => {
-      if (this.worker === worker) this.worker = undefined;
+      if (this.worker === worker) {
+        this.worker = undefined;
+        this.replyPort = undefined;
+      }
+      // Replies the thread sent before it ended travel on their own port and may not have been
+      // delivered yet: settle those first, so a committed write is not reported as failed.
+      drainReplies(replyPort, (reply) => this.onReply(reply));
+      replyPort.close();
       for (const waiter of this.waiting.values()) waiter.reject(err);
       this.waiting.clear();
     };
@@ -131,6 +158,11 @@ export class ThreadWriteChannel implements WriteChannel {
     worker.on('exit', (code) => failAll(new Error(`SQLite writer thread exited with code ${code}`)));
     return worker;
   }
+}
+
+/** Hands every reply already queued on `port` to `onReply`, without waiting for the event loop. */
+function drainReplies(port: MessagePort, onReply: (reply: WriterReply) => void): void {
+  for (let received = receiveMessageOnPort(port); received; received = receiveMessageOnPort(port)) onReply(received.message as WriterReply);
 }
 
 /**

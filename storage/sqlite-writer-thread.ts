@@ -1,4 +1,4 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { SqliteRowWriter, type WriteBatch } from './sqlite-writer.js';
 
 /*
@@ -11,6 +11,8 @@ export interface WriterThreadData {
   role: 'sqlite-row-writer';
   path: string;
   busyTimeoutMs: number;
+  /** Where replies go: a port of their own, which the caller can also read synchronously. */
+  replies: MessagePort;
 }
 
 /** A request to the thread. */
@@ -26,6 +28,7 @@ const message = (err: unknown) => (err instanceof Error ? err.message : String(e
 const data = workerData as WriterThreadData | undefined;
 if (parentPort && data?.role === 'sqlite-row-writer') {
   const port = parentPort;
+  const replies = data.replies;
   let writer: SqliteRowWriter | undefined;
   let openError: string | undefined;
   try {
@@ -39,7 +42,6 @@ if (parentPort && data?.role === 'sqlite-row-writer') {
       if (request.type === 'close') {
         writer?.close();
         writer = undefined;
-        port.close();
       } else if (!writer) {
         reply = { id: request.id, ok: false, error: openError ?? 'the writer is closed' };
       } else {
@@ -50,6 +52,11 @@ if (parentPort && data?.role === 'sqlite-row-writer') {
     }
     const buffers = request.type === 'write' ? request.batch.rows.map((rows) => rows.data.buffer as ArrayBuffer) : [];
     reply.buffers = buffers;
-    port.postMessage(reply, buffers);
+    replies.postMessage(reply, buffers);
+    if (request.type === 'close') {
+      // Nothing left to hold the thread: it ends once these are closed.
+      port.close();
+      replies.close();
+    }
   });
 }

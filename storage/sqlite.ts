@@ -334,6 +334,9 @@ export class SqliteStorage implements DataCollectionStorage {
         delay = Math.min(delay * 2, 1000);
       }
     }
+    // A caller storing in a tight loop never lets the event loop deliver the writer's reply:
+    // look for it, so the next batch goes as soon as the previous one is committed.
+    if (this.inFlight && this.buffered >= this.batchSize) this.channel?.poll();
     if (this.buffered >= this.batchSize && !this.inFlight) this.writeInBackground();
     else this.schedule();
   }
