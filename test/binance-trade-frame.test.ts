@@ -91,6 +91,7 @@ describe('Binance trade frames without JSON.parse', () => {
       current.replace('"p":"83034.29000000"', '"p":"1234567890.1234567890123"'), // long: Number() itself
       current.replace('btcusdt@trade', 'btcusdt@aggTrade'), // another stream
       current.replace('btcusdt@trade', 'btc\\"usdt@trade'), // escape in the stream name
+      current.replace('btcusdt@trade', 'btcusdté@trade'), // not ASCII in the stream name (the JSON.parse path still reads it)
       `${current} `, // trailing whitespace
       current.slice(0, -1), // truncated
       current.replace('"s":"BTCUSDT"', '"s":"BTCUSDTé"'), // not ASCII

@@ -215,6 +215,13 @@ describe('TradeStreamCollector against the Binance simulator', () => {
     await expectSkipsMalformedFrame(sim, collectorFor(['BTC-USDT']), 'binance', 'BTC-USDT');
   });
 
+  it('counts a text frame that is not valid UTF-8 and keeps the connection (no 1007 close, no reconnect)', async () => {
+    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
+    // A trade frame with a byte that can never appear in UTF-8 (0xff) inside its symbol.
+    const frame = Buffer.concat([Buffer.from('{"e":"trade","E":1,"s":"BTC'), Buffer.from([0xff]), Buffer.from('USDT","t":1,"p":"1.0","q":"1.0","T":1,"m":true,"M":true}')]);
+    await expectSkipsMalformedFrame(sim, collectorFor(['BTC-USDT']), 'binance', 'BTC-USDT', frame);
+  });
+
   it('rejects with a clear error when the connection drops', async () => {
     const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
     await expectRejectsWhenConnectionDrops(sim, collectorFor(['BTC-USDT']), 'binance', 'BTC-USDT', /^trades:binance: connection closed by the server \(code 1006\)$/);
@@ -313,7 +320,7 @@ describe('WebSocket loop edge cases', () => {
     // Listeners go on only after a few turns of the event loop.
     await new Promise((resolve) => setTimeout(resolve, 50));
     const received: string[] = [];
-    const loop = new SocketLoop(socket!, { label: 'probe', signal: abort.signal, silenceTimeoutMs: 5_000, onText: (text) => received.push(text) });
+    const loop = new SocketLoop(socket!, { label: 'probe', signal: abort.signal, silenceTimeoutMs: 5_000, onText: (text) => received.push(text), onUnreadable: () => {} });
     await vi.waitFor(() => expect(received).toEqual(['hello']));
     abort.abort();
     await loop.done;

@@ -113,6 +113,7 @@ export class BookStreamCollector implements DataSourceCollector {
       signal: runSignal,
       silenceTimeoutMs: this.protocol.keepalive.silenceTimeoutMs,
       onText: (text) => this.onText(text, connection),
+      onUnreadable: (err, preview) => this.countUnparsed(preview, err),
       onPing: () => this.progress.recordHeartbeat(),
     });
     const stopSending = this.startSending(connection);

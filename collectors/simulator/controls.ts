@@ -55,7 +55,7 @@ export interface SimulatorControls<T> {
   /** Fault: cuts every connection without a close handshake, as a network failure would. */
   dropConnections(): void;
   /** Fault: sends a frame that is not valid JSON to every client. */
-  sendMalformed(text?: string): void;
+  sendMalformed(text?: string | Buffer): void;
   /** Fault: refuses subscriptions as the exchange refuses an unlisted symbol, for `forMs` (default: until called with 0). */
   refuseSubscriptions(forMs?: number): void;
   /** Fault: answers every REST request 429 with Retry-After, for `forMs` (default: until called with 0). */

@@ -32,8 +32,11 @@ export interface SimulatorServer<C extends SimulatorClient> {
   restUrl: string;
   /** Open clients; one leaves the set when its socket closes or fails. */
   readonly clients: ReadonlySet<C>;
-  /** Sends each client the frame `frameFor` gives it (undefined: none); true when at least one client got one. */
-  sendEach(frameFor: (client: C) => string | undefined): boolean;
+  /**
+   * Sends each client the text frame `frameFor` gives it (undefined: none; a Buffer goes out as
+   * the frame's bytes, valid UTF-8 or not); true when at least one client got one.
+   */
+  sendEach(frameFor: (client: C) => string | Buffer | undefined): boolean;
   /** Runs `task` every `ms` until the server closes: keepalive, heartbeats, idle cut-offs. */
   every(ms: number, task: () => void): void;
   /** Cuts every connection without a close handshake, as a network failure would. */
@@ -109,7 +112,7 @@ export async function startSimulatorServer<C extends SimulatorClient>(port: numb
       for (const client of clients) {
         const frame = frameFor(client);
         if (frame === undefined) continue;
-        client.socket.send(frame);
+        client.socket.send(frame, { binary: false });
         sent = true;
       }
       return sent;

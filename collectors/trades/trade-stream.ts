@@ -255,6 +255,7 @@ export class TradeStreamCollector implements DataSourceCollector {
       signal: AbortSignal.any([run.signal, connection.closer.signal]),
       silenceTimeoutMs: this.protocol.keepalive.silenceTimeoutMs,
       onText: (text) => this.onText(text, connection, run),
+      onUnreadable: (err, preview) => this.countUnparsed(preview, err),
       onBytes: this.protocol.onBytes ? (data) => this.onBytes(data, connection, run) : undefined,
       onPing: () => this.progress.recordHeartbeat(),
     });

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import WebSocket from 'ws';
 
 /** Stops a socket for good; the no-op listener keeps a late 'error' from crashing the process. */
@@ -17,7 +18,9 @@ export function openWebSocket(url: string, options: { timeoutMs: number; signal:
   return new Promise((resolve, reject) => {
     if (signal.aborted) return resolve(undefined);
     // autoPong is ws's default, stated because exchanges drop clients that do not answer pings.
-    const socket = new WebSocket(url, { autoPong: true, perMessageDeflate: false });
+    // UTF-8 is checked by SocketLoop, and only for frames it decodes: ws would check every frame
+    // (the byte readers take ASCII only) and close the connection over one bad frame.
+    const socket = new WebSocket(url, { autoPong: true, perMessageDeflate: false, skipUTF8Validation: true });
     const settle = (outcome: () => void): void => {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
@@ -61,6 +64,8 @@ export interface SocketLoopOptions {
   /** With no frame and no ping for this long the link is presumed dead. */
   silenceTimeoutMs: number;
   onText(text: string): void;
+  /** A text frame that is not valid UTF-8: skipped, never fatal; `preview` is its start, printable. */
+  onUnreadable(err: Error, preview: string): void;
   /** Takes a frame as bytes before it is decoded; false has it decoded and passed to onText. */
   onBytes?(data: Buffer): boolean;
   /** A WebSocket-level ping arrived (ws has already answered it). */
@@ -107,8 +112,10 @@ export class SocketLoop {
       this.arrivals += 1;
       // With ws's default binaryType every message arrives as one Buffer.
       if (this.ended) return;
-      if (options.onBytes?.(data as Buffer)) return;
-      options.onText((data as Buffer).toString('utf8'));
+      const bytes = data as Buffer;
+      if (options.onBytes?.(bytes)) return;
+      if (!isUtf8(bytes)) options.onUnreadable(new Error('text frame is not valid UTF-8'), bytes.toString('latin1', 0, 300));
+      else options.onText(bytes.toString('utf8'));
     });
     socket.on('ping', () => {
       this.arrivals += 1;

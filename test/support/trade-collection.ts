@@ -28,7 +28,7 @@ export interface TradeSimulator<T> {
   connections(): number;
   pause(): void;
   dropConnections(): void;
-  sendMalformed(): void;
+  sendMalformed(frame?: string | Buffer): void;
 }
 
 // Long enough for a loaded machine; a healthy run takes well under a second.
@@ -101,13 +101,20 @@ export async function expectStoredExactlyAsSent<T>(
 }
 
 /** Checks the collector skips one malformed frame, counts it, and keeps storing `symbol`'s trades. */
-export async function expectSkipsMalformedFrame<T>(simulator: TradeSimulator<T>, collector: TradeStreamCollector, exchange: string, symbol: string): Promise<void> {
+export async function expectSkipsMalformedFrame<T>(
+  simulator: TradeSimulator<T>,
+  collector: TradeStreamCollector,
+  exchange: string,
+  symbol: string,
+  /** The broken frame; the simulator's usual one by default. */
+  frame?: string | Buffer,
+): Promise<void> {
   const key = `trades:${exchange}:${symbol}`;
   const storage = new MemoryStorage();
   const abort = new AbortController();
   const running = trackRun(collector.run(storage, abort.signal));
   await vi.waitFor(async () => expect(await storedCount(storage, key)).toBeGreaterThan(0), WAIT);
-  simulator.sendMalformed();
+  simulator.sendMalformed(frame);
   const before = simulator.sent(symbol).count;
   await vi.waitFor(async () => expect(await storedCount(storage, key)).toBeGreaterThan(before), WAIT);
   expect(collector.unparsedFrames).toBe(1);

@@ -123,12 +123,12 @@ export function readTradeFrame(text: string, context: FrameContext): Trade | und
   at = 0;
   let combined = false;
   if (text.startsWith(COMBINED_HEAD)) {
-    // The stream name: anything up to `@trade"` without a quote or backslash in it.
+    // The stream name: plain ASCII up to `@trade"`, without a quote or backslash in it.
     const end = text.indexOf(COMBINED_DATA, COMBINED_HEAD.length);
     if (end < 0) return undefined;
     for (let i = COMBINED_HEAD.length; i < end; i++) {
       const c = text.charCodeAt(i);
-      if (c === QUOTE || c === BACKSLASH) return undefined;
+      if (c === QUOTE || c === BACKSLASH || c >= 0x80) return undefined;
     }
     at = end + COMBINED_DATA.length;
     combined = true;
@@ -242,9 +242,9 @@ export function readTradeBytes(bytes: Buffer, context: FrameContext): Trade | un
   let at = 0;
   let combined = false;
   if (hasAt(bytes, 0, B_COMBINED_HEAD)) {
-    // The stream name ends at the first quote; no backslash before it, `@trade` just before it.
+    // The stream name ends at the first quote; plain ASCII without a backslash, `@trade` just before it.
     let end = B_COMBINED_HEAD.length;
-    for (; end < length && bytes[end] !== QUOTE; end++) if (bytes[end] === BACKSLASH) return undefined;
+    for (; end < length && bytes[end] !== QUOTE; end++) if (bytes[end] === BACKSLASH || bytes[end]! >= 0x80) return undefined;
     if (end - B_COMBINED_TAIL.length < B_COMBINED_HEAD.length || !hasAt(bytes, end - B_COMBINED_TAIL.length, B_COMBINED_TAIL)) return undefined;
     if (!hasAt(bytes, end, B_DATA)) return undefined;
     at = end + B_DATA.length;
