@@ -5,7 +5,8 @@
  * run one after another and each keeps what the other wrote.
  */
 import { StorageError } from './errors.js';
-import type { CollectorCheckpoint, CollectorStateRecord, CollectorStateStore } from './types.js';
+import { checkKey } from './validation.js';
+import type { CheckpointUpdate, CollectorCheckpoint, CollectorHealth, CollectorStateRecord, CollectorStateStore } from './types.js';
 
 /** What one writer changes in a record; anything left out is kept as stored. */
 export interface CollectorStateChange {
@@ -31,6 +32,27 @@ export function checkRecord(record: CollectorStateRecord): void {
     if (c.lastTimestamp !== undefined && !Number.isFinite(c.lastTimestamp)) throw bad(`${c.key}: lastTimestamp must be a finite number`);
     if (c.lastTradeId !== undefined && typeof c.lastTradeId !== 'string') throw bad(`${c.key}: lastTradeId must be a string`);
   }
+}
+
+/** Throws a StorageError naming the collector unless `update` (a `storeMany` checkpoint) is well formed. */
+export function checkCheckpointUpdate(update: CheckpointUpdate): void {
+  const record = { collector: update?.collector, state: 'unknown', restarts: 0, lastError: null, updatedAt: 0, checkpoints: update?.checkpoints };
+  checkRecord(record as CollectorStateRecord);
+  // A checkpoint lives beside its series (Redis: in the series' hash slot): its key is a series key.
+  for (const c of update.checkpoints) checkKey(c.key);
+}
+
+/** `stored` with `newer` put over it, key by key, ordered by key (the record's order). */
+export function overlayCheckpoints(stored: readonly CollectorCheckpoint[], newer: Iterable<CollectorCheckpoint>): CollectorCheckpoint[] {
+  const byKey = new Map(stored.map((c) => [c.key, cleanCheckpoint(c)]));
+  for (const c of newer) byKey.set(c.key, cleanCheckpoint(c));
+  return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/** A record's health part. */
+export function healthOf(record: CollectorStateRecord): CollectorHealth {
+  const { collector, state, restarts, lastError, updatedAt } = record;
+  return { collector, state, restarts, lastError, updatedAt };
 }
 
 /** A checkpoint with only the fields it has (no `undefined` members), so records compare and serialize cleanly. */
@@ -78,15 +100,13 @@ export function applyChange(
   change: CollectorStateChange,
   now: number,
 ): CollectorStateRecord {
-  const checkpoints = new Map((previous?.checkpoints ?? []).map((c) => [c.key, c]));
-  for (const c of change.checkpoints ?? []) checkpoints.set(c.key, cleanCheckpoint(c));
   return {
     collector,
     state: change.state ?? previous?.state ?? 'unknown',
     restarts: change.restarts ?? previous?.restarts ?? 0,
     lastError: change.lastError !== undefined ? change.lastError : (previous?.lastError ?? null),
     updatedAt: now,
-    checkpoints: [...checkpoints.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+    checkpoints: overlayCheckpoints(previous?.checkpoints ?? [], change.checkpoints ?? []),
   };
 }
 
@@ -105,7 +125,10 @@ export function updateCollectorState(store: CollectorStateStore, collector: stri
     .catch(() => undefined) // the previous update's failure is its caller's to handle
     .then(async () => {
       const record = applyChange(await store.load(collector), collector, change, Date.now());
-      await store.save(record);
+      // A health change leaves the checkpoints alone where the store can: the ones just loaded
+      // may be older than what a storeMany commits meanwhile.
+      if (change.checkpoints === undefined && store.saveHealth) await store.saveHealth(healthOf(record));
+      else await store.save(record);
       return record;
     });
   queue.set(collector, update);

@@ -1,5 +1,5 @@
-import { checkRecord, copyRecord } from './collector-state.js';
-import type { CollectorStateRecord, CollectorStateStore } from './types.js';
+import { checkCheckpointUpdate, checkRecord, copyRecord, overlayCheckpoints } from './collector-state.js';
+import type { CheckpointUpdate, CollectorHealth, CollectorStateRecord, CollectorStateStore } from './types.js';
 
 /** Collector state in this process's memory: survives collector restarts, not the process. */
 export class MemoryCollectorStateStore implements CollectorStateStore {
@@ -20,8 +20,25 @@ export class MemoryCollectorStateStore implements CollectorStateStore {
     this.records.set(record.collector, copyRecord(record));
   }
 
+  async saveHealth(health: CollectorHealth): Promise<void> {
+    this.ensureOpen('collectorState.saveHealth');
+    checkRecord({ ...health, checkpoints: [] });
+    this.records.set(health.collector, { ...health, checkpoints: this.records.get(health.collector)?.checkpoints ?? [] });
+  }
+
   async list(): Promise<CollectorStateRecord[]> {
     this.ensureOpen('collectorState.list');
     return [...this.records.keys()].sort().map((id) => copyRecord(this.records.get(id)!));
+  }
+
+  /** Checks a `storeMany` checkpoint before anything of the call is stored. */
+  check(update: CheckpointUpdate): void {
+    checkCheckpointUpdate(update);
+  }
+
+  /** Puts a `storeMany` checkpoint over the stored ones (the samples are stored in the same call). */
+  commit(update: CheckpointUpdate): void {
+    const record = this.records.get(update.collector) ?? { collector: update.collector, state: 'unknown', restarts: 0, lastError: null, updatedAt: Date.now(), checkpoints: [] };
+    this.records.set(update.collector, { ...record, checkpoints: overlayCheckpoints(record.checkpoints, update.checkpoints) });
   }
 }

@@ -13,6 +13,7 @@ import type {
   SeriesDeclaration,
   SeriesInfo,
   StorageStats,
+  StoreManyOptions,
   StoreManyResult,
 } from './types.js';
 import { checkKey, checkRange, checkTimestamp, toFields } from './validation.js';
@@ -51,8 +52,10 @@ export class MemoryStorage implements DataCollectionStorage {
     }
   }
 
-  async storeMany(points: readonly Point[]): Promise<StoreManyResult> {
+  async storeMany(points: readonly Point[], options?: StoreManyOptions): Promise<StoreManyResult> {
     this.ensureOpen('storeMany');
+    const checkpoint = options?.checkpoint;
+    if (checkpoint) this.collectorState.check(checkpoint);
     const result: StoreManyResult = { accepted: 0, rejected: [] };
     for (let i = 0; i < points.length; i++) {
       const p = points[i]!;
@@ -64,6 +67,8 @@ export class MemoryStorage implements DataCollectionStorage {
         result.rejected.push({ index: i, key: String(p?.key), reason: err instanceof Error ? err.message : String(err) });
       }
     }
+    // Synchronously with the samples: no reader sees one without the other.
+    if (checkpoint) this.collectorState.commit(checkpoint);
     return result;
   }
 

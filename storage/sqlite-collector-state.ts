@@ -1,11 +1,14 @@
 import type Database from 'better-sqlite3';
-import { checkRecord, decodeCheckpoints, encodeCheckpoints } from './collector-state.js';
+import { checkRecord, decodeCheckpoints, overlayCheckpoints } from './collector-state.js';
 import { StorageError } from './errors.js';
-import type { CollectorStateRecord, CollectorStateStore } from './types.js';
+import type { CollectorCheckpoint, CollectorHealth, CollectorStateRecord, CollectorStateStore } from './types.js';
 
 /**
- * The collector state table. Created beside the sample tables without a schema version bump:
- * older builds ignore it, and a read-only opener of an older file just finds no records.
+ * The collector state tables. Created beside the sample tables without a schema version bump:
+ * older builds ignore them, and a read-only opener of an older file just finds no records.
+ * Checkpoints have a table of their own, one row per (collector, series), so the writer commits
+ * each in the transaction of the samples it vouches for; `collector_state.checkpoints` (JSON)
+ * is what earlier builds wrote, read under them.
  */
 export const COLLECTOR_STATE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS collector_state (
@@ -16,7 +19,21 @@ CREATE TABLE IF NOT EXISTS collector_state (
   updated_at INTEGER NOT NULL,
   checkpoints TEXT NOT NULL DEFAULT '[]'
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS collector_checkpoints (
+  collector TEXT NOT NULL,
+  key TEXT NOT NULL,
+  last_timestamp INTEGER,
+  last_trade_id TEXT,
+  PRIMARY KEY (collector, key)
+) WITHOUT ROWID;
 `;
+
+interface CheckpointTableRow {
+  collector: string;
+  key: string;
+  last_timestamp: number | null;
+  last_trade_id: string | null;
+}
 
 interface StateRow {
   collector: string;
@@ -56,8 +73,16 @@ export class SqliteCollectorStateStore implements CollectorStateStore {
 
   async load(collector: string): Promise<CollectorStateRecord | undefined> {
     this.hooks.ensureOpen('collectorState.load');
-    const row = this.run(`load the collector state of ${collector}`, () => this.table()?.byId.get(collector) as StateRow | undefined);
-    return row && this.decode(row);
+    return this.run(`load the collector state of ${collector}`, () => {
+      const t = this.table();
+      if (!t) return undefined;
+      // One read transaction: the record and its checkpoints as of one commit.
+      return this.db.transaction(() => {
+        const row = t.byId.get(collector) as StateRow | undefined;
+        const checkpoints = (t.checkpointsOf?.all(collector) ?? []) as CheckpointTableRow[];
+        return this.decode(row, collector, checkpoints);
+      })();
+    });
   }
 
   async save(record: CollectorStateRecord): Promise<void> {
@@ -66,25 +91,59 @@ export class SqliteCollectorStateStore implements CollectorStateStore {
     checkRecord(record);
     // Saves land in call order: each waits for the samples to commit, and an earlier save
     // finishing after a later one would put back an old state.
-    const row = [record.collector, record.state, record.restarts, record.lastError, record.updatedAt, encodeCheckpoints(record.checkpoints)] as const;
-    const done = this.saving.then(() => this.write(row));
-    this.saving = done.catch(() => undefined);
-    await done;
+    await this.write(record, record.checkpoints.map((c) => ({ ...c })));
   }
 
-  /** Writes a record (as taken when save was called) once the samples before it are committed. */
-  private async write(row: readonly [collector: string, ...values: unknown[]]): Promise<void> {
-    await this.hooks.writePendingSamples();
-    this.run(`save the collector state of ${row[0]}`, () => {
-      const { upsert } = this.table()!;
-      this.db.transaction(() => upsert.run(...row)).immediate();
+  async saveHealth(health: CollectorHealth): Promise<void> {
+    this.hooks.ensureOpen('collectorState.saveHealth');
+    if (this.hooks.readOnly) throw new StorageError(`SQLite database ${this.hooks.path} is open read-only: collectorState.saveHealth() is not allowed`);
+    checkRecord({ ...health, checkpoints: [] });
+    await this.write({ ...health }, undefined);
+  }
+
+  /**
+   * Writes a record's health and, unless undefined, replaces its checkpoints: as taken when
+   * called, once the samples accepted before are committed. Saves land in call order: an earlier
+   * save finishing after a later one would put back an old state.
+   */
+  private write(health: CollectorHealth, checkpoints: CollectorCheckpoint[] | undefined): Promise<void> {
+    const row = [health.collector, health.state, health.restarts, health.lastError, health.updatedAt] as const;
+    const done = this.saving.then(async () => {
+      await this.hooks.writePendingSamples();
+      this.run(`save the collector state of ${health.collector}`, () => {
+        const t = this.table()!;
+        this.db
+          .transaction(() => {
+            t.upsert.run(...row);
+            if (!checkpoints) return;
+            t.clearLegacyCheckpoints.run(health.collector);
+            t.deleteCheckpoints.run(health.collector);
+            for (const c of checkpoints) t.upsertCheckpoint.run(health.collector, c.key, c.lastTimestamp ?? null, c.lastTradeId ?? null);
+          })
+          .immediate();
+      });
     });
+    this.saving = done.catch(() => undefined);
+    return done;
   }
 
   async list(): Promise<CollectorStateRecord[]> {
     this.hooks.ensureOpen('collectorState.list');
-    const rows = this.run('list the collector states', () => (this.table()?.all.all() ?? []) as StateRow[]);
-    return rows.map((row) => this.decode(row));
+    return this.run('list the collector states', () => {
+      const t = this.table();
+      if (!t) return [];
+      return this.db.transaction(() => {
+        const rows = new Map((t.all.all() as StateRow[]).map((row) => [row.collector, row]));
+        const checkpoints = new Map<string, CheckpointTableRow[]>();
+        for (const c of (t.allCheckpoints?.all() ?? []) as CheckpointTableRow[]) {
+          let of = checkpoints.get(c.collector);
+          if (!of) checkpoints.set(c.collector, (of = []));
+          of.push(c);
+        }
+        const ids = [...new Set([...rows.keys(), ...checkpoints.keys()])].sort();
+        return ids.map((id) => this.decode(rows.get(id), id, checkpoints.get(id) ?? [])!);
+      })();
+    });
   }
 
   /** The prepared statements, or undefined while the file has no such table (an older file opened read-only). */
@@ -98,23 +157,43 @@ export class SqliteCollectorStateStore implements CollectorStateStore {
 
   private prepare() {
     const columns = 'collector, state, restarts, last_error, updated_at, checkpoints';
+    const db = this.db;
+    // A file opened read-only may come from a build before the checkpoints table.
+    const hasCheckpoints = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'collector_checkpoints'").get() !== undefined;
+    const checkpointColumns = 'collector, key, last_timestamp, last_trade_id';
     return {
-      byId: this.db.prepare(`SELECT ${columns} FROM collector_state WHERE collector = ?`),
-      all: this.db.prepare(`SELECT ${columns} FROM collector_state ORDER BY collector`),
-      upsert: this.db.prepare(`INSERT INTO collector_state (${columns}) VALUES (?, ?, ?, ?, ?, ?)
+      byId: db.prepare(`SELECT ${columns} FROM collector_state WHERE collector = ?`),
+      all: db.prepare(`SELECT ${columns} FROM collector_state ORDER BY collector`),
+      // Health only: the JSON checkpoints of earlier builds stay readable under the table's rows.
+      upsert: db.prepare(`INSERT INTO collector_state (collector, state, restarts, last_error, updated_at) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (collector) DO UPDATE SET state = excluded.state, restarts = excluded.restarts,
-          last_error = excluded.last_error, updated_at = excluded.updated_at, checkpoints = excluded.checkpoints`),
+          last_error = excluded.last_error, updated_at = excluded.updated_at`),
+      checkpointsOf: hasCheckpoints ? db.prepare(`SELECT ${checkpointColumns} FROM collector_checkpoints WHERE collector = ?`) : undefined,
+      allCheckpoints: hasCheckpoints ? db.prepare(`SELECT ${checkpointColumns} FROM collector_checkpoints`) : undefined,
+      clearLegacyCheckpoints: db.prepare(`UPDATE collector_state SET checkpoints = '[]' WHERE collector = ?`),
+      deleteCheckpoints: db.prepare(`DELETE FROM collector_checkpoints WHERE collector = ?`),
+      upsertCheckpoint: db.prepare(`INSERT INTO collector_checkpoints (${checkpointColumns}) VALUES (?, ?, ?, ?)
+        ON CONFLICT (collector, key) DO UPDATE SET last_timestamp = excluded.last_timestamp, last_trade_id = excluded.last_trade_id`),
     };
   }
 
-  private decode(row: StateRow): CollectorStateRecord {
+  /**
+   * A stored record (undefined when neither its row nor a checkpoint exists): a save replaced the
+   * JSON checkpoints with '[]', so rows of the table go over what an earlier build left there.
+   */
+  private decode(row: StateRow | undefined, collector: string, checkpoints: CheckpointTableRow[]): CollectorStateRecord | undefined {
+    if (!row && checkpoints.length === 0) return undefined;
+    const legacy = row ? decodeCheckpoints(row.checkpoints, `of ${collector} in ${this.hooks.path}`) : [];
     return {
-      collector: row.collector,
-      state: row.state,
-      restarts: row.restarts,
-      lastError: row.last_error,
-      updatedAt: row.updated_at,
-      checkpoints: decodeCheckpoints(row.checkpoints, `of ${row.collector} in ${this.hooks.path}`),
+      collector,
+      state: row?.state ?? 'unknown',
+      restarts: row?.restarts ?? 0,
+      lastError: row?.last_error ?? null,
+      updatedAt: row?.updated_at ?? 0,
+      checkpoints: overlayCheckpoints(
+        legacy,
+        checkpoints.map((c) => ({ key: c.key, lastTimestamp: c.last_timestamp ?? undefined, lastTradeId: c.last_trade_id ?? undefined })),
+      ),
     };
   }
 

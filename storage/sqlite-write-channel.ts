@@ -80,7 +80,7 @@ export class ThreadWriteChannel implements WriteChannel {
       transfer.push(data.buffer as ArrayBuffer);
       return { ...r, data };
     });
-    return this.request({ type: 'write', batch: { schemas: batch.schemas, rows } }, transfer);
+    return this.request({ type: 'write', batch: { schemas: batch.schemas, rows, checkpoints: batch.checkpoints } }, transfer);
   }
 
   /** A spare buffer of at least `bytes`, or a new one. */

@@ -25,10 +25,20 @@ export interface SeriesRowsBatch {
   data: Float64Array;
 }
 
+/** A collector's checkpoint of one series, committed with the rows of the same batch. */
+export interface CheckpointRow {
+  collector: string;
+  key: string;
+  lastTimestamp: number | null;
+  lastTradeId: string | null;
+}
+
 /** What one write transaction holds. */
 export interface WriteBatch {
   schemas: SeriesSchemaRow[];
   rows: SeriesRowsBatch[];
+  /** Written in the same transaction as the rows: a checkpoint and its samples commit together or not at all. */
+  checkpoints: CheckpointRow[];
 }
 
 /** Rows per multi-row upsert statement, largest first (3 parameters a row; 1 ends any remainder). */
@@ -65,6 +75,8 @@ export class SqliteRowWriter {
         seriesById: db.prepare('SELECT retention_ms, newest FROM series WHERE id = ?'),
         bumpNewest: db.prepare('UPDATE series SET newest = max(coalesce(newest, ?), ?) WHERE id = ?'),
         prune: db.prepare('DELETE FROM samples WHERE series_id = ? AND ts < ?'),
+        upsertCheckpoint: db.prepare(`INSERT INTO collector_checkpoints (collector, key, last_timestamp, last_trade_id) VALUES (?, ?, ?, ?)
+          ON CONFLICT (collector, key) DO UPDATE SET last_timestamp = excluded.last_timestamp, last_trade_id = excluded.last_trade_id`),
       };
       for (const [key, id] of this.stmt.seriesIds.all() as Array<[string, number]>) this.seriesIds.set(key, id);
       this.transaction = this.db.transaction((batch, newSeries) => this.writeInTransaction(batch, newSeries));
@@ -109,6 +121,7 @@ export class SqliteRowWriter {
       const s = this.stmt.seriesById.get(sid) as { retention_ms: number; newest: number | null };
       if (s.retention_ms && s.newest !== null) this.stmt.prune.run(sid, s.newest - s.retention_ms);
     }
+    for (const c of batch.checkpoints) this.stmt.upsertCheckpoint.run(c.collector, c.key, c.lastTimestamp, c.lastTradeId);
   }
 
   /**

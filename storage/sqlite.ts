@@ -9,7 +9,8 @@ import { COLLECTOR_STATE_SCHEMA, SqliteCollectorStateStore } from './sqlite-coll
 import { migrateSchema1To2 } from './sqlite-migrate.js';
 import { decodeRow, PendingRows, policyLetters } from './sqlite-rows.js';
 import { openWriteChannel, type WriteChannel } from './sqlite-write-channel.js';
-import type { SeriesRowsBatch, SeriesSchemaRow } from './sqlite-writer.js';
+import type { CheckpointRow, SeriesRowsBatch, SeriesSchemaRow } from './sqlite-writer.js';
+import { checkCheckpointUpdate } from './collector-state.js';
 import type {
   DataCollectionStorage,
   FetchOptions,
@@ -20,6 +21,7 @@ import type {
   SeriesDeclaration,
   SeriesInfo,
   StorageStats,
+  StoreManyOptions,
   StoreManyResult,
 } from './types.js';
 import { checkKey, checkRange, checkTimestamp, fromFields, toFields } from './validation.js';
@@ -121,6 +123,8 @@ export class SqliteStorage implements DataCollectionStorage {
   private readonly parsedColumns = new Map<string, string[]>();
   /** Series whose schema changed and is not yet in the `series` table. */
   private readonly dirty = new Set<string>();
+  /** Checkpoints accepted with samples, by collector and key: written in the next transaction, with them. */
+  private pendingCheckpoints = new Map<string, CheckpointRow>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private unsynced = false;
@@ -199,8 +203,10 @@ export class SqliteStorage implements DataCollectionStorage {
     await this.afterAccept();
   }
 
-  async storeMany(points: readonly Point[]): Promise<StoreManyResult> {
+  async storeMany(points: readonly Point[], options?: StoreManyOptions): Promise<StoreManyResult> {
     this.ensureWritable('storeMany');
+    const checkpoint = options?.checkpoint;
+    if (checkpoint) checkCheckpointUpdate(checkpoint);
     const result: StoreManyResult = { accepted: 0, rejected: [] };
     for (let i = 0; i < points.length; i++) {
       const p = points[i];
@@ -210,6 +216,18 @@ export class SqliteStorage implements DataCollectionStorage {
       } catch (err) {
         this.rejected += 1;
         result.rejected.push({ index: i, key: String(p?.key), reason: message(err) });
+      }
+    }
+    // Everything buffered goes in one transaction, so a checkpoint taken now commits with every
+    // sample accepted before it (or with a later batch, never an earlier one).
+    if (checkpoint) {
+      for (const c of checkpoint.checkpoints) {
+        this.pendingCheckpoints.set(`${checkpoint.collector}\u0000${c.key}`, {
+          collector: checkpoint.collector,
+          key: c.key,
+          lastTimestamp: c.lastTimestamp ?? null,
+          lastTradeId: c.lastTradeId ?? null,
+        });
       }
     }
     await this.afterAccept();
@@ -341,8 +359,13 @@ export class SqliteStorage implements DataCollectionStorage {
     else this.schedule();
   }
 
+  /** Nothing waits to be written: no samples, schemas or checkpoints. */
+  private idle(): boolean {
+    return this.buffered === 0 && this.dirty.size === 0 && this.pendingCheckpoints.size === 0;
+  }
+
   private schedule(): void {
-    if (this.timer || this.closed || (this.buffered === 0 && this.dirty.size === 0)) return;
+    if (this.timer || this.closed || this.idle()) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.writeInBackground();
@@ -361,7 +384,7 @@ export class SqliteStorage implements DataCollectionStorage {
    */
   private async writeBuffer(): Promise<void> {
     while (this.inFlight) await this.inFlight.catch(() => undefined);
-    if (this.buffered === 0 && this.dirty.size === 0) return;
+    if (this.idle()) return;
     clearTimeout(this.timer);
     this.timer = undefined;
     const done = this.writeBatch();
@@ -388,14 +411,18 @@ export class SqliteStorage implements DataCollectionStorage {
     }
     const samples = this.buffered;
     const dirty = [...this.dirty];
+    const checkpoints = this.pendingCheckpoints;
+    this.pendingCheckpoints = new Map();
     this.buffered = 0;
     this.writing = samples;
     this.dirty.clear();
     try {
-      await this.channel!.write({ schemas, rows });
+      await this.channel!.write({ schemas, rows, checkpoints: [...checkpoints.values()] });
     } catch (err) {
       for (const batch of rows) this.pending.get(batch.key)!.restore(batch);
       for (const key of dirty) this.dirty.add(key);
+      // Back under the ones accepted meanwhile, which are newer.
+      for (const [id, c] of checkpoints) if (!this.pendingCheckpoints.has(id)) this.pendingCheckpoints.set(id, c);
       this.buffered += samples;
       this.errors += 1;
       this.logger.error({ err, path: this.path, buffered: this.buffered }, 'SQLite write failed; samples stay buffered for retry');

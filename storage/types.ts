@@ -94,6 +94,30 @@ export interface CollectorCheckpoint {
   lastTradeId?: string;
 }
 
+/**
+ * Checkpoints that commit together with samples (`storeMany(points, { checkpoint })`): the
+ * collector they belong to and, per series key, where it has reached.
+ */
+export interface CheckpointUpdate {
+  /** The collector's id, e.g. `trades:binance`. */
+  collector: string;
+  checkpoints: readonly CollectorCheckpoint[];
+}
+
+/** Options of one `storeMany` call. */
+export interface StoreManyOptions {
+  /**
+   * Resume points committed atomically with the samples they vouch for: each checkpoint of key K
+   * becomes durable in the same transaction (SQLite transaction, Redis MULTI/EXEC) as the last
+   * sample of K accepted up to and including this call, never before it and never without it,
+   * so after any crash the stored checkpoint matches the stored data exactly.
+   */
+  checkpoint?: CheckpointUpdate;
+}
+
+/** A collector's health as the orchestrator saves it: a record without its checkpoints. */
+export type CollectorHealth = Omit<CollectorStateRecord, 'checkpoints'>;
+
 /** One collector's health and resume points, as the daemon last saved them. */
 export interface CollectorStateRecord {
   /** The collector's id, e.g. `trades:binance`. */
@@ -118,6 +142,12 @@ export interface CollectorStateStore {
    * the call are made durable first, so a checkpoint never gets ahead of the data it vouches for.
    */
   save(record: CollectorStateRecord): Promise<void>;
+  /**
+   * Replaces only the health part of a record, keeping its checkpoints as stored: checkpoints
+   * committed with their samples meanwhile are never put back by a health save. Optional for a
+   * store of your own (load, change and save is used instead).
+   */
+  saveHealth?(health: CollectorHealth): Promise<void>;
   /** Every record, ordered by collector id. */
   list(): Promise<CollectorStateRecord[]>;
 }
@@ -132,8 +162,12 @@ export interface DataCollectionStorage {
   declare(series: SeriesDeclaration): Promise<void>;
   /** Stores one sample; throws a StorageError naming the key when it is refused. */
   store(key: string, value: SampleValue, timestamp: number): Promise<void>;
-  /** Stores many samples; refused points are reported by index, the good ones are stored. */
-  storeMany(points: readonly Point[]): Promise<StoreManyResult>;
+  /**
+   * Stores many samples; refused points are reported by index, the good ones are stored. With
+   * `options.checkpoint`, the checkpoints commit atomically with the samples (see StoreManyOptions);
+   * a backend without `collectorState` ignores them.
+   */
+  storeMany(points: readonly Point[], options?: StoreManyOptions): Promise<StoreManyResult>;
   /** Samples of `key` with `start ≤ t ≤ end`, ascending; `[]` for an unknown key. */
   fetch(key: string, start: number, end: number, options?: FetchOptions): Promise<Sample[]>;
   /** The series stored, with their first/last timestamps and counts. */

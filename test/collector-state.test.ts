@@ -387,7 +387,7 @@ describe('TradeStreamCollector checkpoints', () => {
     const sim = await simulator(7);
     const relay = await replayingRelay(sim);
     const collect = () => {
-      const c = new TradeStreamCollector({ id: 'trades:binance', protocol: binanceTrades, symbols: ['BTC-USDT'], wsUrl: relay.wsUrl, checkpointIntervalMs: 50 });
+      const c = new TradeStreamCollector({ id: 'trades:binance', protocol: binanceTrades, symbols: ['BTC-USDT'], wsUrl: relay.wsUrl });
       const abort = new AbortController();
       return { c, abort, done: c.run(storage, abort.signal) };
     };
@@ -426,63 +426,20 @@ describe('TradeStreamCollector checkpoints', () => {
 });
 
 describe('TradeCheckpoints', () => {
-  /** A memory store that counts saves and can be made to fail. */
-  const countingStore = () => {
-    const inner = new MemoryStorage().collectorState;
-    const counter = {
-      saves: 0,
-      failing: false,
-      load: (id: string) => inner.load(id),
-      list: () => inner.list(),
-      save: async (r: CollectorStateRecord) => {
-        counter.saves += 1;
-        if (counter.failing) throw new StorageError('Redis is unreachable');
-        await inner.save(r);
-      },
-    };
-    return counter;
-  };
-
-  it('saves at most once per interval however fast batches come, and the newest at the end of the run', async () => {
-    const store = countingStore();
-    const checkpoints = new TradeCheckpoints('trades:binance', silentLogger, 100);
-    await checkpoints.begin(store, ['k'], () => undefined);
-    const started = Date.now();
-    let id = 0;
-    while (Date.now() - started < 450) {
-      checkpoints.advance('k', 1_000 + id, ++id);
-      await sleep(1);
-    }
-    expect(id).toBeGreaterThan(100);
-    expect(store.saves).toBeGreaterThanOrEqual(3);
-    expect(store.saves).toBeLessThanOrEqual(6);
-    await checkpoints.end();
-    expect((await store.load('trades:binance'))!.checkpoints).toEqual([{ key: 'k', lastTimestamp: 1_000 + id - 1, lastTradeId: String(id) }]);
-  });
-
-  it('never fails the stream when saving fails, and saves what it missed once the store is back', async () => {
-    const store = countingStore();
-    store.failing = true;
-    const checkpoints = new TradeCheckpoints('c', silentLogger, 20);
-    await checkpoints.begin(store, ['k'], () => undefined);
-    checkpoints.advance('k', 5, '7');
-    await until('a failed save', () => store.saves >= 1);
-    checkpoints.advance('k', 6, '8');
-    store.failing = false;
-    await until('a save after the outage', async () => (await store.load('c'))?.checkpoints[0]?.lastTradeId === '8');
-    await checkpoints.end();
-  });
-
   it('seeds from the stored checkpoints of its own keys only, once per process', async () => {
-    const store = countingStore();
+    const store = new MemoryStorage().collectorState;
     await store.save(record('c', { checkpoints: [{ key: 'mine', lastTradeId: '5', lastTimestamp: 50 }, { key: 'other', lastTradeId: '9' }] }));
     const seeded: string[] = [];
     const checkpoints = new TradeCheckpoints('c', silentLogger);
     await checkpoints.begin(store, ['mine'], (c) => seeded.push(`${c.key}@${c.lastTradeId}`));
-    await checkpoints.end();
     await checkpoints.begin(store, ['mine'], (c) => seeded.push(`${c.key}@${c.lastTradeId}`));
-    await checkpoints.end();
     expect(seeded).toEqual(['mine@5']);
+  });
+
+  it('never moves a checkpoint\'s time backwards when a batch ends on an older trade time', async () => {
+    const checkpoints = new TradeCheckpoints('c', silentLogger);
+    checkpoints.stored([checkpoints.next('k', 1_000, '7')]);
+    expect(checkpoints.next('k', 900, '8')).toEqual({ key: 'k', lastTimestamp: 1_000, lastTradeId: '8' });
   });
 });
 

@@ -16,7 +16,7 @@ import { silentLogger } from '../../src/logger.js';
 import { MemoryStorage } from '../../storage/memory.js';
 import { SqliteStorage } from '../../storage/sqlite.js';
 import { decodeRow } from '../../storage/sqlite-rows.js';
-import type { DataCollectionStorage, FetchOptions, Point, SampleValue, SeriesDeclaration, StoreManyResult } from '../../storage/types.js';
+import type { DataCollectionStorage, FetchOptions, Point, SampleValue, SeriesDeclaration, StoreManyOptions, StoreManyResult } from '../../storage/types.js';
 import { TAPE_SYMBOL, TAPE_UNIFIED_SYMBOL, wallNow } from './trade-tape.js';
 
 export const CLIENT_KINDS = ['ws-framing', 'ws-json', 'ours-memory', 'ours-sqlite', 'ccxt', 'tardis'] as const;
@@ -159,8 +159,8 @@ class StoreProbe implements DataCollectionStorage {
     this.commits.push([written, wallNow()]);
   };
 
-  async storeMany(points: readonly Point[]): Promise<StoreManyResult> {
-    const result = await this.inner.storeMany(points);
+  async storeMany(points: readonly Point[], options?: StoreManyOptions): Promise<StoreManyResult> {
+    const result = await this.inner.storeMany(points, options);
     const now = wallNow();
     const refused = result.rejected.length > 0 ? new Set(result.rejected.map((r) => r.index)) : undefined;
     const { times } = this.tape;

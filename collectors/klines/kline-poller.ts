@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger, type Logger } from '../../src/logger.js';
-import { updateCollectorState } from '../../storage/collector-state.js';
 import type { DataCollectionStorage } from '../../storage/types.js';
 import { restClientFor, RestError, type RestClient } from '../rest/rest-client.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';
@@ -132,7 +131,8 @@ export class KlinePoller implements DataSourceCollector {
   private async saveCheckpoint(storage: DataCollectionStorage): Promise<void> {
     if (!storage.collectorState || this.verifiedThrough === undefined) return;
     try {
-      await updateCollectorState(storage.collectorState, this.id, { checkpoints: [{ key: this.history.key, lastTimestamp: this.verifiedThrough }] });
+      // Committed with (or after) every candle stored before it: never ahead of them.
+      await storage.storeMany([], { checkpoint: { collector: this.id, checkpoints: [{ key: this.history.key, lastTimestamp: this.verifiedThrough }] } });
     } catch (err) {
       // Losing it only costs a longer recheck after a restart.
       this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot save the klines checkpoint');

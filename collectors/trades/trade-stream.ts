@@ -64,8 +64,6 @@ export interface TradeStreamOptions {
   connectTimeoutMs?: number;
   /** How long after the last subscribe request every ack must have arrived. */
   ackTimeoutMs?: number;
-  /** Checkpoints are saved at most this often while running (ms); default 1000. */
-  checkpointIntervalMs?: number;
   /** Overrides `protocol.maxConnectionAgeMs` (tests). */
   maxConnectionAgeMs?: number;
   /** Where new trades (after dedup, live and backfilled) are handed on, for derived data such as candles. */
@@ -129,7 +127,7 @@ export class TradeStreamCollector implements DataSourceCollector {
     this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
     this.maxConnectionAgeMs = options.maxConnectionAgeMs ?? protocol.maxConnectionAgeMs;
     this.dedup = new TradeDeduplicator(protocol.idsIncrease);
-    this.checkpoints = new TradeCheckpoints(this.id, this.logger, options.checkpointIntervalMs);
+    this.checkpoints = new TradeCheckpoints(this.id, this.logger);
     const { history } = protocol;
     const restUrl = options.restUrl ?? (options.wsUrl === undefined ? history?.defaultRestUrl : undefined);
     this.gapFiller = new GapFiller({
@@ -173,11 +171,7 @@ export class TradeStreamCollector implements DataSourceCollector {
     }
     // Before the first frame: trades a previous process stored must be known as seen.
     await this.checkpoints.begin(storage.collectorState, this.keys, (checkpoint) => this.seed(checkpoint));
-    try {
-      await this.stream(storage, signal);
-    } finally {
-      await this.checkpoints.end();
-    }
+    await this.stream(storage, signal);
   }
 
   /** The checkpoints of the trades stored by this process (per key: last id and exchange time). */
@@ -208,7 +202,7 @@ export class TradeStreamCollector implements DataSourceCollector {
         writeFailed = true;
         run.current.loop.fail(err);
       },
-      (key, lastTimestamp, lastTradeId) => this.checkpoints.advance(key, lastTimestamp, lastTradeId),
+      storage.collectorState ? this.checkpoints : undefined,
     );
     const gapWrites = new Set<Promise<void>>();
     this.gapFiller.beginRun(this.gapSink(storage, writer, endOfRun.signal, gapWrites));

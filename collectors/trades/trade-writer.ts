@@ -1,6 +1,7 @@
 import type { Logger } from '../../src/logger.js';
-import type { DataCollectionStorage, Point } from '../../storage/types.js';
+import type { CollectorCheckpoint, DataCollectionStorage, Point } from '../../storage/types.js';
 import type { CollectorProgress } from '../types.js';
+import type { TradeCheckpoints } from './trade-checkpoints.js';
 import { TAKER_BUY, tradesKey, type Trade } from './trade.js';
 
 // Bounds one storeMany call, so a backlog after a slow write goes out in several calls.
@@ -14,9 +15,6 @@ interface TradeFields {
   notional: number;
   [field: string]: number;
 }
-
-/** Called after a batch was stored: `key`'s trades up to `lastTradeId`, the newest at `lastTimestamp`. */
-export type StoredTradesListener = (key: string, lastTimestamp: number, lastTradeId: string | number) => void;
 
 /** One symbol's samples waiting to be written; kept for the writer's life, emptied by each write. */
 interface SeriesQueue {
@@ -52,8 +50,8 @@ export class TradeWriter {
     private readonly logger: Logger,
     /** Called once when a write throws; the stream then ends with that error. */
     private readonly onFailure: (err: Error) => void,
-    /** Told what each written batch stored, for checkpoints. */
-    private readonly onStored?: StoredTradesListener,
+    /** Where the stream's checkpoints stand: each batch commits its keys' next ones with its samples. */
+    private readonly checkpoints?: TradeCheckpoints,
   ) {}
 
   /** Queues trades (already deduplicated) for the next write. */
@@ -143,19 +141,21 @@ export class TradeWriter {
       queue.points = [];
       queue.newest = -Infinity;
     }
+    // The checkpoints go with the last call: they vouch for every sample of their keys before it.
+    // (Refused points count as done: sending them again would be refused again.)
+    const checkpoints: CollectorCheckpoint[] | undefined = this.checkpoints && written.map(({ key, newest, lastId }) => this.checkpoints!.next(key, newest, lastId));
     for (let start = 0; start < points.length; start += MAX_POINTS_PER_CALL) {
+      const last = start + MAX_POINTS_PER_CALL >= points.length;
       const chunk = points.length <= MAX_POINTS_PER_CALL ? points : points.slice(start, start + MAX_POINTS_PER_CALL);
       let newest = 0;
       for (const p of chunk) if (p.timestamp > newest) newest = p.timestamp;
-      const result = await this.storage.storeMany(chunk);
+      const result = await this.storage.storeMany(chunk, last && checkpoints ? { checkpoint: { collector: this.checkpoints!.collector, checkpoints } } : undefined);
       if (result.rejected.length > 0) {
         // The storage counts them too; log a few so the cause is visible.
         this.logger.error({ rejected: result.rejected.length, first: result.rejected.slice(0, 3) }, 'storage rejected trade samples');
       }
       if (result.accepted > 0) this.progress.recordStored(result.accepted, newest);
     }
-    // Only once the whole batch is stored: a checkpoint must never claim trades not written.
-    // (Refused points count as done: sending them again would be refused again.)
-    if (this.onStored) for (const { key, newest, lastId } of written) this.onStored(key, newest, lastId);
+    if (checkpoints) this.checkpoints!.stored(checkpoints);
   }
 }

@@ -5,14 +5,18 @@
  * `collector-state:collectors`, lists the ids.
  */
 import { Repository, Schema, type RedisConnection } from 'redis-om';
-import { checkRecord, decodeCheckpoints, encodeCheckpoints } from '../collector-state.js';
+import { checkRecord, decodeCheckpoints, encodeCheckpoints, overlayCheckpoints } from '../collector-state.js';
 import { StorageClosedError, StorageError } from '../errors.js';
-import type { CollectorStateRecord, CollectorStateStore } from '../types.js';
+import type { CollectorCheckpoint, CollectorHealth, CollectorStateRecord, CollectorStateStore } from '../types.js';
 import { connect, describeError, destroyQuietly, isTransient, type CredentialMask, type RedisClient } from './connect.js';
-import { COLLECTOR_STATE_PREFIX } from './layout.js';
+import { checkpointKey, checkpointSeriesKey, COLLECTOR_STATE_IDS, COLLECTOR_STATE_PREFIX } from './layout.js';
 
-/** The set of collector ids that have a record, so listing needs neither SCAN nor a search index. */
-export const COLLECTOR_STATE_IDS = `${COLLECTOR_STATE_PREFIX}collectors`;
+export { COLLECTOR_STATE_IDS };
+
+/** A checkpoint as its series' checkpoint hash holds it (the writer's MULTI sets it with the samples). */
+export function encodeSeriesCheckpoint(checkpoint: CollectorCheckpoint): string {
+  return encodeCheckpoints([checkpoint]);
+}
 
 /** redis-om's key prefix (its schema name): a record's key is `<prefix>:<collector id>`. */
 const RECORD_PREFIX = `${COLLECTOR_STATE_PREFIX}collector`;
@@ -103,8 +107,25 @@ export class RedisCollectorStateStore implements CollectorStateStore {
 
   async load(collector: string): Promise<CollectorStateRecord | undefined> {
     this.ensureOpen('collectorState.load');
-    const entity = await this.redis(`load the collector state of ${collector}`, () => this.repository.fetch(collector));
-    return this.decode(collector, entity);
+    return this.redis(`load the collector state of ${collector}`, async () => {
+      const [entity, committed] = await Promise.all([this.repository.fetch(collector), this.seriesCheckpoints(collector)]);
+      return this.decode(collector, entity, committed);
+    });
+  }
+
+  /**
+   * The checkpoints committed with samples (one hash per series, see layout.ts checkpointKey),
+   * by series key. Read after the record; each is as of one MULTI of its series.
+   */
+  private async seriesCheckpoints(collector: string): Promise<Map<string, string>> {
+    const keys = (await this.client.sMembers(checkpointSeriesKey(collector))).map(String);
+    const texts = await Promise.all(keys.map((key) => this.client.hGet(checkpointKey(key), collector)));
+    const out = new Map<string, string>();
+    keys.forEach((key, i) => {
+      const text = texts[i];
+      if (typeof text === 'string') out.set(key, text);
+    });
+    return out;
   }
 
   async save(record: CollectorStateRecord): Promise<void> {
@@ -125,6 +146,34 @@ export class RedisCollectorStateStore implements CollectorStateStore {
       });
       // After the hash: a listed id always has a record (list() skips one whose hash is gone).
       await this.client.sAdd(COLLECTOR_STATE_IDS, record.collector);
+      // The whole record is replaced: checkpoints committed with samples follow it too.
+      const inRecord = new Map(record.checkpoints.map((c) => [c.key, c]));
+      for (const key of (await this.client.sMembers(checkpointSeriesKey(record.collector))).map(String)) {
+        const c = inRecord.get(key);
+        if (c) await this.client.hSet(checkpointKey(key), record.collector, encodeSeriesCheckpoint(c));
+        else await this.client.hDel(checkpointKey(key), record.collector);
+      }
+    });
+  }
+
+  async saveHealth(health: CollectorHealth): Promise<void> {
+    this.ensureOpen('collectorState.saveHealth');
+    if (this.options.readOnly) {
+      throw new StorageError(`Redis storage at ${this.url} is open read-only: collectorState.saveHealth() is not allowed`);
+    }
+    checkRecord({ ...health, checkpoints: [] });
+    const key = collectorStateKey(health.collector);
+    await this.redis(`save the collector state of ${health.collector}`, async () => {
+      // The fields as redis-om writes them (text), leaving the hash's checkpoints alone.
+      await this.client.hSet(key, {
+        collector: health.collector,
+        state: health.state,
+        restarts: String(health.restarts),
+        updatedAt: String(health.updatedAt),
+        ...(health.lastError !== null ? { lastError: health.lastError } : {}),
+      });
+      if (health.lastError === null) await this.client.hDel(key, 'lastError');
+      await this.client.sAdd(COLLECTOR_STATE_IDS, health.collector);
     });
   }
 
@@ -134,7 +183,8 @@ export class RedisCollectorStateStore implements CollectorStateStore {
       const ids = (await this.client.sMembers(COLLECTOR_STATE_IDS)).map(String).sort();
       if (ids.length === 0) return [];
       const entities = (await this.repository.fetch(ids)) as StoredEntity[];
-      return ids.flatMap((id, i) => this.decode(id, entities[i]!) ?? []);
+      const committed = await Promise.all(ids.map((id) => this.seriesCheckpoints(id)));
+      return ids.flatMap((id, i) => this.decode(id, entities[i]!, committed[i]!) ?? []);
     });
   }
 
@@ -145,20 +195,22 @@ export class RedisCollectorStateStore implements CollectorStateStore {
     await this.client.close().catch(() => destroyQuietly(this.client));
   }
 
-  /** An entity as a record; undefined when the hash does not exist. */
-  private decode(collector: string, entity: StoredEntity): CollectorStateRecord | undefined {
-    if (typeof entity.state !== 'string') return undefined;
+  /**
+   * An entity and the checkpoints committed with samples as a record (those over the record's
+   * own); undefined when there is neither.
+   */
+  private decode(collector: string, entity: StoredEntity, committed: ReadonlyMap<string, string>): CollectorStateRecord | undefined {
+    if (typeof entity.state !== 'string' && committed.size === 0) return undefined;
     const number = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+    const own = decodeCheckpoints(typeof entity.checkpoints === 'string' ? entity.checkpoints : undefined, `${collectorStateKey(collector)} at ${this.url}`);
+    const fromSeries = [...committed].flatMap(([key, text]) => decodeCheckpoints(`${text}`, `${checkpointKey(key)} at ${this.url}`).slice(0, 1));
     return {
       collector,
-      state: entity.state,
+      state: typeof entity.state === 'string' ? entity.state : 'unknown',
       restarts: number(entity.restarts),
       lastError: typeof entity.lastError === 'string' ? entity.lastError : null,
       updatedAt: number(entity.updatedAt),
-      checkpoints: decodeCheckpoints(
-        typeof entity.checkpoints === 'string' ? entity.checkpoints : undefined,
-        `${collectorStateKey(collector)} at ${this.url}`,
-      ),
+      checkpoints: overlayCheckpoints(own, fromSeries),
     };
   }
 

@@ -32,13 +32,30 @@ export function ackKey(series: string, writerId: string): string {
 }
 
 /**
+ * A series' checkpoints: a hash of collector id → that collector's checkpoint of the series (as
+ * JSON). It shares the series' hash tag, so the MULTI that writes a batch of samples also moves
+ * the checkpoint that vouches for them: both are applied, or neither.
+ */
+export function checkpointKey(series: string): string {
+  return `tsckpt:{${series}}`;
+}
+
+/**
  * Every key of collectors' state records starts with this (collector-state.ts). It holds no
  * series key and no hash tag: plain hashes and a set, on any Redis, modules or not.
  */
 export const COLLECTOR_STATE_PREFIX = 'collector-state:';
 
+/** The set of series keys a collector has checkpoints of (in `checkpointKey(series)` hashes). */
+export function checkpointSeriesKey(collector: string): string {
+  return `${COLLECTOR_STATE_PREFIX}checkpoint-series:${collector}`;
+}
+
+/** The set of collector ids that have a record or checkpoints, so listing needs neither SCAN nor a search index. */
+export const COLLECTOR_STATE_IDS = `${COLLECTOR_STATE_PREFIX}collectors`;
+
 /** Key patterns of everything this layout creates (for tests and tooling that clean up). */
-export const LAYOUT_PATTERNS = ['ts:{*', 'tsmeta:{*', 'tsack:{*', SERIES_SET, `${COLLECTOR_STATE_PREFIX}*`] as const;
+export const LAYOUT_PATTERNS = ['ts:{*', 'tsmeta:{*', 'tsack:{*', 'tsckpt:{*', SERIES_SET, `${COLLECTOR_STATE_PREFIX}*`] as const;
 
 /** Labels this backend sets on every key itself; a declaration may not use them. */
 export const RESERVED_LABELS = ['series', 'field'] as const;

@@ -1,5 +1,6 @@
 import { silentLogger, type Logger } from '../../src/logger.js';
 import { SeriesCatalog } from '../catalog.js';
+import { checkCheckpointUpdate } from '../collector-state.js';
 import { StorageClosedError, StorageError } from '../errors.js';
 import type {
   DataCollectionStorage,
@@ -10,6 +11,7 @@ import type {
   SeriesDeclaration,
   SeriesInfo,
   StorageStats,
+  StoreManyOptions,
   StoreManyResult,
 } from '../types.js';
 import { checkDeclaration, checkKey, checkRange, checkTimestamp, toFields } from '../validation.js';
@@ -182,8 +184,10 @@ export class RedisTimeSeriesStorage implements DataCollectionStorage {
     await writer.waitForSpace();
   }
 
-  async storeMany(points: readonly Point[]): Promise<StoreManyResult> {
+  async storeMany(points: readonly Point[], options?: StoreManyOptions): Promise<StoreManyResult> {
     const writer = this.ensureWritable('storeMany');
+    const checkpoint = options?.checkpoint;
+    if (checkpoint) checkCheckpointUpdate(checkpoint);
     const result: StoreManyResult = { accepted: 0, rejected: [] };
     for (let i = 0; i < points.length; i++) {
       const p = points[i];
@@ -195,6 +199,7 @@ export class RedisTimeSeriesStorage implements DataCollectionStorage {
         result.rejected.push({ index: i, key: String(p?.key), reason: err instanceof Error ? err.message : String(err) });
       }
     }
+    if (checkpoint) for (const c of checkpoint.checkpoints) writer.enqueueCheckpoint(c.key, checkpoint.collector, c);
     await writer.waitForSpace();
     return result;
   }

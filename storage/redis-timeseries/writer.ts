@@ -9,6 +9,10 @@
  *   applied, so a `sum` field is never added twice.
  * - While Redis is unreachable the batch goes back to the buffer; `storeMany` waits once the
  *   buffer is full (backpressure) and nothing is dropped.
+ * - A checkpoint (`storeMany(..., { checkpoint })`) rides on its series' last queued sample and
+ *   is set in the MULTI of the batch that carries that sample, in the series' checkpoint hash:
+ *   it is applied exactly when its samples are. With no sample queued it goes alone, after the
+ *   batches in flight.
  * - TS.MADD answers per sample: refusals are counted and logged with their key; samples older
  *   than the retention are dropped as the contract allows and counted apart.
  */
@@ -16,10 +20,11 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../src/logger.js';
 import type { SeriesSchema } from '../catalog.js';
 import { StorageError } from '../errors.js';
-import type { MergePolicy } from '../types.js';
+import type { CollectorCheckpoint, MergePolicy } from '../types.js';
 import { fromFields } from '../validation.js';
+import { encodeSeriesCheckpoint } from './collector-state.js';
 import { describeError, isTransient, type CredentialMask, type RedisConnection } from './connect.js';
-import { ackKey, fieldKey, formatDouble } from './layout.js';
+import { ackKey, checkpointKey, checkpointSeriesKey, COLLECTOR_STATE_IDS, fieldKey, formatDouble } from './layout.js';
 import type { SeriesSchemas } from './schema.js';
 
 /** How long a batch marker outlives its batch; only retries within this window need it. */
@@ -76,6 +81,10 @@ interface QueuedSample {
   fields: Record<string, number>;
   /** Set once it was re-sent after a per-sample refusal; a second refusal is final. */
   retried: boolean;
+  /** Checkpoints (collector → checkpoint) to set with this sample's batch. */
+  checkpoints?: Map<string, CollectorCheckpoint>;
+  /** Carries checkpoints only (no sample of the series was queued when they came). */
+  onlyCheckpoints?: true;
 }
 
 interface Batch {
@@ -220,6 +229,8 @@ export class SampleWriter {
   private spaceWaiters: Array<() => void> = [];
   private readonly recent: AsyncRejection[] = [];
   private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
+  /** Collector and series pairs whose checkpoint is findable (see registerCheckpoints). */
+  private readonly registeredCheckpoints = new Set<string>();
   private written = 0;
   private rejected = 0;
   private droppedByRetention = 0;
@@ -235,6 +246,22 @@ export class SampleWriter {
     this.waitingCount += 1;
     if (this.waitingCount >= this.options.batchSize) this.startDraining();
     else this.schedule();
+  }
+
+  /**
+   * Sets `checkpoint` of `collector` for `key` in the same MULTI as the last sample of `key`
+   * queued so far, or on its own after the batches before it when none is queued.
+   */
+  enqueueCheckpoint(key: string, collector: string, checkpoint: CollectorCheckpoint): void {
+    let queue = this.series.get(key);
+    if (!queue) this.series.set(key, (queue = { waiting: [] }));
+    let carrier = queue.waiting[queue.waiting.length - 1];
+    if (!carrier) {
+      queue.waiting.push((carrier = { seq: this.nextSeq++, ts: -1, fields: {}, retried: false, onlyCheckpoints: true }));
+      this.waitingCount += 1;
+      this.schedule();
+    }
+    (carrier.checkpoints ??= new Map()).set(collector, checkpoint);
   }
 
   /** Resolves once the buffer has room (backpressure: callers wait, nothing is dropped). */
@@ -350,34 +377,57 @@ export class SampleWriter {
   private async write(key: string, batch: Batch): Promise<Outcome> {
     const { client, schemas } = this.options;
     let schema: SeriesSchema;
+    // The batch's checkpoints, the latest of each collector.
+    const checkpoints = new Map<string, CollectorCheckpoint>();
+    for (const sample of batch.samples) if (sample.checkpoints) for (const [collector, c] of sample.checkpoints) checkpoints.set(collector, c);
+    const samples = checkpoints.size > 0 ? batch.samples.filter((sample) => !sample.onlyCheckpoints) : batch.samples;
     try {
-      schema = this.options.schemaOf(key);
-      if (!schemas.isCurrent(schema)) await schemas.ensure(schema);
+      if (samples.length > 0) {
+        schema = this.options.schemaOf(key);
+        if (!schemas.isCurrent(schema)) await schemas.ensure(schema);
+      } else schema = { key, fields: {}, retentionMs: 0, labels: {}, declared: false };
+      await this.registerCheckpoints(key, checkpoints.keys());
       if (batch.maybeApplied) {
         const applied = Number(await client.send(ackKey(key, this.writerId), ['GET', ackKey(key, this.writerId)]));
-        if (applied >= batch.id) return { kind: 'written', written: batch.samples.length, dropped: 0, resend: [], rejected: [], rejectedSamples: 0 };
+        if (applied >= batch.id) return { kind: 'written', written: samples.length, dropped: 0, resend: [], rejected: [], rejectedSamples: 0 };
       }
     } catch (error) {
       if (isTransient(error)) return { kind: 'unavailable', error, maybeApplied: batch.maybeApplied };
       return { kind: 'refused', reason: describeError(error, this.options.mask) };
     }
-    const { madd, answerOf } = buildMadd(key, batch.samples, schema.fields);
+    const { madd, answerOf } = buildMadd(key, samples, schema.fields);
     let replies: unknown[];
     try {
-      // One slot: the field keys and the marker share the series' hash tag, and PUBLISH has
-      // no key (a cluster forwards it to subscribers on every node).
-      const multi = client
-        .multi(ackKey(key, this.writerId))
-        .add(madd)
-        .add(['SET', ackKey(key, this.writerId), String(batch.id), 'EX', String(ACK_TTL_SECONDS)]);
+      // One slot: the field keys, the marker and the checkpoint hash share the series' hash tag,
+      // and PUBLISH has no key (a cluster forwards it to subscribers on every node).
+      const multi = client.multi(ackKey(key, this.writerId));
+      if (samples.length > 0) multi.add(madd);
+      multi.add(['SET', ackKey(key, this.writerId), String(batch.id), 'EX', String(ACK_TTL_SECONDS)]);
+      for (const [collector, c] of checkpoints) multi.add(['HSET', checkpointKey(key), collector, encodeSeriesCheckpoint(c)]);
       // In the same MULTI: subscribers hear of a batch exactly when it is applied, once.
-      if (this.options.publish) multi.add(['PUBLISH', key, liveMessage(key, batch.samples)]);
+      if (this.options.publish && samples.length > 0) multi.add(['PUBLISH', key, liveMessage(key, samples)]);
       replies = await multi.exec();
+      if (samples.length === 0) return { kind: 'written', written: 0, dropped: 0, resend: [], rejected: [], rejectedSamples: 0 };
     } catch (error) {
       if (isTransient(error)) return { kind: 'unavailable', error, maybeApplied: true };
       return { kind: 'refused', reason: `TS.MADD for ${key} refused: ${describeError(error, this.options.mask)}` };
     }
-    return this.readReply(key, batch, replies[0], answerOf);
+    return this.readReply(key, samples, replies[0], answerOf);
+  }
+
+  /**
+   * Makes the collector's checkpoint of `key` findable (the collector's set of series keys, and
+   * the collector ids), before the first MULTI that sets it; once per process.
+   */
+  private async registerCheckpoints(key: string, collectors: Iterable<string>): Promise<void> {
+    for (const collector of collectors) {
+      const id = `${collector}\u0000${key}`;
+      if (this.registeredCheckpoints.has(id)) continue;
+      const seriesSet = checkpointSeriesKey(collector);
+      await this.options.client.send(seriesSet, ['SADD', seriesSet, key]);
+      await this.options.client.send(COLLECTOR_STATE_IDS, ['SADD', COLLECTOR_STATE_IDS, collector]);
+      this.registeredCheckpoints.add(id);
+    }
   }
 
   /**
@@ -385,11 +435,11 @@ export class SampleWriter {
    * sample as accepted: `answerOf` maps each (sample, field) to its answer, which a sample
    * merged into its neighbours shares with them (see buildMadd).
    */
-  private readReply(key: string, batch: Batch, reply: unknown, answerOf: readonly number[]): Outcome {
+  private readReply(key: string, samples: readonly QueuedSample[], reply: unknown, answerOf: readonly number[]): Outcome {
     const elements = Array.isArray(reply) ? reply : [];
     const outcome = { kind: 'written' as const, written: 0, dropped: 0, resend: [] as QueuedSample[], rejected: [] as AsyncRejection[], rejectedSamples: 0 };
     let i = 0;
-    for (const sample of batch.samples) {
+    for (const sample of samples) {
       let pastRetention = false;
       const failed: Array<[string, string]> = [];
       for (const field in sample.fields) {
