@@ -100,6 +100,7 @@ describe.skipIf(!module)('redis-timeseries on a Redis Cluster', () => {
     return {
       storage: await RedisTimeSeriesStorage.open({ urls: cluster.urls }),
       openReader: () => RedisTimeSeriesStorage.open({ urls: cluster.urls, readOnly: true }),
+      childSpec: { kind: 'redis-timeseries', urls: cluster.urls },
       cleanup: () => cluster.flushAll(),
     };
   });

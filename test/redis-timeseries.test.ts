@@ -161,6 +161,7 @@ describe.skipIf(!target)('redis-timeseries with TimeSeries', () => {
     return {
       storage: await RedisTimeSeriesStorage.open({ url }),
       openReader: () => RedisTimeSeriesStorage.open({ url, readOnly: true }),
+      childSpec: { kind: 'redis-timeseries', url },
       cleanup: () => deleteCollectorKeys(url),
     };
   });

@@ -3,6 +3,8 @@
  * every backend runs: `storageContract('sqlite', async () => ({ storage, openReader, ... }))`.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { childFetch, crashWrites, type StorageSpec } from './support/storage-child.js';
+import { updateCollectorState } from '../storage/collector-state.js';
 import { StorageClosedError, StorageError } from '../storage/errors.js';
 import type { Aggregation, DataCollectionStorage, MergePolicy, Point, Sample, SampleValue } from '../storage/types.js';
 
@@ -12,8 +14,8 @@ export interface ContractHarness {
   storage: DataCollectionStorage;
   /** Opens a second, independent handle on the same data (another connection); omit when none can exist. */
   openReader?: () => Promise<DataCollectionStorage>;
-  /** Runs `fetch` in a separate OS process and returns its samples as parsed JSON. */
-  secondProcessFetch?: (key: string, start: number, end: number) => Promise<unknown>;
+  /** How a separate OS process opens the same data (test/support/storage-child.js); omit when none can. */
+  childSpec?: StorageSpec;
   /** Removes whatever the harness created (files, keys); called after the storage is closed. */
   cleanup?: () => Promise<void>;
 }
@@ -532,8 +534,88 @@ export function storageContract(name: string, open: () => Promise<ContractHarnes
         expect(await all('close:x', await reader())).toEqual([[1, 0.1], [2, 0.2], [3, 0.3]]);
       });
 
+      it('commits each checkpoint with its samples: a writer killed with SIGKILL at random moments leaves checkpoints that match the data exactly, and resuming from them stores every trade once', async (ctx) => {
+        if (!harness.childSpec) ctx.skip('backend lives in one process: nothing of it survives a kill');
+        if (!s.collectorState) ctx.skip('backend keeps no collector state');
+        // The writer process is the only writer (SQLite: one per file).
+        await s.close();
+        const keys = ['crash:a', 'crash:b'];
+        for (let kill = 0; kill < 6; kill++) {
+          await crashWrites(harness.childSpec!, 'crash-writer', keys, 30 + Math.floor(Math.random() * 300));
+          const r = await reader();
+          const record = await r.collectorState!.load('crash-writer');
+          for (const key of keys) {
+            const checkpoint = record?.checkpoints.find((c) => c.key === key);
+            const samples = await all(key, r);
+            let count = 0;
+            let amount = 0;
+            let maxId = 0;
+            for (const [, v] of samples) {
+              const f = v as Record<string, number>;
+              count += f.count!;
+              amount += f.amount!;
+              maxId = Math.max(maxId, f.id!);
+            }
+            const last = Number(checkpoint?.lastTradeId ?? 0);
+            // Each trade once (count), none past the checkpoint (id), none before it missing.
+            expect({ kill, key, count, maxId, amount }).toEqual({ kill, key, count: last, maxId: last, amount: last * 0.5 });
+            expect(checkpoint?.lastTimestamp ?? samples.at(-1)?.[0]).toBe(samples.at(-1)?.[0]);
+          }
+          await r.close();
+          readers.splice(readers.indexOf(r), 1);
+        }
+        const final = await reader();
+        expect(Number((await final.collectorState!.load('crash-writer'))!.checkpoints[0]!.lastTradeId)).toBeGreaterThan(0);
+      }, 60_000);
+
+      it('keeps a checkpoint given to storeMany with the samples: loaded at once by the writer, and by a second reader once flushed', async (ctx) => {
+        if (!s.collectorState) ctx.skip('backend keeps no collector state');
+        await s.declare({ key: 'cp:a', fields: { amount: 'sum' } });
+        await s.storeMany([{ key: 'cp:a', value: { amount: 1 }, timestamp: 10 }], { checkpoint: { collector: 'c', checkpoints: [{ key: 'cp:a', lastTradeId: '1', lastTimestamp: 10 }] } });
+        await s.storeMany([{ key: 'cp:a', value: { amount: 2 }, timestamp: 11 }], { checkpoint: { collector: 'c', checkpoints: [{ key: 'cp:a', lastTradeId: '2', lastTimestamp: 11 }] } });
+        // A checkpoint alone commits with (or after) every sample accepted before it.
+        await s.storeMany([], { checkpoint: { collector: 'k', checkpoints: [{ key: 'cp:b', lastTimestamp: 5 }] } });
+        await s.flush();
+        const expected = [{ key: 'cp:a', lastTradeId: '2', lastTimestamp: 11 }];
+        expect((await s.collectorState!.load('c'))!.checkpoints).toEqual(expected);
+        expect((await s.collectorState!.load('k'))!.checkpoints).toEqual([{ key: 'cp:b', lastTimestamp: 5 }]);
+        expect((await s.collectorState!.list()).map((r) => r.collector)).toEqual(['c', 'k']);
+        if (harness.openReader) {
+          const r = await reader();
+          expect((await r.collectorState!.load('c'))!.checkpoints).toEqual(expected);
+          expect(await all('cp:a', r)).toEqual([[10, { amount: 1 }], [11, { amount: 2 }]]);
+        }
+      });
+
+      it('never puts back an older checkpoint when the health of the same collector is saved meanwhile', async (ctx) => {
+        if (!s.collectorState) ctx.skip('backend keeps no collector state');
+        const store = s.collectorState!;
+        const checkpointAt = (id: number) => ({ collector: 'trades:x', checkpoints: [{ key: 'cp:x', lastTradeId: String(id), lastTimestamp: id }] });
+        await s.storeMany([{ key: 'cp:x', value: 1, timestamp: 1 }], { checkpoint: checkpointAt(1) });
+        // Health saves load the record (checkpoint 1) while samples with newer checkpoints commit.
+        const saves: Array<Promise<unknown>> = [];
+        for (let i = 2; i <= 30; i++) {
+          saves.push(updateCollectorState(store, 'trades:x', { state: i % 2 ? 'running' : 'backing-off', restarts: i, lastError: null }));
+          await s.storeMany([{ key: 'cp:x', value: i, timestamp: i }], { checkpoint: checkpointAt(i) });
+        }
+        await Promise.all(saves);
+        await s.flush();
+        const record = (await store.load('trades:x'))!;
+        expect(record).toMatchObject({ state: 'backing-off', restarts: 30 });
+        expect(record.checkpoints).toEqual(checkpointAt(30).checkpoints);
+      });
+
+      it('refuses a malformed checkpoint before storing anything of the call', async (ctx) => {
+        if (!s.collectorState) ctx.skip('backend keeps no collector state');
+        const bad = { checkpoint: { collector: '', checkpoints: [{ key: 'cp:y', lastTradeId: '1' }] } };
+        await expect(s.storeMany([{ key: 'cp:y', value: 1, timestamp: 1 }], bad)).rejects.toBeInstanceOf(StorageError);
+        await expect(s.storeMany([{ key: 'cp:y', value: 1, timestamp: 1 }], { checkpoint: { collector: 'c', checkpoints: [{ key: 'bad key!' }] } })).rejects.toBeInstanceOf(StorageError);
+        expect(await all('cp:y')).toEqual([]);
+      });
+
       it('serves fetch to a separate OS process', async (ctx) => {
-        if (!harness.secondProcessFetch) ctx.skip('backend has no second-process reader');
+        if (!harness.childSpec) ctx.skip('backend lives in one process: no other process can read it');
+        const fetchInChild = (key: string, start: number, end: number) => childFetch(harness.childSpec!, key, start, end);
         const samples: Point[] = [
           { key: 'proc:x', value: 0.1 + 0.2, timestamp: 1 },
           { key: 'proc:x', value: 5e-324, timestamp: 2 },
@@ -543,10 +625,10 @@ export function storageContract(name: string, open: () => Promise<ContractHarnes
         await s.storeMany(samples);
         await s.flush();
         // JSON carries doubles exactly (apart from -0, which the bit-for-bit test covers).
-        expect(await harness.secondProcessFetch!('proc:x', 0, MAX_TS)).toEqual([[1, 0.30000000000000004], [2, 5e-324], [3, 1e21]]);
-        expect(await harness.secondProcessFetch!('proc:x', 2, 2)).toEqual([[2, 5e-324]]);
-        expect(await harness.secondProcessFetch!('proc:r', 0, MAX_TS)).toEqual([[4, { open: 1.5, close: 123456789.12345678 }]]);
-        expect(await harness.secondProcessFetch!('proc:none', 0, MAX_TS)).toEqual([]);
+        expect(await fetchInChild('proc:x', 0, MAX_TS)).toEqual([[1, 0.30000000000000004], [2, 5e-324], [3, 1e21]]);
+        expect(await fetchInChild('proc:x', 2, 2)).toEqual([[2, 5e-324]]);
+        expect(await fetchInChild('proc:r', 0, MAX_TS)).toEqual([[4, { open: 1.5, close: 123456789.12345678 }]]);
+        expect(await fetchInChild('proc:none', 0, MAX_TS)).toEqual([]);
       });
     });
   });

@@ -71,7 +71,7 @@ storageContract('sqlite', async () => {
   return {
     storage: new SqliteStorage({ path }),
     openReader: async () => new SqliteStorage({ path, readOnly: true }),
-    secondProcessFetch: (key, start, end) => fetchInChild(path, key, start, end),
+    childSpec: { kind: 'sqlite', path },
   };
 });
 
@@ -81,6 +81,7 @@ storageContract('sqlite, writing on the calling thread', async () => {
   return {
     storage: new SqliteStorage({ path, writeThread: false }),
     openReader: async () => new SqliteStorage({ path, readOnly: true }),
+    childSpec: { kind: 'sqlite', path, writeThread: false },
   };
 });
 

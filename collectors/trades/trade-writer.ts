@@ -4,9 +4,6 @@ import type { CollectorProgress } from '../types.js';
 import type { TradeCheckpoints } from './trade-checkpoints.js';
 import { TAKER_BUY, tradesKey, type Trade } from './trade.js';
 
-// Bounds one storeMany call, so a backlog after a slow write goes out in several calls.
-const MAX_POINTS_PER_CALL = 1000;
-
 interface TradeFields {
   price: number;
   amount: number;
@@ -141,21 +138,17 @@ export class TradeWriter {
       queue.points = [];
       queue.newest = -Infinity;
     }
-    // The checkpoints go with the last call: they vouch for every sample of their keys before it.
+    // One call: its checkpoints vouch for every sample of their keys in it (and before it).
     // (Refused points count as done: sending them again would be refused again.)
     const checkpoints: CollectorCheckpoint[] | undefined = this.checkpoints && written.map(({ key, newest, lastId }) => this.checkpoints!.next(key, newest, lastId));
-    for (let start = 0; start < points.length; start += MAX_POINTS_PER_CALL) {
-      const last = start + MAX_POINTS_PER_CALL >= points.length;
-      const chunk = points.length <= MAX_POINTS_PER_CALL ? points : points.slice(start, start + MAX_POINTS_PER_CALL);
-      let newest = 0;
-      for (const p of chunk) if (p.timestamp > newest) newest = p.timestamp;
-      const result = await this.storage.storeMany(chunk, last && checkpoints ? { checkpoint: { collector: this.checkpoints!.collector, checkpoints } } : undefined);
-      if (result.rejected.length > 0) {
-        // The storage counts them too; log a few so the cause is visible.
-        this.logger.error({ rejected: result.rejected.length, first: result.rejected.slice(0, 3) }, 'storage rejected trade samples');
-      }
-      if (result.accepted > 0) this.progress.recordStored(result.accepted, newest);
+    let newest = 0;
+    for (const p of points) if (p.timestamp > newest) newest = p.timestamp;
+    const result = await this.storage.storeMany(points, checkpoints ? { checkpoint: { collector: this.checkpoints!.collector, checkpoints } } : undefined);
+    if (result.rejected.length > 0) {
+      // The storage counts them too; log a few so the cause is visible.
+      this.logger.error({ rejected: result.rejected.length, first: result.rejected.slice(0, 3) }, 'storage rejected trade samples');
     }
+    if (result.accepted > 0) this.progress.recordStored(result.accepted, newest);
     if (checkpoints) this.checkpoints!.stored(checkpoints);
   }
 }

@@ -181,6 +181,7 @@ export class RedisTimeSeriesStorage implements DataCollectionStorage {
       this.refusedAtCall += 1;
       throw err;
     }
+    writer.queued();
     await writer.waitForSpace();
   }
 
@@ -200,6 +201,7 @@ export class RedisTimeSeriesStorage implements DataCollectionStorage {
       }
     }
     if (checkpoint) for (const c of checkpoint.checkpoints) writer.enqueueCheckpoint(c.key, checkpoint.collector, c);
+    writer.queued();
     await writer.waitForSpace();
     return result;
   }

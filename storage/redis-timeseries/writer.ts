@@ -75,7 +75,7 @@ export interface WriterStats {
   connected: boolean;
 }
 
-interface QueuedSample {
+export interface QueuedSample {
   seq: number;
   ts: number;
   fields: Record<string, number>;
@@ -207,6 +207,26 @@ export function buildMadd(
   return { madd, answerOf };
 }
 
+/**
+ * How many of a series' waiting samples the next batch takes: `batchSize`, unless that would
+ * split the samples a checkpoint vouches for from it (a batch applied without its checkpoint
+ * leaves the stored checkpoint behind the data). Then the batch ends at the last checkpoint
+ * before the cut, or, with none there, at the first one after it (a bigger batch).
+ */
+export function batchCut(waiting: readonly QueuedSample[], batchSize: number): number {
+  if (waiting.length <= batchSize) return waiting.length;
+  let after = -1;
+  for (let i = batchSize; i < waiting.length; i++) {
+    if (waiting[i]!.checkpoints) {
+      after = i;
+      break;
+    }
+  }
+  if (after < 0) return batchSize;
+  for (let i = batchSize - 1; i >= 0; i--) if (waiting[i]!.checkpoints) return i + 1;
+  return after + 1;
+}
+
 /** Batches, writes and retries samples; see the module comment. */
 export class SampleWriter {
   /** Distinguishes this writer's batch markers from another process's. */
@@ -238,12 +258,20 @@ export class SampleWriter {
 
   constructor(private readonly options: WriterOptions) {}
 
-  /** Adds an already validated sample (its fields copied by the caller) to the buffer. */
+  /**
+   * Adds an already validated sample (its fields copied by the caller) to the buffer. The caller
+   * calls `queued()` after the last sample and checkpoint of its call: nothing is sent before, so
+   * a call's checkpoints are in place before its samples can be cut into batches.
+   */
   enqueue(key: string, ts: number, fields: Record<string, number>): void {
     let queue = this.series.get(key);
     if (!queue) this.series.set(key, (queue = { waiting: [] }));
     queue.waiting.push({ seq: this.nextSeq++, ts, fields, retried: false });
     this.waitingCount += 1;
+  }
+
+  /** A call's samples and checkpoints are queued: writes at once when a batch is full, else soon. */
+  queued(): void {
     if (this.waitingCount >= this.options.batchSize) this.startDraining();
     else this.schedule();
   }
@@ -259,7 +287,6 @@ export class SampleWriter {
     if (!carrier) {
       queue.waiting.push((carrier = { seq: this.nextSeq++, ts: -1, fields: {}, retried: false, onlyCheckpoints: true }));
       this.waitingCount += 1;
-      this.schedule();
     }
     (carrier.checkpoints ??= new Map()).set(collector, checkpoint);
   }
@@ -365,7 +392,7 @@ export class SampleWriter {
   private send(key: string, queue: SeriesQueue): void {
     let batch = queue.retry;
     queue.retry = undefined;
-    if (!batch) batch = { id: this.nextBatchId++, samples: queue.waiting.splice(0, this.options.batchSize), maybeApplied: false };
+    if (!batch) batch = { id: this.nextBatchId++, samples: queue.waiting.splice(0, batchCut(queue.waiting, this.options.batchSize)), maybeApplied: false };
     queue.sending = batch;
     this.waitingCount -= batch.samples.length;
     this.inFlightSamples += batch.samples.length;
