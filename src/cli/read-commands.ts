@@ -9,6 +9,7 @@ import { openStorage } from '../open-storage.js';
 import { parseTimeArg } from '../time-arg.js';
 import { UsageError } from './errors.js';
 import { formatKeys, formatSamples, type OutputFormat } from './format.js';
+import type { CommandText } from './output.js';
 
 const FORMATS: OutputFormat[] = ['table', 'json', 'csv'];
 
@@ -49,7 +50,7 @@ export async function fetchCommand(
   startText: string,
   endText: string,
   opts: { config: string; format: string; bucket?: string; agg?: string },
-): Promise<string> {
+): Promise<CommandText> {
   const format = checkFormat(opts.format);
   const now = Date.now();
   const start = time('START', startText, now);
@@ -81,7 +82,7 @@ export async function priceCommand(
   startText: string | undefined,
   endText: string | undefined,
   opts: { config: string; format: string },
-): Promise<string> {
+): Promise<CommandText> {
   const format = checkFormat(opts.format);
   const now = Date.now();
   return withStorage(opts.config, async (storage, config, registry) => {
