@@ -54,9 +54,10 @@ async function throughPipe(args: string[], reader: string[], file: string): Prom
   const child = spawn(reader[0]!, reader.slice(1), { stdio: ['pipe', fd, 'inherit'] });
   closeSync(fd);
   const readerExited = once(child, 'close');
-  const run = collectorInto(args, child.stdin);
+  const input = child.stdin!;
+  const run = collectorInto(args, input);
   // The CLI holds the pipe's write end now; the reader sees the end of its input when the CLI exits.
-  child.stdin.destroy();
+  input.destroy();
   const result = await run;
   const [readerCode] = (await readerExited) as [number | null];
   return { ...result, readerCode };
