@@ -49,6 +49,11 @@ export interface CollectorContext {
  */
 export interface CollectorKind {
   readonly name: string;
+  /**
+   * The kinds of series it writes: the first segment of their keys (`gaps` in
+   * `gaps:binance:BTC-USDT`). Default: `[name]`. `collector fetch` refuses a kind nobody writes.
+   */
+  readonly seriesKinds?: readonly string[];
   /** The series keys a requirement of this kind writes (also validates `arg`). */
   keysFor(exchange: string, symbol: string, arg: string | undefined): string[];
   /**

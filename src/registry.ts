@@ -32,6 +32,11 @@ export class Registry {
     return lookup('storage', this.storages, name);
   }
 
+  /** Every kind of series the collector kinds write (`trades`, `gaps`, ...), sorted. */
+  seriesKinds(): string[] {
+    return [...new Set([...this.collectors.values()].flatMap((kind) => kind.seriesKinds ?? [kind.name]))].sort();
+  }
+
   names(): { feeds: string[]; collectors: string[]; storages: string[] } {
     return { feeds: [...this.feeds.keys()], collectors: [...this.collectors.keys()], storages: [...this.storages.keys()] };
   }

@@ -7,6 +7,7 @@ import { klineProtocolFor } from './protocols.js';
 /** `klines:<interval>`: candles polled over each exchange's REST API, one poller per series. */
 export const klinesCollectorKind: CollectorKind = {
   name: 'klines',
+  seriesKinds: ['klines', 'gaps'],
 
   keysFor(exchange: string, symbol: string, arg: string | undefined): string[] {
     if (arg === undefined) throw new Error('klines needs an interval, e.g. klines:1m');

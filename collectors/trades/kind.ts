@@ -20,6 +20,8 @@ function longestHistory(requirements: readonly DataRequirement[]): number | unde
 /** Live trades over each exchange's WebSocket: one collector per connection's worth of symbols. */
 export const tradesCollectorKind: CollectorKind = {
   name: 'trades',
+  // Gaps the REST backfill could not fill are recorded under gaps:<exchange>:<SYMBOL>.
+  seriesKinds: ['trades', 'gaps'],
 
   keysFor(exchange: string, symbol: string, arg: string | undefined): string[] {
     if (arg !== undefined) throw new Error(`trades takes no argument, got trades:${arg} (write just "trades")`);

@@ -10,22 +10,49 @@ function iso(t: number | null): string {
 
 /** Renders rows as aligned columns. */
 export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  return [...tableLines(header, rows)].join('\n');
 }
 
-/** Formats fetched samples: json `[[t, v], ...]`, csv with a header, or a table with ISO times. */
-export function formatSamples(samples: Sample[], format: OutputFormat): string {
-  if (format === 'json') return JSON.stringify(samples);
+/** The lines of `table`, one at a time. */
+function* tableLines(header: string[], rows: string[][]): Generator<string> {
+  const widths = header.map((h, i) => rows.reduce((w, r) => Math.max(w, (r[i] ?? '').length), h.length));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  yield line(header);
+  yield line(widths.map((w) => '-'.repeat(w)));
+  for (const row of rows) yield line(row);
+}
+
+/**
+ * Formats fetched samples: json `[[t, v], ...]`, csv with a header, or a table with ISO times;
+ * in pieces (a piece per sample), so that a large fetch is never one string.
+ */
+export function* formatSamples(samples: Sample[], format: OutputFormat): Generator<string> {
+  if (format === 'json') {
+    // Byte for byte JSON.stringify(samples).
+    yield '[';
+    for (let i = 0; i < samples.length; i++) yield (i === 0 ? '' : ',') + JSON.stringify(samples[i]);
+    yield ']';
+    return;
+  }
   const fields = [...new Set(samples.flatMap(([, v]) => (typeof v === 'number' ? ['value'] : Object.keys(v))))];
   const cells = (v: Sample[1]) => fields.map((f) => {
     const x = typeof v === 'number' ? v : v[f];
     return x === undefined ? '' : String(x);
   });
-  if (format === 'csv') return [['timestamp', ...fields].join(','), ...samples.map(([t, v]) => [String(t), ...cells(v)].join(','))].join('\n');
-  if (samples.length === 0) return '(no samples in that range)';
-  return table(['time', 'timestamp', ...fields], samples.map(([t, v]) => [iso(t), String(t), ...cells(v)]));
+  if (format === 'csv') {
+    yield ['timestamp', ...fields].join(',');
+    for (const [t, v] of samples) yield `\n${[String(t), ...cells(v)].join(',')}`;
+    return;
+  }
+  if (samples.length === 0) {
+    yield '(no samples in that range)';
+    return;
+  }
+  let first = true;
+  for (const line of tableLines(['time', 'timestamp', ...fields], samples.map(([t, v]) => [iso(t), String(t), ...cells(v)]))) {
+    yield first ? line : `\n${line}`;
+    first = false;
+  }
 }
 
 /** Formats the series list of `collector keys`. */

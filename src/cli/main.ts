@@ -3,6 +3,7 @@ import { VERSION } from '../version.js';
 import { statusCommand, validateCommand } from './admin-commands.js';
 import { backfillCommand } from './backfill.js';
 import { describeFailure, UsageError } from './errors.js';
+import { CommandOutput, type CommandText } from './output.js';
 import { fetchCommand, keysCommand, priceCommand } from './read-commands.js';
 import { runCommand } from './run.js';
 import { savedStateCommand } from './saved-state.js';
@@ -10,10 +11,26 @@ import { simulateCommand } from './simulate.js';
 
 const DEFAULT_CONFIG = process.env.COLLECTOR_CONFIG ?? 'config/default.yaml';
 
-/** Runs the `collector` command line; resolves with the exit code (0 ok, 1 failure, 2 bad input). */
+/**
+ * Runs the `collector` command line; resolves with the exit code (0 ok, 1 failure, 2 bad input
+ * or unreachable storage) once all of its output has reached stdout and stderr, so the caller
+ * may exit at once.
+ */
 export async function main(argv: string[]): Promise<number> {
+  const stdout = new CommandOutput(process.stdout);
+  const stderr = new CommandOutput(process.stderr);
+  const code = await runProgram(argv, stdout, stderr);
+  await Promise.all([stdout.flushed(), stderr.flushed()]);
+  if (!stdout.error) return code;
+  // A reader that left early (EPIPE) is no failure; a disk full under a redirect is.
+  await stderr.write(`collector: cannot write the output: ${stdout.error.message}\n`);
+  await stderr.flushed();
+  return 1;
+}
+
+async function runProgram(argv: string[], stdout: CommandOutput, stderr: CommandOutput): Promise<number> {
   let code = 0;
-  const print = (text: string) => process.stdout.write(`${text}\n`);
+  const print = (text: CommandText) => stdout.print(text);
   const program = new Command()
     .name('collector')
     .description('quoting-collector: collects crypto market data into pluggable storage')
@@ -42,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--bucket <duration>', 'aggregate into buckets of this size, e.g. 1m')
     .option('--agg <aggregation>', 'first|last|min|max|sum|avg|count (with --bucket)')
     .action(async (key: string, start: string, end: string, opts: { config: string; format: string; bucket?: string; agg?: string }) => {
-      print(await fetchCommand(key, start, end, opts));
+      await print(await fetchCommand(key, start, end, opts));
     });
 
   program
@@ -51,7 +68,7 @@ export async function main(argv: string[]): Promise<number> {
     .option(...configOption)
     .option('-f, --format <format>', 'table | json | csv', 'table')
     .action(async (opts: { config: string; format: string }) => {
-      print(await keysCommand(opts));
+      await print(await keysCommand(opts));
     });
 
   program
@@ -63,7 +80,7 @@ export async function main(argv: string[]): Promise<number> {
     .option(...configOption)
     .option('-f, --format <format>', 'table | json | csv', 'table')
     .action(async (feed: string, start: string | undefined, end: string | undefined, opts: { config: string; format: string }) => {
-      print(await priceCommand(feed, start, end, opts));
+      await print(await priceCommand(feed, start, end, opts));
     });
 
   program
@@ -71,7 +88,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('check a config file and show what it would run')
     .option(...configOption)
     .action(async (opts: { config: string }) => {
-      print(await validateCommand(opts));
+      await print(await validateCommand(opts));
     });
 
   program
@@ -85,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (opts: { url?: string; config: string; json?: boolean; redis?: string; fromStorage?: boolean }) => {
       const sources = [opts.url !== undefined, opts.redis !== undefined, opts.fromStorage === true].filter(Boolean).length;
       if (sources > 1) throw new UsageError('give one of --url, --redis and --from-storage');
-      print(opts.redis !== undefined || opts.fromStorage ? await savedStateCommand(opts) : await statusCommand(opts));
+      await print(opts.redis !== undefined || opts.fromStorage ? await savedStateCommand(opts) : await statusCommand(opts));
     });
 
   program
@@ -97,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--progress', 'draw the progress bar even when stderr is not a terminal')
     .option(...configOption)
     .action(async (opts: { config: string; feed: string; from: string; to?: string; progress?: boolean }) => {
-      print(await backfillCommand(opts));
+      await print(await backfillCommand(opts));
     });
 
   program
@@ -120,7 +137,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     const failure = describeFailure(err);
-    process.stderr.write(`collector: ${failure.message.split('\n').join('\ncollector: ')}\n`);
+    await stderr.write(`collector: ${failure.message.split('\n').join('\ncollector: ')}\n`);
     return failure.code;
   }
 }

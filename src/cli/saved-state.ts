@@ -1,6 +1,4 @@
-import { StorageError } from '../../storage/errors.js';
 import { RedisCollectorStateStore } from '../../storage/redis-timeseries/collector-state.js';
-import { BadRedisUrlError } from '../../storage/redis-timeseries/connect.js';
 import type { CollectorStateRecord, DataCollectionStorage } from '../../storage/types.js';
 import { loadConfig } from '../config/load.js';
 import { createContainer } from '../container.js';
@@ -22,8 +20,8 @@ const CONNECT_TIMEOUT_MS = 3000;
 
 /**
  * `collector status --redis URL` or `--from-storage`: the collector state records a daemon
- * saved (running or not), from any machine that reaches the storage. A malformed URL is bad
- * input (exit 2); an unreachable Redis is a failure (exit 1).
+ * saved (running or not), from any machine that reaches the storage. A malformed URL and an
+ * unreachable Redis exit 2, as for every command reading storage.
  */
 export async function savedStateCommand(opts: SavedStateOptions): Promise<string> {
   const records = opts.redis !== undefined ? await readFromRedis(opts.redis) : await readFromConfiguredStorage(opts.config);
@@ -31,16 +29,9 @@ export async function savedStateCommand(opts: SavedStateOptions): Promise<string
 }
 
 async function readFromRedis(url: string): Promise<CollectorStateRecord[]> {
-  let store: RedisCollectorStateStore;
-  try {
-    store = await RedisCollectorStateStore.open({ url, password: process.env.REDIS_PASSWORD || undefined, connectTimeoutMs: CONNECT_TIMEOUT_MS });
-  } catch (err) {
-    throw asCommandError(err);
-  }
+  const store = await RedisCollectorStateStore.open({ url, password: process.env.REDIS_PASSWORD || undefined, connectTimeoutMs: CONNECT_TIMEOUT_MS });
   try {
     return await store.list();
-  } catch (err) {
-    throw asCommandError(err);
   } finally {
     await store.close();
   }
@@ -57,11 +48,4 @@ async function readFromConfiguredStorage(configFile: string): Promise<CollectorS
   } finally {
     await storage.close();
   }
-}
-
-/** A malformed URL stays bad input (exit 2); a Redis that cannot be reached or read is a failure (exit 1). */
-function asCommandError(err: unknown): Error {
-  if (err instanceof BadRedisUrlError) return new UsageError(err.message);
-  if (err instanceof StorageError) return new Error(err.message);
-  return err instanceof Error ? err : new Error(String(err));
 }
