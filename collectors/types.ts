@@ -1,6 +1,21 @@
 import type { DataCollectionStorage } from '../storage/types.js';
 
 /**
+ * Why a collector dropped something it received: a frame it could not read (`unparsed`), a record
+ * whose values no market can print (`invalid`, see validation.ts), a frame over the exchange's size
+ * limit (`oversized`: the connection is reopened), a binary frame where the exchange sends text
+ * (`binary`), a trade id already stored (`duplicate`).
+ */
+export type DropReason = 'unparsed' | 'invalid' | 'oversized' | 'binary' | 'duplicate';
+
+/** Drops counted by reason: frames for `unparsed`, `oversized`, `binary`; records (trades, candles, book levels) for `invalid`, `duplicate`. */
+export type DropCounts = Record<DropReason, number>;
+
+// Sampled logs: the first drop of a reason, then every Nth, so a flood stays readable. Each
+// oversized frame costs a reconnect, so each one is told.
+const LOG_EVERY: Readonly<DropCounts> = { unparsed: 100, invalid: 100, oversized: 1, binary: 100, duplicate: 1000 };
+
+/**
  * What a collector has done so far. The collector updates it as it works; the orchestrator
  * reads it for status and for the silence watchdog (heartbeats do not count as data).
  */
@@ -27,6 +42,14 @@ export class CollectorProgress {
    * unreachable, so it waits instead of hammering it); undefined while all is well.
    */
   degraded: string | undefined;
+  /** What was dropped since the process started, by reason. */
+  readonly dropped: DropCounts = { unparsed: 0, invalid: 0, oversized: 0, binary: 0, duplicate: 0 };
+
+  /** Counts one drop; true when it is one to log (the first of its reason, then every Nth). */
+  drop(reason: DropReason): boolean {
+    const count = ++this.dropped[reason];
+    return count === 1 || count % LOG_EVERY[reason] === 0;
+  }
 
   /** Records `count` stored samples whose newest exchange time is `dataTime`. */
   recordStored(count: number, dataTime?: number, now = Date.now()): void {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DataSourceCollector } from '../collectors/types.js';
+import type { DataSourceCollector, DropCounts } from '../collectors/types.js';
 import { updateCollectorState } from '../storage/collector-state.js';
 import type { DataCollectionStorage, StorageStats } from '../storage/types.js';
 import { backoffDelay, DEFAULT_RESTART_POLICY, type RestartPolicy } from './backoff.js';
@@ -33,6 +33,12 @@ export interface CollectorStatus {
   resyncs: number;
   /** Why the collector runs without collecting (exchange maintenance, unreachable), or null. */
   degraded: string | null;
+  /**
+   * What it dropped since start, by reason: frames it could not read (`unparsed`), over the size
+   * limit (`oversized`) or binary (`binary`); records with impossible values (`invalid`) and trade
+   * ids already stored (`duplicate`).
+   */
+  dropped: DropCounts;
   /** Items stored per second over the last ~10 s. */
   itemsPerSecond: number;
   staleAfterMs: number | null;
@@ -209,6 +215,7 @@ export class DataCollector {
       gaps: p.gaps,
       resyncs: p.resyncs,
       degraded: p.degraded ?? null,
+      dropped: { ...p.dropped },
       itemsPerSecond: itemsPerSecond(s.rate, now, p.itemsStored),
       staleAfterMs: s.collector.staleAfterMs ?? null,
     };

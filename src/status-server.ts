@@ -37,6 +37,18 @@ function metricsFor(source: StatusSource): MetricsRegistry {
   perCollector('collector_trades_backfilled_total', 'Trades fetched over REST to fill gaps since start', (c) => c.tradesBackfilled);
   perCollector('collector_gaps_total', 'Gaps that could not be filled (stored as gap records) since start', (c) => c.gaps);
   perCollector('collector_book_resyncs_total', 'Order books found inconsistent and resynchronized since start', (c) => c.resyncs);
+  new Gauge({
+    name: 'collector_dropped_total',
+    help: 'Frames (unparsed, oversized, binary) and records (invalid, duplicate) the collector dropped since start, by reason',
+    labelNames: ['collector', 'kind', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of source.status().collectors) {
+        for (const [reason, count] of Object.entries(c.dropped)) this.set({ collector: c.id, kind: c.kind, reason }, count);
+      }
+    },
+  });
   perCollector('collector_restarts_total', 'Restarts of the collector since start', (c) => c.restarts);
   perCollector('collector_up', '1 while the collector runs, 0 otherwise', (c) => (c.state === 'running' ? 1 : 0));
   perCollector('collector_degraded', '1 while the collector waits out an exchange problem (maintenance, unreachable)', (c) => (c.degraded !== null ? 1 : 0));

@@ -316,11 +316,11 @@ describe('WebSocket loop edge cases', () => {
   it('does not lose a frame the server sends right after the handshake', async () => {
     const wsUrl = await startServer((socket) => socket.send('hello'));
     const abort = new AbortController();
-    const socket = await openWebSocket(wsUrl, { timeoutMs: 5_000, signal: abort.signal, label: 'probe' });
+    const socket = await openWebSocket(wsUrl, { timeoutMs: 5_000, signal: abort.signal, label: 'probe', maxFrameBytes: 1024 });
     // Listeners go on only after a few turns of the event loop.
     await new Promise((resolve) => setTimeout(resolve, 50));
     const received: string[] = [];
-    const loop = new SocketLoop(socket!, { label: 'probe', signal: abort.signal, silenceTimeoutMs: 5_000, onText: (text) => received.push(text), onUnreadable: () => {} });
+    const loop = new SocketLoop(socket!, { label: 'probe', signal: abort.signal, silenceTimeoutMs: 5_000, onText: (text) => received.push(text), onUnreadable: () => {}, onBinary: () => {}, onOversized: () => {} });
     await vi.waitFor(() => expect(received).toEqual(['hello']));
     abort.abort();
     await loop.done;

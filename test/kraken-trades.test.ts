@@ -92,7 +92,9 @@ describe('Kraken trade frames (real recordings)', () => {
     const trade = SESSION[5]!;
     expect(() => krakenTrades.onMessage(trade.slice(0, 60), context)).toThrow();
     expect(() => krakenTrades.onMessage(trade.replace('"price":68580.0', '"price":"68580.0"'), context)).toThrow(/price/);
-    expect(() => krakenTrades.onMessage(trade.replace('"qty":0.14225864', '"qty":-1'), context)).toThrow(/qty/);
+    expect(() => krakenTrades.onMessage(trade.replace('"qty":0.14225864', '"qty":"0.14225864"'), context)).toThrow(/qty/);
+    // A negative is read as it is: validation.ts refuses that one trade, not the frame.
+    expect(krakenTrades.onMessage(trade.replace('"qty":0.14225864', '"qty":-1'), context).trades?.[0]?.amount).toBe(-1);
     expect(() => krakenTrades.onMessage(trade, contextFor('ETH-USD'))).toThrow(/BTC\/USD, which this connection did not subscribe/);
     expect(() => krakenTrades.onMessage('{"channel":"trade","type":"update"}', context)).toThrow(/data array/);
     expect(() => krakenTrades.onMessage('{"data":[]}', context)).toThrow(/neither a method nor a channel/);

@@ -5,6 +5,7 @@ import type { CollectorProgress } from '../types.js';
 import { KLINE_GAP_FIELDS, KLINE_GAP_REASON, klineFields, klineGapsKey, klineRecord, klinesKey, type Kline } from './kline.js';
 import { alignDown, candlesIn, intervalMs, missingRanges, pages, type OpenTimeRange } from './open-times.js';
 import type { KlineProtocol, KlinePageQuery } from './protocol.js';
+import { klineProblem, withoutRefused } from '../validation.js';
 
 /** One klines series at one exchange, and how to reach it. */
 export interface KlineSeriesOptions {
@@ -180,13 +181,24 @@ export class KlineHistory {
     const request = protocol.pageRequest(query);
     const body = await http.getJson(`${restUrl.replace(/\/+$/, '')}${request.path}`, request.params, signal, { weight: request.weight ?? 1 });
     result.requests += 1;
-    const klines = protocol
+    const inPage = protocol
       .parsePage(body, query)
       .filter((k) => k.openTime >= page.from && k.openTime <= page.to && (k.openTime - page.from) % this.intervalMs === 0 && (!wanted || wanted.has(k.openTime)));
+    // A refused candle counts as left out: asked for once more, then recorded missing if it is still wrong.
+    const klines = withoutRefused(inPage, klineProblem, this.refuse);
     await this.store(storage, klines);
     result.stored += klines.length;
     return new Set(klines.map((k) => k.openTime));
   }
+
+  /** A candle with impossible values (high below low, a negative volume, an overflowed number): counted, logged (sampled), never stored. */
+  private readonly refuse = (kline: Kline, reason: string): void => {
+    const { progress, logger, protocol, symbol } = this.options;
+    if (progress && !progress.drop('invalid')) return;
+    const { openTime, open, high, low, close, volume } = kline;
+    const values = [open, high, low, close, volume].map(String);
+    logger.warn({ invalidRecords: progress?.dropped.invalid, exchange: protocol.exchange, symbol, key: this.key, openTime: new Date(openTime).toISOString(), ohlcv: values, reason }, 'refused a candle with impossible values');
+  };
 
   private async store(storage: DataCollectionStorage, klines: readonly Kline[]): Promise<void> {
     if (klines.length === 0) return;

@@ -2,15 +2,16 @@ import { silentLogger, type Logger } from '../../src/logger.js';
 import type { DataCollectionStorage } from '../../storage/types.js';
 import { SymbolTable } from '../trades/protocol.js';
 import { SubscriptionAcks } from '../trades/subscription-acks.js';
+import { maxFrameBytesOf } from '../exchanges/frame-limits.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';
+import { droppedFrames, type DroppedFrames } from '../ws/dropped-frames.js';
 import { openWebSocket, SocketLoop } from '../ws/socket.js';
 import type { BookFrame, BookProtocol, BookUpdate } from './book-protocol.js';
 import { SyncedBook } from './book-sync.js';
 import { liquidityKey } from './depth.js';
+import { validLevels } from './levels.js';
 import { declareLiquiditySeries, everyInterval, storeSnapshots } from './snapshot-store.js';
 
-// Sampled logs: the first occurrence, then every Nth, so a flood stays readable.
-const UNPARSED_LOG_EVERY = 100;
 // A book failing this often on one connection will not heal by resubscribing: reconnect instead.
 const MAX_RESYNCS_PER_MINUTE = 10;
 
@@ -62,7 +63,8 @@ export class BookStreamCollector implements DataSourceCollector {
   private readonly connectTimeoutMs: number;
   private readonly ackTimeoutMs: number;
   private readonly books: ReadonlyMap<string, SyncedBook>;
-  private unparsed = 0;
+  private readonly maxFrameBytes: number;
+  private readonly dropped: DroppedFrames;
 
   constructor(options: BookStreamOptions) {
     const { protocol, symbols } = options;
@@ -81,12 +83,14 @@ export class BookStreamCollector implements DataSourceCollector {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
     const checksum = protocol.checksum?.bind(protocol);
+    this.maxFrameBytes = maxFrameBytesOf(protocol.exchange);
+    this.dropped = droppedFrames(this.progress, this.logger, protocol.exchange, this.maxFrameBytes);
     this.books = new Map(symbols.map((symbol) => [symbol, new SyncedBook(protocol.depth, checksum)]));
   }
 
   /** Frames that could not be parsed since this collector was created. */
   get unparsedFrames(): number {
-    return this.unparsed;
+    return this.progress.dropped.unparsed;
   }
 
   /** Whether `symbol`'s book is currently consistent (and so snapshotted). */
@@ -101,7 +105,7 @@ export class BookStreamCollector implements DataSourceCollector {
     // A new connection sends new snapshots: nothing of the previous one is trusted.
     this.books.forEach((book) => book.reset());
     const url = this.protocol.url(this.wsUrl, this.symbols);
-    const socket = await openWebSocket(url, { timeoutMs: this.connectTimeoutMs, signal, label: this.id });
+    const socket = await openWebSocket(url, { timeoutMs: this.connectTimeoutMs, signal, label: this.id, maxFrameBytes: this.maxFrameBytes });
     if (!socket) return;
     this.logger.info({ url, symbols: this.symbols.unified.length }, 'connected');
 
@@ -113,7 +117,7 @@ export class BookStreamCollector implements DataSourceCollector {
       signal: runSignal,
       silenceTimeoutMs: this.protocol.keepalive.silenceTimeoutMs,
       onText: (text) => this.onText(text, connection),
-      onUnreadable: (err, preview) => this.countUnparsed(preview, err),
+      ...this.dropped,
       onPing: () => this.progress.recordHeartbeat(),
     });
     const stopSending = this.startSending(connection);
@@ -176,7 +180,7 @@ export class BookStreamCollector implements DataSourceCollector {
     try {
       frame = this.protocol.onMessage(text, { symbols: this.symbols, receivedAt: Date.now() });
     } catch (err) {
-      this.countUnparsed(text, err);
+      this.dropped.unparsed(text, err);
       return;
     }
     const { loop, acks } = connection;
@@ -194,7 +198,8 @@ export class BookStreamCollector implements DataSourceCollector {
     if (!synced) return;
     let outcome;
     try {
-      outcome = synced.apply(update);
+      // A refused level is left out; where the exchange sends a checksum, the book's check then tells whether that matters.
+      outcome = synced.apply(validLevels(update, this.protocol.exchange, this.progress, this.logger));
     } catch (err) {
       // A level that cannot be read leaves the book half-applied: it is not trusted any more.
       synced.reset();
@@ -213,12 +218,4 @@ export class BookStreamCollector implements DataSourceCollector {
     for (const text of this.protocol.resyncMessages(update.symbol, this.symbols)) connection.send(text);
   }
 
-  /** A bad frame is skipped, never fatal. */
-  private countUnparsed(text: string, err: unknown): void {
-    this.unparsed += 1;
-    if (this.unparsed === 1 || this.unparsed % UNPARSED_LOG_EVERY === 0) {
-      const reason = err instanceof Error ? err.message : String(err);
-      this.logger.warn({ unparsedFrames: this.unparsed, reason, frame: text.slice(0, 300) }, 'skipped a frame that could not be parsed');
-    }
-  }
 }

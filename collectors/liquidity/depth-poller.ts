@@ -4,6 +4,7 @@ import { restLimitsOf } from '../exchanges/rest-limits.js';
 import { restClientFor, type RestClient } from '../rest/rest-client.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';
 import { liquidityKey } from './depth.js';
+import { validLevels } from './levels.js';
 import { OrderBook, type LevelText } from './order-book.js';
 import { declareLiquiditySeries, everyInterval, storeSnapshots, type BookView } from './snapshot-store.js';
 
@@ -98,7 +99,7 @@ export class DepthPollCollector implements DataSourceCollector {
     const { path, params, weight } = this.source.request(restSymbol);
     try {
       const body = await this.http.getJson(`${this.baseUrl}${path}`, params, signal, { weight });
-      const { bids, asks, time } = this.source.parse(body, restSymbol);
+      const { bids, asks, time } = validLevels(this.source.parse(body, restSymbol), this.source.exchange, this.progress, this.logger, symbol);
       // Through an OrderBook so the levels come out sorted and validated whatever the answer's order.
       const book = new OrderBook();
       book.replace(bids, asks);

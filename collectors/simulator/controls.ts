@@ -4,7 +4,7 @@
  * exchange spreads these into its object and adds its own (pong counts, shutdown notices, ...).
  */
 import type { KlineHoles } from './kline-source.js';
-import type { SimulatedTrade, TradeTally } from './market.js';
+import type { PlantedValues, SimulatedTrade, TradeTally } from './market.js';
 import type { SimulatorClient, SimulatorServer } from './server.js';
 import type { SentRecords, TradeFeed } from './trade-feed.js';
 
@@ -56,6 +56,10 @@ export interface SimulatorControls<T> {
   dropConnections(): void;
   /** Fault: sends a frame that is not valid JSON to every client. */
   sendMalformed(text?: string | Buffer): void;
+  /** Fault: sends a binary frame (the exchanges send text only) to every client. */
+  sendBinary(bytes: Buffer): void;
+  /** Fault: the next trades of `symbol` print these values (a price of 0, a 400-digit amount) instead of their own, live and over REST. */
+  plantTradeValues(symbol: string, values: readonly PlantedValues[]): void;
   /** Fault: refuses subscriptions as the exchange refuses an unlisted symbol, for `forMs` (default: until called with 0). */
   refuseSubscriptions(forMs?: number): void;
   /** Fault: answers every REST request 429 with Retry-After, for `forMs` (default: until called with 0). */
@@ -80,6 +84,10 @@ export function simulatorControls<C extends SimulatorClient, T>(server: Simulato
     sendMalformed: (text = malformed) => {
       server.sendEach(() => text);
     },
+    sendBinary: (bytes) => {
+      server.sendEach(() => bytes, { binary: true });
+    },
+    plantTradeValues: (symbol, values) => feed.plant(symbol, values),
     refuseSubscriptions: (forMs) => server.faults.refuseSubscriptions(forMs),
     throttleRest: (forMs) => server.faults.throttleRest(forMs),
     close: async () => {

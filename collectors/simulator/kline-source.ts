@@ -12,8 +12,10 @@ import type { SimulatedTrade } from './market.js';
 /** One served candle; numbers are exact decimals of the simulated market (prices in cents). */
 export type SimulatedKline = Candle;
 
-/** Candles missing from the history, by bucket index (open time / interval). */
+/** Candles missing from, or wrong in, the history, by bucket index (open time / interval). */
 export interface KlineHoles {
+  /** Every N-th bucket is served with its low above its high: a candle no exchange should serve, and a client should refuse. */
+  invertedEvery?: number;
   /** Every N-th bucket is never served (the exchange does not have it). */
   permanentEvery?: number;
   /** Every N-th bucket (offset by one from the permanent ones) is left out of the first answer that should hold it, and served after. */
@@ -78,7 +80,7 @@ export class SimulatedKlines {
       if (this.isHole(exchangeSymbol, intervalMs, open)) continue;
       const candle = this.candle(exchangeSymbol, intervalMs, open, Math.min(open + intervalMs, now + 1));
       if (candle) {
-        out.push(candle);
+        out.push(this.isInverted(intervalMs, open) ? { ...candle, low: candle.high + 1 } : candle);
         previousClose = candle.close;
         continue;
       }
@@ -87,6 +89,11 @@ export class SimulatedKlines {
       out.push({ openTime: open, open: close, high: close, low: close, close, volume: 0, quoteVolume: 0, trades: 0 });
     }
     return out;
+  }
+
+  private isInverted(intervalMs: number, open: number): boolean {
+    const every = this.options.holes?.invertedEvery;
+    return every !== undefined && Math.floor(open / intervalMs) % every === 0;
   }
 
   /** Whether the candle at `open` is left out of this answer (and remembers serving transient ones). */

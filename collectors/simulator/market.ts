@@ -58,10 +58,15 @@ export class TallyCounter {
   }
 }
 
+/** Wire values that replace a generated trade's: a price or quantity no real market prints (tests). */
+export type PlantedValues = Partial<Pick<SimulatedTrade, 'price' | 'amount'>>;
+
 /** One symbol's simulated market. */
 export class SimulatedMarket {
   readonly generated = new TallyCounter();
   private readonly random: () => number;
+  /** Values the next trades take instead of their own, one entry per trade. */
+  private readonly planted: PlantedValues[] = [];
   private nextId: number;
   private priceTicks: number;
   /** The price the market opened at (before its first trade). */
@@ -72,6 +77,11 @@ export class SimulatedMarket {
     this.nextId = 1_000_000_000 + Math.floor(this.random() * 1_000_000);
     this.priceTicks = 1_000_000 + Math.floor(this.random() * 9_000_000);
     this.openingPrice = this.priceTicks * TICK;
+  }
+
+  /** The next trades (ids and times as usual) print these values instead of their own; the walk goes on unchanged. */
+  plant(values: readonly PlantedValues[]): void {
+    this.planted.push(...values);
   }
 
   /** The fills of the next taker order (at most `max`): one trade time, one side, consecutive ids. */
@@ -89,6 +99,7 @@ export class SimulatedMarket {
         amount: (lots * LOT).toFixed(8),
         time: now,
         takerSide,
+        ...this.planted.shift(),
       };
       this.generated.add(trade.amount);
       trades.push(trade);

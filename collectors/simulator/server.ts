@@ -36,7 +36,7 @@ export interface SimulatorServer<C extends SimulatorClient> {
    * Sends each client the text frame `frameFor` gives it (undefined: none; a Buffer goes out as
    * the frame's bytes, valid UTF-8 or not); true when at least one client got one.
    */
-  sendEach(frameFor: (client: C) => string | Buffer | undefined): boolean;
+  sendEach(frameFor: (client: C) => string | Buffer | undefined, options?: { binary: boolean }): boolean;
   /** Runs `task` every `ms` until the server closes: keepalive, heartbeats, idle cut-offs. */
   every(ms: number, task: () => void): void;
   /** Cuts every connection without a close handshake, as a network failure would. */
@@ -107,12 +107,12 @@ export async function startSimulatorServer<C extends SimulatorClient>(port: numb
     wsUrl: `ws://127.0.0.1:${address}`,
     restUrl: `http://127.0.0.1:${address}`,
     clients,
-    sendEach: (frameFor) => {
+    sendEach: (frameFor, { binary } = { binary: false }) => {
       let sent = false;
       for (const client of clients) {
         const frame = frameFor(client);
         if (frame === undefined) continue;
-        client.socket.send(frame, { binary: false });
+        client.socket.send(frame, { binary });
         sent = true;
       }
       return sent;

@@ -3,7 +3,7 @@
  * fine timer that owes `tradesPerSecond` for each, and the tallies of what was generated and of
  * what reached clients. How fills are framed and who receives them is the exchange's publisher.
  */
-import { SimulatedMarket, TallyCounter, type SimulatedTrade, type TradeTally } from './market.js';
+import { SimulatedMarket, TallyCounter, type PlantedValues, type SimulatedTrade, type TradeTally } from './market.js';
 
 /** What was sent for one symbol: each record once, however many clients got it, and its tally. */
 export interface SentRecords<T> extends TradeTally {
@@ -88,6 +88,13 @@ export class TradeFeed<T> {
     const value = tally.value();
     // Count what the exchange matched, like `generated`, even where one record stands for several matches.
     return { ...value, count: matches ? trades.reduce((n, trade) => n + matches(trade), 0) : value.count, trades };
+  }
+
+  /** The next trades of a listed symbol (either spelling) print these values instead of their own. */
+  plant(symbol: string, values: readonly PlantedValues[]): void {
+    const market = this.markets.get(this.options.exchangeSymbol(symbol));
+    if (!market) throw new Error(`${symbol} is not listed`);
+    market.plant(values);
   }
 
   /** Stops generating: paused time owes no trades. */

@@ -1,7 +1,10 @@
 import type WebSocket from 'ws';
 import { silentLogger, type Logger } from '../../src/logger.js';
 import type { CollectorCheckpoint, DataCollectionStorage } from '../../storage/types.js';
+import { maxFrameBytesOf } from '../exchanges/frame-limits.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';
+import { tradeProblem, withoutRefused } from '../validation.js';
+import { droppedFrames, type DroppedFrames } from '../ws/dropped-frames.js';
 import { openWebSocket, SocketLoop } from '../ws/socket.js';
 import { ConnectionTrades } from './connection-rotation.js';
 import { TradeDeduplicator } from './dedup.js';
@@ -17,9 +20,6 @@ import type { TradeTap } from './trade-tap.js';
 import { TRADE_FIELDS, tradesKey, type Trade } from './trade.js';
 import { TradeWriter } from './trade-writer.js';
 
-// Sampled logs: the first occurrence, then every Nth, so a flood stays readable.
-const UNPARSED_LOG_EVERY = 100;
-const DUPLICATE_LOG_EVERY = 1000;
 // Longest a connection rotation waits, once the replacement's acks are in, for the old connection
 // to deliver what the replacement already has; quiet symbols never let it know, so it switches then.
 const HANDOVER_WAIT_MS = 5_000;
@@ -86,6 +86,8 @@ export class TradeStreamCollector implements DataSourceCollector {
   private readonly protocol: TradeProtocol;
   private readonly symbols: SymbolTable;
   private readonly wsUrl: string;
+  private readonly maxFrameBytes: number;
+  private readonly dropped: DroppedFrames;
   private readonly logger: Logger;
   private readonly connectTimeoutMs: number;
   private readonly ackTimeoutMs: number;
@@ -106,8 +108,6 @@ export class TradeStreamCollector implements DataSourceCollector {
   private readonly forgetClock = (): void => {
     this.clockRead = false;
   };
-  private unparsed = 0;
-  private duplicates = 0;
   private rotations = 0;
 
   constructor(options: TradeStreamOptions) {
@@ -122,7 +122,9 @@ export class TradeStreamCollector implements DataSourceCollector {
     this.keys = symbols.map((symbol) => tradesKey(protocol.exchange, symbol));
     this.staleAfterMs = options.staleAfterMs;
     this.wsUrl = options.wsUrl ?? protocol.defaultWsUrl;
+    this.maxFrameBytes = maxFrameBytesOf(protocol.exchange);
     this.logger = (options.logger ?? silentLogger).child({ collector: this.id });
+    this.dropped = droppedFrames(this.progress, this.logger, protocol.exchange, this.maxFrameBytes);
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
     this.maxConnectionAgeMs = options.maxConnectionAgeMs ?? protocol.maxConnectionAgeMs;
@@ -148,7 +150,7 @@ export class TradeStreamCollector implements DataSourceCollector {
 
   /** Frames that could not be parsed since this collector was created. */
   get unparsedFrames(): number {
-    return this.unparsed;
+    return this.progress.dropped.unparsed;
   }
 
   /** Connections replaced before the exchange's age limit since this collector was created. */
@@ -185,7 +187,7 @@ export class TradeStreamCollector implements DataSourceCollector {
    */
   private async stream(storage: DataCollectionStorage, signal: AbortSignal): Promise<void> {
     const url = this.protocol.url(this.wsUrl, this.symbols);
-    const socket = await openWebSocket(url, { timeoutMs: this.connectTimeoutMs, signal, label: this.id });
+    const socket = await openWebSocket(url, { timeoutMs: this.connectTimeoutMs, signal, label: this.id, maxFrameBytes: this.maxFrameBytes });
     if (!socket) return;
     this.logger.info({ url, symbols: this.symbols.unified.length }, 'connected');
 
@@ -249,7 +251,7 @@ export class TradeStreamCollector implements DataSourceCollector {
       signal: AbortSignal.any([run.signal, connection.closer.signal]),
       silenceTimeoutMs: this.protocol.keepalive.silenceTimeoutMs,
       onText: (text) => this.onText(text, connection, run),
-      onUnreadable: (err, preview) => this.countUnparsed(preview, err),
+      ...this.dropped,
       onBytes: this.protocol.onBytes ? (data) => this.onBytes(data, connection, run) : undefined,
       onPing: () => this.progress.recordHeartbeat(),
     });
@@ -279,7 +281,7 @@ export class TradeStreamCollector implements DataSourceCollector {
   private rotate(run: Run, connection: Connection, ageMs: number): void {
     if (run.current !== connection || run.next || run.connecting || run.signal.aborted) return;
     this.logger.info({ ageMs }, 'connection reached its maximum age: opening a replacement');
-    run.connecting = openWebSocket(run.url, { timeoutMs: this.connectTimeoutMs, signal: run.signal, label: this.id })
+    run.connecting = openWebSocket(run.url, { timeoutMs: this.connectTimeoutMs, signal: run.signal, label: this.id, maxFrameBytes: this.maxFrameBytes })
       .then(
         (socket) => {
           if (!socket) return;
@@ -336,8 +338,11 @@ export class TradeStreamCollector implements DataSourceCollector {
       signal,
       write: (trades) => {
         const fresh = this.newOnly(trades);
-        writer.add(fresh);
-        if (fresh.length > 0) this.tap?.publish(fresh);
+        // Refused after dedup: a refused trade's id still counts as seen, so it makes no gap and is
+        // not fetched again; it is neither stored nor handed on. Live and backfilled trades alike.
+        const valid = withoutRefused(fresh, tradeProblem, this.refuseTrade);
+        writer.add(valid);
+        if (valid.length > 0) this.tap?.publish(valid);
         return fresh;
       },
       gap: (symbol, fromTime, toTime) => {
@@ -380,7 +385,7 @@ export class TradeStreamCollector implements DataSourceCollector {
     try {
       frame = this.protocol.onMessage(text, this.frameContext());
     } catch (err) {
-      this.countUnparsed(text, err);
+      this.dropped.unparsed(text, err);
       return;
     }
     this.onFrame(frame, connection, run);
@@ -429,14 +434,13 @@ export class TradeStreamCollector implements DataSourceCollector {
     return context;
   }
 
-  /** A bad frame is skipped, never fatal. */
-  private countUnparsed(text: string, err: unknown): void {
-    this.unparsed += 1;
-    if (this.unparsed === 1 || this.unparsed % UNPARSED_LOG_EVERY === 0) {
-      const reason = err instanceof Error ? err.message : String(err);
-      this.logger.warn({ unparsedFrames: this.unparsed, reason, frame: text.slice(0, 300) }, 'skipped a frame that could not be parsed');
-    }
-  }
+  /** A trade with impossible values: counted, logged (sampled), never stored. */
+  private readonly refuseTrade = (trade: Trade, reason: string): void => {
+    if (!this.progress.drop('invalid')) return;
+    const { exchange, symbol, id, price, amount } = trade;
+    // As strings: JSON would print an overflowed value (Infinity) as null.
+    this.logger.warn({ invalidRecords: this.progress.dropped.invalid, exchange, symbol, id, price: String(price), amount: String(amount), reason }, 'refused a trade with impossible values');
+  };
 
   /** The trades not stored yet, in order: `trades` itself when all are new (no copy per frame). */
   private newOnly(trades: readonly Trade[]): readonly Trade[] {
@@ -455,9 +459,8 @@ export class TradeStreamCollector implements DataSourceCollector {
    */
   private isNew(trade: Trade): boolean {
     if (this.dedup.accept(trade)) return true;
-    this.duplicates += 1;
-    if (this.duplicates === 1 || this.duplicates % DUPLICATE_LOG_EVERY === 0) {
-      this.logger.warn({ duplicates: this.duplicates, symbol: trade.symbol, id: trade.id }, 'dropped a trade id already seen');
+    if (this.progress.drop('duplicate')) {
+      this.logger.warn({ duplicates: this.progress.dropped.duplicate, symbol: trade.symbol, id: trade.id }, 'dropped a trade id already seen');
     }
     return false;
   }

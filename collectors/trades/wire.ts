@@ -1,12 +1,14 @@
 /**
  * Checked readers for the fields of exchange frames, shared by every exchange's hooks: each
  * throws an Error naming the field and the value, which the trade stream counts as an
- * unparsable frame.
+ * unparsable frame. They check the format only: whether a value can be real (a price of 0, a
+ * number too long for a double) is validation.ts's call, per record, so one bad record does not
+ * cost the rest of its frame.
  */
 
 export type Json = Record<string, unknown>;
 
-const DECIMAL = /^\d+(\.\d+)?$/;
+const DECIMAL = /^-?\d+(\.\d+)?$/;
 const ISO_TIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$/;
 const UNIFIED_SYMBOL = /^([A-Z0-9]+)-([A-Z0-9]+)$/;
 
@@ -15,15 +17,15 @@ export function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** A decimal sent as a string (`"65000.12"`), as the nearest double. */
+/** A decimal sent as a string (`"65000.12"`, `"-1.5"`), as the nearest double (Infinity beyond its range). */
 export function decimal(value: unknown, field: string): number {
   if (typeof value !== 'string' || !DECIMAL.test(value)) throw new Error(`${field} is not a decimal string: ${JSON.stringify(value)}`);
   return Number(value);
 }
 
-/** A decimal sent as a JSON number that must be positive (Kraken prices and sizes). */
-export function positive(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new Error(`${field} is not a positive number: ${JSON.stringify(value)}`);
+/** A decimal sent as a JSON number (Kraken prices and sizes, Coinbase candles); JSON.parse makes a 400-digit one Infinity. */
+export function jsonNumber(value: unknown, field: string): number {
+  if (typeof value !== 'number') throw new Error(`${field} is not a number: ${JSON.stringify(value)}`);
   return value;
 }
 

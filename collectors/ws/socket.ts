@@ -13,14 +13,15 @@ function discard(socket: WebSocket): void {
  * SocketLoop resumes it once its listeners are on, so frames sent right after the handshake
  * (Kraken's status frame) cannot be emitted before anyone listens.
  */
-export function openWebSocket(url: string, options: { timeoutMs: number; signal: AbortSignal; label: string }): Promise<WebSocket | undefined> {
-  const { timeoutMs, signal, label } = options;
+export function openWebSocket(url: string, options: { timeoutMs: number; signal: AbortSignal; label: string; maxFrameBytes: number }): Promise<WebSocket | undefined> {
+  const { timeoutMs, signal, label, maxFrameBytes } = options;
   return new Promise((resolve, reject) => {
     if (signal.aborted) return resolve(undefined);
     // autoPong is ws's default, stated because exchanges drop clients that do not answer pings.
     // UTF-8 is checked by SocketLoop, and only for frames it decodes: ws would check every frame
     // (the byte readers take ASCII only) and close the connection over one bad frame.
-    const socket = new WebSocket(url, { autoPong: true, perMessageDeflate: false, skipUTF8Validation: true });
+    // maxPayload: ws refuses a longer frame from its header, before buffering it (its default is 100 MiB).
+    const socket = new WebSocket(url, { autoPong: true, perMessageDeflate: false, skipUTF8Validation: true, maxPayload: maxFrameBytes });
     const settle = (outcome: () => void): void => {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
@@ -68,6 +69,10 @@ export interface SocketLoopOptions {
   onUnreadable(err: Error, preview: string): void;
   /** Takes a frame as bytes before it is decoded; false has it decoded and passed to onText. */
   onBytes?(data: Buffer): boolean;
+  /** A binary frame (the exchanges send text): skipped, never fatal. */
+  onBinary(size: number): void;
+  /** A frame over openWebSocket's `maxFrameBytes`: ws refused it unread, and the loop ends so the connection is reopened. */
+  onOversized(): void;
   /** A WebSocket-level ping arrived (ws has already answered it). */
   onPing?(): void;
 }
@@ -108,11 +113,12 @@ export class SocketLoop {
         this.fail(new Error(`${label}: no frame or ping for ${silenceTimeoutMs} ms; the connection is presumed dead`));
       }
     }, Math.max(5, Math.floor(silenceTimeoutMs / 4)));
-    socket.on('message', (data) => {
+    socket.on('message', (data, isBinary) => {
       this.arrivals += 1;
       // With ws's default binaryType every message arrives as one Buffer.
       if (this.ended) return;
       const bytes = data as Buffer;
+      if (isBinary) return options.onBinary(bytes.length);
       if (options.onBytes?.(bytes)) return;
       if (!isUtf8(bytes)) options.onUnreadable(new Error('text frame is not valid UTF-8'), bytes.toString('latin1', 0, 300));
       else options.onText(bytes.toString('utf8'));
@@ -125,7 +131,14 @@ export class SocketLoop {
       const why = reason.length > 0 ? `, ${reason.toString()}` : '';
       this.fail(new Error(`${label}: connection closed by the server (code ${code}${why})`));
     });
-    socket.on('error', (err) => this.fail(new Error(`${label}: connection error: ${err.message}`)));
+    socket.on('error', (err: Error & { code?: string }) => {
+      // ws closes with 1009 after this; ending the loop first makes the reopen say why.
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' && !this.ended) {
+        options.onOversized();
+        return this.fail(new Error(`${label}: dropped a frame over the size limit (${err.message}); reconnecting`));
+      }
+      this.fail(new Error(`${label}: connection error: ${err.message}`));
+    });
     signal.addEventListener('abort', this.onAbort, { once: true });
     if (signal.aborted) this.onAbort();
     else socket.resume();

@@ -83,9 +83,11 @@ export function formatStatus(status: ServiceStatus, now = Date.now()): string {
     ago(c.lastDataAt),
     // Trades filled over REST, holes recorded, books resynchronized: each collector kind shows its own.
     [c.tradesBackfilled ? `${c.tradesBackfilled} backfilled` : '', c.gaps ? `${c.gaps} gaps` : '', c.resyncs ? `${c.resyncs} resyncs` : ''].filter(Boolean).join(', ') || '-',
+    // Only the reasons that occurred, e.g. `2 invalid, 1 oversized`.
+    Object.entries(c.dropped).filter(([, n]) => n > 0).map(([reason, n]) => `${n} ${reason}`).join(', ') || '-',
     c.lastError ?? '-',
   ]);
-  return [...head, table(['collector', 'state', 'restarts', 'items', 'items/s', 'last data', 'repairs', 'last error'], rows)].join('\n');
+  return [...head, table(['collector', 'state', 'restarts', 'items', 'items/s', 'last data', 'repairs', 'dropped', 'last error'], rows)].join('\n');
 }
 
 /** A saved record older than this while its collector claims to run means its daemon is gone. */

@@ -21,12 +21,10 @@ const MAX_CANDLES = 300;
 /** Unified interval → Coinbase granularity in seconds: "one of {60, 300, 900, 3600, 21600, 86400}, or your request is rejected". */
 const GRANULARITIES: Readonly<Record<string, string>> = { '1m': '60', '5m': '300', '15m': '900', '1h': '3600', '6h': '21600', '1d': '86400' };
 
-/** A price or size of a candle row: Coinbase sends them as JSON numbers. */
+/** A price or size of a candle row: Coinbase sends them as JSON numbers (their values are validation.ts's to judge). */
 function rowNumber(row: readonly unknown[], index: number, field: string): number {
   const value = row[index];
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new Error(`coinbase: candle ${field} is not a non-negative number: ${JSON.stringify(row)}`);
-  }
+  if (typeof value !== 'number') throw new Error(`coinbase: candle ${field} is not a number: ${JSON.stringify(row)}`);
   return value;
 }
 

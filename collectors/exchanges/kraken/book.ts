@@ -11,8 +11,9 @@ export const KRAKEN_BOOK_DEPTH = 100;
 const CHECKSUM_LEVELS = 10;
 const SYMBOLS_PER_REQUEST = 50;
 const PING = JSON.stringify({ method: 'ping', req_id: 0 });
-// A JSON number as Kraken prints it: plain decimal, full precision (no exponent).
-const PLAIN_DECIMAL = /^\d+(\.\d+)?$/;
+// A JSON number as Kraken prints it: plain decimal, full precision (no exponent). The sign is
+// read so a negative size is refused as a value (validation.ts), not as an unreadable frame.
+const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/;
 
 /**
  * The literal text of every `{"price":…,"qty":…}` of each `"bids"`/`"asks"` array in a frame,

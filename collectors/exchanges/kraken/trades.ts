@@ -1,6 +1,6 @@
 import type { FrameContext, ParsedFrame, SubscribeRequest, SymbolTable, TradeProtocol } from '../../trades/protocol.js';
 import { TAKER_BUY, TAKER_SELL, type Trade } from '../../trades/trade.js';
-import { type Json, integer, isObject, isoTimeMs, positive, splitSymbol } from '../../trades/wire.js';
+import { type Json, integer, isObject, isoTimeMs, jsonNumber, splitSymbol } from '../../trades/wire.js';
 import { krakenTradeHistory } from './trade-history.js';
 import { krakenInstruments } from './instruments.js';
 
@@ -27,8 +27,8 @@ function parseTrade(entry: unknown, context: FrameContext): Trade {
     exchange: 'kraken',
     symbol,
     id: integer(entry.trade_id, 'trade_id'),
-    price: positive(entry.price, 'price'),
-    amount: positive(entry.qty, 'qty'),
+    price: jsonNumber(entry.price, 'price'),
+    amount: jsonNumber(entry.qty, 'qty'),
     side: entry.side === 'buy' ? TAKER_BUY : TAKER_SELL,
     exchangeTime: krakenTimeMs(entry.timestamp),
     receivedAt: context.receivedAt,
