@@ -117,8 +117,9 @@ export class SqliteCollectorStateStore implements CollectorStateStore {
             t.upsert.run(...row);
             if (!checkpoints) return;
             t.clearLegacyCheckpoints.run(health.collector);
-            t.deleteCheckpoints.run(health.collector);
-            for (const c of checkpoints) t.upsertCheckpoint.run(health.collector, c.key, c.lastTimestamp ?? null, c.lastTradeId ?? null);
+            // A writer created the table when it opened the file.
+            t.deleteCheckpoints!.run(health.collector);
+            for (const c of checkpoints) t.upsertCheckpoint!.run(health.collector, c.key, c.lastTimestamp ?? null, c.lastTradeId ?? null);
           })
           .immediate();
       });
@@ -168,12 +169,16 @@ export class SqliteCollectorStateStore implements CollectorStateStore {
       upsert: db.prepare(`INSERT INTO collector_state (collector, state, restarts, last_error, updated_at) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (collector) DO UPDATE SET state = excluded.state, restarts = excluded.restarts,
           last_error = excluded.last_error, updated_at = excluded.updated_at`),
-      checkpointsOf: hasCheckpoints ? db.prepare(`SELECT ${checkpointColumns} FROM collector_checkpoints WHERE collector = ?`) : undefined,
-      allCheckpoints: hasCheckpoints ? db.prepare(`SELECT ${checkpointColumns} FROM collector_checkpoints`) : undefined,
       clearLegacyCheckpoints: db.prepare(`UPDATE collector_state SET checkpoints = '[]' WHERE collector = ?`),
-      deleteCheckpoints: db.prepare(`DELETE FROM collector_checkpoints WHERE collector = ?`),
-      upsertCheckpoint: db.prepare(`INSERT INTO collector_checkpoints (${checkpointColumns}) VALUES (?, ?, ?, ?)
-        ON CONFLICT (collector, key) DO UPDATE SET last_timestamp = excluded.last_timestamp, last_trade_id = excluded.last_trade_id`),
+      ...(hasCheckpoints
+        ? {
+            checkpointsOf: db.prepare(`SELECT ${checkpointColumns} FROM collector_checkpoints WHERE collector = ?`),
+            allCheckpoints: db.prepare(`SELECT ${checkpointColumns} FROM collector_checkpoints`),
+            deleteCheckpoints: db.prepare(`DELETE FROM collector_checkpoints WHERE collector = ?`),
+            upsertCheckpoint: db.prepare(`INSERT INTO collector_checkpoints (${checkpointColumns}) VALUES (?, ?, ?, ?)
+              ON CONFLICT (collector, key) DO UPDATE SET last_timestamp = excluded.last_timestamp, last_trade_id = excluded.last_trade_id`),
+          }
+        : {}),
     };
   }
 

@@ -215,6 +215,34 @@ describe('collector state in SQLite', () => {
     }
   });
 
+  it('resumes from the checkpoints an earlier build kept in the record (JSON), until newer ones commit with samples', async () => {
+    const path = join(dir, 'earlier-build.db');
+    await new SqliteStorage({ path }).close();
+    const db = new Database(path);
+    db.exec('DROP TABLE collector_checkpoints');
+    db.prepare("INSERT INTO collector_state VALUES ('trades:okx', 'stopped', 0, NULL, 5, ?)").run(
+      JSON.stringify([{ key: 'trades:okx:BTC-USDT', lastTradeId: '7', lastTimestamp: 70 }, { key: 'trades:okx:ETH-USDT', lastTradeId: '3' }]),
+    );
+    db.close();
+    const reader = new SqliteStorage({ path, readOnly: true });
+    expect((await reader.collectorState.load('trades:okx'))!.checkpoints).toHaveLength(2);
+    await reader.close();
+    const writer = new SqliteStorage({ path });
+    try {
+      await updateCollectorState(writer.collectorState, 'trades:okx', { state: 'running' });
+      await writer.storeMany([{ key: 'trades:okx:BTC-USDT', value: 1, timestamp: 80 }], {
+        checkpoint: { collector: 'trades:okx', checkpoints: [{ key: 'trades:okx:BTC-USDT', lastTradeId: '8', lastTimestamp: 80 }] },
+      });
+      await writer.flush();
+      expect(await writer.collectorState.load('trades:okx')).toMatchObject({
+        state: 'running',
+        checkpoints: [{ key: 'trades:okx:BTC-USDT', lastTradeId: '8', lastTimestamp: 80 }, { key: 'trades:okx:ETH-USDT', lastTradeId: '3' }],
+      });
+    } finally {
+      await writer.close();
+    }
+  });
+
   it('reads an older file without the table as having no records', async () => {
     const path = join(dir, 'older.db');
     await new SqliteStorage({ path }).close();

@@ -54,7 +54,7 @@ describe.each(backends)('kill -9 in a loop, into $name', ({ name, skip, storage 
     async () => {
       const started: Simulator[] = [];
       for (const exchange of EXCHANGES) {
-        const sim = (await exchangeSimulators[exchange]!({ symbols: [symbolOf(exchange)], tradesPerSecond: 40, pingIntervalMs: 1_000 })) as Simulator;
+        const sim = (await exchangeSimulators[exchange]!({ symbols: [symbolOf(exchange)], tradesPerSecond: 40 })) as Simulator;
         sim.pause(); // nothing generated before the first daemon has subscribed
         started.push(sim);
         sims.push(sim);
