@@ -1,4 +1,5 @@
 import type { DataCollectionStorage } from '../storage/types.js';
+import { SymbolFailures } from './symbol-failures.js';
 
 /**
  * What a collector has done so far. The collector updates it as it works; the orchestrator
@@ -27,6 +28,10 @@ export class CollectorProgress {
    * unreachable, so it waits instead of hammering it); undefined while all is well.
    */
   degraded: string | undefined;
+  /** Symbols that cannot be collected now (not listed, refused), each with its reason; the others go on. */
+  readonly failures = new SymbolFailures();
+  /** Trades whose id lay far outside their symbol's sequence and that REST or the next trades did not confirm: dropped. */
+  tradeIdOutliers = 0;
 
   /** Records `count` stored samples whose newest exchange time is `dataTime`. */
   recordStored(count: number, dataTime?: number, now = Date.now()): void {

@@ -16,7 +16,14 @@ import { MemoryStorage } from '../storage/memory.js';
 import { docsExample, fixture, fixtureLines } from './support/fixtures.js';
 import { trackRun } from './support/run-tracking.js';
 import { useSimulator } from './support/simulator-harness.js';
-import { collectEverythingSent, expectRejectsWhenConnectionDrops, expectResolvesWhenAborted, expectSkipsMalformedFrame, expectStoredExactlyAsSent } from './support/trade-collection.js';
+import {
+  collectEverythingSent,
+  expectOnlySymbolFails,
+  expectRejectsWhenConnectionDrops,
+  expectResolvesWhenAborted,
+  expectSkipsMalformedFrame,
+  expectStoredExactlyAsSent,
+} from './support/trade-collection.js';
 import { RECEIVED_AT, tradeFrameReaders } from './support/trade-frames.js';
 import { storedCount, type SentTradeFacts } from './support/trade-samples.js';
 
@@ -233,6 +240,17 @@ describe('TradeStreamCollector against the Binance simulator', () => {
     await expect(collector.run(new MemoryStorage(), new AbortController().signal)).rejects.toThrow(
       'binance rejected the trades subscription for FOO-USDT (request 1): code 2: Invalid request: invalid stream',
     );
+  });
+
+  it('finds the symbol Binance refuses in a request it refuses whole without naming it, and collects the others', async () => {
+    await simulator.start({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 50, rejectUnknownSymbols: true });
+    // Request 1 (all three) is refused; each symbol is then subscribed alone (requests 2, 3, 4).
+    const { stop } = await expectOnlySymbolFails(collectorFor(['BTC-USDT', 'FOO-USDT', 'ETH-USDT']), {
+      collecting: ['trades:binance:BTC-USDT', 'trades:binance:ETH-USDT'],
+      failed: 'FOO-USDT',
+      reason: 'binance rejected the trades subscription for FOO-USDT (request 3): code 2: Invalid request: invalid stream',
+    });
+    await stop();
   });
 
   it('keeps collecting the listed symbols when Binance silently accepts an unlisted one (its real behaviour)', async () => {

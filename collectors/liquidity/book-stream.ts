@@ -1,7 +1,9 @@
 import { silentLogger, type Logger } from '../../src/logger.js';
 import type { DataCollectionStorage } from '../../storage/types.js';
 import { SymbolTable } from '../trades/protocol.js';
+import { RequestSender } from '../trades/request-sender.js';
 import { SubscriptionAcks } from '../trades/subscription-acks.js';
+import { SYMBOL_RETRY_MS, SymbolSubscriptions } from '../trades/symbol-subscriptions.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';
 import { openWebSocket, SocketLoop } from '../ws/socket.js';
 import type { BookFrame, BookProtocol, BookUpdate } from './book-protocol.js';
@@ -13,6 +15,8 @@ import { declareLiquiditySeries, everyInterval, storeSnapshots } from './snapsho
 const UNPARSED_LOG_EVERY = 100;
 // A book failing this often on one connection will not heal by resubscribing: reconnect instead.
 const MAX_RESYNCS_PER_MINUTE = 10;
+// How often failed symbols are looked at for a retry (each is retried at its own time).
+const RETRY_CHECK_MS = 30_000;
 
 export interface BookStreamOptions {
   /** e.g. `liquidity:binance`, `liquidity:binance#2`. */
@@ -29,6 +33,8 @@ export interface BookStreamOptions {
   connectTimeoutMs?: number;
   /** How long after the last subscribe request every ack must have arrived. */
   ackTimeoutMs?: number;
+  /** How often a symbol the exchange refused is tried again (ms); default 5 minutes. */
+  symbolRetryMs?: number;
 }
 
 /** One connection's state. */
@@ -36,7 +42,7 @@ interface Connection {
   loop: SocketLoop;
   acks: SubscriptionAcks;
   /** Sends queued frames spaced by the exchange's limit. */
-  send(text: string): void;
+  sender: RequestSender;
   /** Times of this connection's resyncs in the last minute. */
   recentResyncs: number[];
 }
@@ -62,6 +68,9 @@ export class BookStreamCollector implements DataSourceCollector {
   private readonly connectTimeoutMs: number;
   private readonly ackTimeoutMs: number;
   private readonly books: ReadonlyMap<string, SyncedBook>;
+  // Outlives a run: a symbol the exchange refused stays out until its retry is due.
+  private readonly subscriptions: SymbolSubscriptions;
+  private readonly symbolRetryMs: number;
   private unparsed = 0;
 
   constructor(options: BookStreamOptions) {
@@ -82,6 +91,9 @@ export class BookStreamCollector implements DataSourceCollector {
     this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
     const checksum = protocol.checksum?.bind(protocol);
     this.books = new Map(symbols.map((symbol) => [symbol, new SyncedBook(protocol.depth, checksum)]));
+    this.symbolRetryMs = options.symbolRetryMs ?? SYMBOL_RETRY_MS;
+    const keyOf = (symbol: string) => liquidityKey(protocol.exchange, symbol);
+    this.subscriptions = new SymbolSubscriptions(this.symbols, this.progress.failures, keyOf, this.symbolRetryMs, this.logger);
   }
 
   /** Frames that could not be parsed since this collector was created. */
@@ -97,6 +109,9 @@ export class BookStreamCollector implements DataSourceCollector {
   /** Keeps the books until `signal` aborts; throws saying why the connection ended otherwise. */
   async run(storage: DataCollectionStorage, signal: AbortSignal): Promise<void> {
     if (signal.aborted) return;
+    this.subscriptions.beginRun(new Map());
+    // Every symbol refused and none due for a retry: the run fails, naming each symbol's reason.
+    if (this.subscriptions.noneLeft) throw this.progress.failures.everyFailed();
     await declareLiquiditySeries(storage, this.protocol.exchange, this.symbols.unified);
     // A new connection sends new snapshots: nothing of the previous one is trusted.
     this.books.forEach((book) => book.reset());
@@ -107,7 +122,7 @@ export class BookStreamCollector implements DataSourceCollector {
 
     const endOfRun = new AbortController();
     const runSignal = AbortSignal.any([signal, endOfRun.signal]);
-    const connection = { acks: new SubscriptionAcks(this.protocol.exchange, 'book'), recentResyncs: [] as number[] } as unknown as Connection;
+    const connection = { acks: new SubscriptionAcks(this.protocol.exchange, 'book'), recentResyncs: [] as number[] } as Connection;
     connection.loop = new SocketLoop(socket, {
       label: this.id,
       signal: runSignal,
@@ -117,6 +132,7 @@ export class BookStreamCollector implements DataSourceCollector {
       onPing: () => this.progress.recordHeartbeat(),
     });
     const stopSending = this.startSending(connection);
+    const retries = setInterval(() => this.retryFailedSymbols(connection), Math.min(this.symbolRetryMs, RETRY_CHECK_MS));
     const snapshots = everyInterval(this.intervalMs, runSignal, (tick) => this.storeSynced(storage, tick)).catch((err: unknown) => {
       connection.loop.fail(err instanceof Error ? err : new Error(String(err)));
     });
@@ -124,6 +140,7 @@ export class BookStreamCollector implements DataSourceCollector {
       await connection.loop.done;
     } finally {
       stopSending();
+      clearInterval(retries);
       endOfRun.abort();
       await snapshots;
     }
@@ -135,56 +152,62 @@ export class BookStreamCollector implements DataSourceCollector {
     if (views.length > 0) await storeSnapshots(storage, this.protocol.exchange, views, tick, this.progress, this.logger);
   }
 
-  /** Sends the subscribe requests spaced by the exchange's limit, checks their acks in time, sends app-level pings. */
+  /** Subscribes the symbols not failed, spaced by the exchange's limit with their acks checked in time, and sends app-level pings. */
   private startSending(connection: Connection): () => void {
     const { minSendIntervalMs, keepalive } = this.protocol;
-    const { loop, acks } = connection;
-    const queue: string[] = [];
-    let sender: NodeJS.Timeout | undefined;
-    const drain = (): void => {
-      const text = queue.shift();
-      if (text === undefined) return void (sender = undefined);
-      loop.send(text);
-      sender = setTimeout(drain, minSendIntervalMs);
-    };
-    connection.send = (text) => {
-      queue.push(text);
-      if (sender === undefined) drain();
-    };
-    const requests = this.protocol.subscribeMessages(this.symbols);
-    for (const request of requests) {
-      acks.expect(request);
-      connection.send(request.text);
-    }
-    const ackTimer = setTimeout(
-      () => {
-        if (acks.waiting().length > 0) loop.fail(acks.timeout(this.ackTimeoutMs));
-      },
-      (requests.length - 1) * minSendIntervalMs + this.ackTimeoutMs,
-    );
+    connection.sender = new RequestSender(connection.loop, connection.acks, minSendIntervalMs, this.ackTimeoutMs);
+    this.subscribe(connection, this.subscriptions.table.unified);
     const { clientPing } = keepalive;
-    const pinger = clientPing ? setInterval(() => loop.send(clientPing.text), clientPing.intervalMs) : undefined;
+    const pinger = clientPing ? setInterval(() => connection.loop.send(clientPing.text), clientPing.intervalMs) : undefined;
     return () => {
-      clearTimeout(sender);
-      clearTimeout(ackTimer);
+      connection.sender.stop();
       clearInterval(pinger);
     };
+  }
+
+  /** Subscribes `symbols` on `connection`, in the exchange's batches or, to find which one it refuses, each alone. */
+  private subscribe(connection: Connection, symbols: readonly string[], oneByOne = false): void {
+    const { sender } = connection;
+    for (const group of oneByOne ? symbols.map((symbol) => [symbol]) : [symbols]) {
+      if (group.length > 0) sender.subscribe(this.protocol.subscribeMessages(this.subscriptions.tableOf(group), sender.nextRequestNumber));
+    }
+  }
+
+  /** The exchange refused a subscription: only the symbols it concerns fail (see TradeStreamCollector.onRefusal). */
+  private onRefusal(error: { ack?: string; reason: string }, connection: Connection): void {
+    const triage = connection.acks.triage(error, (symbol) => this.symbols.toExchange(symbol));
+    if (!triage) return connection.loop.fail(connection.acks.rejection(error));
+    const retry = this.subscriptions.refused(triage);
+    for (const { symbol } of triage.refused) this.books.get(symbol)?.reset();
+    if (this.subscriptions.noneLeft) return connection.loop.fail(this.progress.failures.everyFailed());
+    this.subscribe(connection, retry, triage.oneByOne);
+  }
+
+  /** Subscribes again the refused symbols due for a retry. */
+  private retryFailedSymbols(connection: Connection): void {
+    if (this.progress.failures.size > 0) this.subscribe(connection, this.subscriptions.retries(new Map()));
   }
 
   private onText(text: string, connection: Connection): void {
     let frame: BookFrame;
     try {
-      frame = this.protocol.onMessage(text, { symbols: this.symbols, receivedAt: Date.now() });
+      frame = this.protocol.onMessage(text, { symbols: this.subscriptions.table, receivedAt: Date.now() });
     } catch (err) {
       this.countUnparsed(text, err);
       return;
     }
     const { loop, acks } = connection;
     for (const update of frame.books ?? []) this.applyUpdate(update, connection);
-    if (frame.ack !== undefined && acks.acknowledge(frame.ack)) this.progress.recordHeartbeat();
+    if (frame.ack !== undefined) {
+      const acknowledged = acks.acknowledge(frame.ack);
+      if (acknowledged) {
+        this.progress.recordHeartbeat();
+        this.subscriptions.acknowledged(acknowledged);
+      }
+    }
     if (frame.heartbeat) this.progress.recordHeartbeat();
     if (frame.reply !== undefined) loop.send(frame.reply);
-    if (frame.error) loop.fail(acks.rejection(frame.error));
+    if (frame.error) this.onRefusal(frame.error, connection);
     if (frame.closing) loop.fail(new Error(`${this.id}: ${frame.closing}`));
   }
 
@@ -210,7 +233,7 @@ export class BookStreamCollector implements DataSourceCollector {
       connection.loop.fail(new Error(`${this.id}: order books failed their checks ${connection.recentResyncs.length} times within a minute; reconnecting`));
       return;
     }
-    for (const text of this.protocol.resyncMessages(update.symbol, this.symbols)) connection.send(text);
+    for (const text of this.protocol.resyncMessages(update.symbol, this.symbols)) connection.sender.send(text);
   }
 
   /** A bad frame is skipped, never fatal. */

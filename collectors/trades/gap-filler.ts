@@ -76,10 +76,10 @@ export class GapFiller {
     if (lastTime !== undefined) state.lastTime = lastTime;
   }
 
-  /** A connection is up: catches up every symbol that has a last trade, then goes on with `sink`. */
-  beginRun(sink: GapSink): void {
+  /** A connection is up: catches up every symbol of `symbols` (default: all) that has a last trade, then goes on with `sink`. */
+  beginRun(sink: GapSink, symbols: readonly string[] = this.options.symbols.unified): void {
     this.sink = sink;
-    for (const symbol of this.options.symbols.unified) {
+    for (const symbol of symbols) {
       const state = this.state(symbol);
       state.historyFailed = false;
       if (this.canFill() && state.lastId !== undefined && !this.tooOld(state, Date.now())) this.startFill(symbol, state);

@@ -55,10 +55,17 @@ export function formatStatus(status: ServiceStatus, now = Date.now()): string {
     String(c.itemsPerSecond),
     ago(c.lastDataAt),
     // Trades filled over REST, holes recorded, books resynchronized: each collector kind shows its own.
-    [c.tradesBackfilled ? `${c.tradesBackfilled} backfilled` : '', c.gaps ? `${c.gaps} gaps` : '', c.resyncs ? `${c.resyncs} resyncs` : ''].filter(Boolean).join(', ') || '-',
+    [c.tradesBackfilled ? `${c.tradesBackfilled} backfilled` : '', c.gaps ? `${c.gaps} gaps` : '', c.resyncs ? `${c.resyncs} resyncs` : '', c.tradeIdOutliers ? `${c.tradeIdOutliers} id outliers dropped` : '']
+      .filter(Boolean)
+      .join(', ') || '-',
     c.lastError ?? '-',
   ]);
-  return [...head, table(['collector', 'state', 'restarts', 'items', 'items/s', 'last data', 'repairs', 'last error'], rows)].join('\n');
+  const out = [...head, table(['collector', 'state', 'restarts', 'items', 'items/s', 'last data', 'repairs', 'last error'], rows)];
+  const failed = status.collectors.flatMap((c) =>
+    (c.failedSeries ?? []).map((f) => [c.id, f.key, `failed ${ago(f.since)}`, `retry in ${formatDuration(Math.max(0, Date.parse(f.nextRetryAt) - now))}`, f.reason]),
+  );
+  if (failed.length > 0) out.push('', table(['collector', 'failed series', 'since', 'next retry', 'reason'], failed));
+  return out.join('\n');
 }
 
 /** A saved record older than this while its collector claims to run means its daemon is gone. */

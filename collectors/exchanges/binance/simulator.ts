@@ -133,7 +133,7 @@ export async function startBinanceSimulator(options: BinanceSimulatorOptions): P
   const checkStream = (stream: string): string | undefined => {
     const symbol = streamSymbol(stream);
     if (symbol === undefined) return 'Invalid request: invalid stream';
-    if (symbol !== '' && ((!feed.lists(symbol) && rejectUnknownSymbols) || server.faults.refusingSubscriptions())) return 'Invalid request: invalid stream';
+    if (symbol !== '' && ((!feed.lists(symbol) && rejectUnknownSymbols) || server.faults.refusingSubscriptions(symbol))) return 'Invalid request: invalid stream';
     return undefined;
   };
 
