@@ -62,7 +62,7 @@ export function formatStatus(status: ServiceStatus, now = Date.now()): string {
   ]);
   const out = [...head, table(['collector', 'state', 'restarts', 'items', 'items/s', 'last data', 'repairs', 'last error'], rows)];
   const failed = status.collectors.flatMap((c) =>
-    (c.failedSeries ?? []).map((f) => [c.id, f.key, `failed ${ago(f.since)}`, `retry in ${formatDuration(Math.max(0, Date.parse(f.nextRetryAt) - now))}`, f.reason]),
+    (c.failedSeries ?? []).map((f) => [c.id, f.key, ago(f.since), `in ${formatDuration(Math.max(0, Date.parse(f.nextRetryAt) - now))}`, f.reason]),
   );
   if (failed.length > 0) out.push('', table(['collector', 'failed series', 'since', 'next retry', 'reason'], failed));
   return out.join('\n');
