@@ -133,10 +133,20 @@ describe('trade deduplication', () => {
     expect(compareTradeIds('2240000000970262967', '2240000000970262966')).toBeGreaterThan(0);
   });
 
-  it('drops ids at or below the last one per symbol when ids increase', () => {
+  it('drops the ids it has seen per symbol, and those at or below a seeded checkpoint, when ids increase', () => {
     const dedup = new TradeDeduplicator(true);
-    expect([5, 6, 6, 4, 7].map((id) => dedup.accept(trade(id)))).toEqual([true, true, false, false, true]);
+    expect([5, 6, 6, 7, 5].map((id) => dedup.accept(trade(id)))).toEqual([true, true, false, true, false]);
     expect(dedup.accept(trade(1, 'ETH-USDT'))).toBe(true);
+    dedup.seed('SOL-USDT', '100');
+    expect([99, 100, 101, 101].map((id) => dedup.accept(trade(id, 'SOL-USDT')))).toEqual([false, false, true, false]);
+  });
+
+  it('an id far ahead of the sequence hides none of the ids after it, even once it leaves the window of recent ids', () => {
+    const dedup = new TradeDeduplicator(true);
+    expect([10, 1_000_010, 11, 12].map((id) => dedup.accept(trade(id)))).toEqual([true, true, true, true]);
+    // Thousands of ids later the odd one has left the window; the ids that left before it count as seen.
+    for (let id = 13; id < 3_000; id++) expect(dedup.accept(trade(id))).toBe(true);
+    expect([12, 2_999, 3_000, 3_001].map((id) => dedup.accept(trade(id)))).toEqual([false, false, true, true]);
   });
 
   it('remembers recent ids when ids carry no order', () => {
