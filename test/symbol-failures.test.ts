@@ -76,6 +76,29 @@ feeds:
   }, 60_000);
 });
 
+describe('a symbol delisted while collected', () => {
+  const simulator = useSimulator(startBinanceSimulator);
+
+  it('fails alone once the instrument list no longer lists it; the others go on', async () => {
+    const sim = await simulator.start({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 100 });
+    const trades = new TradeStreamCollector({ id: 'trades:binance', protocol: binanceTrades, symbols: ['BTC-USDT', 'ETH-USDT'], wsUrl: sim.wsUrl, restUrl: sim.restUrl, symbolRetryMs: 300 });
+    const storage = new MemoryStorage();
+    const abort = new AbortController();
+    const running = trackRun(trades.run(storage, abort.signal));
+    try {
+      await vi.waitFor(async () => expect(await storedCount(storage, 'trades:binance:ETH-USDT')).toBeGreaterThan(0), WAIT);
+      sim.delist('ETH-USDT');
+      await vi.waitFor(() => expect(trades.progress.failures.list()).toMatchObject([{ key: 'trades:binance:ETH-USDT', reason: 'binance does not list ETH-USDT (ETHUSDT); close listed ones: BTC-USDT' }]), WAIT);
+      const before = await storedCount(storage, 'trades:binance:BTC-USDT');
+      await vi.waitFor(async () => expect(await storedCount(storage, 'trades:binance:BTC-USDT')).toBeGreaterThan(before), WAIT);
+      expect(running.settled()).toBe(false);
+    } finally {
+      abort.abort();
+      await running.run;
+    }
+  });
+});
+
 describe('a symbol refused at subscribe', () => {
   const simulator = useSimulator(startBinanceSimulator);
   const collectorFor = (symbols: string[]) =>
