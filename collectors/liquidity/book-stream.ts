@@ -93,7 +93,8 @@ export class BookStreamCollector implements DataSourceCollector {
     this.books = new Map(symbols.map((symbol) => [symbol, new SyncedBook(protocol.depth, checksum)]));
     this.symbolRetryMs = options.symbolRetryMs ?? SYMBOL_RETRY_MS;
     const keyOf = (symbol: string) => liquidityKey(protocol.exchange, symbol);
-    this.subscriptions = new SymbolSubscriptions(this.symbols, this.progress.failures, keyOf, this.symbolRetryMs, this.logger);
+    const requestsFor = (table: SymbolTable, firstRequest: number) => protocol.subscribeMessages(table, firstRequest);
+    this.subscriptions = new SymbolSubscriptions(this.symbols, this.progress.failures, keyOf, this.symbolRetryMs, this.logger, requestsFor);
   }
 
   /** Frames that could not be parsed since this collector was created. */
@@ -156,7 +157,7 @@ export class BookStreamCollector implements DataSourceCollector {
   private startSending(connection: Connection): () => void {
     const { minSendIntervalMs, keepalive } = this.protocol;
     connection.sender = new RequestSender(connection.loop, connection.acks, minSendIntervalMs, this.ackTimeoutMs);
-    this.subscribe(connection, this.subscriptions.table.unified);
+    this.subscriptions.subscribe(connection.sender, this.subscriptions.table.unified);
     const { clientPing } = keepalive;
     const pinger = clientPing ? setInterval(() => connection.loop.send(clientPing.text), clientPing.intervalMs) : undefined;
     return () => {
@@ -165,27 +166,9 @@ export class BookStreamCollector implements DataSourceCollector {
     };
   }
 
-  /** Subscribes `symbols` on `connection`, in the exchange's batches or, to find which one it refuses, each alone. */
-  private subscribe(connection: Connection, symbols: readonly string[], oneByOne = false): void {
-    const { sender } = connection;
-    for (const group of oneByOne ? symbols.map((symbol) => [symbol]) : [symbols]) {
-      if (group.length > 0) sender.subscribe(this.protocol.subscribeMessages(this.subscriptions.tableOf(group), sender.nextRequestNumber));
-    }
-  }
-
-  /** The exchange refused a subscription: only the symbols it concerns fail (see TradeStreamCollector.onRefusal). */
-  private onRefusal(error: { ack?: string; reason: string }, connection: Connection): void {
-    const triage = connection.acks.triage(error, (symbol) => this.symbols.toExchange(symbol));
-    if (!triage) return connection.loop.fail(connection.acks.rejection(error));
-    const retry = this.subscriptions.refused(triage);
-    for (const { symbol } of triage.refused) this.books.get(symbol)?.reset();
-    if (this.subscriptions.noneLeft) return connection.loop.fail(this.progress.failures.everyFailed());
-    this.subscribe(connection, retry, triage.oneByOne);
-  }
-
   /** Subscribes again the refused symbols due for a retry. */
   private retryFailedSymbols(connection: Connection): void {
-    if (this.progress.failures.size > 0) this.subscribe(connection, this.subscriptions.retries(new Map()));
+    if (this.progress.failures.size > 0) this.subscriptions.subscribe(connection.sender, this.subscriptions.retries(new Map()));
   }
 
   private onText(text: string, connection: Connection): void {
@@ -207,7 +190,11 @@ export class BookStreamCollector implements DataSourceCollector {
     }
     if (frame.heartbeat) this.progress.recordHeartbeat();
     if (frame.reply !== undefined) loop.send(frame.reply);
-    if (frame.error) this.onRefusal(frame.error, connection);
+    if (frame.error) {
+      // Only the refused symbols fail; a refusal naming none, or every symbol failed, ends the connection.
+      const fatal = this.subscriptions.onRefusal(frame.error, acks, connection.sender);
+      if (fatal) loop.fail(fatal);
+    }
     if (frame.closing) loop.fail(new Error(`${this.id}: ${frame.closing}`));
   }
 

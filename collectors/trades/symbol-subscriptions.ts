@@ -1,7 +1,8 @@
 import type { Logger } from '../../src/logger.js';
 import type { SymbolFailures } from '../symbol-failures.js';
-import { SymbolTable } from './protocol.js';
-import type { RefusalTriage } from './subscription-acks.js';
+import { SymbolTable, type SubscribeRequest } from './protocol.js';
+import type { RequestSender } from './request-sender.js';
+import type { RefusalTriage, SubscriptionAcks } from './subscription-acks.js';
 
 // A symbol that cannot be collected is tried again this often, in case the exchange lists it or
 // accepts it by then: rarely enough not to bother the exchange, often enough to notice a listing.
@@ -23,6 +24,8 @@ export class SymbolSubscriptions {
     private readonly keyOf: (symbol: string) => string,
     private readonly retryMs: number,
     private readonly logger: Logger,
+    /** The protocol's subscribe requests for some symbols, numbered from `firstRequest`. */
+    private readonly requestsFor: (symbols: SymbolTable, firstRequest: number) => SubscribeRequest[],
   ) {
     this.liveTable = all;
   }
@@ -38,7 +41,7 @@ export class SymbolSubscriptions {
   }
 
   /** A table of some of the collector's symbols (a request's worth). */
-  tableOf(symbols: readonly string[]): SymbolTable {
+  private tableOf(symbols: readonly string[]): SymbolTable {
     return new SymbolTable(symbols, (symbol) => this.all.toExchange(symbol));
   }
 
@@ -80,6 +83,27 @@ export class SymbolSubscriptions {
     return retry;
   }
 
+  /** Subscribes `symbols` through a connection's `sender`, in the exchange's batches or, to find which one it refuses, each alone. */
+  subscribe(sender: RequestSender, symbols: readonly string[], oneByOne = false): void {
+    for (const group of oneByOne ? symbols.map((symbol) => [symbol]) : [symbols]) {
+      if (group.length > 0) sender.subscribe(this.requestsFor(this.tableOf(group), sender.nextRequestNumber));
+    }
+  }
+
+  /**
+   * The exchange refused a subscription on a connection: the symbols it concerns fail alone and
+   * the others of a refused batch are subscribed again. Returns the Error to end the connection
+   * with when the refusal names no symbol it can tell, or when every symbol has failed.
+   */
+  onRefusal(error: { ack?: string; reason: string }, acks: SubscriptionAcks, sender: RequestSender): Error | undefined {
+    const triage = acks.triage(error, (symbol) => this.all.toExchange(symbol));
+    if (!triage) return acks.rejection(error);
+    const retry = this.refused(triage);
+    if (this.noneLeft) return this.failures.everyFailed();
+    this.subscribe(sender, retry, triage.oneByOne);
+    return undefined;
+  }
+
   /** Acks arrived for `symbols`: those that had failed are collected again. */
   acknowledged(symbols: readonly string[]): void {
     for (const symbol of symbols) {
@@ -88,7 +112,7 @@ export class SymbolSubscriptions {
   }
 
   /** Fails the refused symbols; returns those to subscribe again (a refused batch's innocent ones). */
-  refused(triage: RefusalTriage, now = Date.now()): string[] {
+  private refused(triage: RefusalTriage, now = Date.now()): string[] {
     for (const { symbol, reason } of triage.refused) this.fail(symbol, reason, now);
     return triage.retry.filter((symbol) => this.live.has(symbol));
   }

@@ -158,7 +158,8 @@ export class TradeStreamCollector implements DataSourceCollector {
     this.symbolOfKey = new Map(this.symbols.unified.map((symbol) => [tradesKey(protocol.exchange, symbol), symbol]));
     this.symbolRetryMs = options.symbolRetryMs ?? SYMBOL_RETRY_MS;
     const keyOf = (symbol: string) => tradesKey(protocol.exchange, symbol);
-    this.subscriptions = new SymbolSubscriptions(this.symbols, this.progress.failures, keyOf, this.symbolRetryMs, this.logger);
+    const requestsFor = (table: SymbolTable, firstRequest: number) => protocol.subscribeMessages(table, firstRequest);
+    this.subscriptions = new SymbolSubscriptions(this.symbols, this.progress.failures, keyOf, this.symbolRetryMs, this.logger, requestsFor);
   }
 
   /** Frames that could not be parsed since this collector was created. */
@@ -380,34 +381,13 @@ export class TradeStreamCollector implements DataSourceCollector {
   private startSending(connection: Connection): () => void {
     const { minSendIntervalMs, keepalive } = this.protocol;
     connection.sender = new RequestSender(connection.loop, connection.acks, minSendIntervalMs, this.ackTimeoutMs);
-    this.subscribe(connection, this.subscriptions.table.unified);
+    this.subscriptions.subscribe(connection.sender, this.subscriptions.table.unified);
     const { clientPing } = keepalive;
     const pinger = clientPing ? setInterval(() => connection.loop.send(clientPing.text), clientPing.intervalMs) : undefined;
     return () => {
       connection.sender.stop();
       clearInterval(pinger);
     };
-  }
-
-  /** Subscribes `symbols` on `connection`, in the exchange's batches or, to find which one it refuses, each alone. */
-  private subscribe(connection: Connection, symbols: readonly string[], oneByOne = false): void {
-    const { sender } = connection;
-    for (const group of oneByOne ? symbols.map((symbol) => [symbol]) : [symbols]) {
-      if (group.length > 0) sender.subscribe(this.protocol.subscribeMessages(this.subscriptions.tableOf(group), sender.nextRequestNumber));
-    }
-  }
-
-  /**
-   * The exchange refused a subscription: the symbols it concerns fail alone and the others of a
-   * refused batch are subscribed again; a refusal naming no symbol ends the connection, as does
-   * every symbol having failed.
-   */
-  private onRefusal(error: { ack?: string; reason: string }, connection: Connection): void {
-    const triage = connection.acks.triage(error, (symbol) => this.symbols.toExchange(symbol));
-    if (!triage) return connection.loop.fail(connection.acks.rejection(error));
-    const retry = this.subscriptions.refused(triage);
-    if (this.subscriptions.noneLeft) return connection.loop.fail(this.progress.failures.everyFailed());
-    this.subscribe(connection, retry, triage.oneByOne);
   }
 
   /** Subscribes again, on the current connection, the failed symbols due for a retry; fails those delisted meanwhile. */
@@ -417,7 +397,7 @@ export class TradeStreamCollector implements DataSourceCollector {
     if (run.signal.aborted) return;
     const retry = this.subscriptions.retries(unlisted);
     if (this.subscriptions.noneLeft) return run.current.loop.fail(this.progress.failures.everyFailed());
-    this.subscribe(run.current, retry);
+    this.subscriptions.subscribe(run.current.sender, retry);
   }
 
   /** The collector's symbols the exchange does not list, with why; asked again at most every symbolRetryMs. */
@@ -466,7 +446,11 @@ export class TradeStreamCollector implements DataSourceCollector {
     }
     if (frame.heartbeat) this.progress.recordHeartbeat();
     if (frame.reply !== undefined) loop.send(frame.reply);
-    if (frame.error) this.onRefusal(frame.error, connection);
+    if (frame.error) {
+      // Only the refused symbols fail; a refusal naming none, or every symbol failed, ends the connection.
+      const fatal = this.subscriptions.onRefusal(frame.error, acks, connection.sender);
+      if (fatal) loop.fail(fatal);
+    }
     if (frame.closing) loop.fail(new Error(`${this.id}: ${frame.closing}`));
     if (run.next && (frame.trades || frame.ack !== undefined)) this.maybeHandOver(run);
   }
