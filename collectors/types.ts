@@ -1,4 +1,5 @@
 import type { DataCollectionStorage } from '../storage/types.js';
+import { SymbolFailures } from './symbol-failures.js';
 
 /**
  * Why a collector dropped something it received: a frame it could not read (`unparsed`), a record
@@ -50,6 +51,10 @@ export class CollectorProgress {
     const count = ++this.dropped[reason];
     return count === 1 || count % LOG_EVERY[reason] === 0;
   }
+  /** Symbols that cannot be collected now (not listed, refused), each with its reason; the others go on. */
+  readonly failures = new SymbolFailures();
+  /** Trades whose id lay far outside their symbol's sequence and that REST or the next trades did not confirm: dropped. */
+  tradeIdOutliers = 0;
 
   /** Records `count` stored samples whose newest exchange time is `dataTime`. */
   recordStored(count: number, dataTime?: number, now = Date.now()): void {

@@ -39,9 +39,24 @@ export interface CollectorStatus {
    * ids already stored (`duplicate`).
    */
   dropped: DropCounts;
+  /** Series it cannot collect now (symbol not listed, refused at subscribe), each retried slowly; its other series go on. */
+  failedSeries: FailedSeriesStatus[];
+  /** Trades dropped because their id lay far outside the symbol's sequence and nothing confirmed it. */
+  tradeIdOutliers: number;
   /** Items stored per second over the last ~10 s. */
   itemsPerSecond: number;
   staleAfterMs: number | null;
+}
+
+/** One series a collector cannot collect now. */
+export interface FailedSeriesStatus {
+  key: string;
+  symbol: string;
+  state: 'failed';
+  /** The exchange's reason: sanitized like `lastError`. */
+  reason: string;
+  since: string;
+  nextRetryAt: string;
 }
 
 /** The whole service as `/status` shows it. */
@@ -216,6 +231,15 @@ export class DataCollector {
       resyncs: p.resyncs,
       degraded: p.degraded ?? null,
       dropped: { ...p.dropped },
+      failedSeries: p.failures.list().map((f) => ({
+        key: f.key,
+        symbol: f.symbol,
+        state: 'failed',
+        reason: sanitizeError(f.reason),
+        since: new Date(f.since).toISOString(),
+        nextRetryAt: new Date(f.nextRetryAt).toISOString(),
+      })),
+      tradeIdOutliers: p.tradeIdOutliers,
       itemsPerSecond: itemsPerSecond(s.rate, now, p.itemsStored),
       staleAfterMs: s.collector.staleAfterMs ?? null,
     };

@@ -10,11 +10,12 @@ export interface StatusSource {
 
 /**
  * `/health`: 200 while the service runs and not every collector has failed for good, else 503;
- * `degraded` when some failed or wait out an exchange's maintenance.
+ * `degraded` when some failed, wait out an exchange's maintenance or cannot collect some of their series.
  */
 export function health(status: ServiceStatus): { code: number; body: { status: string; failed: string[]; degraded: string[] } } {
   const failed = status.collectors.filter((c) => c.state === 'failed').map((c) => c.id);
-  const degraded = status.collectors.filter((c) => c.degraded !== null).map((c) => c.id);
+  // A collector missing some of its series (a symbol not listed or refused) is degraded, not ok.
+  const degraded = status.collectors.filter((c) => c.degraded !== null || c.failedSeries.length > 0).map((c) => c.id);
   const ok = status.state === 'running' && (failed.length === 0 || failed.length < status.collectors.length);
   return { code: ok ? 200 : 503, body: { status: !ok ? 'unhealthy' : failed.length || degraded.length ? 'degraded' : 'ok', failed, degraded } };
 }
@@ -52,6 +53,8 @@ function metricsFor(source: StatusSource): MetricsRegistry {
   perCollector('collector_restarts_total', 'Restarts of the collector since start', (c) => c.restarts);
   perCollector('collector_up', '1 while the collector runs, 0 otherwise', (c) => (c.state === 'running' ? 1 : 0));
   perCollector('collector_degraded', '1 while the collector waits out an exchange problem (maintenance, unreachable)', (c) => (c.degraded !== null ? 1 : 0));
+  perCollector('collector_failed_series', 'Series the collector cannot collect now (symbol not listed, refused at subscribe)', (c) => c.failedSeries.length);
+  perCollector('collector_trade_id_outliers_total', 'Trades dropped because their id lay far outside the sequence, unconfirmed', (c) => c.tradeIdOutliers);
   perCollector('collector_last_data_age_seconds', 'Seconds since the collector last stored data', (c) =>
     c.lastDataAt ? (Date.now() - Date.parse(c.lastDataAt)) / 1000 : -1,
   );

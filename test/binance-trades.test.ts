@@ -16,7 +16,14 @@ import { MemoryStorage } from '../storage/memory.js';
 import { docsExample, fixture, fixtureLines } from './support/fixtures.js';
 import { trackRun } from './support/run-tracking.js';
 import { useSimulator } from './support/simulator-harness.js';
-import { collectEverythingSent, expectRejectsWhenConnectionDrops, expectResolvesWhenAborted, expectSkipsMalformedFrame, expectStoredExactlyAsSent } from './support/trade-collection.js';
+import {
+  collectEverythingSent,
+  expectOnlySymbolFails,
+  expectRejectsWhenConnectionDrops,
+  expectResolvesWhenAborted,
+  expectSkipsMalformedFrame,
+  expectStoredExactlyAsSent,
+} from './support/trade-collection.js';
 import { RECEIVED_AT, tradeFrameReaders } from './support/trade-frames.js';
 import { storedCount, type SentTradeFacts } from './support/trade-samples.js';
 
@@ -126,10 +133,20 @@ describe('trade deduplication', () => {
     expect(compareTradeIds('2240000000970262967', '2240000000970262966')).toBeGreaterThan(0);
   });
 
-  it('drops ids at or below the last one per symbol when ids increase', () => {
+  it('drops the ids it has seen per symbol, and those at or below a seeded checkpoint, when ids increase', () => {
     const dedup = new TradeDeduplicator(true);
-    expect([5, 6, 6, 4, 7].map((id) => dedup.accept(trade(id)))).toEqual([true, true, false, false, true]);
+    expect([5, 6, 6, 7, 5].map((id) => dedup.accept(trade(id)))).toEqual([true, true, false, true, false]);
     expect(dedup.accept(trade(1, 'ETH-USDT'))).toBe(true);
+    dedup.seed('SOL-USDT', '100');
+    expect([99, 100, 101, 101].map((id) => dedup.accept(trade(id, 'SOL-USDT')))).toEqual([false, false, true, false]);
+  });
+
+  it('an id far ahead of the sequence hides none of the ids after it, even once it leaves the window of recent ids', () => {
+    const dedup = new TradeDeduplicator(true);
+    expect([10, 1_000_010, 11, 12].map((id) => dedup.accept(trade(id)))).toEqual([true, true, true, true]);
+    // Thousands of ids later the odd one has left the window; the ids that left before it count as seen.
+    for (let id = 13; id < 3_000; id++) expect(dedup.accept(trade(id))).toBe(true);
+    expect([12, 2_999, 3_000, 3_001].map((id) => dedup.accept(trade(id)))).toEqual([false, false, true, true]);
   });
 
   it('remembers recent ids when ids carry no order', () => {
@@ -233,6 +250,17 @@ describe('TradeStreamCollector against the Binance simulator', () => {
     await expect(collector.run(new MemoryStorage(), new AbortController().signal)).rejects.toThrow(
       'binance rejected the trades subscription for FOO-USDT (request 1): code 2: Invalid request: invalid stream',
     );
+  });
+
+  it('finds the symbol Binance refuses in a request it refuses whole without naming it, and collects the others', async () => {
+    await simulator.start({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 50, rejectUnknownSymbols: true });
+    // Request 1 (all three) is refused; each symbol is then subscribed alone (requests 2, 3, 4).
+    const { stop } = await expectOnlySymbolFails(collectorFor(['BTC-USDT', 'FOO-USDT', 'ETH-USDT']), {
+      collecting: ['trades:binance:BTC-USDT', 'trades:binance:ETH-USDT'],
+      failed: 'FOO-USDT',
+      reason: 'binance rejected the trades subscription for FOO-USDT (request 3): code 2: Invalid request: invalid stream',
+    });
+    await stop();
   });
 
   it('keeps collecting the listed symbols when Binance silently accepts an unlisted one (its real behaviour)', async () => {

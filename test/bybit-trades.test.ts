@@ -13,7 +13,14 @@ import { MemoryStorage } from '../storage/memory.js';
 import { docsExample, fixture, fixtureLines } from './support/fixtures.js';
 import { trackRun } from './support/run-tracking.js';
 import { useSimulator } from './support/simulator-harness.js';
-import { collectEverythingSent, expectRejectsWhenConnectionDrops, expectResolvesWhenAborted, expectSkipsMalformedFrame, expectStoredExactlyAsSent } from './support/trade-collection.js';
+import {
+  collectEverythingSent,
+  expectOnlySymbolFails,
+  expectRejectsWhenConnectionDrops,
+  expectResolvesWhenAborted,
+  expectSkipsMalformedFrame,
+  expectStoredExactlyAsSent,
+} from './support/trade-collection.js';
 import { RECEIVED_AT, tradeFrameReaders } from './support/trade-frames.js';
 import type { SentTradeFacts } from './support/trade-samples.js';
 
@@ -205,11 +212,15 @@ describe('TradeStreamCollector against the Bybit simulator', () => {
     await expectRejectsWhenConnectionDrops(sim, collectorFor(['BTC-USDT']), 'bybit', 'BTC-USDT', /^trades:bybit: connection closed by the server \(code 1006\)$/);
   });
 
-  it('rejects naming bybit, the symbols and ret_msg when a symbol is not listed', async () => {
-    await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 50 });
-    await expect(collectorFor(['BTC-USDT', 'FOO-USDT']).run(new MemoryStorage(), new AbortController().signal)).rejects.toThrow(
-      'bybit rejected the trades subscription for BTC-USDT, FOO-USDT (request trades1): Invalid symbol :[publicTrade.FOOUSDT]',
-    );
+  it('fails only the symbol Bybit refuses, naming it and ret_msg, and subscribes the rest of the refused request again', async () => {
+    // Bybit refuses a whole request for one unlisted topic in it.
+    await simulator.start({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 50 });
+    const { stop } = await expectOnlySymbolFails(collectorFor(['BTC-USDT', 'FOO-USDT', 'ETH-USDT']), {
+      collecting: ['trades:bybit:BTC-USDT', 'trades:bybit:ETH-USDT'],
+      failed: 'FOO-USDT',
+      reason: 'bybit rejected the trades subscription for FOO-USDT (request trades1): Invalid symbol :[publicTrade.FOOUSDT]',
+    });
+    await stop();
   });
 
   it('resolves when aborted, and closes its connection', async () => {

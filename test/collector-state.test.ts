@@ -327,11 +327,16 @@ describe('TradeDeduplicator seeded from a checkpoint', () => {
     expect(dedup.accept(trade('1000', 50, 'ETH-USDT'))).toBe(true); // other symbols are not touched
   });
 
-  it('never moves a last id backwards', () => {
+  it('never moves the seen ids backwards: an older checkpoint forgets no id seen since, a newer one is not undone', () => {
     const dedup = new TradeDeduplicator(true);
     expect(dedup.accept(trade(2000, 10))).toBe(true);
     dedup.seed('BTC-USDT', '1500', 5);
-    expect(dedup.accept(trade(1800, 8))).toBe(false);
+    expect(dedup.accept(trade(2000, 10))).toBe(false);
+    expect(dedup.accept(trade(1400, 4))).toBe(false);
+    dedup.seed('BTC-USDT', '2500', 20);
+    dedup.seed('BTC-USDT', '2200', 15);
+    expect(dedup.accept(trade(2300, 16))).toBe(false);
+    expect(dedup.accept(trade(2501, 21))).toBe(true);
   });
 
   it('follows ids that restarted while the daemon was down (newer trade, lower id)', () => {

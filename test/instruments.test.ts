@@ -13,6 +13,7 @@ import type { DataSourceCollector } from '../collectors/types.js';
 import { silentLogger, type Logger } from '../src/logger.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { fixture } from './support/fixtures.js';
+import { expectOnlySymbolFails } from './support/trade-collection.js';
 import { storedCount } from './support/trade-samples.js';
 
 const WAIT = { timeout: 10_000 };
@@ -80,18 +81,35 @@ describe('instrument lists as recorded', () => {
 });
 
 describe('a configured symbol the exchange does not list', () => {
-  it('Binance (which acks it and then sends nothing): the run fails naming the symbol and close listed ones', async () => {
+  it('Binance (which acks it and then sends nothing): that symbol fails, named with close listed ones; the others collect', async () => {
     const sim = await startBinanceSimulator({ symbols: ['BTC-USDT', 'ETH-USDT', 'SOL-USDT'], tradesPerSecond: 10 });
     try {
       const collector = tradesCollector('binance', ['BTC-USDT', 'BTC-USTD'], { wsUrl: sim.wsUrl, restUrl: sim.restUrl });
+      const { stop } = await expectOnlySymbolFails(collector, {
+        collecting: ['trades:binance:BTC-USDT'],
+        failed: 'BTC-USTD',
+        reason: 'binance does not list BTC-USTD (BTCUSTD); close listed ones: BTC-USDT, ETH-USDT, SOL-USDT',
+      });
+      await stop();
+      // The symbols ones, then the whole list.
+      expect(sim.restRequests('/api/v3/exchangeInfo')).toBe(2);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('a collector none of whose symbols is listed fails without connecting; a restart fails at once from what this process learned', async () => {
+    const sim = await startBinanceSimulator({ symbols: ['BTC-USDT', 'ETH-USDT', 'SOL-USDT'], tradesPerSecond: 10 });
+    try {
+      const collector = tradesCollector('binance', ['BTC-USTD'], { wsUrl: sim.wsUrl, restUrl: sim.restUrl });
       await expect(collector.run(new MemoryStorage(), new AbortController().signal)).rejects.toThrow(
         'binance does not list BTC-USTD (BTCUSTD); close listed ones: BTC-USDT, ETH-USDT, SOL-USDT',
       );
-      expect(sim.connections()).toBe(0);
-      // The symbols ones, then the whole list; a restart fails at once from what this process learned.
+      expect(sim.connectionsOpened()).toBe(0);
       expect(sim.restRequests('/api/v3/exchangeInfo')).toBe(2);
       await expect(collector.run(new MemoryStorage(), new AbortController().signal)).rejects.toThrow('binance does not list BTC-USTD');
       expect(sim.restRequests('/api/v3/exchangeInfo')).toBe(2);
+      expect(collector.progress.failures.list()).toMatchObject([{ key: 'trades:binance:BTC-USTD', symbol: 'BTC-USTD' }]);
     } finally {
       await sim.close();
     }
@@ -101,7 +119,12 @@ describe('a configured symbol the exchange does not list', () => {
     const sim = await startKrakenSimulator({ symbols: ['BTC-USD', 'ETH-USD'], tradesPerSecond: 10 });
     try {
       const collector = tradesCollector('kraken', ['BTC-USD', 'DOGE-USD'], { wsUrl: sim.wsUrl, restUrl: sim.restUrl });
-      await expect(collector.run(new MemoryStorage(), new AbortController().signal)).rejects.toThrow('kraken does not list DOGE-USD (DOGE/USD); close listed ones: BTC-USD, ETH-USD');
+      const { stop } = await expectOnlySymbolFails(collector, {
+        collecting: ['trades:kraken:BTC-USD'],
+        failed: 'DOGE-USD',
+        reason: 'kraken does not list DOGE-USD (DOGE/USD); close listed ones: BTC-USD, ETH-USD',
+      });
+      await stop();
     } finally {
       await sim.close();
     }

@@ -9,7 +9,14 @@ import { MemoryStorage } from '../storage/memory.js';
 import { docsExample, fixtureLines } from './support/fixtures.js';
 import { trackRun } from './support/run-tracking.js';
 import { useSimulator } from './support/simulator-harness.js';
-import { collectEverythingSent, expectRejectsWhenConnectionDrops, expectResolvesWhenAborted, expectSkipsMalformedFrame, expectStoredExactlyAsSent } from './support/trade-collection.js';
+import {
+  collectEverythingSent,
+  expectOnlySymbolFails,
+  expectRejectsWhenConnectionDrops,
+  expectResolvesWhenAborted,
+  expectSkipsMalformedFrame,
+  expectStoredExactlyAsSent,
+} from './support/trade-collection.js';
 import { RECEIVED_AT, tradeFrameReaders } from './support/trade-frames.js';
 import type { SentTradeFacts } from './support/trade-samples.js';
 
@@ -190,11 +197,14 @@ describe('TradeStreamCollector against the Kraken simulator', () => {
     await expectRejectsWhenConnectionDrops(sim, collectorFor(['BTC-USD']), 'kraken', 'BTC-USD', /^trades:kraken: connection closed by the server \(code 1006\)$/);
   });
 
-  it('rejects naming kraken, the symbol and the reason when one symbol is not listed', async () => {
+  it('fails only the symbol Kraken refuses, naming it and the reason; the others collect', async () => {
     await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 50 });
-    await expect(collectorFor(['BTC-USD', 'FOO-USD']).run(new MemoryStorage(), new AbortController().signal)).rejects.toThrow(
-      'kraken rejected the trades subscription for FOO-USD (request FOO/USD): Currency pair not supported FOO/USD',
-    );
+    const { stop } = await expectOnlySymbolFails(collectorFor(['BTC-USD', 'FOO-USD']), {
+      collecting: ['trades:kraken:BTC-USD'],
+      failed: 'FOO-USD',
+      reason: 'kraken rejected the trades subscription for FOO-USD (request FOO/USD): Currency pair not supported FOO/USD',
+    });
+    await stop();
   });
 
   it('resolves when aborted, and closes its connection', async () => {

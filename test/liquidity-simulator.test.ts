@@ -298,9 +298,25 @@ describe('liquidity collector against the OKX simulator', () => {
     }
   });
 
-  it('names the book subscription when OKX refuses an instrument', async () => {
+  it('fails only the book OKX refuses, naming the book subscription and the instrument; the others are kept', async () => {
     const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 20 });
     const [collector] = collectorsFor('okx', ['BTC-USDT', 'FOO-USDT'], 'ws:100ms', { wsUrl: sim.wsUrl });
+    const run = runCollector(collector!);
+    try {
+      await waitForMore(run, 'liquidity:okx:BTC-USDT', 2);
+      const [failed, ...more] = collector!.progress.failures.list();
+      expect(more).toEqual([]);
+      expect(failed).toMatchObject({ key: 'liquidity:okx:FOO-USDT', symbol: 'FOO-USDT' });
+      expect(failed!.reason).toMatch(/^okx rejected the book subscription for FOO-USDT \(request books5:FOO-USDT\): code 60018: Wrong URL or channel:books5,instId:FOO-USDT/);
+      expect(await run.fetch('liquidity:okx:FOO-USDT')).toEqual([]);
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it('fails a collector whose every book is refused, naming each', async () => {
+    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 20 });
+    const [collector] = collectorsFor('okx', ['FOO-USDT'], 'ws:100ms', { wsUrl: sim.wsUrl });
     await expect(collector!.run(new MemoryStorage(), new AbortController().signal)).rejects.toThrow(
       /^okx rejected the book subscription for FOO-USDT \(request books5:FOO-USDT\): code 60018: Wrong URL or channel:books5,instId:FOO-USDT/,
     );

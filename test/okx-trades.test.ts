@@ -13,7 +13,14 @@ import { MemoryStorage } from '../storage/memory.js';
 import { docsExample, fixture, fixtureLines } from './support/fixtures.js';
 import { trackRun } from './support/run-tracking.js';
 import { useSimulator } from './support/simulator-harness.js';
-import { collectEverythingSent, expectRejectsWhenConnectionDrops, expectResolvesWhenAborted, expectSkipsMalformedFrame, expectStoredExactlyAsSent } from './support/trade-collection.js';
+import {
+  collectEverythingSent,
+  expectOnlySymbolFails,
+  expectRejectsWhenConnectionDrops,
+  expectResolvesWhenAborted,
+  expectSkipsMalformedFrame,
+  expectStoredExactlyAsSent,
+} from './support/trade-collection.js';
 import { RECEIVED_AT, tradeFrameReaders } from './support/trade-frames.js';
 import type { SentTradeFacts } from './support/trade-samples.js';
 
@@ -259,11 +266,14 @@ describe('TradeStreamCollector against the OKX simulator', () => {
     await expectRejectsWhenConnectionDrops(sim, collectorFor(['BTC-USDT']), 'okx', 'BTC-USDT', /^trades:okx: connection closed by the server \(code 1006\)$/);
   });
 
-  it('rejects naming okx, the symbol and OKX\'s code and message when an instrument does not exist', async () => {
+  it('fails only the instrument OKX refuses, naming it and OKX\'s code and message; the others collect', async () => {
     await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 50 });
-    await expect(collectorFor(['BTC-USDT', 'FOO-USDT']).run(new MemoryStorage(), new AbortController().signal)).rejects.toThrow(
-      "okx rejected the trades subscription for FOO-USDT (request trades:FOO-USDT): code 60018: Wrong URL or channel:trades,instId:FOO-USDT doesn't exist.",
-    );
+    const { stop } = await expectOnlySymbolFails(collectorFor(['BTC-USDT', 'FOO-USDT']), {
+      collecting: ['trades:okx:BTC-USDT'],
+      failed: 'FOO-USDT',
+      reason: "okx rejected the trades subscription for FOO-USDT (request trades:FOO-USDT): code 60018: Wrong URL or channel:trades,instId:FOO-USDT doesn't exist.",
+    });
+    await stop();
   });
 
   it('ends with an error when OKX announces a service upgrade', async () => {

@@ -22,8 +22,8 @@ export interface BookProtocol {
   toExchangeSymbol(symbol: string): string;
   /** The URL to connect to for these symbols. */
   url(wsUrl: string, symbols: SymbolTable): string;
-  /** The frames that subscribe to the symbols' book channel. */
-  subscribeMessages(symbols: SymbolTable): SubscribeRequest[];
+  /** The frames that subscribe to the symbols' book channel; `firstRequest` as in TradeProtocol.subscribeMessages. */
+  subscribeMessages(symbols: SymbolTable, firstRequest?: number): SubscribeRequest[];
   /**
    * The frames that make the exchange send `symbol`'s book afresh (unsubscribe + subscribe);
    * empty when every frame of the channel is a full snapshot anyway (Binance depth20, OKX books5).

@@ -1,8 +1,10 @@
 import { silentLogger, type Logger } from '../../src/logger.js';
 import type { DataCollectionStorage } from '../../storage/types.js';
 import { SymbolTable } from '../trades/protocol.js';
+import { RequestSender } from '../trades/request-sender.js';
 import { SubscriptionAcks } from '../trades/subscription-acks.js';
 import { maxFrameBytesOf } from '../exchanges/frame-limits.js';
+import { SYMBOL_RETRY_MS, SymbolSubscriptions } from '../trades/symbol-subscriptions.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';
 import { droppedFrames, type DroppedFrames } from '../ws/dropped-frames.js';
 import { openWebSocket, SocketLoop } from '../ws/socket.js';
@@ -14,6 +16,8 @@ import { declareLiquiditySeries, everyInterval, storeSnapshots } from './snapsho
 
 // A book failing this often on one connection will not heal by resubscribing: reconnect instead.
 const MAX_RESYNCS_PER_MINUTE = 10;
+// How often failed symbols are looked at for a retry (each is retried at its own time).
+const RETRY_CHECK_MS = 30_000;
 
 export interface BookStreamOptions {
   /** e.g. `liquidity:binance`, `liquidity:binance#2`. */
@@ -30,6 +34,8 @@ export interface BookStreamOptions {
   connectTimeoutMs?: number;
   /** How long after the last subscribe request every ack must have arrived. */
   ackTimeoutMs?: number;
+  /** How often a symbol the exchange refused is tried again (ms); default 5 minutes. */
+  symbolRetryMs?: number;
 }
 
 /** One connection's state. */
@@ -37,7 +43,7 @@ interface Connection {
   loop: SocketLoop;
   acks: SubscriptionAcks;
   /** Sends queued frames spaced by the exchange's limit. */
-  send(text: string): void;
+  sender: RequestSender;
   /** Times of this connection's resyncs in the last minute. */
   recentResyncs: number[];
 }
@@ -65,6 +71,9 @@ export class BookStreamCollector implements DataSourceCollector {
   private readonly books: ReadonlyMap<string, SyncedBook>;
   private readonly maxFrameBytes: number;
   private readonly dropped: DroppedFrames;
+  // Outlives a run: a symbol the exchange refused stays out until its retry is due.
+  private readonly subscriptions: SymbolSubscriptions;
+  private readonly symbolRetryMs: number;
 
   constructor(options: BookStreamOptions) {
     const { protocol, symbols } = options;
@@ -86,6 +95,10 @@ export class BookStreamCollector implements DataSourceCollector {
     this.maxFrameBytes = maxFrameBytesOf(protocol.exchange);
     this.dropped = droppedFrames(this.progress, this.logger, protocol.exchange, this.maxFrameBytes);
     this.books = new Map(symbols.map((symbol) => [symbol, new SyncedBook(protocol.depth, checksum)]));
+    this.symbolRetryMs = options.symbolRetryMs ?? SYMBOL_RETRY_MS;
+    const keyOf = (symbol: string) => liquidityKey(protocol.exchange, symbol);
+    const requestsFor = (table: SymbolTable, firstRequest: number) => protocol.subscribeMessages(table, firstRequest);
+    this.subscriptions = new SymbolSubscriptions(this.symbols, this.progress.failures, keyOf, this.symbolRetryMs, this.logger, requestsFor);
   }
 
   /** Frames that could not be parsed since this collector was created. */
@@ -101,6 +114,9 @@ export class BookStreamCollector implements DataSourceCollector {
   /** Keeps the books until `signal` aborts; throws saying why the connection ended otherwise. */
   async run(storage: DataCollectionStorage, signal: AbortSignal): Promise<void> {
     if (signal.aborted) return;
+    this.subscriptions.beginRun(new Map());
+    // Every symbol refused and none due for a retry: the run fails, naming each symbol's reason.
+    if (this.subscriptions.noneLeft) throw this.progress.failures.everyFailed();
     await declareLiquiditySeries(storage, this.protocol.exchange, this.symbols.unified);
     // A new connection sends new snapshots: nothing of the previous one is trusted.
     this.books.forEach((book) => book.reset());
@@ -111,7 +127,7 @@ export class BookStreamCollector implements DataSourceCollector {
 
     const endOfRun = new AbortController();
     const runSignal = AbortSignal.any([signal, endOfRun.signal]);
-    const connection = { acks: new SubscriptionAcks(this.protocol.exchange, 'book'), recentResyncs: [] as number[] } as unknown as Connection;
+    const connection = { acks: new SubscriptionAcks(this.protocol.exchange, 'book'), recentResyncs: [] as number[] } as Connection;
     connection.loop = new SocketLoop(socket, {
       label: this.id,
       signal: runSignal,
@@ -121,6 +137,7 @@ export class BookStreamCollector implements DataSourceCollector {
       onPing: () => this.progress.recordHeartbeat(),
     });
     const stopSending = this.startSending(connection);
+    const retries = setInterval(() => this.retryFailedSymbols(connection), Math.min(this.symbolRetryMs, RETRY_CHECK_MS));
     const snapshots = everyInterval(this.intervalMs, runSignal, (tick) => this.storeSynced(storage, tick)).catch((err: unknown) => {
       connection.loop.fail(err instanceof Error ? err : new Error(String(err)));
     });
@@ -128,6 +145,7 @@ export class BookStreamCollector implements DataSourceCollector {
       await connection.loop.done;
     } finally {
       stopSending();
+      clearInterval(retries);
       endOfRun.abort();
       await snapshots;
     }
@@ -139,56 +157,48 @@ export class BookStreamCollector implements DataSourceCollector {
     if (views.length > 0) await storeSnapshots(storage, this.protocol.exchange, views, tick, this.progress, this.logger);
   }
 
-  /** Sends the subscribe requests spaced by the exchange's limit, checks their acks in time, sends app-level pings. */
+  /** Subscribes the symbols not failed, spaced by the exchange's limit with their acks checked in time, and sends app-level pings. */
   private startSending(connection: Connection): () => void {
     const { minSendIntervalMs, keepalive } = this.protocol;
-    const { loop, acks } = connection;
-    const queue: string[] = [];
-    let sender: NodeJS.Timeout | undefined;
-    const drain = (): void => {
-      const text = queue.shift();
-      if (text === undefined) return void (sender = undefined);
-      loop.send(text);
-      sender = setTimeout(drain, minSendIntervalMs);
-    };
-    connection.send = (text) => {
-      queue.push(text);
-      if (sender === undefined) drain();
-    };
-    const requests = this.protocol.subscribeMessages(this.symbols);
-    for (const request of requests) {
-      acks.expect(request);
-      connection.send(request.text);
-    }
-    const ackTimer = setTimeout(
-      () => {
-        if (acks.waiting().length > 0) loop.fail(acks.timeout(this.ackTimeoutMs));
-      },
-      (requests.length - 1) * minSendIntervalMs + this.ackTimeoutMs,
-    );
+    connection.sender = new RequestSender(connection.loop, connection.acks, minSendIntervalMs, this.ackTimeoutMs);
+    this.subscriptions.subscribe(connection.sender, this.subscriptions.table.unified);
     const { clientPing } = keepalive;
-    const pinger = clientPing ? setInterval(() => loop.send(clientPing.text), clientPing.intervalMs) : undefined;
+    const pinger = clientPing ? setInterval(() => connection.loop.send(clientPing.text), clientPing.intervalMs) : undefined;
     return () => {
-      clearTimeout(sender);
-      clearTimeout(ackTimer);
+      connection.sender.stop();
       clearInterval(pinger);
     };
+  }
+
+  /** Subscribes again the refused symbols due for a retry. */
+  private retryFailedSymbols(connection: Connection): void {
+    if (this.progress.failures.size > 0) this.subscriptions.subscribe(connection.sender, this.subscriptions.retries(new Map()));
   }
 
   private onText(text: string, connection: Connection): void {
     let frame: BookFrame;
     try {
-      frame = this.protocol.onMessage(text, { symbols: this.symbols, receivedAt: Date.now() });
+      frame = this.protocol.onMessage(text, { symbols: this.subscriptions.table, receivedAt: Date.now() });
     } catch (err) {
       this.dropped.unparsed(text, err);
       return;
     }
     const { loop, acks } = connection;
     for (const update of frame.books ?? []) this.applyUpdate(update, connection);
-    if (frame.ack !== undefined && acks.acknowledge(frame.ack)) this.progress.recordHeartbeat();
+    if (frame.ack !== undefined) {
+      const acknowledged = acks.acknowledge(frame.ack);
+      if (acknowledged) {
+        this.progress.recordHeartbeat();
+        this.subscriptions.acknowledged(acknowledged);
+      }
+    }
     if (frame.heartbeat) this.progress.recordHeartbeat();
     if (frame.reply !== undefined) loop.send(frame.reply);
-    if (frame.error) loop.fail(acks.rejection(frame.error));
+    if (frame.error) {
+      // Only the refused symbols fail; a refusal naming none, or every symbol failed, ends the connection.
+      const fatal = this.subscriptions.onRefusal(frame.error, acks, connection.sender);
+      if (fatal) loop.fail(fatal);
+    }
     if (frame.closing) loop.fail(new Error(`${this.id}: ${frame.closing}`));
   }
 
@@ -215,7 +225,7 @@ export class BookStreamCollector implements DataSourceCollector {
       connection.loop.fail(new Error(`${this.id}: order books failed their checks ${connection.recentResyncs.length} times within a minute; reconnecting`));
       return;
     }
-    for (const text of this.protocol.resyncMessages(update.symbol, this.symbols)) connection.send(text);
+    for (const text of this.protocol.resyncMessages(update.symbol, this.symbols)) connection.sender.send(text);
   }
 
 }

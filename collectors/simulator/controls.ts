@@ -62,6 +62,8 @@ export interface SimulatorControls<T> {
   plantTradeValues(symbol: string, values: readonly PlantedValues[]): void;
   /** Fault: refuses subscriptions as the exchange refuses an unlisted symbol, for `forMs` (default: until called with 0). */
   refuseSubscriptions(forMs?: number): void;
+  /** Fault: refuses subscriptions to one listed symbol (either spelling) as if unlisted, for `forMs` (default: until called with 0). */
+  refuseSymbol(symbol: string, forMs?: number): void;
   /** Fault: answers every REST request 429 with Retry-After, for `forMs` (default: until called with 0). */
   throttleRest(forMs?: number): void;
   /** Stops generating, cuts every connection and stops listening. */
@@ -89,6 +91,7 @@ export function simulatorControls<C extends SimulatorClient, T>(server: Simulato
     },
     plantTradeValues: (symbol, values) => feed.plant(symbol, values),
     refuseSubscriptions: (forMs) => server.faults.refuseSubscriptions(forMs),
+    refuseSymbol: (symbol, forMs) => server.faults.refuseSymbol(feed.exchangeSymbol(symbol), forMs),
     throttleRest: (forMs) => server.faults.throttleRest(forMs),
     close: async () => {
       feed.stop();

@@ -6,15 +6,27 @@
 export class FaultSwitches {
   private refuseUntil = 0;
   private throttleUntil = 0;
+  /** Symbols (the exchange's spelling) refused alone, until when. */
+  private readonly refuseSymbolUntil = new Map<string, number>();
 
   /** Refuses subscriptions for `forMs` from now (default: until called with 0). */
   refuseSubscriptions(forMs = Infinity, now = Date.now()): void {
     this.refuseUntil = now + forMs;
   }
 
-  /** Whether subscriptions are being refused now. */
-  refusingSubscriptions(now = Date.now()): boolean {
-    return now < this.refuseUntil;
+  /** Refuses subscriptions to one symbol, spelled as the exchange spells it, for `forMs` from now (default: until called with 0). */
+  refuseSymbol(symbol: string, forMs = Infinity, now = Date.now()): void {
+    this.refuseSymbolUntil.set(symbol, now + forMs);
+  }
+
+  /** Whether subscriptions are being refused now: all of them, or `symbol`'s (the exchange's spelling). */
+  refusingSubscriptions(symbol?: string, now = Date.now()): boolean {
+    return now < this.refuseUntil || (symbol !== undefined && now < (this.refuseSymbolUntil.get(symbol) ?? 0));
+  }
+
+  /** Whether any subscription (all, or one symbol's) is being refused now. */
+  refusingAny(now = Date.now()): boolean {
+    return now < this.refuseUntil || [...this.refuseSymbolUntil.values()].some((until) => now < until);
   }
 
   /** Answers every REST request with 429 for `forMs` from now (default: until called with 0). */

@@ -61,6 +61,11 @@ export class TradeFeed<T> {
     return this.markets.get(this.options.exchangeSymbol(symbol))?.openingPrice;
   }
 
+  /** The exchange's spelling of a symbol given in either spelling. */
+  exchangeSymbol(symbol: string): string {
+    return this.options.exchangeSymbol(symbol);
+  }
+
   /** Whether `symbol`, spelled exactly as the exchange spells it, is listed. */
   lists(symbol: string): boolean {
     return this.markets.has(symbol);

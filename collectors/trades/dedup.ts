@@ -3,6 +3,9 @@ import type { Trade } from './trade.js';
 
 // Enough to cover a reconnect's replay on exchanges whose ids carry no order.
 const RECENT_IDS_PER_SYMBOL = 10_000;
+// Increasing ids: the ids accepted last, kept so that one id far outside the sequence does not hide
+// the ids around it; older ones fall under the floor.
+const RECENT_INCREASING_IDS_PER_SYMBOL = 1_000;
 const DIGITS = /^\d+$/;
 
 /**
@@ -23,17 +26,23 @@ export function compareTradeIds(a: string | number, b: string | number): number 
 
 /** What one symbol's deduplication keeps. */
 interface SeenIds {
-  /** Increasing ids: the last id seen. */
-  lastId?: string | number;
-  /** Exchange time of a seeded last id, until the first live trade supersedes it. */
+  /** Increasing ids: ids at or below it count as seen (a checkpoint's last id, ids older than the recent ones). */
+  floor?: string | number;
+  /** Exchange time of a seeded floor, until the first live trade supersedes it. */
   seededTime?: number;
-  /** Unordered ids: recent ids as text (a seeded id, text from a checkpoint, must match the same id sent as a number). */
-  recent?: Set<string>;
+  /**
+   * Ids accepted lately, oldest first. Increasing ids: as sent (an exchange types its ids one way);
+   * unordered ids: as text (a seeded id, text from a checkpoint, must match the same id sent as a number).
+   */
+  recent?: Set<string | number>;
 }
 
 /**
- * Drops trades already seen, so `sum` fields never count one twice. With increasing ids it keeps
- * the last id per symbol; otherwise a bounded set of recent ids per symbol.
+ * Drops trades already seen, so `sum` fields never count one twice. It keeps the ids it actually
+ * accepted lately per symbol (a bounded window), not just the highest: an id far ahead of the
+ * sequence (a forged or corrupt frame) then hides no real trade after it. With increasing ids,
+ * ids below the window count as seen too (the floor: a seeded checkpoint, or ids the window let go
+ * of, never one newer than the id accepted last).
  */
 export class TradeDeduplicator {
   private readonly symbols = new LastUsedMap<SeenIds>(() => ({}));
@@ -47,8 +56,8 @@ export class TradeDeduplicator {
 
   /**
    * Marks `id` of `symbol` as seen: the last id a previous process stored, whose trade time was
-   * `time`. A trade the exchange sends again after a daemon restart is then not counted twice.
-   * Never moves a symbol's last id backwards.
+   * `time`. A trade the exchange sends again after a daemon restart is then not counted twice,
+   * nor one before it. Never moves a symbol's floor backwards.
    */
   seed(symbol: string, id: string | number, time?: number): void {
     if (!this.idsIncrease) {
@@ -56,22 +65,33 @@ export class TradeDeduplicator {
       return;
     }
     const seen = this.symbols.of(symbol);
-    if (seen.lastId !== undefined && compareTradeIds(id, seen.lastId) <= 0) return;
-    seen.lastId = id;
+    if (seen.floor !== undefined && compareTradeIds(id, seen.floor) <= 0) return;
+    seen.floor = id;
     seen.seededTime = time;
   }
 
   private acceptIncreasing({ symbol, id, exchangeTime }: Trade): boolean {
     const seen = this.symbols.of(symbol);
-    const last = seen.lastId;
-    if (last !== undefined && compareTradeIds(id, last) <= 0) {
+    const floor = seen.floor;
+    if (floor !== undefined && compareTradeIds(id, floor) <= 0) {
       // A lower id that is newer than the seeded checkpoint is not a repeat: the exchange
       // restarted its ids (a testnet reset) while the daemon was down. Follow the new ids.
       const seeded = seen.seededTime;
       if (seeded === undefined || !(exchangeTime > seeded)) return false;
+      seen.floor = undefined;
+      seen.recent?.clear();
     }
-    seen.lastId = id;
+    const recent = (seen.recent ??= new Set());
+    if (recent.has(id)) return false;
+    recent.add(id);
     seen.seededTime = undefined;
+    if (recent.size > RECENT_INCREASING_IDS_PER_SYMBOL) {
+      // A Set iterates in insertion order, so the first entry is the oldest.
+      const oldest = recent.values().next().value!;
+      recent.delete(oldest);
+      // An odd id far ahead leaves the window without raising the floor past the ids that followed it.
+      if (compareTradeIds(oldest, id) < 0 && (seen.floor === undefined || compareTradeIds(oldest, seen.floor) > 0)) seen.floor = oldest;
+    }
     return true;
   }
 

@@ -6,6 +6,13 @@ import type { RestClient } from '../rest/rest-client.js';
 import { LastUsedMap } from '../../src/last-used-map.js';
 import type { Trade } from './trade.js';
 
+// Sequential ids: a trade more than this many ids from the last one written (ahead or behind) is
+// far outside the sequence: held until the next trade or REST says whether the sequence really
+// moved there. Far beyond any jump a live connection makes between two frames.
+export const FAR_IDS = 1_000;
+// Sampled log: the first outlier, then every Nth.
+const OUTLIER_LOG_EVERY = 100;
+
 /** Where one run of a stream puts what the gap filler lets through. */
 export interface GapSink {
   /** Writes trades (ascending per symbol) through dedup; returns those accepted as new. */
@@ -47,6 +54,8 @@ interface SymbolState {
   awaitingFirst?: boolean;
   /** The history failed this run: further jumps are recorded as gaps, not fetched again. */
   historyFailed?: boolean;
+  /** Sequential ids: a trade far outside the sequence, held until the next trade says whether it is real. */
+  suspect?: Trade;
 }
 
 /** The first exchange id an (OKX-aggregated) trade stands for: its id is the last of `count`. */
@@ -76,10 +85,10 @@ export class GapFiller {
     if (lastTime !== undefined) state.lastTime = lastTime;
   }
 
-  /** A connection is up: catches up every symbol that has a last trade, then goes on with `sink`. */
-  beginRun(sink: GapSink): void {
+  /** A connection is up: catches up every symbol of `symbols` (default: all) that has a last trade, then goes on with `sink`. */
+  beginRun(sink: GapSink, symbols: readonly string[] = this.options.symbols.unified): void {
     this.sink = sink;
-    for (const symbol of this.options.symbols.unified) {
+    for (const symbol of symbols) {
       const state = this.state(symbol);
       state.historyFailed = false;
       if (this.canFill() && state.lastId !== undefined && !this.tooOld(state, Date.now())) this.startFill(symbol, state);
@@ -91,31 +100,84 @@ export class GapFiller {
   async endRun(): Promise<void> {
     await Promise.allSettled([...this.fills]);
     this.sink = undefined;
-    for (const state of this.states.values()) state.buffer = undefined;
+    for (const state of this.states.values()) {
+      state.buffer = undefined;
+      // Unconfirmed: dropped. Were it real, the next run's catch-up from the last id fetches it.
+      if (state.suspect) this.dropOutlier(state.suspect, state, 'no trade came after it to confirm it');
+      state.suspect = undefined;
+    }
   }
 
-  /** Live trades of a frame: written now, or held back behind a backfill. */
+  /**
+   * Live trades of a frame: written now, or held back behind a backfill. With sequential ids, a
+   * trade far outside the sequence (see FAR_IDS) is held: the next trade continuing from it shows
+   * the sequence really moved there (a jump, filled or recorded as usual); the next trade carrying
+   * on from before shows it was an outlier, dropped and counted, and no gap recorded for it.
+   */
   accept(trades: readonly Trade[]): void {
-    const sink = this.sink;
-    if (!sink) return;
+    if (!this.sink) return;
     for (const trade of trades) {
       const state = this.state(trade.symbol);
       if (state.buffer) {
         state.buffer.push(trade);
         continue;
       }
-      if (state.awaitingFirst && state.lastTime !== undefined) this.recordGap(trade.symbol, state.lastTime, trade.exchangeTime);
-      state.awaitingFirst = false;
-      if (this.options.idsSequential && state.lastId !== undefined && firstIdOf(trade) > state.lastId + 1) {
-        if (this.canFill() && !state.historyFailed && !this.tooOld(state, trade.exchangeTime)) {
-          state.buffer = [trade];
-          this.startFill(trade.symbol, state);
+      if (state.suspect) {
+        this.settleSuspect(state, trade);
+        // A jump it confirmed may have started a backfill, which this trade waits behind.
+        if (state.buffer) {
+          (state.buffer as Trade[]).push(trade);
           continue;
         }
-        if (state.lastTime !== undefined) this.recordGap(trade.symbol, state.lastTime, trade.exchangeTime);
+      }
+      if (this.isFarFromSequence(trade, state)) {
+        state.suspect = trade;
+        continue;
       }
       // A frame of one trade (the usual case) is passed on as it is.
-      this.write(trades.length === 1 ? trades : [trade], state);
+      this.place(trade, state, trades.length === 1 ? trades : undefined);
+    }
+  }
+
+  /** Writes a trade in sequence, or starts filling (or records) the jump before it. */
+  private place(trade: Trade, state: SymbolState, frame: readonly Trade[] | undefined): void {
+    if (state.awaitingFirst && state.lastTime !== undefined) this.recordGap(trade.symbol, state.lastTime, trade.exchangeTime);
+    state.awaitingFirst = false;
+    if (this.options.idsSequential && state.lastId !== undefined && firstIdOf(trade) > state.lastId + 1) {
+      if (this.canFill() && !state.historyFailed && !this.tooOld(state, trade.exchangeTime)) {
+        state.buffer = [trade];
+        this.startFill(trade.symbol, state);
+        return;
+      }
+      if (state.lastTime !== undefined) this.recordGap(trade.symbol, state.lastTime, trade.exchangeTime);
+    }
+    this.write(frame ?? [trade], state);
+  }
+
+  /** Whether a trade lies more than FAR_IDS ids ahead of or behind the last one written (sequential ids). */
+  private isFarFromSequence(trade: Trade, state: SymbolState): boolean {
+    if (!this.options.idsSequential || state.lastId === undefined) return false;
+    const first = firstIdOf(trade);
+    return first > state.lastId + 1 + FAR_IDS || Number(trade.id) + FAR_IDS < state.lastId;
+  }
+
+  /** `next` arrived after the held suspect: it confirms the suspect (continues from it) or shows it an outlier. */
+  private settleSuspect(state: SymbolState, next: Trade): void {
+    const suspect = state.suspect!;
+    state.suspect = undefined;
+    const continues = firstIdOf(next) > Number(suspect.id) && firstIdOf(next) <= Number(suspect.id) + 1 + FAR_IDS;
+    if (!continues) return this.dropOutlier(suspect, state, 'the next trade carries on the sequence before it');
+    // The sequence moved back (the exchange restarted its ids): go on from there.
+    if (firstIdOf(suspect) <= state.lastId!) state.lastId = firstIdOf(suspect) - 1;
+    this.place(suspect, state, undefined);
+  }
+
+  /** Drops a trade whose id lay far outside the sequence, unconfirmed: counted and logged (sampled). */
+  private dropOutlier(trade: Trade, state: SymbolState, why: string): void {
+    const { progress, logger } = this.options;
+    progress.tradeIdOutliers += 1;
+    if (progress.tradeIdOutliers === 1 || progress.tradeIdOutliers % OUTLIER_LOG_EVERY === 0) {
+      logger.warn({ symbol: trade.symbol, id: trade.id, lastId: state.lastId, why, tradeIdOutliers: progress.tradeIdOutliers }, 'dropped a trade whose id lies far outside the sequence');
     }
   }
 
@@ -195,8 +257,17 @@ export class GapFiller {
       state.historyFailed = true;
       logger.warn({ symbol, err: failure instanceof Error ? failure.message : String(failure) }, 'cannot backfill trades over REST');
     }
-    const held = state.buffer!;
+    let held = state.buffer!;
     state.buffer = undefined;
+    if (failure === undefined && state.lastId !== undefined) {
+      // REST caught up without reaching them: ids far beyond the last one are not real trades.
+      const lastId = state.lastId;
+      const far = held.filter((trade) => firstIdOf(trade) > lastId + 1 + FAR_IDS);
+      if (far.length > 0) {
+        far.forEach((trade) => this.dropOutlier(trade, state, 'REST history has no trade up to it'));
+        held = held.filter((trade) => !far.includes(trade));
+      }
+    }
     const first = held[0];
     if (first && state.lastId !== undefined && firstIdOf(first) > state.lastId + 1) {
       // What REST could not give: record it and take the live trades from here on.

@@ -18,34 +18,37 @@ export interface InstrumentCheckOptions {
   restUrl: string | undefined;
   logger: Logger;
   signal: AbortSignal;
+  /** An answer this old (ms) is asked for again: how soon a symbol listed or delisted meanwhile is noticed. */
+  maxAgeMs: number;
 }
 
-// Per exchange, REST URL and symbols, once per process: the error to fail every run with, or
-// undefined (all listed, or the list could not be had — warned about once, here).
-const outcomes = new Map<string, Promise<Error | undefined>>();
+// Per exchange, REST URL and symbols: the last answer (unlisted symbol → why), shared by the runs of
+// a process until it is `maxAgeMs` old, so restarts do not ask again and again.
+const outcomes = new Map<string, { at: number; unlisted: Promise<ReadonlyMap<string, string>> }>();
 
 /**
- * Throws when the exchange does not list a configured symbol, naming the exchange, the symbol
- * and a few close listed ones: an exchange acknowledging such a subscription (Binance) would
- * otherwise stream nothing for it without a word. When the list cannot be had it warns once and
- * returns, so collecting goes on with the configured spelling.
+ * The configured symbols the exchange does not list, each with a reason naming the exchange, the
+ * symbol and a few close listed ones: an exchange acknowledging such a subscription (Binance)
+ * would otherwise stream nothing for it without a word. Empty when all are listed, and when the
+ * list cannot be had (warned about), so collecting goes on with the configured spelling.
  */
-export async function checkListedSymbols(options: InstrumentCheckOptions): Promise<void> {
-  const { protocol, symbols, restUrl, signal } = options;
-  if (!protocol.instruments) return;
+export async function unlistedSymbols(options: InstrumentCheckOptions): Promise<ReadonlyMap<string, string>> {
+  const { protocol, symbols, restUrl, signal, maxAgeMs } = options;
+  if (!protocol.instruments) return new Map();
   const key = `${protocol.exchange} ${restUrl ?? '-'} ${symbols.unified.join(',')}`;
+  const now = Date.now();
   let outcome = outcomes.get(key);
-  if (!outcome) outcomes.set(key, (outcome = checkOnce(options)));
-  const error = await untilAborted(outcome, signal);
-  if (error && !signal.aborted) throw error;
+  if (!outcome || now - outcome.at >= maxAgeMs) outcomes.set(key, (outcome = { at: now, unlisted: checkOnce(options) }));
+  return (await untilAborted(outcome.unlisted, signal)) ?? new Map();
 }
 
 /** Fetches the list and compares; never rejects. */
-async function checkOnce({ protocol, symbols, restUrl, logger }: InstrumentCheckOptions): Promise<Error | undefined> {
+async function checkOnce({ protocol, symbols, restUrl, logger }: InstrumentCheckOptions): Promise<ReadonlyMap<string, string>> {
   const { exchange, instruments } = protocol;
+  const unlisted = new Map<string, string>();
   if (restUrl === undefined) {
     logger.warn({ exchange }, `no REST URL for ${exchange} (only wsUrl is configured): symbols are not checked against its instrument list`);
-    return undefined;
+    return unlisted;
   }
   const wanted = symbols.unified.map((symbol) => symbols.toExchange(symbol));
   let listed: ListedInstrument[];
@@ -55,20 +58,19 @@ async function checkOnce({ protocol, symbols, restUrl, logger }: InstrumentCheck
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     logger.warn({ exchange, reason }, `cannot fetch ${exchange}'s instrument list: collecting the configured symbols unchecked`);
-    return undefined;
+    return unlisted;
   }
   const byExchangeSymbol = new Map(listed.map((instrument) => [instrument.exchangeSymbol, instrument]));
-  const problems: string[] = [];
   for (const symbol of symbols.unified) {
     const exchangeSymbol = symbols.toExchange(symbol);
     const instrument = byExchangeSymbol.get(exchangeSymbol);
     if (!instrument) {
-      problems.push(`${exchange} does not list ${symbol}${exchangeSymbol !== symbol ? ` (${exchangeSymbol})` : ''}; ${closeOnes(symbol, listed)}`);
+      unlisted.set(symbol, `${exchange} does not list ${symbol}${exchangeSymbol !== symbol ? ` (${exchangeSymbol})` : ''}; ${closeOnes(symbol, listed)}`);
     } else if (!instrument.trading) {
       logger.warn({ exchange, symbol, status: instrument.status }, `${exchange} lists ${symbol} but it is not trading now (${instrument.status}): no trades until it is`);
     }
   }
-  return problems.length > 0 ? new Error(problems.join('; ')) : undefined;
+  return unlisted;
 }
 
 /** "close listed ones: A, B, C", nearest by edit distance, same base or quote first among equals. */

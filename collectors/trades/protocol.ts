@@ -32,8 +32,12 @@ export interface TradeProtocol {
   toExchangeSymbol(symbol: string): string;
   /** The URL to connect to for these symbols. */
   url(wsUrl: string, symbols: SymbolTable): string;
-  /** The frames that subscribe to the symbols' trades, split to respect the exchange's limits. */
-  subscribeMessages(symbols: SymbolTable): SubscribeRequest[];
+  /**
+   * The frames that subscribe to the symbols' trades, split to respect the exchange's limits.
+   * `firstRequest` numbers the first of them (default 1), where the exchange echoes a request id:
+   * a connection subscribing again (a batch without a refused symbol, a retry) never reuses one.
+   */
+  subscribeMessages(symbols: SymbolTable, firstRequest?: number): SubscribeRequest[];
   /** Reads one text frame; throws when it cannot be parsed (the stream counts it and goes on). */
   onMessage(text: string, context: FrameContext): ParsedFrame;
   /**

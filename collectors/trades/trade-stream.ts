@@ -10,11 +10,13 @@ import { ConnectionTrades } from './connection-rotation.js';
 import { TradeDeduplicator } from './dedup.js';
 import { GapFiller, type GapSink } from './gap-filler.js';
 import { GAP_FIELDS, gapsKey } from './gap-records.js';
-import { checkListedSymbols } from './instrument-check.js';
+import { unlistedSymbols } from './instrument-check.js';
 import { SymbolTable, type FrameContext, type ParsedFrame, type TradeProtocol } from './protocol.js';
 import { restLimitsOf } from '../exchanges/rest-limits.js';
 import { restClientFor } from '../rest/rest-client.js';
+import { RequestSender } from './request-sender.js';
 import { SubscriptionAcks } from './subscription-acks.js';
+import { SYMBOL_RETRY_MS, SymbolSubscriptions } from './symbol-subscriptions.js';
 import { TradeCheckpoints } from './trade-checkpoints.js';
 import type { TradeTap } from './trade-tap.js';
 import { TRADE_FIELDS, tradesKey, type Trade } from './trade.js';
@@ -23,11 +25,14 @@ import { TradeWriter } from './trade-writer.js';
 // Longest a connection rotation waits, once the replacement's acks are in, for the old connection
 // to deliver what the replacement already has; quiet symbols never let it know, so it switches then.
 const HANDOVER_WAIT_MS = 5_000;
+// How often failed symbols are looked at for a retry (each is retried at its own time).
+const RETRY_CHECK_MS = 30_000;
 
 /** One WebSocket connection of a run. */
 interface Connection {
   loop: SocketLoop;
   acks: SubscriptionAcks;
+  sender: RequestSender;
   trades: ConnectionTrades;
   /** Aborting it closes the connection normally (code 1000): how an old connection is retired. */
   closer: AbortController;
@@ -70,6 +75,8 @@ export interface TradeStreamOptions {
   tap?: TradeTap;
   /** Missed trades older than this are recorded as a gap rather than fetched (the feeds' `history`). */
   maxBackfillMs?: number;
+  /** How often a symbol that cannot be collected (not listed, refused) is tried again (ms); default 5 minutes. */
+  symbolRetryMs?: number;
 }
 
 /**
@@ -102,6 +109,9 @@ export class TradeStreamCollector implements DataSourceCollector {
   private readonly tap: TradeTap | undefined;
   // Where the exchange's instrument list is asked for; undefined when nowhere (only wsUrl overridden).
   private readonly instrumentsRestUrl: string | undefined;
+  // Outlives a run: a symbol that failed stays out until its retry is due.
+  private readonly subscriptions: SymbolSubscriptions;
+  private readonly symbolRetryMs: number;
   private context: FrameContext | undefined;
   /** Set while `context.receivedAt` holds this TCP read's arrival time (see frameContext). */
   private clockRead = false;
@@ -146,6 +156,10 @@ export class TradeStreamCollector implements DataSourceCollector {
     this.tap = options.tap;
     this.instrumentsRestUrl = options.restUrl ?? (options.wsUrl === undefined ? protocol.instruments?.defaultRestUrl : undefined);
     this.symbolOfKey = new Map(this.symbols.unified.map((symbol) => [tradesKey(protocol.exchange, symbol), symbol]));
+    this.symbolRetryMs = options.symbolRetryMs ?? SYMBOL_RETRY_MS;
+    const keyOf = (symbol: string) => tradesKey(protocol.exchange, symbol);
+    const requestsFor = (table: SymbolTable, firstRequest: number) => protocol.subscribeMessages(table, firstRequest);
+    this.subscriptions = new SymbolSubscriptions(this.symbols, this.progress.failures, keyOf, this.symbolRetryMs, this.logger, requestsFor);
   }
 
   /** Frames that could not be parsed since this collector was created. */
@@ -161,9 +175,12 @@ export class TradeStreamCollector implements DataSourceCollector {
   /** Streams trades into `storage` until `signal` aborts; throws saying why the stream ended otherwise. */
   async run(storage: DataCollectionStorage, signal: AbortSignal): Promise<void> {
     if (signal.aborted) return;
-    // A symbol the exchange does not list fails here, clearly, rather than streaming nothing.
-    await checkListedSymbols({ protocol: this.protocol, symbols: this.symbols, restUrl: this.instrumentsRestUrl, logger: this.logger, signal });
+    // A symbol the exchange does not list fails alone, clearly, rather than streaming nothing.
+    const unlisted = await this.unlisted(signal);
     if (signal.aborted) return;
+    this.subscriptions.beginRun(unlisted);
+    // Nothing to collect until a retry is due: the run fails, naming each symbol's reason.
+    if (this.subscriptions.noneLeft) throw this.progress.failures.everyFailed();
     for (const symbol of this.symbols.unified) {
       await storage.declare({
         key: tradesKey(this.protocol.exchange, symbol),
@@ -207,7 +224,8 @@ export class TradeStreamCollector implements DataSourceCollector {
       storage.collectorState ? this.checkpoints : undefined,
     );
     const gapWrites = new Set<Promise<void>>();
-    this.gapFiller.beginRun(this.gapSink(storage, writer, endOfRun.signal, gapWrites));
+    this.gapFiller.beginRun(this.gapSink(storage, writer, endOfRun.signal, gapWrites), this.subscriptions.table.unified);
+    const retries = setInterval(() => void this.retryFailedSymbols(run), Math.min(this.symbolRetryMs, RETRY_CHECK_MS));
 
     let failure: unknown;
     for (;;) {
@@ -230,6 +248,7 @@ export class TradeStreamCollector implements DataSourceCollector {
       break;
     }
     endOfRun.abort();
+    clearInterval(retries);
     clearTimeout(run.handoverTimer);
     await run.connecting;
     await this.gapFiller.endRun();
@@ -242,7 +261,7 @@ export class TradeStreamCollector implements DataSourceCollector {
   /** Runs an open socket as a connection of `run`: subscribes, and schedules its rotation. */
   private attach(socket: WebSocket, run: Run, replacement: boolean): Connection {
     const connection = {
-      acks: new SubscriptionAcks(this.protocol.exchange),
+      acks: new SubscriptionAcks(this.protocol.exchange, 'trades'),
       trades: new ConnectionTrades(this.protocol.idsIncrease, replacement),
       closer: new AbortController(),
     } as Connection;
@@ -255,7 +274,7 @@ export class TradeStreamCollector implements DataSourceCollector {
       onBytes: this.protocol.onBytes ? (data) => this.onBytes(data, connection, run) : undefined,
       onPing: () => this.progress.recordHeartbeat(),
     });
-    const stopSending = this.startSending(connection.loop, connection.acks);
+    const stopSending = this.startSending(connection);
     const maxAge = this.maxConnectionAgeMs;
     const ageTimer = maxAge !== undefined ? setTimeout(() => this.rotate(run, connection, maxAge), maxAge) : undefined;
     const stop = (): void => {
@@ -301,7 +320,7 @@ export class TradeStreamCollector implements DataSourceCollector {
     const next = run.next;
     if (!next || next.acks.waiting().length > 0) return;
     run.handoverTimer ??= setTimeout(() => this.handOver(run), HANDOVER_WAIT_MS);
-    if (next.trades.caughtUpBy(run.current.trades, this.symbols.unified)) this.handOver(run);
+    if (next.trades.caughtUpBy(run.current.trades, this.subscriptions.table.unified)) this.handOver(run);
   }
 
   /** Makes the replacement current, closes the old connection normally and passes on the held trades. */
@@ -357,27 +376,33 @@ export class TradeStreamCollector implements DataSourceCollector {
     };
   }
 
-  /** Sends the subscribe requests spaced by the exchange's rate limit, checks their acks in time, and sends app-level pings. */
-  private startSending(loop: SocketLoop, acks: SubscriptionAcks): () => void {
+  /** Subscribes the symbols not failed, spaced by the exchange's rate limit with their acks checked in time, and sends app-level pings. */
+  private startSending(connection: Connection): () => void {
     const { minSendIntervalMs, keepalive } = this.protocol;
-    const requests = this.protocol.subscribeMessages(this.symbols);
-    const timers: NodeJS.Timeout[] = [];
-    requests.forEach((request, i) => {
-      acks.expect(request);
-      timers.push(setTimeout(() => loop.send(request.text), i * minSendIntervalMs));
-    });
-    const ackDeadline = (requests.length - 1) * minSendIntervalMs + this.ackTimeoutMs;
-    timers.push(
-      setTimeout(() => {
-        if (acks.waiting().length > 0) loop.fail(acks.timeout(this.ackTimeoutMs));
-      }, ackDeadline),
-    );
+    connection.sender = new RequestSender(connection.loop, connection.acks, minSendIntervalMs, this.ackTimeoutMs);
+    this.subscriptions.subscribe(connection.sender, this.subscriptions.table.unified);
     const { clientPing } = keepalive;
-    const pinger = clientPing ? setInterval(() => loop.send(clientPing.text), clientPing.intervalMs) : undefined;
+    const pinger = clientPing ? setInterval(() => connection.loop.send(clientPing.text), clientPing.intervalMs) : undefined;
     return () => {
-      timers.forEach(clearTimeout);
+      connection.sender.stop();
       clearInterval(pinger);
     };
+  }
+
+  /** Subscribes again, on the current connection, the failed symbols due for a retry; fails those delisted meanwhile. */
+  private async retryFailedSymbols(run: Run): Promise<void> {
+    if (this.progress.failures.size === 0 && this.instrumentsRestUrl === undefined) return;
+    const unlisted = await this.unlisted(run.signal);
+    if (run.signal.aborted) return;
+    const retry = this.subscriptions.retries(unlisted);
+    if (this.subscriptions.noneLeft) return run.current.loop.fail(this.progress.failures.everyFailed());
+    this.subscriptions.subscribe(run.current.sender, retry);
+  }
+
+  /** The collector's symbols the exchange does not list, with why; asked again at most every symbolRetryMs. */
+  private unlisted(signal: AbortSignal): Promise<ReadonlyMap<string, string>> {
+    const { protocol, symbols, logger } = this;
+    return unlistedSymbols({ protocol, symbols, restUrl: this.instrumentsRestUrl, logger, signal, maxAgeMs: this.symbolRetryMs });
   }
 
   private onText(text: string, connection: Connection, run: Run): void {
@@ -411,10 +436,20 @@ export class TradeStreamCollector implements DataSourceCollector {
       const passed = connection.trades.receive(frame.trades);
       if (passed.length > 0) this.gapFiller.accept(passed);
     }
-    if (frame.ack !== undefined && acks.acknowledge(frame.ack)) this.progress.recordHeartbeat();
+    if (frame.ack !== undefined) {
+      const acknowledged = acks.acknowledge(frame.ack);
+      if (acknowledged) {
+        this.progress.recordHeartbeat();
+        this.subscriptions.acknowledged(acknowledged);
+      }
+    }
     if (frame.heartbeat) this.progress.recordHeartbeat();
     if (frame.reply !== undefined) loop.send(frame.reply);
-    if (frame.error) loop.fail(acks.rejection(frame.error));
+    if (frame.error) {
+      // Only the refused symbols fail; a refusal naming none, or every symbol failed, ends the connection.
+      const fatal = this.subscriptions.onRefusal(frame.error, acks, connection.sender);
+      if (fatal) loop.fail(fatal);
+    }
     if (frame.closing) loop.fail(new Error(`${this.id}: ${frame.closing}`));
     if (run.next && (frame.trades || frame.ack !== undefined)) this.maybeHandOver(run);
   }
@@ -427,6 +462,8 @@ export class TradeStreamCollector implements DataSourceCollector {
   private frameContext(): FrameContext {
     const context = (this.context ??= { symbols: this.symbols, receivedAt: 0 });
     if (!this.clockRead) {
+      // Frames are read against the symbols subscribed now (a failed one is not).
+      context.symbols = this.subscriptions.table;
       context.receivedAt = Date.now();
       this.clockRead = true;
       queueMicrotask(this.forgetClock);

@@ -82,12 +82,19 @@ export function formatStatus(status: ServiceStatus, now = Date.now()): string {
     String(c.itemsPerSecond),
     ago(c.lastDataAt),
     // Trades filled over REST, holes recorded, books resynchronized: each collector kind shows its own.
-    [c.tradesBackfilled ? `${c.tradesBackfilled} backfilled` : '', c.gaps ? `${c.gaps} gaps` : '', c.resyncs ? `${c.resyncs} resyncs` : ''].filter(Boolean).join(', ') || '-',
+    [c.tradesBackfilled ? `${c.tradesBackfilled} backfilled` : '', c.gaps ? `${c.gaps} gaps` : '', c.resyncs ? `${c.resyncs} resyncs` : '', c.tradeIdOutliers ? `${c.tradeIdOutliers} id outliers dropped` : '']
+      .filter(Boolean)
+      .join(', ') || '-',
     // Only the reasons that occurred, e.g. `2 invalid, 1 oversized`.
     Object.entries(c.dropped).filter(([, n]) => n > 0).map(([reason, n]) => `${n} ${reason}`).join(', ') || '-',
     c.lastError ?? '-',
   ]);
-  return [...head, table(['collector', 'state', 'restarts', 'items', 'items/s', 'last data', 'repairs', 'dropped', 'last error'], rows)].join('\n');
+  const out = [...head, table(['collector', 'state', 'restarts', 'items', 'items/s', 'last data', 'repairs', 'dropped', 'last error'], rows)];
+  const failed = status.collectors.flatMap((c) =>
+    (c.failedSeries ?? []).map((f) => [c.id, f.key, ago(f.since), `in ${formatDuration(Math.max(0, Date.parse(f.nextRetryAt) - now))}`, f.reason]),
+  );
+  if (failed.length > 0) out.push('', table(['collector', 'failed series', 'since', 'next retry', 'reason'], failed));
+  return out.join('\n');
 }
 
 /** A saved record older than this while its collector claims to run means its daemon is gone. */

@@ -151,3 +151,35 @@ export async function expectResolvesWhenAborted<T>(simulator: TradeSimulator<T>,
   await vi.waitFor(() => expect(simulator.connections()).toBe(0), WAIT);
   return abort.signal;
 }
+
+/**
+ * Checks that a symbol the exchange cannot serve fails alone: `collector` keeps running and
+ * storing under each of `collecting` (keys), while `failed` shows as a failed series whose reason
+ * contains `reason`, nothing stored for it. Returns the storage and the run, still going, and its
+ * stop (call it in a finally).
+ */
+export async function expectOnlySymbolFails(
+  collector: DataSourceCollector,
+  options: { collecting: readonly string[]; failed: string; reason: string | RegExp },
+): Promise<{ storage: MemoryStorage; stop: () => Promise<void> }> {
+  const storage = new MemoryStorage();
+  const abort = new AbortController();
+  const running = trackRun(collector.run(storage, abort.signal));
+  const stop = async (): Promise<void> => {
+    abort.abort();
+    await running.run;
+  };
+  try {
+    for (const key of options.collecting) await vi.waitFor(async () => expect(await storage.fetch(key, 0, Number.MAX_SAFE_INTEGER)).not.toHaveLength(0), WAIT);
+    await vi.waitFor(() => expect(collector.progress.failures.list().map((f) => f.symbol)).toEqual([options.failed]), WAIT);
+    const [failure] = collector.progress.failures.list();
+    expect(failure!.reason).toMatch(options.reason);
+    expect(failure!.key).toBe(collector.keys.find((key) => key.endsWith(`:${options.failed}`)));
+    expect(await storage.fetch(failure!.key, 0, Number.MAX_SAFE_INTEGER)).toHaveLength(0);
+    expect(running.settled()).toBe(false);
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+  return { storage, stop };
+}

@@ -45,8 +45,8 @@ export const binanceBook: BookProtocol = {
     return `${wsUrl.replace(/\/+$/, '')}/stream`;
   },
 
-  subscribeMessages(symbols: SymbolTable): SubscribeRequest[] {
-    return binanceSubscribeRequests(symbols, DEPTH_STREAM_SUFFIX);
+  subscribeMessages(symbols: SymbolTable, firstRequest?: number): SubscribeRequest[] {
+    return binanceSubscribeRequests(symbols, DEPTH_STREAM_SUFFIX, firstRequest);
   },
 
   // Every frame is a full top-20 snapshot: the next one resynchronizes the book by itself.

@@ -73,6 +73,8 @@ export interface BinanceSimulator extends SimulatorControls<BinanceTradePayload>
   connectionsCut(): number;
   /** Fault: the next `@depth20@100ms` frame is inconsistent (its lastUpdateId goes back). */
   corruptNextBookUpdate(): void;
+  /** Delists a symbol (either spelling): `exchangeInfo` no longer lists it (its market goes on, unseen by new lists). */
+  delist(symbol: string): void;
 }
 
 interface Client extends ConnectionState {
@@ -126,6 +128,9 @@ export async function startBinanceSimulator(options: BinanceSimulatorOptions): P
   const feed = new TradeFeed<BinanceTradePayload>({ symbols, tradesPerSecond, seed, exchangeSymbol, amount: (trade) => trade.q });
   const klines = new SimulatedKlines({ seed, startedAt: Date.now(), tradesOf: (s) => feed.history(s), openingPrice: (s) => feed.openingPrice(s), emptyCandles: 'flat', holes: options.klineHoles });
   const maintenance = new MaintenanceWindows();
+  const delisted = new Set<string>();
+  /** Whether `exchangeInfo` lists a symbol spelled the exchange's way. */
+  const listed = (symbol: string): boolean => feed.lists(symbol) && !delisted.has(symbol);
   let pongs = 0;
   let opened = 0;
   let cut = 0;
@@ -133,7 +138,7 @@ export async function startBinanceSimulator(options: BinanceSimulatorOptions): P
   const checkStream = (stream: string): string | undefined => {
     const symbol = streamSymbol(stream);
     if (symbol === undefined) return 'Invalid request: invalid stream';
-    if (symbol !== '' && ((!feed.lists(symbol) && rejectUnknownSymbols) || server.faults.refusingSubscriptions())) return 'Invalid request: invalid stream';
+    if (symbol !== '' && ((!feed.lists(symbol) && rejectUnknownSymbols) || server.faults.refusingSubscriptions(symbol))) return 'Invalid request: invalid stream';
     return undefined;
   };
 
@@ -221,11 +226,11 @@ export async function startBinanceSimulator(options: BinanceSimulatorOptions): P
     const many = url.searchParams.get('symbols');
     let wanted: string[];
     try {
-      wanted = one !== null ? [one] : many !== null ? (JSON.parse(many) as string[]) : symbols.map(exchangeSymbol);
+      wanted = one !== null ? [one] : many !== null ? (JSON.parse(many) as string[]) : symbols.map(exchangeSymbol).filter(listed);
     } catch {
       return json(res, 400, { code: -1100, msg: "Illegal characters found in parameter 'symbols'." });
     }
-    if (wanted.some((s) => !feed.lists(s))) return json(res, 400, { code: -1121, msg: 'Invalid symbol.' });
+    if (wanted.some((s) => !listed(s))) return json(res, 400, { code: -1121, msg: 'Invalid symbol.' });
     json(res, 200, {
       timezone: 'UTC',
       serverTime: Date.now(),
@@ -291,6 +296,7 @@ export async function startBinanceSimulator(options: BinanceSimulatorOptions): P
     connectionsOpened: () => opened,
     connectionsCut: () => cut,
     corruptNextBookUpdate: () => books.corruptNextBookUpdate(),
+    delist: (symbol) => void delisted.add(exchangeSymbol(symbol)),
     announceShutdown: () => {
       const payload = JSON.stringify({ e: 'serverShutdown', E: Date.now() });
       server.sendEach((client) => streamEvent(client, '!serverShutdown', payload));

@@ -17,11 +17,11 @@ const MAX_CONNECTION_AGE_MS = 24 * 3_600_000 - 10 * 60_000;
 
 
 /** SUBSCRIBE requests for each symbol's `<symbol><suffix>` stream (`@trade`, `@depth20@100ms`), each acked by its id. */
-export function binanceSubscribeRequests(symbols: SymbolTable, streamSuffix: string): SubscribeRequest[] {
+export function binanceSubscribeRequests(symbols: SymbolTable, streamSuffix: string, firstRequest = 1): SubscribeRequest[] {
   const requests: SubscribeRequest[] = [];
   for (let start = 0; start < symbols.unified.length; start += STREAMS_PER_REQUEST) {
     const chunk = symbols.unified.slice(start, start + STREAMS_PER_REQUEST);
-    const id = requests.length + 1;
+    const id = firstRequest + requests.length;
     const params = chunk.map((symbol) => `${symbols.toExchange(symbol).toLowerCase()}${streamSuffix}`);
     requests.push({ text: JSON.stringify({ method: 'SUBSCRIBE', params, id }), acks: [{ key: String(id), symbols: chunk }] });
   }
@@ -85,8 +85,8 @@ export const binanceTrades: TradeProtocol = {
     return `${wsUrl.replace(/\/+$/, '')}/ws`;
   },
 
-  subscribeMessages(symbols: SymbolTable): SubscribeRequest[] {
-    return binanceSubscribeRequests(symbols, '@trade');
+  subscribeMessages(symbols: SymbolTable, firstRequest?: number): SubscribeRequest[] {
+    return binanceSubscribeRequests(symbols, '@trade', firstRequest);
   },
 
   onMessage(text: string, context: FrameContext): ParsedFrame {

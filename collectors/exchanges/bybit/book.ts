@@ -61,11 +61,11 @@ export const bybitBook: BookProtocol = {
   toExchangeSymbol: (symbol) => bybitTrades.toExchangeSymbol(symbol),
   url: (wsUrl, symbols) => bybitTrades.url(wsUrl, symbols),
 
-  subscribeMessages(symbols: SymbolTable): SubscribeRequest[] {
+  subscribeMessages(symbols: SymbolTable, firstRequest = 1): SubscribeRequest[] {
     const requests: SubscribeRequest[] = [];
     for (let start = 0; start < symbols.unified.length; start += ARGS_PER_REQUEST) {
       const chunk = symbols.unified.slice(start, start + ARGS_PER_REQUEST);
-      const reqId = `books${requests.length + 1}`;
+      const reqId = `books${firstRequest + requests.length}`;
       requests.push({ text: request('subscribe', chunk.map((symbol) => symbols.toExchange(symbol)), reqId), acks: [{ key: reqId, symbols: chunk }] });
     }
     return requests;

@@ -101,9 +101,9 @@ export async function startBybitSimulator(options: BybitSimulatorOptions): Promi
   const sequences = new Map(feed.symbols.map((s): [string, number] => [s, 89_200_000_000 + seed * 1_000_000]));
   // The refusal fault makes every symbol unlisted and refused.
   const check = {
-    listed: (symbol: string) => feed.lists(symbol) && !server.faults.refusingSubscriptions(),
+    listed: (symbol: string) => feed.lists(symbol) && !server.faults.refusingSubscriptions(symbol),
     get rejectUnknownSymbols() {
-      return rejectUnknownSymbols || server.faults.refusingSubscriptions();
+      return rejectUnknownSymbols || server.faults.refusingAny();
     },
   };
   const { requests = 600, windowMs = 5000, refusal = 'http-403' } = options.restRequestLimit ?? {};

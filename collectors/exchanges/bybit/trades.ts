@@ -81,12 +81,12 @@ export const bybitTrades: TradeProtocol = {
     return `${wsUrl.replace(/\/+$/, '')}/v5/public/spot`;
   },
 
-  subscribeMessages(symbols: SymbolTable): SubscribeRequest[] {
+  subscribeMessages(symbols: SymbolTable, firstRequest = 1): SubscribeRequest[] {
     const requests: SubscribeRequest[] = [];
     for (let start = 0; start < symbols.unified.length; start += ARGS_PER_REQUEST) {
       const chunk = symbols.unified.slice(start, start + ARGS_PER_REQUEST);
       // req_id is echoed in the ack (docs subscribe_ack_public_spot): the only way to tell requests apart.
-      const reqId = `trades${requests.length + 1}`;
+      const reqId = `trades${firstRequest + requests.length}`;
       const args = chunk.map((symbol) => TOPIC_PREFIX + symbols.toExchange(symbol));
       requests.push({ text: JSON.stringify({ req_id: reqId, op: 'subscribe', args }), acks: [{ key: reqId, symbols: chunk }] });
     }

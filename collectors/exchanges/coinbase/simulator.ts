@@ -69,7 +69,7 @@ export async function startCoinbaseSimulator(options: CoinbaseSimulatorOptions):
 
   const onMessage = (client: Client, text: string): void => {
     // The refusal fault answers every product as Coinbase answers one it does not list.
-    const outcome = answerRequest(text, client.subscriptions, (id) => feed.lists(id) && !server.faults.refusingSubscriptions());
+    const outcome = answerRequest(text, client.subscriptions, (id) => feed.lists(id) && !server.faults.refusingSubscriptions(id));
     client.subscribed ||= outcome.subscribed;
     outcome.replies.forEach((reply) => client.socket.send(reply));
     // Each newly subscribed product's latest trade follows as `last_match` (ws_full_session_2021-04-17.jsonl;

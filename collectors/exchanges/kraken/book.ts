@@ -91,12 +91,12 @@ export const krakenBook: BookProtocol = {
   toExchangeSymbol: (symbol) => krakenTrades.toExchangeSymbol(symbol),
   url: (wsUrl, symbols) => krakenTrades.url(wsUrl, symbols),
 
-  subscribeMessages(symbols: SymbolTable): SubscribeRequest[] {
+  subscribeMessages(symbols: SymbolTable, firstRequest = 1): SubscribeRequest[] {
     const requests: SubscribeRequest[] = [];
     for (let start = 0; start < symbols.unified.length; start += SYMBOLS_PER_REQUEST) {
       const chunk = symbols.unified.slice(start, start + SYMBOLS_PER_REQUEST);
       const names = chunk.map((symbol) => symbols.toExchange(symbol));
-      requests.push({ text: bookRequest('subscribe', names, requests.length + 1), acks: chunk.map((symbol, i) => ({ key: names[i]!, symbols: [symbol] })) });
+      requests.push({ text: bookRequest('subscribe', names, firstRequest + requests.length), acks: chunk.map((symbol, i) => ({ key: names[i]!, symbols: [symbol] })) });
     }
     return requests;
   },

@@ -78,7 +78,7 @@ export async function startKrakenSimulator(options: KrakenSimulatorOptions): Pro
     const bookReplies = books.answer(text, client.books);
     if (bookReplies) return bookReplies.forEach((reply) => client.socket.send(reply));
     // The refusal fault answers every trade subscription as Kraken answers a pair it does not list.
-    const outcome = answerRequest(text, client.trades, (symbol) => feed.lists(symbol) && !server.faults.refusingSubscriptions());
+    const outcome = answerRequest(text, client.trades, (symbol) => feed.lists(symbol) && !server.faults.refusingSubscriptions(symbol));
     if (outcome.ping) pings += 1;
     outcome.replies.forEach((reply) => client.socket.send(reply));
     for (const symbol of outcome.snapshots) client.socket.send(tradeFrame('snapshot', recent.get(symbol)!));

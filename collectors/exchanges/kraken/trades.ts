@@ -78,14 +78,14 @@ export const krakenTrades: TradeProtocol = {
     return base.endsWith('/v2') ? base : `${base}/v2`;
   },
 
-  subscribeMessages(symbols: SymbolTable): SubscribeRequest[] {
+  subscribeMessages(symbols: SymbolTable, firstRequest = 1): SubscribeRequest[] {
     const requests: SubscribeRequest[] = [];
     for (let start = 0; start < symbols.unified.length; start += SYMBOLS_PER_REQUEST) {
       const chunk = symbols.unified.slice(start, start + SYMBOLS_PER_REQUEST);
       const names = chunk.map((symbol) => symbols.toExchange(symbol));
       // snapshot:false: the 50 trades of a snapshot were likely stored before a restart, and the
       // sum fields would count them twice.
-      const text = JSON.stringify({ method: 'subscribe', params: { channel: 'trade', symbol: names, snapshot: false }, req_id: requests.length + 1 });
+      const text = JSON.stringify({ method: 'subscribe', params: { channel: 'trade', symbol: names, snapshot: false }, req_id: firstRequest + requests.length });
       requests.push({ text, acks: chunk.map((symbol, i) => ({ key: names[i]!, symbols: [symbol] })) });
     }
     return requests;

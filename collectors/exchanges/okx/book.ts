@@ -88,13 +88,13 @@ export function okxBookProtocol(channel: OkxBookChannel): BookProtocol {
     toExchangeSymbol: (symbol) => okxTrades.toExchangeSymbol(symbol),
     url: (wsUrl, symbols) => okxTrades.url(wsUrl, symbols),
 
-    subscribeMessages(symbols: SymbolTable): SubscribeRequest[] {
+    subscribeMessages(symbols: SymbolTable, firstRequest = 1): SubscribeRequest[] {
       const requests: SubscribeRequest[] = [];
       for (let start = 0; start < symbols.unified.length; start += ARGS_PER_REQUEST) {
         const chunk = symbols.unified.slice(start, start + ARGS_PER_REQUEST);
         const instIds = chunk.map((symbol) => symbols.toExchange(symbol));
         requests.push({
-          text: request('subscribe', channel, instIds, `books${requests.length + 1}`),
+          text: request('subscribe', channel, instIds, `books${firstRequest + requests.length}`),
           acks: chunk.map((symbol, i) => ({ key: `${channel}:${instIds[i]!}`, symbols: [symbol] })),
         });
       }

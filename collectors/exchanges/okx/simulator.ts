@@ -136,7 +136,7 @@ export async function startOkxSimulator(options: OkxSimulatorOptions): Promise<O
 
   const checkArg = (channel: string, instId: string): string | undefined => {
     if (!PUBLIC_CHANNELS.has(channel)) return missingArgMessage(channel, instId);
-    if ((!feed.lists(instId) && rejectUnknownSymbols) || server.faults.refusingSubscriptions()) return missingArgMessage(channel, instId);
+    if ((!feed.lists(instId) && rejectUnknownSymbols) || server.faults.refusingSubscriptions(instId)) return missingArgMessage(channel, instId);
     return undefined;
   };
 

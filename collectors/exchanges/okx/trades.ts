@@ -113,13 +113,13 @@ export const okxTrades: TradeProtocol = {
     return `${wsUrl.replace(/\/+$/, '')}/ws/v5/public`;
   },
 
-  subscribeMessages(symbols: SymbolTable): SubscribeRequest[] {
+  subscribeMessages(symbols: SymbolTable, firstRequest = 1): SubscribeRequest[] {
     const requests: SubscribeRequest[] = [];
     for (let start = 0; start < symbols.unified.length; start += ARGS_PER_REQUEST) {
       const chunk = symbols.unified.slice(start, start + ARGS_PER_REQUEST);
       const args = chunk.map((symbol) => ({ channel: CHANNEL, instId: symbols.toExchange(symbol) }));
       // docs: `id` (1-32 alphanumerics) is echoed in the acks and errors of the request.
-      const id = `trades${requests.length + 1}`;
+      const id = `trades${firstRequest + requests.length}`;
       requests.push({
         text: JSON.stringify({ id, op: 'subscribe', args }),
         acks: chunk.map((symbol, i) => ({ key: okxArgKey(CHANNEL, args[i]!.instId), symbols: [symbol] })),
