@@ -1,5 +1,6 @@
 import { ConfigError } from '../config/errors.js';
 import { StorageError } from '../../storage/errors.js';
+import { maskSecrets } from '../sanitize.js';
 
 /** A failure the user caused (bad argument, config, key or range): exit code 2. */
 export class UsageError extends Error {
@@ -9,9 +10,9 @@ export class UsageError extends Error {
   }
 }
 
-/** The exit code and one-line-per-problem message for an error reaching the CLI. */
+/** The exit code and one-line-per-problem message (secrets masked) for an error reaching the CLI. */
 export function describeFailure(err: unknown): { code: number; message: string } {
-  if (err instanceof ConfigError) return { code: 2, message: err.message };
-  if (err instanceof UsageError || err instanceof StorageError) return { code: 2, message: err.message };
-  return { code: 1, message: err instanceof Error ? err.message : String(err) };
+  const message = maskSecrets(err instanceof Error ? err.message : String(err));
+  if (err instanceof ConfigError || err instanceof UsageError || err instanceof StorageError) return { code: 2, message };
+  return { code: 1, message };
 }
