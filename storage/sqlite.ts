@@ -5,6 +5,7 @@ import { silentLogger, type Logger } from '../src/logger.js';
 import { aggregateSamples } from './aggregate.js';
 import { SeriesCatalog, type SeriesSchema } from './catalog.js';
 import { StorageClosedError, StorageError } from './errors.js';
+import { whyNotWritable } from './sqlite-access.js';
 import { COLLECTOR_STATE_SCHEMA, SqliteCollectorStateStore } from './sqlite-collector-state.js';
 import { migrateSchema1To2 } from './sqlite-migrate.js';
 import { decodeRow, PendingRows, policyLetters } from './sqlite-rows.js';
@@ -127,6 +128,8 @@ export class SqliteStorage implements DataCollectionStorage {
   private written = 0;
   private rejected = 0;
   private errors = 0;
+  /** The current write failure (disk full, read-only, I/O): its latest message and first time. */
+  private failure: { error: string; since: number } | undefined;
   private transactions = 0;
   private readonly stmt: ReturnType<SqliteStorage['prepare']>;
 
@@ -142,6 +145,8 @@ export class SqliteStorage implements DataCollectionStorage {
     if (this.readOnly && !existsSync(this.path)) {
       throw new StorageError(`SQLite database ${this.path} does not exist (read-only open; the collector creates it on its first run)`);
     }
+    const blocked = this.readOnly ? undefined : whyNotWritable(this.path);
+    if (blocked) throw new StorageError(`SQLite database ${this.path}: ${blocked}; the collector needs to write it`);
     try {
       if (!this.readOnly) mkdirSync(dirname(this.path), { recursive: true });
       this.db = new Database(this.path, { readonly: this.readOnly, fileMustExist: this.readOnly });
@@ -284,6 +289,8 @@ export class SqliteStorage implements DataCollectionStorage {
       written: this.written,
       rejected: this.rejected,
       errors: this.errors,
+      lastError: this.failure?.error ?? null,
+      failingSince: this.failure?.since ?? null,
       transactions: this.transactions,
     };
   }
@@ -398,12 +405,15 @@ export class SqliteStorage implements DataCollectionStorage {
       for (const key of dirty) this.dirty.add(key);
       this.buffered += samples;
       this.errors += 1;
+      this.failure = { error: message(err), since: this.failure?.since ?? Date.now() };
       this.logger.error({ err, path: this.path, buffered: this.buffered }, 'SQLite write failed; samples stay buffered for retry');
       throw new StorageError(`cannot write ${this.buffered} buffered sample(s) to ${this.path}: ${message(err)}`);
     } finally {
       this.writing = 0;
     }
     for (const batch of rows) this.pending.get(batch.key)?.recycle(batch);
+    if (this.failure) this.logger.info({ path: this.path, failedForMs: Date.now() - this.failure.since }, 'SQLite writes succeed again');
+    this.failure = undefined;
     this.written += samples;
     this.transactions += 1;
     this.unsynced = true;
