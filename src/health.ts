@@ -46,7 +46,9 @@ export function evaluateHealth(status: ServiceStatus, policy: HealthPolicy = DEF
   }
 
   if (storage.failingSince !== null) {
-    const what = `storage (${storage.backend}) has refused writes since ${storage.failingSince}: ${storage.lastError ?? 'unknown error'}`;
+    const what =
+      `storage (${storage.backend}) has refused writes for ${formatDuration(since(storage.failingSince))} ` +
+      `(since ${storage.failingSince}): ${storage.lastError ?? 'unknown error'}`;
     (since(storage.failingSince) >= policy.storageFailingForMs ? unhealthy : degradedReasons).push(what);
   }
   if (storage.buffered > policy.maxBacklog) degradedReasons.push(`storage backlog of ${storage.buffered} samples is above ${policy.maxBacklog}`);
@@ -55,7 +57,9 @@ export function evaluateHealth(status: ServiceStatus, policy: HealthPolicy = DEF
     if (c.state === 'failed') degradedReasons.push(`collector ${c.id} failed: ${c.lastError ?? 'unknown error'}`);
     else if (c.failingSince !== null && since(c.failingSince) > policy.graceMs) {
       const doing = c.state === 'backing-off' ? 'backing off' : 'restarted, no data yet';
-      degradedReasons.push(`collector ${c.id} failing since ${c.failingSince} (${doing}): ${c.lastError ?? 'unknown error'}`);
+      degradedReasons.push(
+        `collector ${c.id} failing for ${formatDuration(since(c.failingSince))} (since ${c.failingSince}, ${doing}): ${c.lastError ?? 'unknown error'}`,
+      );
     }
     if (c.degraded !== null) degradedReasons.push(`collector ${c.id}: ${c.degraded}`);
   }

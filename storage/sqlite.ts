@@ -405,8 +405,10 @@ export class SqliteStorage implements DataCollectionStorage {
       for (const key of dirty) this.dirty.add(key);
       this.buffered += samples;
       this.errors += 1;
+      // Retried every flush interval: the first failure is an error, its repeats only debug lines.
+      const log = this.failure ? this.logger.debug.bind(this.logger) : this.logger.error.bind(this.logger);
       this.failure = { error: message(err), since: this.failure?.since ?? Date.now() };
-      this.logger.error({ err, path: this.path, buffered: this.buffered }, 'SQLite write failed; samples stay buffered for retry');
+      log({ err, path: this.path, buffered: this.buffered }, 'SQLite write failed; samples stay buffered for retry');
       throw new StorageError(`cannot write ${this.buffered} buffered sample(s) to ${this.path}: ${message(err)}`);
     } finally {
       this.writing = 0;
