@@ -10,10 +10,10 @@ const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/)([^\s/?#"'<>\\]*)@/gi;
 const SECRET_PARAMS = /([?&;](?:api[-_]?key|key|token|secret|signature|password|passphrase|auth)=)[^&\s#"'\\]+/gi;
 const HEADER_SECRETS = /\b(authorization|x-mbx-apikey|ok-access-key|ok-access-sign|cb-access-key|cb-access-sign|api-key|x-api-key)(["']?\s*[:=]\s*["']?)(?:(?:bearer|basic)\s+)?[^\s"',;]+/gi;
 
-/** `user:password` → `user:***` (the user helps debugging); a lone `token` (or `key:`) → `***`. */
+/** `user:password` → `user:***` and `:password` → `:***` (the user helps debugging); a lone `token` (or `key:`) → `***`. */
 function maskUserinfo(_: string, scheme: string, userinfo: string): string {
   const colon = userinfo.indexOf(':');
-  return colon > 0 && colon < userinfo.length - 1 ? `${scheme}${userinfo.slice(0, colon)}:***@` : `${scheme}***@`;
+  return colon >= 0 && colon < userinfo.length - 1 ? `${scheme}${userinfo.slice(0, colon)}:***@` : `${scheme}***@`;
 }
 
 /**

@@ -41,6 +41,7 @@ describe('maskSecrets', () => {
     expect(maskSecrets('ws://user:s3cret@127.0.0.1:9/stream?streams=a')).toBe('ws://user:***@127.0.0.1:9/stream?streams=a');
     expect(maskSecrets('GET http://KEY@h/x and https://KEY:@h')).toBe('GET http://***@h/x and https://***@h');
     expect(maskSecrets('redis://u:p@ss@host:1/0')).toBe('redis://u:***@host:1/0');
+    expect(maskSecrets('redis://:pw@host:1')).toBe('redis://:***@host:1');
     expect(maskSecrets('http://a:b@h/?apiKey=zz&x=1&token=t1')).toBe('http://a:***@h/?apiKey=***&x=1&token=***');
     expect(maskSecrets('{"authorization":"Bearer xyz","h":"Authorization: Basic abc"}')).toBe('{"authorization":"***","h":"Authorization: ***"}');
     // JSON around a URL without credentials is left alone, even with an @ further on.
