@@ -104,7 +104,7 @@ describe('http.token', () => {
     const steady = new ScriptedCollector('steady', [{ samples: 1_000_000, everyMs: 5, then: 'run-until-abort' }]);
     const { url } = await serve([steady], { token });
     for (const path of ['/health', '/health/ready', '/status', '/metrics', '/nope']) {
-      for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: `Bearer ${token}x` }, { authorization: `Basic ${token}` }]) {
+      for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: `Bearer ${token}x` }, { authorization: `Basic ${token}` }] as Array<Record<string, string>>) {
         const res = await fetch(`${url}${path}`, { headers });
         const text = await res.text();
         expect(res.status, `${path} ${JSON.stringify(headers)}`).toBe(401);

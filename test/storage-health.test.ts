@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startBinanceSimulator, type BinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
 import type { HealthReport } from '../src/health.js';
 import { SqliteStorage } from '../storage/sqlite.js';
-import { collector, REPO, startCollectorDaemon, type RunningDaemon } from './support/cli.js';
+import { collector, expectEverySentTradeStored, REPO, startCollectorDaemon, type RunningDaemon } from './support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qc-storage-health-'));
 const sims: BinanceSimulator[] = [];
@@ -37,7 +37,6 @@ const readOnly = mountTmpfs('ro', '4m');
 if ('skip' in readOnly) console.warn(`SKIPPED read-only filesystem test: ${readOnly.skip}`);
 
 type Status = { storage: { backend: string; buffered: number; written: number; lastError: string | null; failingSince: string | null } };
-type TradeRow = [number, { amount: number; count: number }];
 
 async function get<T>(url: string): Promise<{ code: number; body: T }> {
   const res = await fetch(url);
@@ -115,16 +114,7 @@ feeds:
     expect((await get<Status>(`${url}/status`)).body.storage).toMatchObject({ lastError: null, failingSince: null });
 
     // Every trade sent, including those that waited out the full disk in memory, is stored once.
-    sim.pause();
-    await sleep(300);
-    daemon.child.kill('SIGINT');
-    expect(await daemon.exited).toBe(0);
-    for (const symbol of ['BTC-USDT', 'ETH-USDT']) {
-      const rows = JSON.parse((await collector(['fetch', `trades:binance:${symbol}`, '0', 'now', '-c', config, '-f', 'json'])).stdout) as TradeRow[];
-      const sent = sim.sent(symbol);
-      expect(rows.reduce((n, [, v]) => n + v.count, 0)).toBe(sent.count);
-      expect(rows.reduce((n, [, v]) => n + v.amount, 0)).toBeCloseTo(sent.amount, 6);
-    }
+    await expectEverySentTradeStored(daemon, sim, config, ['BTC-USDT', 'ETH-USDT']);
   });
 
   it.skipIf('skip' in readOnly)('a database on a read-only filesystem is named as such at start (exit 2), not "unable to open database file"', async () => {
