@@ -101,6 +101,7 @@ feeds:
     expect(Date.parse(failing.failingSince!)).toBeLessThanOrEqual(Date.now());
     expect(failing.buffered).toBeGreaterThan(0);
     expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^storage_failing 1$/m);
+    expect((await collector(['status', '--url', url])).stdout).toMatch(/^storage FAILING since \S+Z \(.+ ago\): database or disk is full$/m);
 
     // Failing longer than health.storageFailingFor: unhealthy, not ready.
     const unhealthy = await until<HealthReport>(`${url}/health`, (a) => a.code === 503);
