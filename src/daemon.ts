@@ -40,7 +40,15 @@ export async function startDaemon(config: CollectorConfig, container: Container,
   let statusUrl: string | undefined;
   if (config.http) {
     try {
-      ({ server, url: statusUrl } = await startStatusServer(collector, config.http.listen.host, config.http.listen.port));
+      ({ server, url: statusUrl } = await startStatusServer(collector, config.http.listen.host, config.http.listen.port, {
+        token: config.http.token,
+        health: {
+          graceMs: config.health.grace,
+          noDataForMs: config.health.noDataFor,
+          storageFailingForMs: config.health.storageFailingFor,
+          maxBacklog: config.health.maxBacklog,
+        },
+      }));
     } catch (err) {
       await storage.close();
       throw new Error(`cannot serve status on ${config.http.listen.host}:${config.http.listen.port}: ${(err as Error).message}`);

@@ -20,6 +20,11 @@ export interface CollectorStatus {
   lastError: string | null;
   lastErrorAt: string | null;
   nextRestartAt: string | null;
+  /**
+   * Since when it has been failing (ISO): set when a run ends in error, cleared once a run
+   * stores data again; null while it delivers. `/health` is degraded once this passes its grace.
+   */
+  failingSince: string | null;
   /** Wall-clock time data last arrived (heartbeats do not count). */
   lastDataAt: string | null;
   /** Exchange time of the newest data stored. */
@@ -67,9 +72,19 @@ export interface ServiceStatus {
   startedAt: string;
   uptimeSeconds: number;
   /** The backend's counters, plus samples written per second over the last ~10 s. */
-  storage: StorageStats & { writtenPerSecond: number };
+  storage: StorageStatus;
   collectors: CollectorStatus[];
 }
+
+/**
+ * The storage as `/status` shows it: the backend's counters (`buffered` is the backlog), its last
+ * write error (sanitized) and since when writes have been failing (ISO; null while they succeed).
+ */
+export type StorageStatus = Omit<StorageStats, 'lastError' | 'failingSince'> & {
+  lastError: string | null;
+  failingSince: string | null;
+  writtenPerSecond: number;
+};
 
 export interface DataCollectorOptions {
   restart?: Partial<RestartPolicy>;
@@ -99,6 +114,8 @@ interface Supervised {
   nextRestartAt?: number;
   runStartedAt: number;
   run?: AbortController;
+  /** When its current streak of failed runs began; cleared once a run stores data. */
+  failingSince?: number;
   /** Set by the watchdog when it restarts a silent collector. */
   staleReason?: string;
   /** (time, itemsStored) snapshots for items/s. */
@@ -200,14 +217,19 @@ export class DataCollector {
   /** Service uptime and the state of every collector. */
   status(): ServiceStatus {
     const now = Date.now();
-    const storageStats = this.storage.stats();
+    const { lastError, failingSince, ...storageStats } = this.storage.stats();
     return {
       service: 'quoting-collector',
       version: VERSION,
       state: this.state,
       startedAt: new Date(this.startedAt).toISOString(),
       uptimeSeconds: Math.round((now - this.startedAt) / 1000),
-      storage: { ...storageStats, writtenPerSecond: itemsPerSecond(this.storageRate, now, storageStats.written) },
+      storage: {
+        ...storageStats,
+        lastError: lastError ? sanitizeError(lastError) : null,
+        failingSince: iso(failingSince ?? undefined),
+        writtenPerSecond: itemsPerSecond(this.storageRate, now, storageStats.written),
+      },
       collectors: this.supervised.map((s) => this.collectorStatus(s, now)),
     };
   }
@@ -223,6 +245,7 @@ export class DataCollector {
       lastError: s.lastError ?? null,
       lastErrorAt: iso(s.lastErrorAt),
       nextRestartAt: s.state === 'backing-off' ? iso(s.nextRestartAt) : null,
+      failingSince: deliversAgain(s) ? null : iso(s.failingSince),
       lastDataAt: iso(p.lastDataAt),
       lastDataTime: iso(p.lastDataTime),
       itemsStored: p.itemsStored,
@@ -269,6 +292,8 @@ export class DataCollector {
       if (now - s.runStartedAt >= this.policy.resetAfterMs) s.attempt = 0;
       s.lastError = reason;
       s.lastErrorAt = now;
+      if (deliversAgain(s)) s.failingSince = undefined; // the run that just ended had stored data
+      s.failingSince ??= now;
       if (this.policy.maxRestarts !== undefined && s.restarts >= this.policy.maxRestarts) {
         s.state = 'failed';
         this.saveState(s);
@@ -340,6 +365,7 @@ export class DataCollector {
     for (const s of this.supervised) {
       const p = s.collector.progress;
       pushRate(s.rate, now, p.itemsStored);
+      if (deliversAgain(s)) s.failingSince = undefined;
       if (now - s.stateSavedAt >= this.stateSaveIntervalMs) this.saveState(s);
       const staleAfter = s.collector.staleAfterMs;
       if (s.state !== 'running' || !staleAfter || s.staleReason) continue;
@@ -351,6 +377,11 @@ export class DataCollector {
       }
     }
   }
+}
+
+/** A collector that failed has been running again and stored data since its restart. */
+function deliversAgain(s: Supervised): boolean {
+  return s.failingSince !== undefined && s.state === 'running' && (s.collector.progress.lastDataAt ?? 0) >= s.runStartedAt;
 }
 
 function iso(ms: number | undefined): string | null {

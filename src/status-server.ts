@@ -1,23 +1,31 @@
-import { createServer, type Server } from 'node:http';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Gauge, Registry as MetricsRegistry } from 'prom-client';
 import type { ServiceStatus } from './data-collector.js';
+import { DEFAULT_HEALTH_POLICY, evaluateHealth, isReady, type HealthPolicy } from './health.js';
+import { maskSecrets } from './sanitize.js';
 
 /** What the HTTP server serves: the status snapshot of the running daemon. */
 export interface StatusSource {
   status(): ServiceStatus;
 }
 
-/**
- * `/health`: 200 while the service runs and not every collector has failed for good, else 503;
- * `degraded` when some failed, wait out an exchange's maintenance or cannot collect some of their series.
- */
-export function health(status: ServiceStatus): { code: number; body: { status: string; failed: string[]; degraded: string[] } } {
-  const failed = status.collectors.filter((c) => c.state === 'failed').map((c) => c.id);
-  // A collector missing some of its series (a symbol not listed or refused) is degraded, not ok.
-  const degraded = status.collectors.filter((c) => c.degraded !== null || c.failedSeries.length > 0).map((c) => c.id);
-  const ok = status.state === 'running' && (failed.length === 0 || failed.length < status.collectors.length);
-  return { code: ok ? 200 : 503, body: { status: !ok ? 'unhealthy' : failed.length || degraded.length ? 'degraded' : 'ok', failed, degraded } };
+/** How the status server runs besides where it listens. */
+export interface StatusServerOptions {
+  /** Every path but /health/live then needs `Authorization: Bearer <token>`. */
+  token?: string;
+  health?: HealthPolicy;
+}
+
+/** Paths served without the token: a process supervisor's liveness probe. */
+const LIVENESS_PATH = '/health/live';
+
+/** True when the request carries `Authorization: Bearer <token>`; compared in constant time. */
+function authorized(req: IncomingMessage, tokenDigest: Buffer): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  // Digests have one length whatever was sent, so the comparison time says nothing about the token.
+  return match !== null && timingSafeEqual(createHash('sha256').update(match[1]!).digest(), tokenDigest);
 }
 
 /** Prometheus gauges read from the status snapshot at scrape time. */
@@ -71,22 +79,40 @@ function metricsFor(source: StatusSource): MetricsRegistry {
   storage('storage_written_samples_total', 'Samples written durably', (s) => s.written);
   storage('storage_rejected_samples_total', 'Samples the storage refused', (s) => s.rejected);
   storage('storage_errors_total', 'Storage write errors', (s) => s.errors);
+  storage('storage_failing', '1 while storage writes fail (disk full, read-only, unreachable), 0 otherwise', (s) => (s.failingSince !== null ? 1 : 0));
   return registry;
 }
 
-/** Serves GET /health, GET /status (JSON) and GET /metrics (Prometheus) on `host:port`. */
-export async function startStatusServer(source: StatusSource, host: string, port: number): Promise<{ server: Server; url: string }> {
+/**
+ * Serves on `host:port`: GET /health (200 ok or degraded, 503 unhealthy), /health/live (200 while
+ * the process serves; never asks for the token), /health/ready (200 when ok, or degraded while
+ * collectors deliver; else 503), /status (JSON) and /metrics (Prometheus). Every answer is masked.
+ */
+export async function startStatusServer(
+  source: StatusSource,
+  host: string,
+  port: number,
+  options: StatusServerOptions = {},
+): Promise<{ server: Server; url: string }> {
   const metrics = metricsFor(source);
+  const policy = options.health ?? DEFAULT_HEALTH_POLICY;
+  const tokenDigest = options.token === undefined ? undefined : createHash('sha256').update(options.token).digest();
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    const send = (code: number, body: unknown, type = 'application/json') => {
-      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
-      res.end(typeof body === 'string' ? body : `${JSON.stringify(body, null, 2)}\n`);
+    const send = (code: number, body: unknown, type = 'application/json', headers: Record<string, string> = {}) => {
+      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store', ...headers });
+      // Last line of defence: an error text or label that quotes a URL never shows its credentials.
+      res.end(maskSecrets(typeof body === 'string' ? body : `${JSON.stringify(body, null, 2)}\n`));
     };
     if (req.method !== 'GET') return send(405, { error: 'only GET is served' });
-    if (path === '/health') {
-      const h = health(source.status());
-      return send(h.code, h.body);
+    if (path === LIVENESS_PATH) return send(200, { status: 'live' });
+    if (tokenDigest && !authorized(req, tokenDigest)) {
+      return send(401, { error: 'unauthorized: send Authorization: Bearer <http.token>' }, 'application/json', { 'www-authenticate': 'Bearer realm="quoting-collector"' });
+    }
+    if (path === '/health' || path === '/health/ready') {
+      const report = evaluateHealth(source.status(), policy);
+      const up = path === '/health' ? report.status !== 'unhealthy' : isReady(report);
+      return send(up ? 200 : 503, report);
     }
     if (path === '/status') return send(200, source.status());
     if (path === '/metrics') {
@@ -96,7 +122,7 @@ export async function startStatusServer(source: StatusSource, host: string, port
       );
       return;
     }
-    send(404, { error: `no such path ${path}; try /health, /status or /metrics` });
+    send(404, { error: `no such path ${path}; try /health, /health/live, /health/ready, /status or /metrics` });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

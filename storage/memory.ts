@@ -108,7 +108,7 @@ export class MemoryStorage implements DataCollectionStorage {
   }
 
   stats(): StorageStats {
-    return { backend: 'memory', buffered: 0, written: this.written, rejected: this.rejected, errors: 0 };
+    return { backend: 'memory', buffered: 0, written: this.written, rejected: this.rejected, errors: 0, lastError: null, failingSince: null };
   }
 
   private write(key: string, value: SampleValue, timestamp: number): void {

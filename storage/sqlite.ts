@@ -5,6 +5,7 @@ import { silentLogger, type Logger } from '../src/logger.js';
 import { aggregateSamples } from './aggregate.js';
 import { SeriesCatalog, type SeriesSchema } from './catalog.js';
 import { StorageClosedError, StorageError } from './errors.js';
+import { whyNotWritable } from './sqlite-access.js';
 import { COLLECTOR_STATE_SCHEMA, SqliteCollectorStateStore } from './sqlite-collector-state.js';
 import { migrateSchema1To2 } from './sqlite-migrate.js';
 import { decodeRow, PendingRows, policyLetters } from './sqlite-rows.js';
@@ -131,6 +132,8 @@ export class SqliteStorage implements DataCollectionStorage {
   private written = 0;
   private rejected = 0;
   private errors = 0;
+  /** The current write failure (disk full, read-only, I/O): its latest message and first time. */
+  private failure: { error: string; since: number } | undefined;
   private transactions = 0;
   private readonly stmt: ReturnType<SqliteStorage['prepare']>;
 
@@ -146,6 +149,8 @@ export class SqliteStorage implements DataCollectionStorage {
     if (this.readOnly && !existsSync(this.path)) {
       throw new StorageError(`SQLite database ${this.path} does not exist (read-only open; the collector creates it on its first run)`);
     }
+    const blocked = this.readOnly ? undefined : whyNotWritable(this.path);
+    if (blocked) throw new StorageError(`SQLite database ${this.path}: ${blocked}; the collector needs to write it`);
     try {
       if (!this.readOnly) mkdirSync(dirname(this.path), { recursive: true });
       this.db = new Database(this.path, { readonly: this.readOnly, fileMustExist: this.readOnly });
@@ -302,6 +307,8 @@ export class SqliteStorage implements DataCollectionStorage {
       written: this.written,
       rejected: this.rejected,
       errors: this.errors,
+      lastError: this.failure?.error ?? null,
+      failingSince: this.failure?.since ?? null,
       transactions: this.transactions,
     };
   }
@@ -425,12 +432,17 @@ export class SqliteStorage implements DataCollectionStorage {
       for (const [id, c] of checkpoints) if (!this.pendingCheckpoints.has(id)) this.pendingCheckpoints.set(id, c);
       this.buffered += samples;
       this.errors += 1;
-      this.logger.error({ err, path: this.path, buffered: this.buffered }, 'SQLite write failed; samples stay buffered for retry');
+      // Retried every flush interval: the first failure is an error, its repeats only debug lines.
+      const log = this.failure ? this.logger.debug.bind(this.logger) : this.logger.error.bind(this.logger);
+      this.failure = { error: message(err), since: this.failure?.since ?? Date.now() };
+      log({ err, path: this.path, buffered: this.buffered }, 'SQLite write failed; samples stay buffered for retry');
       throw new StorageError(`cannot write ${this.buffered} buffered sample(s) to ${this.path}: ${message(err)}`);
     } finally {
       this.writing = 0;
     }
     for (const batch of rows) this.pending.get(batch.key)?.recycle(batch);
+    if (this.failure) this.logger.info({ path: this.path, failedForMs: Date.now() - this.failure.since }, 'SQLite writes succeed again');
+    this.failure = undefined;
     this.written += samples;
     this.transactions += 1;
     this.unsynced = true;

@@ -82,6 +82,10 @@ export interface StorageStats {
   rejected: number;
   /** Write errors (backend unreachable, ...) since open. */
   errors: number;
+  /** The latest write error while writes are failing (disk full, read-only, unreachable); null once a write succeeds. */
+  lastError?: string | null;
+  /** Wall-clock ms of the first failed write of the current failure; null once a write succeeds. */
+  failingSince?: number | null;
 }
 
 /** Where one series' collection has reached: what a restarted collector resumes from. */

@@ -38,7 +38,7 @@ feeds:
     daemons.push(daemon);
     const health = await fetch(`${daemon.statusUrl}/health`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: 'ok', failed: [], degraded: [] });
+    expect(await health.json()).toMatchObject({ status: 'ok', failed: [], degraded: [], reasons: [] });
     // Wait until the daemon has stored and flushed some ticks.
     let rows: Array<[number, { tick: number }]> = [];
     for (let i = 0; i < 100 && rows.length < 5; i++) {
@@ -113,7 +113,7 @@ feeds:
     const config = writeConfig('secret.yaml', 'storage: { kind: redis-timeseries, url: "redis://user:hunter2@127.0.0.1:1", password: "${QC_SECRET}" }\n');
     const out = await collector(['validate', '--config', config], { QC_SECRET: 's3cr3t' });
     expect(out.code).toBe(0);
-    expect(out.stdout).toMatch(/url=redis:\/\/\*\*\*@127\.0\.0\.1:1 password=\*\*\*/);
+    expect(out.stdout).toMatch(/url=redis:\/\/user:\*\*\*@127\.0\.0\.1:1 password=\*\*\*/);
     expect(out.stdout).not.toMatch(/hunter2|s3cr3t/);
   });
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startBinanceSimulator, type BinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
-import { collector, startCollectorDaemon, type RunningDaemon } from './support/cli.js';
+import { collector, expectEverySentTradeStored, startCollectorDaemon, type RunningDaemon } from './support/cli.js';
 import { disposeRedisServers, RedisServer, SKIP_MESSAGE, timeSeriesTarget } from './support/redis-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qc-daemon-'));
@@ -70,15 +70,6 @@ feeds:
     expect(status.collectors[0]!.keys.sort()).toEqual(['trades:binance:BTC-USDT', 'trades:binance:ETH-USDT']);
 
     // Stop the market, let the last frames arrive, then Ctrl-C: everything sent must be stored.
-    sim.pause();
-    await sleep(300);
-    daemon.child.kill('SIGINT');
-    expect(await daemon.exited).toBe(0);
-    for (const symbol of ['BTC-USDT', 'ETH-USDT']) {
-      const all = JSON.parse((await collector(['fetch', `trades:binance:${symbol}`, '0', 'now', '-c', config, '-f', 'json'])).stdout) as TradeRow[];
-      const sent = sim.sent(symbol);
-      expect(all.reduce((n, [, v]) => n + v.count, 0)).toBe(sent.count);
-      expect(all.reduce((n, [, v]) => n + v.amount, 0)).toBeCloseTo(sent.amount, 6);
-    }
+    await expectEverySentTradeStored(daemon, sim, config, ['BTC-USDT', 'ETH-USDT']);
   }, 90_000); // a daemon and several CLI processes, each its own Node start-up
 });

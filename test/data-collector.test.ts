@@ -101,7 +101,7 @@ describe('DataCollector', () => {
     await sleep(600);
     const st = dc.status();
     const c = st.collectors[0]!;
-    expect(c.lastError).toBe('connect failed to wss://***@example.com/ws?apiKey=***&x=1');
+    expect(c.lastError).toBe('connect failed to wss://user:***@example.com/ws?apiKey=***&x=1');
     expect(c.itemsStored).toBeGreaterThan(50);
     expect(c.itemsPerSecond).toBeGreaterThan(0);
     expect(c.lastDataAt).not.toBeNull();

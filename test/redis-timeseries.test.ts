@@ -475,6 +475,9 @@ describe.skipIf(!target)('redis-timeseries with TimeSeries', () => {
       const flushErr = await errorOf(s.flush());
       expect(flushErr.message).toMatch(/cannot flush to Redis at redis:\/\/127\.0\.0\.1:\d+: it has been unreachable.*stay buffered/);
       expect(s.stats().buffered).toBeGreaterThanOrEqual(maxBuffered);
+      // Status pages say why and since when writes fail.
+      expect(s.stats().lastError).toMatch(/ECONNRESET|ECONNREFUSED|closed|connect/i);
+      expect(s.stats().failingSince).toBeLessThanOrEqual(Date.now());
 
       await redis.restart();
       // Drained and writing on: the stream got going again.
@@ -483,7 +486,7 @@ describe.skipIf(!target)('redis-timeseries with TimeSeries', () => {
       await stream;
       await s.flush();
       const stats = s.stats();
-      expect(stats).toMatchObject({ buffered: 0, rejected: 0, written: accepted, connected: true });
+      expect(stats).toMatchObject({ buffered: 0, rejected: 0, written: accepted, connected: true, lastError: null, failingSince: null });
       expect(stats.errors).toBeGreaterThan(0);
       expect(maxSeenBuffered).toBeLessThanOrEqual(maxBuffered + 2);
       const values = await s.fetch('restart:x', 0, MAX_TS);

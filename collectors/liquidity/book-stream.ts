@@ -1,4 +1,5 @@
 import { silentLogger, type Logger } from '../../src/logger.js';
+import { maskUrl } from '../../src/sanitize.js';
 import type { DataCollectionStorage } from '../../storage/types.js';
 import { SymbolTable } from '../trades/protocol.js';
 import { RequestSender } from '../trades/request-sender.js';
@@ -123,7 +124,7 @@ export class BookStreamCollector implements DataSourceCollector {
     const url = this.protocol.url(this.wsUrl, this.symbols);
     const socket = await openWebSocket(url, { timeoutMs: this.connectTimeoutMs, signal, label: this.id, maxFrameBytes: this.maxFrameBytes });
     if (!socket) return;
-    this.logger.info({ url, symbols: this.symbols.unified.length }, 'connected');
+    this.logger.info({ url: maskUrl(url), symbols: this.symbols.unified.length }, 'connected');
 
     const endOfRun = new AbortController();
     const runSignal = AbortSignal.any([signal, endOfRun.signal]);

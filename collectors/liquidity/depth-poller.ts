@@ -1,4 +1,5 @@
 import { silentLogger, type Logger } from '../../src/logger.js';
+import { maskUrl } from '../../src/sanitize.js';
 import type { DataCollectionStorage } from '../../storage/types.js';
 import { restLimitsOf } from '../exchanges/rest-limits.js';
 import { restClientFor, type RestClient } from '../rest/rest-client.js';
@@ -81,7 +82,7 @@ export class DepthPollCollector implements DataSourceCollector {
   async run(storage: DataCollectionStorage, signal: AbortSignal): Promise<void> {
     if (signal.aborted) return;
     await declareLiquiditySeries(storage, this.source.exchange, this.symbols);
-    this.logger.info({ url: this.baseUrl, symbols: this.symbols.length, intervalMs: this.intervalMs }, 'polling order books');
+    this.logger.info({ url: maskUrl(this.baseUrl), symbols: this.symbols.length, intervalMs: this.intervalMs }, 'polling order books');
     await everyInterval(this.intervalMs, signal, async (tick) => {
       const views: BookView[] = [];
       for (const symbol of this.symbols) {

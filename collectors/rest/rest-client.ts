@@ -1,6 +1,7 @@
 import axios from 'axios';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../src/logger.js';
+import { maskSecrets, maskUrl } from '../../src/sanitize.js';
 import { TokenBucket, type RateLimitRules } from './token-bucket.js';
 
 /** Per-request settings. */
@@ -107,6 +108,7 @@ export class PoliteRestClient implements RestClient {
 
   private async attempt(url: string, params: Readonly<Record<string, string | number>>, signal: AbortSignal, weight: number, maxAttempts: number): Promise<unknown> {
     const limits = this.options.limits;
+    const shown = maskUrl(url); // for messages: the URL may carry credentials
     for (let attempt = 1; ; attempt++) {
       signal.throwIfAborted();
       let wait: number;
@@ -125,19 +127,19 @@ export class PoliteRestClient implements RestClient {
           wait = throttled ?? retryAfterMs(res.headers['retry-after']) ?? this.backoffMs * 2 ** (attempt - 1);
           this.bucket?.pause(wait);
           // Given up, but the paused bucket still holds every later request of the exchange until then.
-          if (wait > this.maxRetryAfterMs) throw new RestError(`${this.options.label}: GET ${url}: ${reason}; rate-limited for ${wait} ms, longer than a request waits`, res.status);
+          if (wait > this.maxRetryAfterMs) throw new RestError(`${this.options.label}: GET ${shown}: ${reason}; rate-limited for ${wait} ms, longer than a request waits`, res.status);
         } else if (res.status >= 500) {
           wait = this.backoffMs * 2 ** (attempt - 1);
         } else {
-          throw new RestError(`${this.options.label}: GET ${url}: ${reason}`, res.status);
+          throw new RestError(`${this.options.label}: GET ${shown}: ${reason}`, res.status);
         }
       } catch (err) {
         if (err instanceof RestError || signal.aborted) throw err;
-        reason = err instanceof Error ? err.message : String(err);
+        reason = maskSecrets(err instanceof Error ? err.message : String(err)); // axios may quote the URL
         wait = this.backoffMs * 2 ** (attempt - 1);
       }
-      if (attempt >= maxAttempts) throw new RestError(`${this.options.label}: GET ${url}: ${reason} (gave up after ${attempt} tries)`);
-      this.options.logger.warn({ url, reason, retryInMs: wait, attempt }, 'REST request failed; retrying');
+      if (attempt >= maxAttempts) throw new RestError(`${this.options.label}: GET ${shown}: ${reason} (gave up after ${attempt} tries)`);
+      this.options.logger.warn({ url: shown, reason, retryInMs: wait, attempt }, 'REST request failed; retrying');
       await sleep(wait, undefined, { signal });
     }
   }

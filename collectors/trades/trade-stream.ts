@@ -1,5 +1,6 @@
 import type WebSocket from 'ws';
 import { silentLogger, type Logger } from '../../src/logger.js';
+import { maskUrl } from '../../src/sanitize.js';
 import type { CollectorCheckpoint, DataCollectionStorage } from '../../storage/types.js';
 import { maxFrameBytesOf } from '../exchanges/frame-limits.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';
@@ -206,7 +207,7 @@ export class TradeStreamCollector implements DataSourceCollector {
     const url = this.protocol.url(this.wsUrl, this.symbols);
     const socket = await openWebSocket(url, { timeoutMs: this.connectTimeoutMs, signal, label: this.id, maxFrameBytes: this.maxFrameBytes });
     if (!socket) return;
-    this.logger.info({ url, symbols: this.symbols.unified.length }, 'connected');
+    this.logger.info({ url: maskUrl(url), symbols: this.symbols.unified.length }, 'connected');
 
     const endOfRun = new AbortController();
     const run = { url, signal: AbortSignal.any([signal, endOfRun.signal]) } as Run;

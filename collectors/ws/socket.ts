@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import WebSocket from 'ws';
+import { maskSecrets, maskUrl } from '../../src/sanitize.js';
 
 /** Stops a socket for good; the no-op listener keeps a late 'error' from crashing the process. */
 function discard(socket: WebSocket): void {
@@ -37,7 +38,7 @@ export function openWebSocket(url: string, options: { timeoutMs: number; signal:
     const onError = (err: Error): void =>
       settle(() => {
         discard(socket);
-        reject(new Error(`${label}: cannot connect to ${url}: ${err.message}`));
+        reject(new Error(`${label}: cannot connect to ${maskUrl(url)}: ${maskSecrets(err.message)}`));
       });
     const onAbort = (): void =>
       settle(() => {
@@ -48,7 +49,7 @@ export function openWebSocket(url: string, options: { timeoutMs: number; signal:
       () =>
         settle(() => {
           discard(socket);
-          reject(new Error(`${label}: no connection to ${url} within ${timeoutMs} ms`));
+          reject(new Error(`${label}: no connection to ${maskUrl(url)} within ${timeoutMs} ms`));
         }),
       timeoutMs,
     );

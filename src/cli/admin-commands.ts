@@ -24,25 +24,33 @@ export async function validateCommand(opts: { config: string }): Promise<string>
     `storage: ${config.storage.kind}${storage ? ` (${storage})` : ''}`,
     `feeds (${feeds.length}): ${feeds.map((f) => `${f.name} [${f.kind}]`).join(', ') || '(none)'}`,
     `collectors (${collectors.length}): ${collectors.map((c) => `${c.id} → ${c.keys.join(', ')}`).join('; ') || '(none)'}`,
-    `status server: ${config.http ? `http://${config.http.listen.host}:${config.http.listen.port}` : 'off'}`,
+    `status server: ${config.http ? `http://${config.http.listen.host}:${config.http.listen.port}${config.http.token ? ' (token required)' : ''}` : 'off'}`,
   ].join('\n');
 }
 
-/** `collector status`: reads `/status` of a running daemon and prints it readably. */
+/**
+ * `collector status`: reads `/status` of a running daemon and prints it readably. Sends the
+ * config's `http.token` (or `$COLLECTOR_TOKEN`) as a bearer token.
+ */
 export async function statusCommand(opts: { url?: string; config: string; json?: boolean }): Promise<string> {
   let base = opts.url;
+  let token = process.env.COLLECTOR_TOKEN || undefined;
   if (!base) {
     const config = await loadConfig(opts.config, createContainer());
     if (!config.http) throw new UsageError(`${config.file}: http is off, so there is no status to read; pass --url`);
     const { host, port } = config.http.listen;
     base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    token = config.http.token ?? token;
   }
   const url = new URL('/status', base).href;
   let res: Response;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+    res = await fetch(url, { signal: AbortSignal.timeout(5_000), headers: token ? { authorization: `Bearer ${token}` } : {} });
   } catch (err) {
     throw new Error(`cannot reach the daemon at ${url}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`);
+  }
+  if (res.status === 401) {
+    throw new UsageError(`${url} wants a token${token ? ' and refused the one sent' : ''}: set http.token in the config or $COLLECTOR_TOKEN`);
   }
   if (!res.ok) throw new Error(`${url} answered ${res.status} ${res.statusText}`);
   const status = (await res.json()) as ServiceStatus;

@@ -1,6 +1,6 @@
 import { ConfigError } from '../config/errors.js';
-import { sanitizeError } from '../sanitize.js';
 import { StorageError } from '../../storage/errors.js';
+import { maskSecrets } from '../sanitize.js';
 
 /** A failure the user caused (bad argument, config, key or range): exit code 2. */
 export class UsageError extends Error {
@@ -11,16 +11,12 @@ export class UsageError extends Error {
 }
 
 /**
- * The exit code and one-line-per-problem message (credentials masked) for an error reaching the
- * CLI: 2 for bad input and for storage that cannot be opened or read (the same for every
- * command), 1 for any other failure.
+ * The exit code and one-line-per-problem message (secrets masked) for an error reaching the CLI:
+ * 2 for bad input and for storage that cannot be opened or read (the same for every command),
+ * 1 for any other failure.
  */
 export function describeFailure(err: unknown): { code: number; message: string } {
-  const text = err instanceof Error ? err.message : String(err);
-  const message = text
-    .split('\n')
-    .map((line) => sanitizeError(line, Infinity))
-    .join('\n');
-  const usage = err instanceof ConfigError || err instanceof UsageError || err instanceof StorageError;
-  return { code: usage ? 2 : 1, message };
+  const message = maskSecrets(err instanceof Error ? err.message : String(err));
+  if (err instanceof ConfigError || err instanceof UsageError || err instanceof StorageError) return { code: 2, message };
+  return { code: 1, message };
 }

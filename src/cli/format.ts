@@ -72,6 +72,7 @@ export function formatStatus(status: ServiceStatus, now = Date.now()): string {
   const head = [
     `${status.service} ${status.version}: ${status.state}, up ${formatDuration(status.uptimeSeconds * 1000)} (since ${status.startedAt})`,
     `storage ${status.storage.backend}: ${status.storage.written} written (${status.storage.writtenPerSecond ?? 0}/s), ${status.storage.buffered} buffered, ${status.storage.rejected} rejected, ${status.storage.errors} errors`,
+    ...(status.storage.failingSince ? [`storage FAILING since ${status.storage.failingSince} (${ago(status.storage.failingSince)}): ${status.storage.lastError ?? 'unknown error'}`] : []),
     '',
   ];
   const rows = status.collectors.map((c) => [

@@ -98,6 +98,14 @@ export async function loadConfig(
     problems.push(`storage.kind: ${(err as Error).message}`);
   }
 
+  if (raw.http && raw.http.token === undefined && !isLoopback(raw.http.listen.host)) {
+    const { host, port } = raw.http.listen;
+    problems.push(
+      `http.token: required when http.listen (${host.includes(':') ? `[${host}]` : host}:${port}) is not a loopback address, ` +
+        'else anyone who reaches it reads /status; set e.g. token: ${COLLECTOR_TOKEN}, or listen on 127.0.0.1',
+    );
+  }
+
   const feeds = raw.feeds.map((feed, i) => toFeedConfig(feed, i, registry, problems));
   const names = new Set<string>();
   raw.feeds.forEach((feed, i) => {
@@ -106,6 +114,13 @@ export async function loadConfig(
   });
   if (problems.length) throw new ConfigError(file, problems);
   return { ...raw, file, dir, storage, feeds };
+}
+
+/** 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z) and localhost: reachable from this machine only. */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  return /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 /** Checks one feed: its kind's parameters and its collect list; returns it with durations in ms. */

@@ -27,8 +27,30 @@ export const configSchema = z
   .object({
     storage: z.object({ kind: z.string() }).loose().default({ kind: 'sqlite' }),
     http: z
-      .union([z.literal(false), z.object({ listen: hostPort }).strict()])
+      .union([
+        z.literal(false),
+        z
+          .object({
+            listen: hostPort,
+            /** Bearer token every path but /health/live asks for; required off loopback (checked in load). */
+            token: z.string().min(1, 'expected a non-empty token (e.g. ${COLLECTOR_TOKEN})').optional(),
+          })
+          .strict(),
+      ])
       .prefault({ listen: '127.0.0.1:9464' }),
+    health: z
+      .object({
+        /** A collector backing off or failed for longer than this makes the service `degraded`. */
+        grace: durationMs.default(30_000),
+        /** No collector stored anything for this long (after start): `unhealthy`. */
+        noDataFor: durationMs.default(300_000),
+        /** Storage refusing writes for this long: `unhealthy` (any shorter failure: `degraded`). */
+        storageFailingFor: durationMs.default(60_000),
+        /** Samples waiting for storage above this: `degraded`. */
+        maxBacklog: z.number().int().positive().default(25_000),
+      })
+      .strict()
+      .prefault({}),
     exchanges: z
       .record(
         z.string(),

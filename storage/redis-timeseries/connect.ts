@@ -5,7 +5,10 @@
  * unreachable.
  */
 import { createClient, createCluster, ErrorReply, MultiErrorReply, RESP_TYPES } from 'redis';
+import { maskUrl } from '../../src/sanitize.js';
 import { StorageError } from '../errors.js';
+
+export { maskUrl };
 
 /** node-redis' client for one server (RESP2). */
 export type RedisServerClient = ReturnType<typeof createClient>;
@@ -105,18 +108,6 @@ export class CredentialMask {
 /** Several URLs masked, for messages about a cluster: `redis://h1:7000, redis://h2:7001`. */
 export function maskUrls(urls: readonly string[]): string {
   return urls.map(maskUrl).join(', ');
-}
-
-/** `redis://user:***@host:port/db`: the password masked, the rest kept for debugging. */
-export function maskUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.href.replace(/\/$/, '');
-  } catch {
-    // Unparsable: mask everything between "//" and the last "@" of the authority.
-    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/]*@/i, (_, scheme: string) => `${scheme}***@`);
-  }
 }
 
 function urlPassword(url: string): string | undefined {

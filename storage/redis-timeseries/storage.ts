@@ -252,6 +252,8 @@ export class RedisTimeSeriesStorage implements DataCollectionStorage {
       errors: w?.errors ?? 0,
       droppedByRetention: w?.droppedByRetention ?? 0,
       connected: w ? w.connected : this.client.isReady,
+      lastError: w?.lastError ?? null,
+      failingSince: w?.failingSince ?? null,
     };
   }
 

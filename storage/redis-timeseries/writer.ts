@@ -73,6 +73,9 @@ export interface WriterStats {
   droppedByRetention: number;
   errors: number;
   connected: boolean;
+  /** Why writes fail while Redis is unreachable (masked), and since when (ms); null once a batch is written. */
+  lastError: string | null;
+  failingSince: number | null;
 }
 
 export interface QueuedSample {
@@ -243,6 +246,8 @@ export class SampleWriter {
   private recoveryDelay = 50;
   private downSince: number | undefined;
   private lastError = '';
+  /** First failed batch of the current outage; cleared by the next batch Redis takes. */
+  private failingSince: number | undefined;
   private lastProgressAt = Date.now();
   private stopped = false;
   private flushWaiters: FlushWaiter[] = [];
@@ -327,6 +332,8 @@ export class SampleWriter {
       droppedByRetention: this.droppedByRetention,
       errors: this.errors,
       connected: this.downSince === undefined,
+      lastError: this.failingSince === undefined ? null : this.lastError,
+      failingSince: this.failingSince ?? null,
     };
   }
 
@@ -501,8 +508,10 @@ export class SampleWriter {
       queue.retry = { ...batch, maybeApplied: batch.maybeApplied || outcome.maybeApplied };
       this.waitingCount += batch.samples.length;
       this.errors += 1;
+      this.failingSince ??= Date.now();
       this.goDown(outcome.error);
     } else {
+      this.failingSince = undefined;
       this.lastProgressAt = Date.now();
       this.recoveryDelay = 50;
       if (outcome.kind === 'refused') {

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expect } from 'vitest';
 
 export const REPO = join(import.meta.dirname, '..', '..');
 const BIN = join(REPO, 'bin', 'collector.js');
@@ -61,4 +63,27 @@ export function startCollectorDaemon(args: string[], env: NodeJS.ProcessEnv = {}
       reject(new Error(`daemon exited with ${code} before starting:\n${stderr}`));
     });
   });
+}
+
+/**
+ * Stops the market, lets the last frames arrive, stops the daemon with Ctrl-C (exit 0), then checks
+ * from another process that every trade sent was stored once: count and summed amount per symbol.
+ */
+export async function expectEverySentTradeStored(
+  daemon: RunningDaemon,
+  sim: { pause(): void; sent(symbol: string): { count: number; amount: number } },
+  config: string,
+  symbols: readonly string[],
+): Promise<void> {
+  sim.pause();
+  await sleep(300);
+  daemon.child.kill('SIGINT');
+  expect(await daemon.exited).toBe(0);
+  for (const symbol of symbols) {
+    const out = await collector(['fetch', `trades:binance:${symbol}`, '0', 'now', '-c', config, '-f', 'json']);
+    const rows = JSON.parse(out.stdout) as Array<[number, { amount: number; count: number }]>;
+    const sent = sim.sent(symbol);
+    expect(rows.reduce((n, [, v]) => n + v.count, 0), symbol).toBe(sent.count);
+    expect(rows.reduce((n, [, v]) => n + v.amount, 0), symbol).toBeCloseTo(sent.amount, 6);
+  }
 }
