@@ -1,5 +1,5 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -13,43 +13,11 @@ import { MemoryStorage } from '../storage/memory.js';
 import { SqliteStorage, type SqliteStorageOptions } from '../storage/sqlite.js';
 import { silentLogger } from '../src/logger.js';
 import { storageContract } from './storage-contract.js';
+import { childFetch, ensureBuilt } from './support/storage-child.js';
 
 const execFileAsync = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BUILT = join(ROOT, 'dist/storage/sqlite.js');
-
-// Opens the file read-only through the built SqliteStorage and prints the samples as JSON.
-const CHILD = `
-const [modulePath, path, key, start, end] = process.argv.slice(1);
-const { SqliteStorage } = await import(modulePath);
-const storage = new SqliteStorage({ path, readOnly: true });
-try {
-  process.stdout.write(JSON.stringify(await storage.fetch(key, Number(start), Number(end))));
-} finally {
-  await storage.close();
-}`;
-
-/** Fetches from `path` in a separate `node` process. */
-async function fetchInChild(path: string, key: string, start: number, end: number): Promise<unknown> {
-  const args = ['--input-type=module', '-e', CHILD, pathToFileURL(BUILT).href, path, key, String(start), String(end)];
-  const { stdout } = await execFileAsync(process.execPath, args, { cwd: ROOT });
-  return JSON.parse(stdout);
-}
-
-/** Builds dist/ when the compiled storage is missing or older than its sources. */
-function ensureBuilt(): void {
-  const sources = [...readdirSync(join(ROOT, 'storage')).map((f) => join(ROOT, 'storage', f)), join(ROOT, 'src/logger.ts')];
-  const fresh = () => existsSync(BUILT) && sources.every((f) => statSync(f).mtimeMs <= statSync(BUILT).mtimeMs);
-  if (fresh()) return;
-  let output = '';
-  try {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' });
-  } catch (err) {
-    // Type errors elsewhere in the project still emit; only a missing output is fatal.
-    output = String((err as { stdout?: string }).stdout ?? err);
-  }
-  if (!fresh()) throw new Error(`could not build ${BUILT}:\n${output}`);
-}
 
 const tempDirs: string[] = [];
 /** A new temp directory, removed after the test. */
@@ -187,10 +155,10 @@ describe('SqliteStorage', () => {
     await s.declare({ key: 'trades:test:BTC-USDT', fields: { amount: 'sum' } });
     await s.store('trades:test:BTC-USDT', { amount: 1 }, 10);
     await s.flush();
-    expect(await fetchInChild(path, 'trades:test:BTC-USDT', 0, 100)).toEqual([[10, { amount: 1 }]]);
+    expect(await childFetch({ kind: 'sqlite', path }, 'trades:test:BTC-USDT', 0, 100)).toEqual([[10, { amount: 1 }]]);
     await s.storeMany([{ key: 'trades:test:BTC-USDT', value: { amount: 2 }, timestamp: 10 }, { key: 'trades:test:BTC-USDT', value: { amount: 5 }, timestamp: 20 }]);
     await s.flush();
-    expect(await fetchInChild(path, 'trades:test:BTC-USDT', 0, 100)).toEqual([[10, { amount: 3 }], [20, { amount: 5 }]]);
+    expect(await childFetch({ kind: 'sqlite', path }, 'trades:test:BTC-USDT', 0, 100)).toEqual([[10, { amount: 3 }], [20, { amount: 5 }]]);
   });
 
   it('lets a process that never calls close() exit once its writes are done (the writer thread keeps nothing alive)', async () => {

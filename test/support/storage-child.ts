@@ -20,7 +20,7 @@ export type StorageSpec =
   | { kind: 'redis-timeseries'; url?: string; urls?: string[] };
 
 /** Builds dist/ when the compiled storage is missing or older than its sources. */
-function ensureBuilt(): void {
+export function ensureBuilt(): void {
   const built = join(DIST, 'storage/sqlite.js');
   const dirs = ['storage', 'storage/redis-timeseries'];
   const sources = dirs.flatMap((d) => readdirSync(join(ROOT, d)).filter((f) => f.endsWith('.ts')).map((f) => join(ROOT, d, f)));
