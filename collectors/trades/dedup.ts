@@ -30,11 +30,14 @@ interface SeenIds {
   floor?: string | number;
   /** Exchange time of a seeded floor, until the first live trade supersedes it. */
   seededTime?: number;
-  /**
-   * Ids accepted lately, oldest first. Increasing ids: as sent (an exchange types its ids one way);
-   * unordered ids: as text (a seeded id, text from a checkpoint, must match the same id sent as a number).
-   */
-  recent?: Set<string | number>;
+  /** Increasing ids: the ids accepted lately, as sent (an exchange types its ids one way), a ring. */
+  window?: Array<string | number>;
+  /** Where the ring's oldest id is, once it is full. */
+  oldestAt: number;
+  /** Increasing ids: the highest id in the window. An id above it is new without a look at the window. */
+  highest?: string | number;
+  /** Unordered ids: recent ids as text (a seeded id, text from a checkpoint, must match the same id sent as a number). */
+  recent?: Set<string>;
 }
 
 /**
@@ -45,7 +48,7 @@ interface SeenIds {
  * of, never one newer than the id accepted last).
  */
 export class TradeDeduplicator {
-  private readonly symbols = new LastUsedMap<SeenIds>(() => ({}));
+  private readonly symbols = new LastUsedMap<SeenIds>(() => ({ oldestAt: 0 }));
 
   constructor(private readonly idsIncrease: boolean) {}
 
@@ -79,20 +82,42 @@ export class TradeDeduplicator {
       const seeded = seen.seededTime;
       if (seeded === undefined || !(exchangeTime > seeded)) return false;
       seen.floor = undefined;
-      seen.recent?.clear();
+      seen.window = undefined;
+      seen.highest = undefined;
     }
-    const recent = (seen.recent ??= new Set());
-    if (recent.has(id)) return false;
-    recent.add(id);
+    // The usual case, an id above every id in the window, needs no look at it (the trade path's
+    // cost per trade); an id at or below the highest is looked for.
+    const highest = seen.highest;
+    if (highest !== undefined && compareTradeIds(id, highest) <= 0 && this.inWindow(seen.window!, id)) return false;
+    this.remember(seen, id);
     seen.seededTime = undefined;
-    if (recent.size > RECENT_INCREASING_IDS_PER_SYMBOL) {
-      // A Set iterates in insertion order, so the first entry is the oldest.
-      const oldest = recent.values().next().value!;
-      recent.delete(oldest);
-      // An odd id far ahead leaves the window without raising the floor past the ids that followed it.
-      if (compareTradeIds(oldest, id) < 0 && (seen.floor === undefined || compareTradeIds(oldest, seen.floor) > 0)) seen.floor = oldest;
-    }
     return true;
+  }
+
+  private inWindow(window: ReadonlyArray<string | number>, id: string | number): boolean {
+    for (let i = 0; i < window.length; i++) if (window[i] === id || compareTradeIds(window[i]!, id) === 0) return true;
+    return false;
+  }
+
+  /** Adds an accepted id to the window; the oldest leaves it, under the floor. */
+  private remember(seen: SeenIds, id: string | number): void {
+    if (seen.highest === undefined || compareTradeIds(id, seen.highest) > 0) seen.highest = id;
+    const window = (seen.window ??= []);
+    if (window.length < RECENT_INCREASING_IDS_PER_SYMBOL) {
+      window.push(id);
+      return;
+    }
+    const oldest = window[seen.oldestAt]!;
+    window[seen.oldestAt] = id;
+    seen.oldestAt = (seen.oldestAt + 1) % window.length;
+    // An odd id far ahead leaves the window without raising the floor past the ids that followed it.
+    if (compareTradeIds(oldest, id) < 0 && (seen.floor === undefined || compareTradeIds(oldest, seen.floor) > 0)) seen.floor = oldest;
+    // The highest left: the next highest is in the window (once per odd id, not per trade).
+    if (compareTradeIds(oldest, seen.highest) === 0) {
+      let next = window[0]!;
+      for (let i = 1; i < window.length; i++) if (compareTradeIds(window[i]!, next) > 0) next = window[i]!;
+      seen.highest = next;
+    }
   }
 
   private acceptUnordered({ symbol, id }: Pick<Trade, 'symbol' | 'id'>): boolean {
