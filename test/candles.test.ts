@@ -176,6 +176,43 @@ describe('candle collector', () => {
   });
 });
 
+describe('candle collector across a crash', () => {
+  it('commits with each candle the last trade it holds, and a restarted collector adds none of the trades fetched again up to it', async () => {
+    const storage = new MemoryStorage();
+    const key = candlesKey('binance', 'BTC-USDT', '1m');
+    const now = Date.now();
+    const trade = (id: number): Trade => ({ exchange: 'binance', symbol: 'BTC-USDT', id, price: 100 + id, amount: 1, side: 1, exchangeTime: now - 10 + id, receivedAt: 0 });
+    const run = (tap: TradeTap) => {
+      const collector = new CandleCollector({ id: 'candles:binance', exchange: 'binance', series: new Map([['BTC-USDT', [M1]]]), tap, idsIncrease: true, closeGraceMs: 60_000, openWriteIntervalMs: 20 });
+      const abort = new AbortController();
+      return { abort, running: collector.run(storage, abort.signal) };
+    };
+    const volume = async () => (await storage.fetch(key, 0, now + MINUTE)).reduce((sum, [, v]) => sum + (v as Record<string, number>).volume!, 0);
+
+    // The first process: trades 1..5 go into the candle, stored with its checkpoint; then it dies.
+    const tap1 = new TradeTap();
+    const first = run(tap1);
+    await vi.waitFor(() => expect(tap1.hasListeners).toBe(true));
+    tap1.publish([1, 2, 3, 4, 5].map(trade));
+    await vi.waitFor(async () => expect(await volume()).toBe(5));
+    expect((await storage.collectorState.load('candles:binance'))!.checkpoints).toEqual([{ key, lastTradeId: '5', lastTimestamp: trade(5).exchangeTime }]);
+    first.abort.abort();
+    await first.running;
+
+    // The trades collector's checkpoint was behind (3): trades 4..7 come again after the restart.
+    const tap2 = new TradeTap();
+    const second = run(tap2);
+    await vi.waitFor(() => expect(tap2.hasListeners).toBe(true));
+    tap2.publish([4, 5, 6, 7].map(trade));
+    await vi.waitFor(async () => expect(await volume()).toBe(7));
+    second.abort.abort();
+    await second.running;
+    const stored = (await storage.fetch(key, 0, now + MINUTE)) as Array<[number, Record<string, number>]>;
+    expect(stored.reduce((n, [, c]) => n + c.trades!, 0)).toBe(7);
+    expect(stored.at(-1)![1].close).toBe(107);
+  });
+});
+
 describe('feeds collecting candles', () => {
   const registry = registryOf(createContainer());
   const context = { exchanges: {}, logger: silentLogger };

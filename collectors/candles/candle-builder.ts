@@ -248,10 +248,16 @@ export class CandleBuilder {
     this.seriesOf(timeframe).restore(candle);
   }
 
-  /** Adds one trade (exchange time, price, base amount, matches); false when it was too late for some timeframe. */
-  add(time: number, price: number, amount: number, count = 1): boolean {
+  /**
+   * Adds one trade (exchange time, price, base amount, matches), to every timeframe but those in
+   * `except` (whose stored candles already hold it); false when it was too late for some timeframe.
+   */
+  add(time: number, price: number, amount: number, count = 1, except?: ReadonlySet<string>): boolean {
     let inTime = true;
-    for (const series of this.series) if (!series.add(time, price, amount, count)) inTime = false;
+    for (const series of this.series) {
+      if (except?.has(series.timeframe.name)) continue;
+      if (!series.add(time, price, amount, count)) inTime = false;
+    }
     if (!inTime) this.late += 1;
     return inTime;
   }

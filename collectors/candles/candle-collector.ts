@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger, type Logger } from '../../src/logger.js';
-import type { DataCollectionStorage, MergePolicy, Point } from '../../storage/types.js';
+import type { CollectorCheckpoint, DataCollectionStorage, MergePolicy, Point } from '../../storage/types.js';
+import { compareTradeIds } from '../trades/dedup.js';
 import type { Trade } from '../trades/trade.js';
 import type { TradeTap } from '../trades/trade-tap.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';
@@ -33,6 +34,11 @@ export interface CandleCollectorOptions {
   series: ReadonlyMap<string, readonly Timeframe[]>;
   /** Where the trades collector of the same process publishes its new trades. */
   tap: TradeTap;
+  /**
+   * The exchange's trade ids increase: each stored candle then carries the last trade id it holds
+   * as its checkpoint, and a restarted collector leaves out of a candle the trades it already holds.
+   */
+  idsIncrease?: boolean;
   logger?: Logger;
   /** How long after a bucket's end it is closed, for trades still on their way (ms); default 2000. */
   closeGraceMs?: number;
@@ -65,6 +71,7 @@ export class CandleCollector implements DataSourceCollector {
   private readonly timeframes: readonly Timeframe[];
   private readonly series: ReadonlyMap<string, readonly Timeframe[]>;
   private readonly builders: ReadonlyMap<string, CandleBuilder>;
+  private readonly symbolOfKey: ReadonlyMap<string, string>;
   // Outlive a run, so a restart after a failed write neither loses trades nor candles.
   private unsubscribe: (() => void) | undefined;
   /** Trades received while the series are restored from storage, replayed after. */
@@ -73,6 +80,14 @@ export class CandleCollector implements DataSourceCollector {
   /** Candles handed out and not yet stored: key → open time → record (the newest wins). */
   private unsent = new Map<string, Map<number, Record<string, number>>>();
   private lateLogged = 0;
+  private readonly idsIncrease: boolean;
+  /** Per symbol, the last trade added and its time: what the next stored candles hold (their checkpoint). */
+  private readonly lastTrade = new Map<string, { id: string | number; time: number }>();
+  /**
+   * After a restart, per symbol and timeframe, the last trade id the stored candle holds: a trade
+   * the trades collector fetches again up to it is not added to that candle twice.
+   */
+  private readonly holds = new Map<string, Map<string, string>>();
 
   constructor(options: CandleCollectorOptions) {
     if (options.series.size === 0) throw new Error(`${options.id}: no symbols to build candles for`);
@@ -82,6 +97,7 @@ export class CandleCollector implements DataSourceCollector {
     this.logger = (options.logger ?? silentLogger).child({ collector: this.id });
     this.closeGraceMs = options.closeGraceMs ?? 2_000;
     this.openWriteIntervalMs = options.openWriteIntervalMs ?? 1_000;
+    this.idsIncrease = options.idsIncrease ?? false;
     const builders = new Map<string, CandleBuilder>();
     const timeframes = new Map<number, Timeframe>();
     for (const [symbol, tfs] of options.series) {
@@ -92,6 +108,7 @@ export class CandleCollector implements DataSourceCollector {
     this.series = new Map(options.series);
     this.timeframes = [...timeframes.values()];
     this.keys = [...options.series].flatMap(([symbol, tfs]) => tfs.map((tf) => candlesKey(this.exchange, symbol, tf.name)));
+    this.symbolOfKey = new Map([...options.series].flatMap(([symbol, tfs]) => tfs.map((tf): [string, string] => [candlesKey(this.exchange, symbol, tf.name), symbol])));
   }
 
   /** Trades left out of some timeframe because they came after its buckets were forgotten. */
@@ -156,6 +173,7 @@ export class CandleCollector implements DataSourceCollector {
    * in-progress candle keeps the trades it had.
    */
   private async restore(storage: DataCollectionStorage, now: number): Promise<void> {
+    const checkpoints = await this.loadCheckpoints(storage);
     for (const [symbol, builder] of this.builders) {
       for (const tf of this.series.get(symbol)!) {
         if (builder.started(tf.name)) continue;
@@ -163,7 +181,13 @@ export class CandleCollector implements DataSourceCollector {
         const last = (await storage.fetch(key, Math.max(0, now - 2 * tf.ms), now)).at(-1);
         if (!last || typeof last[1] === 'number') continue;
         const candle = candleOfRecord(last[0], last[1]);
-        if (candle) builder.restore(tf.name, candle);
+        if (!candle) continue;
+        builder.restore(tf.name, candle);
+        const held = checkpoints.get(key)?.lastTradeId;
+        if (held === undefined) continue;
+        let ofSymbol = this.holds.get(symbol);
+        if (!ofSymbol) this.holds.set(symbol, (ofSymbol = new Map()));
+        ofSymbol.set(tf.name, held);
       }
     }
     this.restored = true;
@@ -172,8 +196,35 @@ export class CandleCollector implements DataSourceCollector {
     for (const trade of waiting) this.addTrade(this.builders.get(trade.symbol)!, trade);
   }
 
+  /** The checkpoints stored with the candles (increasing ids only), by series key. */
+  private async loadCheckpoints(storage: DataCollectionStorage): Promise<Map<string, CollectorCheckpoint>> {
+    if (!this.idsIncrease || !storage.collectorState) return new Map();
+    try {
+      const record = await storage.collectorState.load(this.id);
+      return new Map((record?.checkpoints ?? []).map((c) => [c.key, c]));
+    } catch (err) {
+      this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'cannot load the candles checkpoints; a trade fetched again could count twice in a candle');
+      return new Map();
+    }
+  }
+
+  /** The timeframes whose restored candle already holds `trade`; undefined once none does (the usual case). */
+  private heldBy(trade: Trade): Set<string> | undefined {
+    const ofSymbol = this.holds.get(trade.symbol);
+    if (!ofSymbol) return undefined;
+    let held: Set<string> | undefined;
+    for (const [timeframe, lastId] of ofSymbol) {
+      if (compareTradeIds(trade.id, lastId) <= 0) (held ??= new Set()).add(timeframe);
+      // Ids increase: once past a candle's last trade, every later one is new to it.
+      else ofSymbol.delete(timeframe);
+    }
+    if (ofSymbol.size === 0) this.holds.delete(trade.symbol);
+    return held;
+  }
+
   private addTrade(builder: CandleBuilder, trade: Trade): void {
-    if (builder.add(trade.exchangeTime, trade.price, trade.amount, trade.count ?? 1)) return;
+    if (this.idsIncrease) this.lastTrade.set(trade.symbol, { id: trade.id, time: trade.exchangeTime });
+    if (builder.add(trade.exchangeTime, trade.price, trade.amount, trade.count ?? 1, this.heldBy(trade))) return;
     this.lateLogged += 1;
     if (this.lateLogged === 1 || this.lateLogged % LATE_LOG_EVERY === 0) {
       this.logger.warn({ symbol: trade.symbol, exchangeTime: trade.exchangeTime, lateTrades: this.lateLogged }, 'a trade came too late for the candles kept: left out of them');
@@ -202,14 +253,18 @@ export class CandleCollector implements DataSourceCollector {
     }
     if (this.unsent.size === 0) return;
     const points: Point[] = [];
+    const checkpoints: CollectorCheckpoint[] = [];
     let newest = 0;
     for (const [key, byTime] of this.unsent) {
       for (const [timestamp, value] of byTime) {
         points.push({ key, value, timestamp });
         if (timestamp > newest) newest = timestamp;
       }
+      // Committed with the candles: the last trade they hold, so a restart adds none of them again.
+      const last = this.lastTrade.get(this.symbolOfKey.get(key)!);
+      if (last) checkpoints.push({ key, lastTradeId: String(last.id), lastTimestamp: last.time });
     }
-    const result = await storage.storeMany(points);
+    const result = await storage.storeMany(points, checkpoints.length > 0 ? { checkpoint: { collector: this.id, checkpoints } } : undefined);
     this.unsent = new Map();
     if (result.rejected.length > 0) {
       this.logger.error({ rejected: result.rejected.length, first: result.rejected.slice(0, 3) }, 'storage rejected candle samples');

@@ -1,5 +1,6 @@
 import type { CollectorContext, CollectorKind, DataRequirement } from '../../feeds/types.js';
 import { tradesCollectorKind } from '../trades/kind.js';
+import { tradeProtocolFor } from '../trades/protocols.js';
 import type { DataSourceCollector } from '../types.js';
 import { parseTimeframes, type Timeframe } from './candle-builder.js';
 import { CandleCollector, candlesKey } from './candle-collector.js';
@@ -45,6 +46,7 @@ export const candlesCollectorKind: CollectorKind = {
           exchange,
           series: timeframesBySymbol(requirements.filter((r) => r.exchange === exchange)),
           tap: trades,
+          idsIncrease: tradeProtocolFor(exchange).idsIncrease,
           logger: context.logger,
         }),
     );
