@@ -2,7 +2,7 @@ import { TradeTap } from '../collectors/trades/trade-tap.js';
 import type { DataSourceCollector } from '../collectors/types.js';
 import type { Registry } from '../src/registry.js';
 import { COLLECTION_KIND } from './collection.js';
-import { minDefined } from '../src/collections.js';
+import { minDefined } from '../common/collections.js';
 import { CollectSpecResolver } from './requirements.js';
 import type { CollectorContext, CollectorKind, DataRequirement, Feed, FeedConfig } from './types.js';
 

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { TradeTap } from '../collectors/trades/trade-tap.js';
 import type { CollectorProgress, DataSourceCollector } from '../collectors/types.js';
-import type { Logger } from '../src/logger.js';
+import type { Logger } from '../common/logger.js';
 import type { DataCollectionStorage } from '../storage/types.js';
 
 /** Endpoint overrides for one exchange (testnets, proxies, local simulators). */

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { silentLogger, type Logger } from '../src/logger.js';
+import { silentLogger, type Logger } from '../common/logger.js';
 import { aggregateSamples } from './aggregate.js';
 import { SeriesCatalog, type SeriesSchema } from './catalog.js';
 import { StorageClosedError, StorageError } from './errors.js';

@@ -7,7 +7,7 @@ import { buildFeeds, loadDataSourceCollectors } from '../feeds/load.js';
 import type { CollectorKind, StorageKind } from '../feeds/types.js';
 import { loadConfig } from '../src/config/load.js';
 import { createContainer, registerCollectorKind, registerStorageKind, registryOf } from '../src/container.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { openStorage } from '../src/open-storage.js';
 import { MemoryStorage } from '../storage/memory.js';
 // @ts-expect-error -- a plain-JS plugin, as users write them

@@ -10,7 +10,7 @@ import { DepthPollCollector } from '../collectors/liquidity/depth-poller.js';
 import { liquidityCollectorKind } from '../collectors/liquidity/kind.js';
 import type { DataSourceCollector } from '../collectors/types.js';
 import type { DataRequirement, ExchangeEndpoints } from '../feeds/types.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { MemoryStorage } from '../storage/memory.js';
 import type { Sample } from '../storage/types.js';
 import { useSimulator } from './support/simulator-harness.js';

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { silentLogger, type Logger } from '../../src/logger.js';
+import { silentLogger, type Logger } from '../../common/logger.js';
 import type { DataCollectionStorage, MergePolicy, Point } from '../../storage/types.js';
 import type { Trade } from '../trades/trade.js';
 import type { TradeTap } from '../trades/trade-tap.js';
