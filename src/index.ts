@@ -4,7 +4,14 @@ export { StorageError, StorageClosedError, StorageRejectedError } from '../stora
 export { MemoryStorage } from '../storage/memory.js';
 export { SqliteStorage } from '../storage/sqlite.js';
 export { aggregateSamples } from '../storage/aggregate.js';
-export { CollectorProgress, type DataSourceCollector } from '../collectors/types.js';
+export {
+  CollectorProgress,
+  type CollectorContext,
+  type CollectorKind,
+  type DataRequirement,
+  type DataSourceCollector,
+  type ExchangeEndpoints,
+} from '../collectors/types.js';
 export type * from '../feeds/types.js';
 export { BaseFeed, readField } from '../feeds/base-feed.js';
 export { buildFeed, buildFeeds, loadDataSourceCollectors } from '../feeds/load.js';

@@ -10,7 +10,7 @@ import { SymbolTable } from '../collectors/trades/protocol.js';
 import type { Trade } from '../collectors/trades/trade.js';
 import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';
 import { openWebSocket, SocketLoop } from '../collectors/ws/socket.js';
-import type { DataRequirement } from '../feeds/types.js';
+import type { DataRequirement } from '../collectors/types.js';
 import { silentLogger } from '../common/logger.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { docsExample, fixture, fixtureLines } from './support/fixtures.js';

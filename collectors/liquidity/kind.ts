@@ -1,6 +1,5 @@
 import { formatDuration } from '../../common/duration.js';
-import type { CollectorContext, CollectorKind, DataRequirement } from '../../feeds/types.js';
-import type { DataSourceCollector } from '../types.js';
+import type { CollectorContext, CollectorKind, DataRequirement, DataSourceCollector } from '../types.js';
 import { BookStreamCollector } from './book-stream.js';
 import { DEFAULT_LIQUIDITY_INTERVAL_MS, parseLiquidityArg, type LiquidityMode } from './collect-arg.js';
 import { DepthPollCollector } from './depth-poller.js';

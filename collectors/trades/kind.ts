@@ -1,5 +1,4 @@
-import type { CollectorContext, CollectorKind, DataRequirement } from '../../feeds/types.js';
-import type { DataSourceCollector } from '../types.js';
+import type { CollectorContext, CollectorKind, DataRequirement, DataSourceCollector } from '../types.js';
 import { tradeProtocolFor } from './protocols.js';
 import { tradesKey } from './trade.js';
 import { TradeStreamCollector } from './trade-stream.js';
