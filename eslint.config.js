@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import layers from './eslint-layers.js';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**'] },
@@ -8,6 +9,14 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // One direction (README, Layout): each folder imports only those below it; tests and benchmarks any.
+    plugins: { layers },
+    rules: {
+      'layers/one-direction': ['error', { layers: ['common', 'storage', 'collectors', 'feeds', 'src'], free: ['test', 'bench'] }],
+      'layers/no-cycle': 'error',
     },
   },
   {

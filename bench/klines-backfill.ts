@@ -11,7 +11,7 @@ import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator
 import { KlineHistory } from '../collectors/klines/kline-history.js';
 import { klineProtocolFor } from '../collectors/klines/protocols.js';
 import { PoliteRestClient } from '../collectors/rest/rest-client.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { SqliteStorage } from '../storage/sqlite.js';
 import { envInt, median, printJson, printTable, progress, row, type BenchRow } from './support/report.js';
 

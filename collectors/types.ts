@@ -1,4 +1,6 @@
+import type { Logger } from '../common/logger.js';
 import type { DataCollectionStorage } from '../storage/types.js';
+import type { TradeTap } from './trades/trade-tap.js';
 import { SymbolFailures } from './symbol-failures.js';
 
 /**
@@ -87,4 +89,71 @@ export interface DataSourceCollector {
   readonly progress: CollectorProgress;
   /** Collects into `storage` until `signal` aborts; throws on failure. */
   run(storage: DataCollectionStorage, signal: AbortSignal): Promise<void>;
+}
+
+/** Endpoint overrides for one exchange (testnets, proxies, local simulators). */
+export interface ExchangeEndpoints {
+  wsUrl?: string;
+  restUrl?: string;
+}
+
+/**
+ * One piece of data a feed needs, e.g. Binance BTC-USDT trades or 1m klines. Two feeds
+ * needing the same data produce requirements with the same `id`, and share one collector.
+ */
+export interface DataRequirement {
+  /** Stable identity: `<collector>:<exchange>:<SYMBOL>[:<arg>]`. */
+  id: string;
+  /** Collector kind that provides it: `trades`, `klines`, `liquidity`, or a user's kind. */
+  collector: string;
+  exchange: string;
+  /** Unified `BASE-QUOTE`, upper case. */
+  symbol: string;
+  /** What followed the colon in `collect` (`1m` in `klines:1m`), if anything. */
+  arg?: string;
+  /** Series keys the collector writes for it. */
+  keys: string[];
+  /** Restart the collector when it has stored nothing for this long. */
+  staleAfterMs?: number;
+  /** How far back history should reach on start, for collectors that backfill. */
+  historyMs?: number;
+}
+
+/** What a collector kind gets to build collectors with. */
+export interface CollectorContext {
+  exchanges: Readonly<Record<string, ExchangeEndpoints>>;
+  logger: Logger;
+  /**
+   * The process's new trades, published by the trade streams, for kinds that derive data from
+   * them (candles). `loadDataSourceCollectors` creates one when absent.
+   */
+  trades?: TradeTap;
+}
+
+/**
+ * A kind of collector (`trades`, `klines`, ...): turns the requirements of every feed into
+ * collectors, grouping them as it likes (e.g. one WebSocket for many symbols of an exchange).
+ */
+export interface CollectorKind {
+  readonly name: string;
+  /**
+   * The kinds of series it writes: the first segment of their keys (`gaps` in
+   * `gaps:binance:BTC-USDT`). Default: `[name]`. `collector fetch` refuses a kind nobody writes.
+   */
+  readonly seriesKinds?: readonly string[];
+  /** The series keys a requirement of this kind writes (also validates `arg`). */
+  keysFor(exchange: string, symbol: string, arg: string | undefined): string[];
+  /**
+   * Collect specs (`trades`) this requirement depends on, for the same exchange and symbol;
+   * `loadDataSourceCollectors` collects them too, as if the feed had listed them.
+   */
+  needs?(requirement: DataRequirement): string[];
+  /**
+   * Combines the arguments of two requirements for the same series (two feeds asking for them
+   * differently, e.g. `liquidity:rest` and `liquidity`); throws when they cannot share a collector.
+   * Without it, differing arguments are refused.
+   */
+  mergeArgs?(a: string | undefined, b: string | undefined): string | undefined;
+  /** Builds the collectors for all requirements of this kind, already deduplicated. */
+  create(requirements: readonly DataRequirement[], context: CollectorContext): DataSourceCollector[];
 }

@@ -1,5 +1,6 @@
 import type { DataCollectionStorage } from '../storage/types.js';
-import type { DataRequirement, Feed, FeedConfig, PricePoint, RequirementResolver } from './types.js';
+import type { DataRequirement } from '../collectors/types.js';
+import type { Feed, FeedConfig, PricePoint, RequirementResolver } from './types.js';
 
 /**
  * Common ground of feed kinds: the identity fields, the `collect` list, and `value()`

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { parseDuration } from '../src/duration.js';
-import { intervalName } from '../src/schema.js';
+import { parseDuration } from '../common/duration.js';
+import { intervalName } from '../common/schema.js';
 import type { DataCollectionStorage } from '../storage/types.js';
 import { BaseFeed, readField } from './base-feed.js';
 import type { FeedConfig, FeedKind, PricePoint, RequirementResolver } from './types.js';

@@ -1,10 +1,9 @@
 import { TradeTap } from '../collectors/trades/trade-tap.js';
-import type { DataSourceCollector } from '../collectors/types.js';
-import type { Registry } from '../src/registry.js';
+import type { CollectorContext, CollectorKind, DataRequirement, DataSourceCollector } from '../collectors/types.js';
 import { COLLECTION_KIND } from './collection.js';
-import { minDefined } from '../src/collections.js';
+import { minDefined } from '../common/collections.js';
 import { CollectSpecResolver } from './requirements.js';
-import type { CollectorContext, CollectorKind, DataRequirement, Feed, FeedConfig } from './types.js';
+import type { Feed, FeedConfig, KindLookup } from './types.js';
 
 /** Config fields every feed has; anything else is a parameter of the feed's kind. */
 const COMMON = new Set(['name', 'kind', 'exchange', 'symbol', 'collect', 'historyMs', 'staleAfterMs']);
@@ -15,14 +14,14 @@ export function feedParams(config: FeedConfig): Record<string, unknown> {
 }
 
 /** Builds one feed object from its config; throws a message naming the feed on a bad kind or collect entry. */
-export function buildFeed(config: FeedConfig, registry: Registry): Feed {
+export function buildFeed(config: FeedConfig, registry: KindLookup): Feed {
   const kind = registry.feedKind(config.kind ?? COLLECTION_KIND);
   const params = kind.params.parse(feedParams(config));
   return kind.create(config, params, new CollectSpecResolver(registry));
 }
 
 /** Builds the feed objects of a config, for the daemon (collecting) and the updater (reading). */
-export function buildFeeds(configs: readonly FeedConfig[], registry: Registry): Feed[] {
+export function buildFeeds(configs: readonly FeedConfig[], registry: KindLookup): Feed[] {
   return configs.map((config) => buildFeed(config, registry));
 }
 
@@ -34,7 +33,7 @@ export function buildFeeds(configs: readonly FeedConfig[], registry: Registry): 
  */
 export function loadDataSourceCollectors(
   feeds: readonly Feed[],
-  registry: Registry,
+  registry: KindLookup,
   context: CollectorContext,
 ): DataSourceCollector[] {
   // Same collector writing the same series = same data, even when only one feed gave an arg.
@@ -57,7 +56,7 @@ export function loadDataSourceCollectors(
  * Adds what each requirement `needs` (transitively), for the same exchange and symbol and with
  * its `staleAfter` and `history`; `add` merges and says whether the requirement was new.
  */
-function addDependencies(requirements: Iterable<DataRequirement>, registry: Registry, add: (req: DataRequirement) => boolean): void {
+function addDependencies(requirements: Iterable<DataRequirement>, registry: KindLookup, add: (req: DataRequirement) => boolean): void {
   const resolver = new CollectSpecResolver(registry);
   const pending = [...requirements];
   for (let req = pending.pop(); req !== undefined; req = pending.pop()) {

@@ -1,11 +1,11 @@
-import type { Registry } from '../src/registry.js';
-import type { DataRequirement, FeedConfig, RequirementResolver } from './types.js';
+import type { DataRequirement } from '../collectors/types.js';
+import type { FeedConfig, KindLookup, RequirementResolver } from './types.js';
 
 const SPEC = /^([a-z][a-z0-9-]*)(?::(.+))?$/;
 
 /** Turns `collect` specs (`trades`, `klines:1m`) into requirements, via the registered collector kinds. */
 export class CollectSpecResolver implements RequirementResolver {
-  constructor(private readonly registry: Registry) {}
+  constructor(private readonly registry: KindLookup) {}
 
   require(spec: string, feed: Pick<FeedConfig, 'exchange' | 'symbol' | 'staleAfterMs' | 'historyMs' | 'name'>): DataRequirement {
     const m = SPEC.exec(spec);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationMs } from '../src/schema.js';
+import { durationMs } from '../common/schema.js';
 import type { DataCollectionStorage } from '../storage/types.js';
 import { BaseFeed } from './base-feed.js';
 import type { FeedConfig, FeedKind, PricePoint, RequirementResolver } from './types.js';

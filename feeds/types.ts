@@ -1,75 +1,6 @@
 import type { z } from 'zod';
-import type { TradeTap } from '../collectors/trades/trade-tap.js';
-import type { CollectorProgress, DataSourceCollector } from '../collectors/types.js';
-import type { Logger } from '../src/logger.js';
+import type { CollectorKind, DataRequirement } from '../collectors/types.js';
 import type { DataCollectionStorage } from '../storage/types.js';
-
-/** Endpoint overrides for one exchange (testnets, proxies, local simulators). */
-export interface ExchangeEndpoints {
-  wsUrl?: string;
-  restUrl?: string;
-}
-
-/**
- * One piece of data a feed needs, e.g. Binance BTC-USDT trades or 1m klines. Two feeds
- * needing the same data produce requirements with the same `id`, and share one collector.
- */
-export interface DataRequirement {
-  /** Stable identity: `<collector>:<exchange>:<SYMBOL>[:<arg>]`. */
-  id: string;
-  /** Collector kind that provides it: `trades`, `klines`, `liquidity`, or a user's kind. */
-  collector: string;
-  exchange: string;
-  /** Unified `BASE-QUOTE`, upper case. */
-  symbol: string;
-  /** What followed the colon in `collect` (`1m` in `klines:1m`), if anything. */
-  arg?: string;
-  /** Series keys the collector writes for it. */
-  keys: string[];
-  /** Restart the collector when it has stored nothing for this long. */
-  staleAfterMs?: number;
-  /** How far back history should reach on start, for collectors that backfill. */
-  historyMs?: number;
-}
-
-/** What a collector kind gets to build collectors with. */
-export interface CollectorContext {
-  exchanges: Readonly<Record<string, ExchangeEndpoints>>;
-  logger: Logger;
-  /**
-   * The process's new trades, published by the trade streams, for kinds that derive data from
-   * them (candles). `loadDataSourceCollectors` creates one when absent.
-   */
-  trades?: TradeTap;
-}
-
-/**
- * A kind of collector (`trades`, `klines`, ...): turns the requirements of every feed into
- * collectors, grouping them as it likes (e.g. one WebSocket for many symbols of an exchange).
- */
-export interface CollectorKind {
-  readonly name: string;
-  /**
-   * The kinds of series it writes: the first segment of their keys (`gaps` in
-   * `gaps:binance:BTC-USDT`). Default: `[name]`. `collector fetch` refuses a kind nobody writes.
-   */
-  readonly seriesKinds?: readonly string[];
-  /** The series keys a requirement of this kind writes (also validates `arg`). */
-  keysFor(exchange: string, symbol: string, arg: string | undefined): string[];
-  /**
-   * Collect specs (`trades`) this requirement depends on, for the same exchange and symbol;
-   * `loadDataSourceCollectors` collects them too, as if the feed had listed them.
-   */
-  needs?(requirement: DataRequirement): string[];
-  /**
-   * Combines the arguments of two requirements for the same series (two feeds asking for them
-   * differently, e.g. `liquidity:rest` and `liquidity`); throws when they cannot share a collector.
-   * Without it, differing arguments are refused.
-   */
-  mergeArgs?(a: string | undefined, b: string | undefined): string | undefined;
-  /** Builds the collectors for all requirements of this kind, already deduplicated. */
-  create(requirements: readonly DataRequirement[], context: CollectorContext): DataSourceCollector[];
-}
 
 /** The fields every feed config has; a feed kind adds its own parameters. */
 export interface FeedConfig {
@@ -122,11 +53,8 @@ export interface RequirementResolver {
   require(spec: string, feed: Pick<FeedConfig, 'exchange' | 'symbol' | 'staleAfterMs' | 'historyMs' | 'name'>): DataRequirement;
 }
 
-/** A storage backend kind: validates its config block and opens it. */
-export interface StorageKind<Config = unknown> {
-  readonly name: string;
-  readonly config: z.ZodType<Config>;
-  open(config: Config, context: { logger: Logger; readOnly?: boolean; configDir: string }): Promise<DataCollectionStorage>;
+/** The kinds feeds and their collectors are built from, looked up by name (the daemon's `Registry` is one). */
+export interface KindLookup {
+  feedKind(name: string): FeedKind;
+  collectorKind(name: string): CollectorKind;
 }
-
-export type { CollectorProgress, DataSourceCollector };

@@ -7,9 +7,11 @@ import { bookMidFeedKind } from '../feeds/book-mid.js';
 import { collectionFeedKind } from '../feeds/collection.js';
 import { klineCloseFeedKind } from '../feeds/kline-close.js';
 import { tradesVwapFeedKind } from '../feeds/trades-vwap.js';
-import type { CollectorKind, FeedKind, StorageKind } from '../feeds/types.js';
+import type { CollectorKind } from '../collectors/types.js';
+import type { FeedKind } from '../feeds/types.js';
+import type { StorageKind } from '../storage/types.js';
 import { memoryStorageKind, redisTimeSeriesStorageKind, sqliteStorageKind } from '../storage/kinds.js';
-import { silentLogger, type Logger } from './logger.js';
+import { silentLogger, type Logger } from '../common/logger.js';
 import { Registry } from './registry.js';
 
 /** Service identifiers in the container. Kinds are multi-bound: bind more to add your own. */

@@ -6,7 +6,7 @@ import type { DataCollectionStorage } from '../storage/types.js';
 import type { CollectorConfig } from './config/load.js';
 import { registryOf } from './container.js';
 import { DataCollector } from './data-collector.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../common/logger.js';
 import { openStorage } from './open-storage.js';
 import { startStatusServer } from './status-server.js';
 

@@ -3,8 +3,8 @@ import type { DataSourceCollector, DropCounts } from '../collectors/types.js';
 import { updateCollectorState } from '../storage/collector-state.js';
 import type { DataCollectionStorage, StorageStats } from '../storage/types.js';
 import { backoffDelay, DEFAULT_RESTART_POLICY, type RestartPolicy } from './backoff.js';
-import { silentLogger, type Logger } from './logger.js';
-import { sanitizeError } from './sanitize.js';
+import { silentLogger, type Logger } from '../common/logger.js';
+import { sanitizeError } from '../common/sanitize.js';
 import { VERSION } from './version.js';
 
 export type CollectorState = 'running' | 'backing-off' | 'failed' | 'stopped';

@@ -1,5 +1,5 @@
 import type { ServiceStatus } from './data-collector.js';
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../common/duration.js';
 
 /** When the service stops being `ok` (config `health:`; all durations in ms). */
 export interface HealthPolicy {

@@ -4,7 +4,14 @@ export { StorageError, StorageClosedError, StorageRejectedError } from '../stora
 export { MemoryStorage } from '../storage/memory.js';
 export { SqliteStorage } from '../storage/sqlite.js';
 export { aggregateSamples } from '../storage/aggregate.js';
-export { CollectorProgress, type DataSourceCollector } from '../collectors/types.js';
+export {
+  CollectorProgress,
+  type CollectorContext,
+  type CollectorKind,
+  type DataRequirement,
+  type DataSourceCollector,
+  type ExchangeEndpoints,
+} from '../collectors/types.js';
 export type * from '../feeds/types.js';
 export { BaseFeed, readField } from '../feeds/base-feed.js';
 export { buildFeed, buildFeeds, loadDataSourceCollectors } from '../feeds/load.js';
@@ -18,7 +25,7 @@ export { openStorage, type OpenStorageOptions } from './open-storage.js';
 export { startDaemon, type Daemon } from './daemon.js';
 export { startStatusServer, type StatusServerOptions } from './status-server.js';
 export { DEFAULT_HEALTH_POLICY, evaluateHealth, isReady, type HealthPolicy, type HealthReport } from './health.js';
-export { maskSecrets, maskUrl } from './sanitize.js';
-export { createLogger, silentLogger, type Logger } from './logger.js';
-export { parseDuration, formatDuration } from './duration.js';
+export { maskSecrets, maskUrl } from '../common/sanitize.js';
+export { createLogger, silentLogger, type Logger } from '../common/logger.js';
+export { parseDuration, formatDuration } from '../common/duration.js';
 export { parseTimeArg } from './time-arg.js';

@@ -2,7 +2,7 @@ import type { Container } from 'inversify';
 import type { DataCollectionStorage } from '../storage/types.js';
 import { loadConfig, type CollectorConfig } from './config/load.js';
 import { createContainer, registryOf } from './container.js';
-import { silentLogger, type Logger } from './logger.js';
+import { silentLogger, type Logger } from '../common/logger.js';
 
 export interface OpenStorageOptions {
   /** Open for reading only (an updater or `collector fetch` beside a running daemon). */

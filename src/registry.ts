@@ -1,4 +1,6 @@
-import type { CollectorKind, FeedKind, StorageKind } from '../feeds/types.js';
+import type { CollectorKind } from '../collectors/types.js';
+import type { FeedKind, KindLookup } from '../feeds/types.js';
+import type { StorageKind } from '../storage/types.js';
 
 /** Thrown for a kind nobody registered; names what was asked and what exists. */
 export class UnknownKindError extends Error {
@@ -9,7 +11,7 @@ export class UnknownKindError extends Error {
 }
 
 /** The feed, collector and storage kinds available, looked up by name. */
-export class Registry {
+export class Registry implements KindLookup {
   private readonly feeds: Map<string, FeedKind>;
   private readonly collectors: Map<string, CollectorKind>;
   private readonly storages: Map<string, StorageKind>;

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Gauge, Registry as MetricsRegistry } from 'prom-client';
 import type { ServiceStatus } from './data-collector.js';
 import { DEFAULT_HEALTH_POLICY, evaluateHealth, isReady, type HealthPolicy } from './health.js';
-import { maskSecrets } from './sanitize.js';
+import { maskSecrets } from '../common/sanitize.js';
 
 /** What the HTTP server serves: the status snapshot of the running daemon. */
 export interface StatusSource {

@@ -1,4 +1,4 @@
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../common/duration.js';
 
 const RELATIVE = /^(now)?\s*([+-])\s*(\d+(?:\.\d+)?(?:ms|s|m|h|d|w))$/;
 

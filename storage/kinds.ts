@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import type { StorageKind } from '../feeds/types.js';
 import { StorageError } from './errors.js';
 import { MemoryStorage } from './memory.js';
-import { DEFAULT_REDIS_URL, RedisTimeSeriesStorage } from './redis-timeseries/storage.js';
+import { DEFAULT_REDIS_URL, RedisTimeSeriesStorage } from './redis-timeseries/index.js';
 import { SqliteStorage } from './sqlite.js';
+import type { StorageKind } from './types.js';
 
 const sqliteConfig = z.strictObject({
   kind: z.literal('sqlite'),

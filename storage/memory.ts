@@ -1,4 +1,4 @@
-import { LastUsedMap } from '../src/last-used-map.js';
+import { LastUsedMap } from '../common/last-used-map.js';
 import { aggregateSamples } from './aggregate.js';
 import { SeriesCatalog } from './catalog.js';
 import { StorageClosedError } from './errors.js';

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { Logger } from '../src/logger.js';
+import type { Logger } from '../common/logger.js';
 import { encodeRow } from './sqlite-rows.js';
 
 const PAGE_ROWS = 50_000;

@@ -1,6 +1,5 @@
 import type Database from 'better-sqlite3';
 import { mergeValue } from './merge.js';
-import type { SeriesRowsBatch } from './sqlite-writer.js';
 import type { MergePolicy } from './types.js';
 
 /*
@@ -90,6 +89,17 @@ export function encodeRow(fields: Readonly<Record<string, number>>, columns: rea
     if (Object.hasOwn(fields, name)) row[c] = fields[name]!;
   }
   return row;
+}
+
+/** One series' rows of a batch: `length` rows of `[ts, width values]` in `data`, in arrival order. */
+export interface SeriesRowsBatch {
+  key: string;
+  /** Each column's merge policy letter ({@link policyLetters}). */
+  letters: string;
+  width: number;
+  length: number;
+  newest: number;
+  data: Float64Array;
 }
 
 /**

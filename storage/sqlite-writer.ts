@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { registerMergeFunction, upsertSql } from './sqlite-rows.js';
+import { registerMergeFunction, upsertSql, type SeriesRowsBatch } from './sqlite-rows.js';
 
 /** A series whose row in the `series` table is (re)written with a batch. */
 export interface SeriesSchemaRow {
@@ -12,17 +12,6 @@ export interface SeriesSchemaRow {
   /** JSON of the labels. */
   labels: string;
   declared: boolean;
-}
-
-/** One series' rows of a batch: `length` rows of `[ts, width values]` in `data`, in arrival order. */
-export interface SeriesRowsBatch {
-  key: string;
-  /** Each column's merge policy letter (sqlite-rows.ts). */
-  letters: string;
-  width: number;
-  length: number;
-  newest: number;
-  data: Float64Array;
 }
 
 /** A collector's checkpoint of one series, committed with the rows of the same batch. */

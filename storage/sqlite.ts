@@ -1,16 +1,16 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { silentLogger, type Logger } from '../src/logger.js';
+import { silentLogger, type Logger } from '../common/logger.js';
 import { aggregateSamples } from './aggregate.js';
 import { SeriesCatalog, type SeriesSchema } from './catalog.js';
 import { StorageClosedError, StorageError } from './errors.js';
 import { whyNotWritable } from './sqlite-access.js';
 import { COLLECTOR_STATE_SCHEMA, SqliteCollectorStateStore } from './sqlite-collector-state.js';
 import { migrateSchema1To2 } from './sqlite-migrate.js';
-import { decodeRow, PendingRows, policyLetters } from './sqlite-rows.js';
+import { decodeRow, PendingRows, policyLetters, type SeriesRowsBatch } from './sqlite-rows.js';
 import { openWriteChannel, type WriteChannel } from './sqlite-write-channel.js';
-import type { CheckpointRow, SeriesRowsBatch, SeriesSchemaRow } from './sqlite-writer.js';
+import type { CheckpointRow, SeriesSchemaRow } from './sqlite-writer.js';
 import { checkCheckpointUpdate } from './collector-state.js';
 import type {
   DataCollectionStorage,

@@ -3,6 +3,9 @@
  * (memory, SQLite, Redis TimeSeries, a user's own) implements and the shared suite checks.
  */
 
+import type { z } from 'zod';
+import type { Logger } from '../common/logger.js';
+
 /** A sample value: one finite number, or a flat record of finite numbers. */
 export type SampleValue = number | Readonly<Record<string, number>>;
 
@@ -182,4 +185,11 @@ export interface DataCollectionStorage {
   close(): Promise<void>;
   /** Counters for status pages. */
   stats(): StorageStats;
+}
+
+/** A storage backend kind: validates its config block and opens it. */
+export interface StorageKind<Config = unknown> {
+  readonly name: string;
+  readonly config: z.ZodType<Config>;
+  open(config: Config, context: { logger: Logger; readOnly?: boolean; configDir: string }): Promise<DataCollectionStorage>;
 }

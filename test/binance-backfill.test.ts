@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { startBinanceSimulator, type BinanceSimulatorOptions } from '../collectors/exchanges/binance/simulator.js';
 import { binanceTradeHistory } from '../collectors/exchanges/binance/trade-history.js';
 import { PoliteRestClient } from '../collectors/rest/rest-client.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { tradesCollectorKind } from '../collectors/trades/kind.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { noGapsNoDoubles, runRestarting } from './support/backfill.js';

@@ -5,7 +5,7 @@ import { KlineHistory } from '../collectors/klines/kline-history.js';
 import { alignDown, pages } from '../collectors/klines/open-times.js';
 import type { KlinePageQuery } from '../collectors/klines/protocol.js';
 import { PoliteRestClient } from '../collectors/rest/rest-client.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { docsExample, fixture } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';

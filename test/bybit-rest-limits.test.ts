@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { bybitRestLimits } from '../collectors/exchanges/bybit/rest-limits.js';
 import { startBybitSimulator } from '../collectors/exchanges/bybit/simulator.js';
 import { PoliteRestClient, RestError } from '../collectors/rest/rest-client.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { useSimulator } from './support/simulator-harness.js';
 
 const KLINE = '/v5/market/kline';

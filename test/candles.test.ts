@@ -8,7 +8,7 @@ import type { DataSourceCollector } from '../collectors/types.js';
 import { buildFeeds, loadDataSourceCollectors } from '../feeds/load.js';
 import type { FeedConfig } from '../feeds/types.js';
 import { createContainer, registryOf } from '../src/container.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { trackRun } from './support/run-tracking.js';
 import { useSimulator } from './support/simulator-harness.js';

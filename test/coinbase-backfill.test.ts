@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { startCoinbaseSimulator, type CoinbaseSimulatorOptions } from '../collectors/exchanges/coinbase/simulator.js';
 import { coinbaseTradeHistory } from '../collectors/exchanges/coinbase/trade-history.js';
 import { PoliteRestClient } from '../collectors/rest/rest-client.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { noGapsNoDoubles } from './support/backfill.js';
 import { fixture } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';

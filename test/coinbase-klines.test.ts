@@ -4,7 +4,7 @@ import { startCoinbaseSimulator, type CoinbaseSimulatorOptions } from '../collec
 import type { Kline } from '../collectors/klines/kline.js';
 import type { KlinePageQuery } from '../collectors/klines/protocol.js';
 import { PoliteRestClient } from '../collectors/rest/rest-client.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { fixture } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';
 

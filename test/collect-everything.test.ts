@@ -12,7 +12,7 @@ import type { SimulatorStartOptions } from '../collectors/simulator/controls.js'
 import { loadConfig } from '../src/config/load.js';
 import { createContainer } from '../src/container.js';
 import { startDaemon, type Daemon } from '../src/daemon.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../common/logger.js';
 import type { DataCollectionStorage } from '../storage/types.js';
 
 interface Simulated {

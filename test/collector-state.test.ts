@@ -15,7 +15,7 @@ import type { Trade } from '../collectors/trades/trade.js';
 import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';
 import { formatCollectorStates } from '../src/cli/format.js';
 import { DataCollector } from '../src/data-collector.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { updateCollectorState } from '../storage/collector-state.js';
 import { StorageClosedError, StorageError } from '../storage/errors.js';
 import { MemoryStorage } from '../storage/memory.js';

@@ -17,7 +17,7 @@ import { loadConfig } from '../src/config/load.js';
 import { createContainer } from '../src/container.js';
 import { startDaemon, type Daemon } from '../src/daemon.js';
 import type { CollectorStatus, ServiceStatus } from '../src/data-collector.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../common/logger.js';
 import type { MemoryStorage } from '../storage/memory.js';
 import { storedCount, storedSamples, toLots } from './support/trade-samples.js';
 

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { buildFeeds, loadDataSourceCollectors } from '../feeds/load.js';
-import type { CollectorKind, StorageKind } from '../feeds/types.js';
+import type { CollectorKind } from '../collectors/types.js';
+import type { StorageKind } from '../storage/types.js';
 import { loadConfig } from '../src/config/load.js';
 import { createContainer, registerCollectorKind, registerStorageKind, registryOf } from '../src/container.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { openStorage } from '../src/open-storage.js';
 import { MemoryStorage } from '../storage/memory.js';
 // @ts-expect-error -- a plain-JS plugin, as users write them

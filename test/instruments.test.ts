@@ -10,7 +10,7 @@ import { startKrakenSimulator } from '../collectors/exchanges/kraken/simulator.j
 import { parseOkxInstruments } from '../collectors/exchanges/okx/instruments.js';
 import { tradesCollectorKind } from '../collectors/trades/kind.js';
 import type { DataSourceCollector } from '../collectors/types.js';
-import { silentLogger, type Logger } from '../src/logger.js';
+import { silentLogger, type Logger } from '../common/logger.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { fixture } from './support/fixtures.js';
 import { expectOnlySymbolFails } from './support/trade-collection.js';

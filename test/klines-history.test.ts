@@ -14,7 +14,7 @@ import { alignDown } from '../collectors/klines/open-times.js';
 import { klineProtocolFor } from '../collectors/klines/protocols.js';
 import { PoliteRestClient } from '../collectors/rest/rest-client.js';
 import type { RestMarketControls, SimulatorStartOptions } from '../collectors/simulator/controls.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { SqliteStorage } from '../storage/sqlite.js';
 import type { DataCollectionStorage } from '../storage/types.js';

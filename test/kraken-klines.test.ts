@@ -5,7 +5,7 @@ import { startKrakenSimulator, type KrakenSimulatorOptions } from '../collectors
 import type { Kline } from '../collectors/klines/kline.js';
 import type { KlinePageQuery } from '../collectors/klines/protocol.js';
 import { PoliteRestClient } from '../collectors/rest/rest-client.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { docsExample, fixture } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';
 

@@ -7,8 +7,8 @@ import { SymbolTable, type FrameContext, type TradeProtocol } from '../collector
 import { SubscriptionAcks } from '../collectors/trades/subscription-acks.js';
 import type { Trade } from '../collectors/trades/trade.js';
 import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';
-import type { DataRequirement } from '../feeds/types.js';
-import { silentLogger } from '../src/logger.js';
+import type { DataRequirement } from '../collectors/types.js';
+import { silentLogger } from '../common/logger.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { docsExample, fixture, fixtureLines } from './support/fixtures.js';
 import { trackRun } from './support/run-tracking.js';

@@ -11,7 +11,7 @@ import { redisTimeSeriesStorageKind } from '../storage/kinds.js';
 import { noTimeSeriesMessage } from '../storage/redis-timeseries/connect.js';
 import { ackKey, fieldKey, schemaKey, SERIES_SET } from '../storage/redis-timeseries/layout.js';
 import { RedisTimeSeriesStorage, type RedisTimeSeriesOptions } from '../storage/redis-timeseries/storage.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { storageContract } from './storage-contract.js';
 import { CLUSTER_SKIP_MESSAGE, RedisClusterHarness } from './support/redis-cluster.js';
 import { disposeRedisServers, RedisServer, timeSeriesTarget } from './support/redis-server.js';

@@ -8,7 +8,7 @@ import { fieldKey, formatDouble, schemaKey, SERIES_SET } from '../storage/redis-
 import { RedisTimeSeriesStorage, type RedisTimeSeriesOptions } from '../storage/redis-timeseries/storage.js';
 import { buildMadd } from '../storage/redis-timeseries/writer.js';
 import type { Point, SeriesDeclaration } from '../storage/types.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { storageContract } from './storage-contract.js';
 import {
   deleteCollectorKeys,

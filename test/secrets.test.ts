@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startBinanceSimulator, type BinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
-import { maskSecrets } from '../src/sanitize.js';
+import { maskSecrets } from '../common/sanitize.js';
 import { collector, startCollectorDaemon, type RunningDaemon } from './support/cli.js';
 import { disposeRedisServers, freePort, RedisServer, SKIP_MESSAGE, timeSeriesTarget } from './support/redis-server.js';
 

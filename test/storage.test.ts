@@ -11,7 +11,7 @@ import type { Point } from '../storage/types.js';
 import { memoryStorageKind, sqliteStorageKind } from '../storage/kinds.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { SqliteStorage, type SqliteStorageOptions } from '../storage/sqlite.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../common/logger.js';
 import { storageContract } from './storage-contract.js';
 import { childFetch, ensureBuilt } from './support/storage-child.js';
 

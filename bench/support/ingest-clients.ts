@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import WebSocket from 'ws';
 import { tradesCollectorKind } from '../../collectors/trades/kind.js';
 import { tradesKey } from '../../collectors/trades/trade.js';
-import { silentLogger } from '../../src/logger.js';
+import { silentLogger } from '../../common/logger.js';
 import { MemoryStorage } from '../../storage/memory.js';
 import { SqliteStorage } from '../../storage/sqlite.js';
 import { decodeRow } from '../../storage/sqlite-rows.js';

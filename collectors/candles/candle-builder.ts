@@ -3,8 +3,8 @@
  * trades still gets a flat candle at the previous close. Pure: no clock, no I/O; the collector
  * says what time it is (`closeUpTo`) and stores what comes out.
  */
-import { parseDuration } from '../../src/duration.js';
-import { intervalName } from '../../src/schema.js';
+import { parseDuration } from '../../common/duration.js';
+import { intervalName } from '../../common/schema.js';
 import type { Candle } from '../klines/kline.js';
 import { alignDown } from '../klines/open-times.js';
 

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { silentLogger, type Logger } from '../../src/logger.js';
+import { silentLogger, type Logger } from '../../common/logger.js';
 import type { CollectorCheckpoint, DataCollectionStorage, MergePolicy, Point } from '../../storage/types.js';
 import { compareTradeIds } from '../trades/dedup.js';
 import type { Trade } from '../trades/trade.js';

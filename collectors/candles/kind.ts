@@ -1,7 +1,6 @@
-import type { CollectorContext, CollectorKind, DataRequirement } from '../../feeds/types.js';
 import { tradesCollectorKind } from '../trades/kind.js';
 import { tradeProtocolFor } from '../trades/protocols.js';
-import type { DataSourceCollector } from '../types.js';
+import type { CollectorContext, CollectorKind, DataRequirement, DataSourceCollector } from '../types.js';
 import { parseTimeframes, type Timeframe } from './candle-builder.js';
 import { CandleCollector, candlesKey } from './candle-collector.js';
 

@@ -1,5 +1,4 @@
-import type { CollectorContext, CollectorKind, DataRequirement } from '../../feeds/types.js';
-import type { DataSourceCollector } from '../types.js';
+import type { CollectorContext, CollectorKind, DataRequirement, DataSourceCollector } from '../types.js';
 import { klineGapsKey, klinesKey } from './kline.js';
 import { KlinePoller } from './kline-poller.js';
 import { klineProtocolFor } from './protocols.js';

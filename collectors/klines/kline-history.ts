@@ -1,4 +1,4 @@
-import type { Logger } from '../../src/logger.js';
+import type { Logger } from '../../common/logger.js';
 import type { DataCollectionStorage, Point } from '../../storage/types.js';
 import type { RestClient } from '../rest/rest-client.js';
 import type { CollectorProgress } from '../types.js';

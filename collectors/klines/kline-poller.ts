@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { silentLogger, type Logger } from '../../src/logger.js';
+import { silentLogger, type Logger } from '../../common/logger.js';
 import type { DataCollectionStorage } from '../../storage/types.js';
 import { restClientFor, RestError, type RestClient } from '../rest/rest-client.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';

@@ -1,4 +1,4 @@
-import { parseDuration } from '../../src/duration.js';
+import { parseDuration } from '../../common/duration.js';
 
 const DAY = 86_400_000;
 const WEEK = 7 * DAY;

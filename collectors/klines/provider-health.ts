@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../../src/logger.js';
+import type { Logger } from '../../common/logger.js';
 import type { RestClient } from '../rest/rest-client.js';
 import type { CollectorProgress } from '../types.js';
 import type { KlineProtocol } from './protocol.js';

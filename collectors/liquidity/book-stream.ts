@@ -1,5 +1,5 @@
-import { silentLogger, type Logger } from '../../src/logger.js';
-import { maskUrl } from '../../src/sanitize.js';
+import { silentLogger, type Logger } from '../../common/logger.js';
+import { maskUrl } from '../../common/sanitize.js';
 import type { DataCollectionStorage } from '../../storage/types.js';
 import { SymbolTable } from '../trades/protocol.js';
 import { RequestSender } from '../trades/request-sender.js';

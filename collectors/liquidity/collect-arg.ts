@@ -1,4 +1,4 @@
-import { parseDuration } from '../../src/duration.js';
+import { parseDuration } from '../../common/duration.js';
 
 /** How a `liquidity` requirement is collected. */
 export interface LiquidityMode {

@@ -1,5 +1,5 @@
-import { silentLogger, type Logger } from '../../src/logger.js';
-import { maskUrl } from '../../src/sanitize.js';
+import { silentLogger, type Logger } from '../../common/logger.js';
+import { maskUrl } from '../../common/sanitize.js';
 import type { DataCollectionStorage } from '../../storage/types.js';
 import { restLimitsOf } from '../exchanges/rest-limits.js';
 import { restClientFor, type RestClient } from '../rest/rest-client.js';

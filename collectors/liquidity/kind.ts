@@ -1,12 +1,11 @@
-import { formatDuration } from '../../src/duration.js';
-import type { CollectorContext, CollectorKind, DataRequirement } from '../../feeds/types.js';
-import type { DataSourceCollector } from '../types.js';
+import { formatDuration } from '../../common/duration.js';
+import type { CollectorContext, CollectorKind, DataRequirement, DataSourceCollector } from '../types.js';
 import { BookStreamCollector } from './book-stream.js';
 import { DEFAULT_LIQUIDITY_INTERVAL_MS, parseLiquidityArg, type LiquidityMode } from './collect-arg.js';
 import { DepthPollCollector } from './depth-poller.js';
 import { liquidityKey } from './depth.js';
 import { bookProtocolFor, depthSourceFor } from './protocols.js';
-import { groupBy, minDefined } from '../../src/collections.js';
+import { groupBy, minDefined } from '../../common/collections.js';
 
 /** One pair to collect and how, after merging every requirement naming it. */
 interface PairPlan extends LiquidityMode {

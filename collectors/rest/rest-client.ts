@@ -1,7 +1,7 @@
 import axios from 'axios';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../../src/logger.js';
-import { maskSecrets, maskUrl } from '../../src/sanitize.js';
+import type { Logger } from '../../common/logger.js';
+import { maskSecrets, maskUrl } from '../../common/sanitize.js';
 import { TokenBucket, type RateLimitRules } from './token-bucket.js';
 
 /** Per-request settings. */

@@ -1,5 +1,5 @@
 import { compareTradeIds } from './dedup.js';
-import { LastUsedMap } from '../../src/last-used-map.js';
+import { LastUsedMap } from '../../common/last-used-map.js';
 import type { Trade } from './trade.js';
 
 /**

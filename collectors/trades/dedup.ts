@@ -1,4 +1,4 @@
-import { LastUsedMap } from '../../src/last-used-map.js';
+import { LastUsedMap } from '../../common/last-used-map.js';
 import type { Trade } from './trade.js';
 
 // Enough to cover a reconnect's replay on exchanges whose ids carry no order.

@@ -1,9 +1,9 @@
-import type { Logger } from '../../src/logger.js';
+import type { Logger } from '../../common/logger.js';
 import type { CollectorProgress } from '../types.js';
 import type { TradeHistory } from './history.js';
 import type { SymbolTable } from './protocol.js';
 import type { RestClient } from '../rest/rest-client.js';
-import { LastUsedMap } from '../../src/last-used-map.js';
+import { LastUsedMap } from '../../common/last-used-map.js';
 import type { Trade } from './trade.js';
 
 // Sequential ids: a trade more than this many ids from the last one written (ahead or behind) is

@@ -1,4 +1,4 @@
-import type { Logger } from '../../src/logger.js';
+import type { Logger } from '../../common/logger.js';
 import { restLimitsOf } from '../exchanges/rest-limits.js';
 import { restClientFor } from '../rest/rest-client.js';
 import type { ListedInstrument } from './instruments.js';

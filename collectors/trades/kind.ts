@@ -1,9 +1,8 @@
-import type { CollectorContext, CollectorKind, DataRequirement } from '../../feeds/types.js';
-import type { DataSourceCollector } from '../types.js';
+import type { CollectorContext, CollectorKind, DataRequirement, DataSourceCollector } from '../types.js';
 import { tradeProtocolFor } from './protocols.js';
 import { tradesKey } from './trade.js';
 import { TradeStreamCollector } from './trade-stream.js';
-import { groupBy } from '../../src/collections.js';
+import { groupBy } from '../../common/collections.js';
 
 /** The smallest staleAfterMs among requirements, or undefined when none sets one. */
 function minStaleAfter(requirements: readonly DataRequirement[]): number | undefined {

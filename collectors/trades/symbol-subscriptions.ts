@@ -1,4 +1,4 @@
-import type { Logger } from '../../src/logger.js';
+import type { Logger } from '../../common/logger.js';
 import type { SymbolFailures } from '../symbol-failures.js';
 import { SymbolTable, type SubscribeRequest } from './protocol.js';
 import type { RequestSender } from './request-sender.js';

@@ -1,4 +1,4 @@
-import type { Logger } from '../../src/logger.js';
+import type { Logger } from '../../common/logger.js';
 import type { CollectorCheckpoint, CollectorStateStore } from '../../storage/types.js';
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));

@@ -1,6 +1,6 @@
 import type WebSocket from 'ws';
-import { silentLogger, type Logger } from '../../src/logger.js';
-import { maskUrl } from '../../src/sanitize.js';
+import { silentLogger, type Logger } from '../../common/logger.js';
+import { maskUrl } from '../../common/sanitize.js';
 import type { CollectorCheckpoint, DataCollectionStorage } from '../../storage/types.js';
 import { maxFrameBytesOf } from '../exchanges/frame-limits.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';

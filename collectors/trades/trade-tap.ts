@@ -1,4 +1,4 @@
-import { silentLogger, type Logger } from '../../src/logger.js';
+import { silentLogger, type Logger } from '../../common/logger.js';
 import type { Trade } from './trade.js';
 
 /** Receives one new trade of the exchange and symbol it subscribed to. */

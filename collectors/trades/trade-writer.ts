@@ -1,4 +1,4 @@
-import type { Logger } from '../../src/logger.js';
+import type { Logger } from '../../common/logger.js';
 import type { CollectorCheckpoint, DataCollectionStorage, Point } from '../../storage/types.js';
 import type { CollectorProgress } from '../types.js';
 import type { TradeCheckpoints } from './trade-checkpoints.js';

@@ -1,4 +1,4 @@
-import type { Logger } from '../../src/logger.js';
+import type { Logger } from '../../common/logger.js';
 import type { CollectorProgress } from '../types.js';
 import type { SocketLoopOptions } from './socket.js';
 

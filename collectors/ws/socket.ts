@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import WebSocket from 'ws';
-import { maskSecrets, maskUrl } from '../../src/sanitize.js';
+import { maskSecrets, maskUrl } from '../../common/sanitize.js';
 
 /** Stops a socket for good; the no-op listener keeps a late 'error' from crashing the process. */
 function discard(socket: WebSocket): void {

@@ -2,8 +2,8 @@ import { buildFeeds, loadDataSourceCollectors } from '../../feeds/load.js';
 import { loadConfig } from '../config/load.js';
 import { createContainer, registryOf } from '../container.js';
 import type { ServiceStatus } from '../data-collector.js';
-import { silentLogger } from '../logger.js';
-import { sanitizeError } from '../sanitize.js';
+import { silentLogger } from '../../common/logger.js';
+import { sanitizeError } from '../../common/sanitize.js';
 import { UsageError } from './errors.js';
 import { formatStatus } from './format.js';
 

@@ -1,6 +1,6 @@
 import { ConfigError } from '../config/errors.js';
 import { StorageError } from '../../storage/errors.js';
-import { maskSecrets } from '../sanitize.js';
+import { maskSecrets } from '../../common/sanitize.js';
 
 /** A failure the user caused (bad argument, config, key or range): exit code 2. */
 export class UsageError extends Error {

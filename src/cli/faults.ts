@@ -1,5 +1,5 @@
 import type { ExchangeSimulator } from '../../collectors/exchanges/simulators.js';
-import { parseDuration } from '../duration.js';
+import { parseDuration } from '../../common/duration.js';
 
 /** One scheduled fault of `collector simulate --faults`. */
 export interface FaultPlan {

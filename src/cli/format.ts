@@ -1,6 +1,6 @@
 import type { CollectorStateRecord, Sample, SeriesInfo } from '../../storage/types.js';
 import type { ServiceStatus } from '../data-collector.js';
-import { formatDuration } from '../duration.js';
+import { formatDuration } from '../../common/duration.js';
 
 export type OutputFormat = 'table' | 'json' | 'csv';
 

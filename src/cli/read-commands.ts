@@ -5,7 +5,7 @@ import type { DataCollectionStorage } from '../../storage/types.js';
 import { AGGREGATIONS, type Aggregation, type FetchOptions } from '../../storage/types.js';
 import { loadConfig, type CollectorConfig } from '../config/load.js';
 import { createContainer, registryOf } from '../container.js';
-import { parseDuration } from '../duration.js';
+import { parseDuration } from '../../common/duration.js';
 import type { Registry } from '../registry.js';
 import { openStorage } from '../open-storage.js';
 import { parseTimeArg } from '../time-arg.js';

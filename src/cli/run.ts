@@ -1,8 +1,8 @@
 import { loadConfig } from '../config/load.js';
 import { createContainer } from '../container.js';
 import { startDaemon } from '../daemon.js';
-import { formatDuration, parseDuration } from '../duration.js';
-import { createLogger } from '../logger.js';
+import { formatDuration, parseDuration } from '../../common/duration.js';
+import { createLogger } from '../../common/logger.js';
 import { UsageError } from './errors.js';
 
 /**

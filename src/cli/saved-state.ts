@@ -1,4 +1,4 @@
-import { RedisCollectorStateStore } from '../../storage/redis-timeseries/collector-state.js';
+import { RedisCollectorStateStore } from '../../storage/redis-timeseries/index.js';
 import type { CollectorStateRecord, DataCollectionStorage } from '../../storage/types.js';
 import { loadConfig } from '../config/load.js';
 import { createContainer } from '../container.js';

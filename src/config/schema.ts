@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationMs } from '../schema.js';
+import { durationMs } from '../../common/schema.js';
 
 const hostPort = z
   .string()

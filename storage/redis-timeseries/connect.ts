@@ -5,7 +5,7 @@
  * unreachable.
  */
 import { createClient, createCluster, ErrorReply, MultiErrorReply, RESP_TYPES } from 'redis';
-import { maskUrl } from '../../src/sanitize.js';
+import { maskUrl } from '../../common/sanitize.js';
 import { StorageError } from '../errors.js';
 
 export { maskUrl };

@@ -1,4 +1,4 @@
-import { silentLogger, type Logger } from '../../src/logger.js';
+import { silentLogger, type Logger } from '../../common/logger.js';
 import { SeriesCatalog } from '../catalog.js';
 import { checkCheckpointUpdate } from '../collector-state.js';
 import { StorageClosedError, StorageError } from '../errors.js';

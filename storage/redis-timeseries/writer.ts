@@ -17,7 +17,7 @@
  *   than the retention are dropped as the contract allows and counted apart.
  */
 import { randomBytes } from 'node:crypto';
-import type { Logger } from '../../src/logger.js';
+import type { Logger } from '../../common/logger.js';
 import type { SeriesSchema } from '../catalog.js';
 import { StorageError } from '../errors.js';
 import type { CollectorCheckpoint, MergePolicy } from '../types.js';

@@ -8,7 +8,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { SimulatedTrade } from '../../collectors/simulator/market.js';
 import { tradesCollectorKind } from '../../collectors/trades/kind.js';
 import type { DataSourceCollector } from '../../collectors/types.js';
-import { silentLogger } from '../../src/logger.js';
+import { silentLogger } from '../../common/logger.js';
 import { MemoryStorage } from '../../storage/memory.js';
 import type { ExchangeSimulator } from '../../collectors/exchanges/simulators.js';
 import type { SimulatorStartOptions } from '../../collectors/simulator/controls.js';

@@ -8,7 +8,7 @@ import { expect, vi } from 'vitest';
 import { tradesCollectorKind } from '../../collectors/trades/kind.js';
 import type { TradeStreamCollector } from '../../collectors/trades/trade-stream.js';
 import type { DataSourceCollector } from '../../collectors/types.js';
-import { silentLogger } from '../../src/logger.js';
+import { silentLogger } from '../../common/logger.js';
 import { MemoryStorage } from '../../storage/memory.js';
 import { trackRun } from './run-tracking.js';
 import { expectedSamples, storedCount, storedSamples, toLots, type SentTradeFacts, type TradeSample } from './trade-samples.js';
