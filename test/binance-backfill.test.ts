@@ -6,7 +6,7 @@ import { silentLogger } from '../common/logger.js';
 import { tradesCollectorKind } from '../collectors/trades/kind.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { noGapsNoDoubles, runRestarting } from './support/backfill.js';
-import { fixture } from './support/fixtures.js';
+import { fixture, NO_FIXTURES } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';
 
 const SYMBOLS = ['BTC-USDT', 'ETH-USDT'];
@@ -14,7 +14,7 @@ const SYMBOLS = ['BTC-USDT', 'ETH-USDT'];
 describe('Binance historicalTrades', () => {
   const harness = useSimulator((options: BinanceSimulatorOptions) => startBinanceSimulator(options));
 
-  it('parses the recorded REST page (rest_historicalTrades_BTCUSDT.json) like stream trades', async () => {
+  it.skipIf(NO_FIXTURES)('parses the recorded REST page (rest_historicalTrades_BTCUSDT.json) like stream trades', async () => {
     const body: unknown = JSON.parse(fixture('binance', 'rest_historicalTrades_BTCUSDT.json'));
     const http = { getJson: async () => body };
     const trades = await binanceTradeHistory.fetchAfter({

@@ -13,7 +13,7 @@ import { openWebSocket, SocketLoop } from '../collectors/ws/socket.js';
 import type { DataRequirement } from '../collectors/types.js';
 import { silentLogger } from '../common/logger.js';
 import { MemoryStorage } from '../storage/memory.js';
-import { docsExample, fixture, fixtureLines } from './support/fixtures.js';
+import { docsExample, fixture, fixtureLines, NO_FIXTURES } from './support/fixtures.js';
 import { trackRun } from './support/run-tracking.js';
 import { useSimulator } from './support/simulator-harness.js';
 import {
@@ -29,7 +29,7 @@ import { storedCount, type SentTradeFacts } from './support/trade-samples.js';
 
 const { contextFor, tradesOf } = tradeFrameReaders(binanceTrades);
 
-describe('Binance trade frames (real recordings)', () => {
+describe.skipIf(NO_FIXTURES)('Binance trade frames (real recordings)', () => {
   it('parses the current format (no b/a): buyer is maker → taker sold', () => {
     const [trade] = tradesOf(fixture('binance', 'ws_trade_current_format_2026-09-29.json'), contextFor('BTC-USDT'));
     expect(trade).toEqual({

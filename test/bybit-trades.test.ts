@@ -10,7 +10,7 @@ import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';
 import type { DataRequirement } from '../collectors/types.js';
 import { silentLogger } from '../common/logger.js';
 import { MemoryStorage } from '../storage/memory.js';
-import { docsExample, fixture, fixtureLines } from './support/fixtures.js';
+import { docsExample, fixture, fixtureLines, NO_FIXTURES } from './support/fixtures.js';
 import { trackRun } from './support/run-tracking.js';
 import { useSimulator } from './support/simulator-harness.js';
 import {
@@ -30,7 +30,7 @@ function trade(symbol: string, id: string, price: number, amount: number, side: 
   return { exchange: 'bybit', symbol, id, price, amount, side, exchangeTime, receivedAt: RECEIVED_AT };
 }
 
-describe('Bybit trade frames (real recordings)', () => {
+describe.skipIf(NO_FIXTURES)('Bybit trade frames (real recordings)', () => {
   it('parses the 2025 spot frame: S is the taker side, the id stays an exact string beyond 2^53', () => {
     expect(tradesOf(fixture('bybit', 'ws_spot_publicTrade_BTCUSDT_2025-10-27.json'), contextFor('BTC-USDT'))).toEqual([
       trade('BTC-USDT', '2290000000923750370', 115440.7, 0.00903, 1, 1761583474343),
@@ -106,7 +106,7 @@ describe('Bybit trade frames (real recordings)', () => {
 describe('Bybit acks, refusals and pongs', () => {
   const context = contextFor('BTC-USDT', 'FOO-USDT');
 
-  it('reads the documented acks by req_id', () => {
+  it.skipIf(NO_FIXTURES)('reads the documented acks by req_id', () => {
     expect(bybitTrades.onMessage(docsExample('bybit', 'subscribe_ack_public_spot'), context)).toEqual({ ack: '10001' });
     // The linear ack of a request sent without req_id echoes an empty one.
     expect(bybitTrades.onMessage(docsExample('bybit', 'subscribe_ack_linear'), context)).toEqual({});
@@ -125,7 +125,7 @@ describe('Bybit acks, refusals and pongs', () => {
     );
   });
 
-  it('reads the spot pong, the linear pong and the private pong as heartbeats', () => {
+  it.skipIf(NO_FIXTURES)('reads the spot pong, the linear pong and the private pong as heartbeats', () => {
     expect(bybitTrades.onMessage(docsExample('bybit', 'pong_public_spot'), context)).toEqual({ heartbeat: true });
     expect(bybitTrades.onMessage(docsExample('bybit', 'pong_linear'), context)).toEqual({ heartbeat: true });
     expect(bybitTrades.onMessage(fixture('bybit', 'ws_private_pong_example.jsonl').trim(), context)).toEqual({ heartbeat: true });

@@ -4,7 +4,7 @@ import { coinbaseTradeHistory } from '../collectors/exchanges/coinbase/trade-his
 import { PoliteRestClient } from '../collectors/rest/rest-client.js';
 import { silentLogger } from '../common/logger.js';
 import { noGapsNoDoubles } from './support/backfill.js';
-import { fixture } from './support/fixtures.js';
+import { fixture, NO_FIXTURES } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';
 
 const SYMBOLS = ['BTC-USD', 'ETH-USD'];
@@ -14,7 +14,7 @@ type Page = Array<{ trade_id: number; side: string; size: string; price: string;
 describe('Coinbase product trades', () => {
   const harness = useSimulator((options: CoinbaseSimulatorOptions) => startCoinbaseSimulator(options));
 
-  it('parses the recorded REST page (rest_trades_BTC-USD_limit2_2026-06-19.json): maker side → taker side, ascending, after afterId', async () => {
+  it.skipIf(NO_FIXTURES)('parses the recorded REST page (rest_trades_BTC-USD_limit2_2026-06-19.json): maker side → taker side, ascending, after afterId', async () => {
     const body: unknown = JSON.parse(fixture('coinbase', 'rest_trades_BTC-USD_limit2_2026-06-19.json'));
     const asked: Array<[string, Readonly<Record<string, string | number>>]> = [];
     const http = { getJson: async (url: string, params: Readonly<Record<string, string | number>>) => (asked.push([url, params]), body) };

@@ -3,12 +3,12 @@ import { coinbaseBook } from '../collectors/exchanges/coinbase/book.js';
 import { coinbaseDepthRest } from '../collectors/exchanges/coinbase/depth-rest.js';
 import { SyncedBook } from '../collectors/liquidity/book-sync.js';
 import { SymbolTable } from '../collectors/trades/protocol.js';
-import { fixture, fixtureLines } from './support/fixtures.js';
+import { fixture, fixtureLines, NO_FIXTURES } from './support/fixtures.js';
 
 const symbols = new SymbolTable(['NU-GBP', 'SKL-USD'], (s) => coinbaseBook.toExchangeSymbol(s));
 const context = { symbols, receivedAt: 0 };
 
-describe('coinbase level2_batch', () => {
+describe.skipIf(NO_FIXTURES)('coinbase level2_batch', () => {
   it('subscribes to level2_batch with heartbeats and reads the cumulative subscriptions ack', () => {
     const [request] = coinbaseBook.subscribeMessages(symbols);
     expect(JSON.parse(request!.text)).toEqual({ type: 'subscribe', product_ids: ['NU-GBP', 'SKL-USD'], channels: ['level2_batch', 'heartbeat'] });

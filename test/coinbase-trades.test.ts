@@ -6,7 +6,7 @@ import { SubscriptionAcks } from '../collectors/trades/subscription-acks.js';
 import type { Trade } from '../collectors/trades/trade.js';
 import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';
 import { MemoryStorage } from '../storage/memory.js';
-import { docsExample, fixture, fixtureLines } from './support/fixtures.js';
+import { docsExample, fixture, fixtureLines, lazyFixture, NO_FIXTURES } from './support/fixtures.js';
 import { trackRun } from './support/run-tracking.js';
 import { useSimulator } from './support/simulator-harness.js';
 import { collectEverythingSent, expectRejectsWhenConnectionDrops, expectResolvesWhenAborted, expectSkipsMalformedFrame, expectStoredExactlyAsSent } from './support/trade-collection.js';
@@ -15,10 +15,10 @@ import type { SentTradeFacts } from './support/trade-samples.js';
 
 type Json = Record<string, unknown>;
 const { contextFor } = tradeFrameReaders(coinbaseTrades);
-const MATCHES = fixtureLines('coinbase', 'ws_matches_and_last_match.jsonl');
-const SESSION = fixtureLines('coinbase', 'ws_full_session_2021-04-17.jsonl');
+const MATCHES = lazyFixture(() => fixtureLines('coinbase', 'ws_matches_and_last_match.jsonl'));
+const SESSION = lazyFixture(() => fixtureLines('coinbase', 'ws_full_session_2021-04-17.jsonl'));
 // The ten products of the recorded session (ws_client_sent_subscribe.jsonl).
-const SESSION_PRODUCTS = (JSON.parse(fixtureLines('coinbase', 'ws_client_sent_subscribe.jsonl')[0]!) as { product_ids: string[] }).product_ids;
+const SESSION_PRODUCTS = lazyFixture(() => (JSON.parse(fixtureLines('coinbase', 'ws_client_sent_subscribe.jsonl')[0]!) as { product_ids: string[] }).product_ids);
 
 /** The Trade a match frame should become, computed independently of the parser: the taker is opposite the maker `side`. */
 function expectedTrade(frame: CoinbaseMatchPayload | Json): Trade {
@@ -37,29 +37,29 @@ function expectedTrade(frame: CoinbaseMatchPayload | Json): Trade {
 }
 
 describe('Coinbase trade frames (real recordings)', () => {
-  it('parses every recorded match and last_match with the taker side opposite the maker side', () => {
-    expect(MATCHES.length).toBe(107);
-    const context = contextFor(...SESSION_PRODUCTS);
-    for (const line of MATCHES) {
+  it.skipIf(NO_FIXTURES)('parses every recorded match and last_match with the taker side opposite the maker side', () => {
+    expect(MATCHES().length).toBe(107);
+    const context = contextFor(...SESSION_PRODUCTS());
+    for (const line of MATCHES()) {
       const frame = JSON.parse(line) as Json;
       expect(parseCoinbaseMatch(frame, context)).toEqual(expectedTrade(frame));
     }
     // Spelled out once: a `sell` maker means the taker bought.
-    expect(parseCoinbaseMatch(JSON.parse(MATCHES[0]!) as Json, context)).toEqual({
+    expect(parseCoinbaseMatch(JSON.parse(MATCHES()[0]!) as Json, context)).toEqual({
       exchange: 'coinbase', symbol: 'BAND-GBP', id: 881613, price: 14.7775, amount: 0.04, side: 1,
       exchangeTime: Date.UTC(2021, 3, 17, 16, 43, 30, 244), receivedAt: RECEIVED_AT,
     });
   });
 
-  it('agrees with the ticker channel, whose side is the taker side, on every trade both recorded', () => {
-    const context = contextFor(...SESSION_PRODUCTS);
+  it.skipIf(NO_FIXTURES)('agrees with the ticker channel, whose side is the taker side, on every trade both recorded', () => {
+    const context = contextFor(...SESSION_PRODUCTS());
     const tickerSide = new Map<number, string>();
-    for (const line of SESSION) {
+    for (const line of SESSION()) {
       const frame = JSON.parse(line) as Json;
       if (frame.type === 'ticker') tickerSide.set(frame.trade_id as number, frame.side as string);
     }
     let compared = 0;
-    for (const line of MATCHES) {
+    for (const line of MATCHES()) {
       const trade = parseCoinbaseMatch(JSON.parse(line) as Json, context);
       const side = tickerSide.get(trade.id as number);
       if (side === undefined) continue;
@@ -69,11 +69,11 @@ describe('Coinbase trade frames (real recordings)', () => {
     expect(compared).toBe(107);
   });
 
-  it('reads every frame of the recorded session: match → trade, last_match → heartbeat, the rest → nothing', () => {
-    const context = contextFor(...SESSION_PRODUCTS);
+  it.skipIf(NO_FIXTURES)('reads every frame of the recorded session: match → trade, last_match → heartbeat, the rest → nothing', () => {
+    const context = contextFor(...SESSION_PRODUCTS());
     const trades: Trade[] = [];
     const kinds = new Map<string, number>();
-    for (const line of SESSION) {
+    for (const line of SESSION()) {
       const type = (JSON.parse(line) as Json).type as string;
       const frame = coinbaseTrades.onMessage(line, context);
       kinds.set(type, (kinds.get(type) ?? 0) + 1);
@@ -83,22 +83,22 @@ describe('Coinbase trade frames (real recordings)', () => {
       else expect(frame).toEqual({});
     }
     expect(Object.fromEntries(kinds)).toEqual({ subscriptions: 3, snapshot: 10, ticker: 107, last_match: 10, l2update: 9719, match: 97 });
-    const recordedMatches = MATCHES.map((line) => JSON.parse(line) as Json).filter((f) => f.type === 'match');
+    const recordedMatches = MATCHES().map((line) => JSON.parse(line) as Json).filter((f) => f.type === 'match');
     expect(trades).toEqual(recordedMatches.map(expectedTrade));
   });
 
-  it('ignores the level2 and ticker recordings', () => {
+  it.skipIf(NO_FIXTURES)('ignores the level2 and ticker recordings', () => {
     const files = ['ws_level2_snapshot_and_l2update_NU-GBP.jsonl', 'ws_level2_snapshot_and_l2update_SKL-USD_first400.jsonl', 'ws_ticker.jsonl'];
     for (const line of files.flatMap((name) => fixtureLines('coinbase', name))) expect(coinbaseTrades.onMessage(line, contextFor('NU-GBP', 'SKL-USD'))).toEqual({});
   });
 
-  it('takes the documented heartbeat for a heartbeat', () => {
+  it.skipIf(NO_FIXTURES)('takes the documented heartbeat for a heartbeat', () => {
     expect(coinbaseTrades.onMessage(docsExample('coinbase', 'heartbeat_message'), contextFor('BTC-USD'))).toEqual({ heartbeat: true });
   });
 
-  it('acknowledges only a cumulative subscriptions reply that lists every product under matches', () => {
+  it.skipIf(NO_FIXTURES)('acknowledges only a cumulative subscriptions reply that lists every product under matches', () => {
     const [levelOnly, levelAndTicker, all] = fixtureLines('coinbase', 'ws_subscriptions_acks.jsonl');
-    const context = contextFor(...SESSION_PRODUCTS);
+    const context = contextFor(...SESSION_PRODUCTS());
     // The session subscribed level2, ticker, then matches: only the third reply lists matches.
     expect(coinbaseTrades.onMessage(levelOnly!, context)).toEqual({});
     expect(coinbaseTrades.onMessage(levelAndTicker!, context)).toEqual({});
@@ -109,7 +109,7 @@ describe('Coinbase trade frames (real recordings)', () => {
     expect(coinbaseTrades.onMessage(otherConnection!, contextFor('BTC-USD'))).toEqual({});
   });
 
-  it('turns recorded error frames into rejections naming coinbase, the product and the reason', () => {
+  it.skipIf(NO_FIXTURES)('turns recorded error frames into rejections naming coinbase, the product and the reason', () => {
     const [authError, productError] = fixtureLines('coinbase', 'ws_error_and_subscriptions_examples.jsonl');
     const context = contextFor('BTC-USD', 'ETH-USD');
     expect(coinbaseTrades.onMessage(authError!, context)).toEqual({
@@ -122,9 +122,9 @@ describe('Coinbase trade frames (real recordings)', () => {
     expect(acks.rejection(frame.error!).message).toBe('coinbase rejected the trades subscription for ETH-USD: Failed to subscribe: ETH-USD is not a valid product');
   });
 
-  it('refuses frames it cannot trust', () => {
-    const context = contextFor(...SESSION_PRODUCTS);
-    const match = SESSION.find((line) => line.includes('"type":"match"'))!;
+  it.skipIf(NO_FIXTURES)('refuses frames it cannot trust', () => {
+    const context = contextFor(...SESSION_PRODUCTS());
+    const match = SESSION().find((line) => line.includes('"type":"match"'))!;
     expect(() => coinbaseTrades.onMessage(match.slice(0, 60), context)).toThrow();
     expect(() => coinbaseTrades.onMessage(match.replace('"price":"0.00001305"', '"price":0.00001305'), context)).toThrow(/price/);
     expect(() => coinbaseTrades.onMessage(match.replace('"side":"sell"', '"side":"ask"'), context)).toThrow(/side/);
@@ -152,7 +152,7 @@ describe('Coinbase trade protocol hooks', () => {
     expect(tradesCollectorKind.keysFor('coinbase', 'BTC-USD', undefined)).toEqual(['trades:coinbase:BTC-USD']);
   });
 
-  it('connects to the feed URL itself and subscribes matches and heartbeat in one documented frame', () => {
+  it.skipIf(NO_FIXTURES)('connects to the feed URL itself and subscribes matches and heartbeat in one documented frame', () => {
     const { symbols } = contextFor('ETH-USD', 'ETH-EUR');
     expect(coinbaseTrades.url('wss://ws-feed.exchange.coinbase.com', symbols)).toBe('wss://ws-feed.exchange.coinbase.com');
     const docs = JSON.parse(fixture('coinbase', 'docs_examples_protocol.json')) as Json;
