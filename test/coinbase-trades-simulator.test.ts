@@ -74,11 +74,12 @@ describe('Coinbase simulator fidelity', () => {
     let heartbeat: Json;
     for (;;) {
       const frame = await nextOfType(client, 'match', 'last_match', 'heartbeat');
-      if (frame.type === 'heartbeat') {
+      // A heartbeat before this loop saw a BTC-USD trade names one read earlier: wait for the next.
+      if (frame.type === 'heartbeat' && lastBtcTrade !== undefined) {
         heartbeat = frame;
         break;
       }
-      if (frame.product_id === 'BTC-USD') lastBtcTrade = frame.trade_id;
+      if (frame.type !== 'heartbeat' && frame.product_id === 'BTC-USD') lastBtcTrade = frame.trade_id;
     }
     expect(Object.keys(heartbeat)).toEqual(Object.keys(recordedHeartbeat()));
     expect(heartbeat).toMatchObject({ type: 'heartbeat', product_id: 'BTC-USD', last_trade_id: lastBtcTrade, time: expect.stringMatching(ISO_MICROS) });

@@ -79,14 +79,16 @@ export class SimulatedKlines {
     for (let open = first; open <= to && open <= now; open += intervalMs) {
       if (this.isHole(exchangeSymbol, intervalMs, open)) continue;
       const candle = this.candle(exchangeSymbol, intervalMs, open, Math.min(open + intervalMs, now + 1));
+      const inverted = (k: SimulatedKline): SimulatedKline => (this.isInverted(intervalMs, open) ? { ...k, low: k.high + 1 } : k);
       if (candle) {
-        out.push(this.isInverted(intervalMs, open) ? { ...candle, low: candle.high + 1 } : candle);
+        out.push(inverted(candle));
         previousClose = candle.close;
         continue;
       }
       if (this.options.emptyCandles === 'skip') continue;
       const close = previousClose ?? this.closeBefore(exchangeSymbol, open);
-      out.push({ openTime: open, open: close, high: close, low: close, close, volume: 0, quoteVolume: 0, trades: 0 });
+      // Empty ones too (a bucket just opened has no trade yet): every N-th bucket, whatever it holds.
+      out.push(inverted({ openTime: open, open: close, high: close, low: close, close, volume: 0, quoteVolume: 0, trades: 0 }));
     }
     return out;
   }
