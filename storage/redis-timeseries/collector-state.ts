@@ -2,7 +2,10 @@
  * Collectors' state in Redis through redis-om: one HASH entity per collector,
  * `collector-state:collector:<id>`, fetched and saved by id only (no RediSearch index, no
  * RedisJSON), so it works on any Redis, with or without modules. A plain set,
- * `collector-state:collectors`, lists the ids.
+ * `collector-state:collectors`, lists the ids. Checkpoints committed with samples live beside
+ * their series (`tsckpt:{<series>}`, field = collector id, set by the writer's MULTI) and the set
+ * `collector-state:checkpoint-series:<id>` names a collector's series; they go over the
+ * checkpoints a record holds itself (what `save` and earlier builds wrote).
  */
 import { Repository, Schema, type RedisConnection } from 'redis-om';
 import { checkRecord, decodeCheckpoints, encodeCheckpoints, overlayCheckpoints } from '../collector-state.js';
