@@ -1,20 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, describe, expect, it } from 'vitest';
-import { startBinanceSimulator, type BinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
-import { collector, expectEverySentTradeStored, startCollectorDaemon, type RunningDaemon } from './support/cli.js';
-import { disposeRedisServers, RedisServer, SKIP_MESSAGE, timeSeriesTarget } from './support/redis-server.js';
+import { describe, expect, it } from 'vitest';
+import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
+import { collector, daemonTestbed, expectEverySentTradeStored, startCollectorDaemon } from './support/cli.js';
+import { RedisServer, SKIP_MESSAGE, timeSeriesTarget } from './support/redis-server.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'qc-daemon-'));
-const sims: BinanceSimulator[] = [];
-const daemons: RunningDaemon[] = [];
-afterAll(async () => {
-  daemons.forEach((d) => d.child.kill('SIGKILL'));
-  await Promise.all(sims.map((s) => s.close()));
-  await disposeRedisServers();
-});
+const { dir, sims, daemons } = daemonTestbed('qc-daemon-');
 
 type TradeRow = [number, { price: number; amount: number; count: number; buy_amount: number; notional: number }];
 

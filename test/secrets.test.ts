@@ -1,21 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, describe, expect, it } from 'vitest';
-import { startBinanceSimulator, type BinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
+import { describe, expect, it } from 'vitest';
+import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
 import { maskSecrets } from '../common/sanitize.js';
-import { collector, startCollectorDaemon, type RunningDaemon } from './support/cli.js';
-import { disposeRedisServers, freePort, RedisServer, SKIP_MESSAGE, timeSeriesTarget } from './support/redis-server.js';
+import { collector, daemonTestbed, startCollectorDaemon } from './support/cli.js';
+import { freePort, RedisServer, SKIP_MESSAGE, timeSeriesTarget } from './support/redis-server.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'qc-secrets-'));
-const sims: BinanceSimulator[] = [];
-const daemons: RunningDaemon[] = [];
-afterAll(async () => {
-  daemons.forEach((d) => d.child.kill('SIGKILL'));
-  await Promise.all(sims.map((s) => s.close()));
-  await disposeRedisServers();
-});
+const { dir, sims, daemons } = daemonTestbed('qc-secrets-');
 
 /** Every secret a config of these tests holds; none may appear in any output. */
 const SECRETS = {

@@ -1,13 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { startBinanceSimulator, type BinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
+import { describe, expect, it, vi } from 'vitest';
+import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
 import { binanceTrades } from '../collectors/exchanges/binance/trades.js';
 import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';
 import type { ServiceStatus } from '../src/data-collector.js';
 import { MemoryStorage } from '../storage/memory.js';
-import { collector, startCollectorDaemon, type RunningDaemon } from './support/cli.js';
+import { collector, daemonTestbed, startCollectorDaemon } from './support/cli.js';
 import { trackRun } from './support/run-tracking.js';
 import { useSimulator } from './support/simulator-harness.js';
 import { storedCount } from './support/trade-samples.js';
@@ -15,13 +14,7 @@ import { storedCount } from './support/trade-samples.js';
 const WAIT = { timeout: 15_000 };
 
 describe('a symbol the exchange does not list, in a running daemon', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'qc-symbol-'));
-  const sims: BinanceSimulator[] = [];
-  const daemons: RunningDaemon[] = [];
-  afterAll(async () => {
-    daemons.forEach((d) => d.child.kill('SIGKILL'));
-    await Promise.all(sims.map((s) => s.close()));
-  });
+  const { dir, sims, daemons } = daemonTestbed('qc-symbol-');
 
   it('fails alone: the listed symbol keeps being stored, /status, /health and `collector status` show the unlisted one failed with the reason', async () => {
     const sim = await startBinanceSimulator({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 100 });

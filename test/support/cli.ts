@@ -1,8 +1,11 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import type { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
+import { disposeRedisServers } from './redis-server.js';
 
 export const REPO = join(import.meta.dirname, '..', '..');
 const BIN = join(REPO, 'bin', 'collector.js');
@@ -86,4 +89,25 @@ export async function expectEverySentTradeStored(
     expect(rows.reduce((n, [, v]) => n + v.count, 0), symbol).toBe(sent.count);
     expect(rows.reduce((n, [, v]) => n + v.amount, 0), symbol).toBeCloseTo(sent.amount, 6);
   }
+}
+
+/** What a test file's daemons run in and with: a temp folder, and the daemons and simulators to stop. */
+export interface DaemonTestbed {
+  dir: string;
+  sims: Array<{ close(): Promise<unknown> }>;
+  daemons: RunningDaemon[];
+}
+
+/**
+ * A temp folder for a test file's configs and databases, and lists for the daemons and simulators
+ * it starts: after its tests they are killed (SIGKILL) and closed, with the Redis servers started.
+ */
+export function daemonTestbed(prefix: string): DaemonTestbed {
+  const bed: DaemonTestbed = { dir: mkdtempSync(join(tmpdir(), prefix)), sims: [], daemons: [] };
+  afterAll(async () => {
+    bed.daemons.forEach((d) => d.child.kill('SIGKILL'));
+    await Promise.all(bed.sims.map((s) => s.close()));
+    await disposeRedisServers();
+  });
+  return bed;
 }
