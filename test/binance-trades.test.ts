@@ -5,7 +5,7 @@ import { WebSocketServer } from 'ws';
 import { binanceTrades } from '../collectors/exchanges/binance/trades.js';
 import { startBinanceSimulator, type BinanceTradePayload } from '../collectors/exchanges/binance/simulator.js';
 import { compareTradeIds, TradeDeduplicator } from '../collectors/trades/dedup.js';
-import { tradesCollectorKind } from '../collectors/trades/kind.js';
+import { tradesCollectorKind } from '../collectors/kinds.js';
 import { SymbolTable } from '../collectors/trades/protocol.js';
 import type { Trade } from '../collectors/trades/trade.js';
 import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';

@@ -3,7 +3,7 @@ import { SyncedBook } from '../collectors/liquidity/book-sync.js';
 import { parseLiquidityArg } from '../collectors/liquidity/collect-arg.js';
 import { liquidityKey, liquiditySnapshot } from '../collectors/liquidity/depth.js';
 import { OrderBook, type LevelText } from '../collectors/liquidity/order-book.js';
-import { liquidityCollectorKind } from '../collectors/liquidity/kind.js';
+import { liquidityCollectorKind } from '../collectors/kinds.js';
 import { fixture, lazyFixture, NO_FIXTURES } from './support/fixtures.js';
 
 type Side = [string, string][];
