@@ -1,5 +1,6 @@
 import { capabilityOf, type ExchangeDirectory } from '../exchange.js';
 import type { CollectorContext, CollectorKind, DataRequirement, DataSourceCollector } from '../types.js';
+import { gapsKey } from './gap-records.js';
 import { tradesKey } from './trade.js';
 import { TradeStreamCollector } from './trade-stream.js';
 import { groupBy } from '../../common/collections.js';
@@ -32,7 +33,7 @@ export function createTradesCollectorKind(exchanges: ExchangeDirectory): Collect
 
     warnings({ exchange, symbol }: DataRequirement): string[] {
       if (exchanges.get(exchange).capabilities.tradeHistory) return [];
-      return [`${exchange} has no trade history over REST: trades missed while disconnected are recorded as gaps (gaps:${exchange}:${symbol}), not backfilled`];
+      return [`${exchange} has no trade history over REST: trades missed while disconnected are recorded as gaps (${gapsKey(exchange, symbol)}), not backfilled`];
     },
 
     create(requirements: readonly DataRequirement[], context: CollectorContext): DataSourceCollector[] {
