@@ -162,7 +162,7 @@ describe('trades collector kind', () => {
 
   it('names the keys and rejects what it cannot collect', () => {
     expect(tradesCollectorKind.keysFor('binance', 'BTC-USDT', undefined)).toEqual(['trades:binance:BTC-USDT']);
-    expect(() => tradesCollectorKind.keysFor('mtgox', 'BTC-USD', undefined)).toThrow(/no trade protocol for exchange "mtgox"; supported: binance, /);
+    expect(() => tradesCollectorKind.keysFor('mtgox', 'BTC-USD', undefined)).toThrow(/^unknown exchange "mtgox"; known: binance, /);
     expect(() => tradesCollectorKind.keysFor('binance', 'BTC-USDT', '1m')).toThrow(/trades takes no argument/);
     expect(() => tradesCollectorKind.keysFor('binance', 'BTC/USDT', undefined)).toThrow(/bad symbol/);
   });

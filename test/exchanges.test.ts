@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Exchange } from '../collectors/exchange.js';
+import { exchangeDirectory, type Exchange } from '../collectors/exchange.js';
+import { binance } from '../collectors/exchanges/binance/index.js';
 import { exchanges } from '../collectors/exchanges/index.js';
+import { createLiquidityCollectorKind } from '../collectors/liquidity/kind.js';
+import { createTradesCollectorKind } from '../collectors/trades/kind.js';
 
 // The one list of exchanges: each entry is one consistent object, and what it names is its own.
 describe.each(exchanges.map((exchange: Exchange) => ({ name: exchange.name, exchange })))('the $name exchange object', ({ name, exchange }) => {
@@ -34,4 +37,24 @@ describe.each(exchanges.map((exchange: Exchange) => ({ name: exchange.name, exch
 it('lists each exchange once', () => {
   const names = exchanges.map((exchange) => exchange.name);
   expect(new Set(names).size).toBe(names.length);
+});
+
+describe('an exchange lacking a capability', () => {
+  // Binance as if it had no WebSocket book and no trade history.
+  const { book: _book, tradeHistory: _history, ...rest } = binance.capabilities;
+  const lacking = exchangeDirectory([{ ...binance, capabilities: rest }]);
+
+  it('is refused at config time, naming the exchange and the capability, where nothing could be collected', () => {
+    const liquidity = createLiquidityCollectorKind(lacking);
+    expect(() => liquidity.keysFor('binance', 'BTC-USDT', undefined)).toThrow(/^binance has no order book over WebSocket$/);
+    expect(liquidity.keysFor('binance', 'BTC-USDT', 'rest')).toEqual(['liquidity:binance:BTC-USDT']);
+  });
+
+  it('is a warning where the fallback is a gap record', () => {
+    const requirement = { id: 'trades:binance:BTC-USDT', collector: 'trades', exchange: 'binance', symbol: 'BTC-USDT', keys: ['trades:binance:BTC-USDT'] };
+    expect(createTradesCollectorKind(lacking).warnings!(requirement)).toEqual([
+      'binance has no trade history over REST: trades missed while disconnected are recorded as gaps (gaps:binance:BTC-USDT), not backfilled',
+    ]);
+    expect(createTradesCollectorKind(exchangeDirectory([binance])).warnings!(requirement)).toEqual([]);
+  });
 });

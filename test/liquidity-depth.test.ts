@@ -112,6 +112,6 @@ describe('liquidity collect argument', () => {
     expect(() => parseLiquidityArg('rest:1s:2s')).toThrow(/bad liquidity argument/);
     expect(() => parseLiquidityArg('10ms')).toThrow(/minimum/);
     expect(liquidityCollectorKind.keysFor('binance', 'BTC-USDT', 'rest')).toEqual(['liquidity:binance:BTC-USDT']);
-    expect(() => liquidityCollectorKind.keysFor('nowhere', 'BTC-USDT', undefined)).toThrow(/supported: binance/);
+    expect(() => liquidityCollectorKind.keysFor('nowhere', 'BTC-USDT', undefined)).toThrow(/^unknown exchange "nowhere"; known: binance, okx, bybit, coinbase, kraken$/);
   });
 });
