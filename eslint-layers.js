@@ -2,6 +2,8 @@
 //   layers/one-direction: a layer imports only the layers below it; a folder holding an index.ts
 //     is entered from outside only through that file.
 //   layers/no-cycle: no file reaches itself through its imports (type-only imports count).
+//   layers/no-reach: inside a layer, the files of some folders may not import another folder
+//     (the engines of collectors/ never import collectors/exchanges/).
 // Every relative import counts, `import type` too; a package import is no edge.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -136,4 +138,49 @@ const noCycle = {
   },
 };
 
-export default { rules: { 'one-direction': oneDirection, 'no-cycle': noCycle } };
+/** `file` is `path` or inside it (paths relative to the repository, with `/`). */
+const within = (file, path) => file === path || file.startsWith(`${path}/`);
+
+const noReach = {
+  meta: {
+    type: 'problem',
+    docs: { description: 'the files of some folders may not import another folder' },
+    schema: [
+      {
+        type: 'object',
+        properties: {
+          zones: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                from: { type: 'array', items: { type: 'string' } },
+                except: { type: 'array', items: { type: 'string' } },
+                to: { type: 'string' },
+                why: { type: 'string' },
+              },
+              required: ['from', 'to', 'why'],
+              additionalProperties: false,
+            },
+          },
+        },
+        additionalProperties: false,
+      },
+    ],
+  },
+  create(context) {
+    const file = shown(context.filename);
+    const zones = (context.options[0]?.zones ?? []).filter(
+      (zone) => zone.from.some((path) => within(file, path)) && !(zone.except ?? []).some((path) => within(file, path)),
+    );
+    if (zones.length === 0) return {};
+    return importVisitor((node, specifier) => {
+      const target = resolveImport(context.filename, specifier);
+      if (target === undefined) return;
+      const zone = zones.find((z) => within(shown(target), z.to));
+      if (zone) context.report({ node, message: `${file} may not import ${shown(target)}: ${zone.why}` });
+    });
+  },
+};
+
+export default { rules: { 'one-direction': oneDirection, 'no-cycle': noCycle, 'no-reach': noReach } };

@@ -17,6 +17,20 @@ export default tseslint.config(
     rules: {
       'layers/one-direction': ['error', { layers: ['common', 'storage', 'collectors', 'feeds', 'src'], free: ['test', 'bench'] }],
       'layers/no-cycle': 'error',
+      // The engines take an exchange as an Exchange object; only the list and the kinds built on it name one.
+      'layers/no-reach': [
+        'error',
+        {
+          zones: [
+            {
+              from: ['collectors'],
+              except: ['collectors/exchanges', 'collectors/kinds.ts'],
+              to: 'collectors/exchanges',
+              why: 'an engine gets its exchange as an Exchange object (collectors/exchange.ts), from the kinds built in collectors/kinds.ts',
+            },
+          ],
+        },
+      ],
     },
   },
   {

@@ -9,7 +9,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
 import { KlineHistory } from '../collectors/klines/kline-history.js';
-import { klineProtocolFor } from '../collectors/klines/protocols.js';
+import { binanceKlines } from '../collectors/exchanges/binance/klines.js';
 import { PoliteRestClient } from '../collectors/rest/rest-client.js';
 import { silentLogger } from '../common/logger.js';
 import { SqliteStorage } from '../storage/sqlite.js';
@@ -33,8 +33,8 @@ async function main(): Promise<void> {
   try {
     for (let round = 1; round <= ROUNDS; round++) {
       const storage = new SqliteStorage({ path: join(dir, `round-${round}.db`) });
-      const http = new PoliteRestClient({ label: 'binance', logger: silentLogger, limits: klineProtocolFor('binance').limits });
-      const history = new KlineHistory({ protocol: klineProtocolFor('binance'), symbol: 'BTC-USDT', interval: '1m', restUrl: sim.restUrl, http, logger: silentLogger });
+      const http = new PoliteRestClient({ label: 'binance', logger: silentLogger, limits: binanceKlines.limits });
+      const history = new KlineHistory({ protocol: binanceKlines, symbol: 'BTC-USDT', interval: '1m', restUrl: sim.restUrl, http, logger: silentLogger });
       await history.declare(storage);
       const now = Date.now();
       const from = now - DAYS * 24 * 60 * MINUTE;

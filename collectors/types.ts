@@ -154,6 +154,13 @@ export interface CollectorKind {
    * Without it, differing arguments are refused.
    */
   mergeArgs?(a: string | undefined, b: string | undefined): string | undefined;
+  /**
+   * What collecting a requirement will not do that its feed might expect (the exchange lacks a
+   * capability with a fallback, e.g. no trade history: gaps are recorded instead); shown by
+   * `collector validate` and logged at start. Something that cannot be collected at all is an
+   * error of `keysFor` instead.
+   */
+  warnings?(requirement: DataRequirement): string[];
   /** Builds the collectors for all requirements of this kind, already deduplicated. */
   create(requirements: readonly DataRequirement[], context: CollectorContext): DataSourceCollector[];
 }

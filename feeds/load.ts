@@ -36,6 +36,16 @@ export function loadDataSourceCollectors(
   registry: KindLookup,
   context: CollectorContext,
 ): DataSourceCollector[] {
+  const requirements = dataRequirements(feeds, registry);
+  for (const warning of requirementWarnings(requirements, registry)) context.logger.warn(warning);
+  const withTap: CollectorContext = context.trades ? context : { ...context, trades: new TradeTap(context.logger) };
+  const byKind = new Map<string, DataRequirement[]>();
+  for (const req of requirements) byKind.set(req.collector, [...(byKind.get(req.collector) ?? []), req]);
+  return [...byKind].flatMap(([kind, reqs]) => registry.collectorKind(kind).create(reqs, withTap));
+}
+
+/** What the feeds need, dependencies added and requirements for the same data merged (see loadDataSourceCollectors). */
+export function dataRequirements(feeds: readonly Feed[], registry: KindLookup): DataRequirement[] {
   // Same collector writing the same series = same data, even when only one feed gave an arg.
   const merged = new Map<string, DataRequirement>();
   const add = (req: DataRequirement): boolean => {
@@ -46,10 +56,12 @@ export function loadDataSourceCollectors(
   };
   for (const feed of feeds) for (const req of feed.requiredData()) add(req);
   addDependencies(merged.values(), registry, add);
-  const withTap: CollectorContext = context.trades ? context : { ...context, trades: new TradeTap(context.logger) };
-  const byKind = new Map<string, DataRequirement[]>();
-  for (const req of merged.values()) byKind.set(req.collector, [...(byKind.get(req.collector) ?? []), req]);
-  return [...byKind].flatMap(([kind, reqs]) => registry.collectorKind(kind).create(reqs, withTap));
+  return [...merged.values()];
+}
+
+/** What collecting `requirements` will not do (each kind's `warnings`), each said once. */
+export function requirementWarnings(requirements: readonly DataRequirement[], registry: KindLookup): string[] {
+  return [...new Set(requirements.flatMap((req) => registry.collectorKind(req.collector).warnings?.(req) ?? []))];
 }
 
 /**

@@ -1,8 +1,5 @@
 import { Container } from 'inversify';
-import { candlesCollectorKind } from '../collectors/candles/kind.js';
-import { klinesCollectorKind } from '../collectors/klines/kind.js';
-import { liquidityCollectorKind } from '../collectors/liquidity/kind.js';
-import { tradesCollectorKind } from '../collectors/trades/kind.js';
+import { candlesCollectorKind, klinesCollectorKind, liquidityCollectorKind, tradesCollectorKind } from '../collectors/kinds.js';
 import { bookMidFeedKind } from '../feeds/book-mid.js';
 import { collectionFeedKind } from '../feeds/collection.js';
 import { klineCloseFeedKind } from '../feeds/kline-close.js';

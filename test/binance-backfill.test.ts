@@ -3,7 +3,7 @@ import { startBinanceSimulator, type BinanceSimulatorOptions } from '../collecto
 import { binanceTradeHistory } from '../collectors/exchanges/binance/trade-history.js';
 import { PoliteRestClient } from '../collectors/rest/rest-client.js';
 import { silentLogger } from '../common/logger.js';
-import { tradesCollectorKind } from '../collectors/trades/kind.js';
+import { tradesCollectorKind } from '../collectors/kinds.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { noGapsNoDoubles, runRestarting } from './support/backfill.js';
 import { fixture, NO_FIXTURES } from './support/fixtures.js';

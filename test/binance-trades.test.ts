@@ -5,7 +5,7 @@ import { WebSocketServer } from 'ws';
 import { binanceTrades } from '../collectors/exchanges/binance/trades.js';
 import { startBinanceSimulator, type BinanceTradePayload } from '../collectors/exchanges/binance/simulator.js';
 import { compareTradeIds, TradeDeduplicator } from '../collectors/trades/dedup.js';
-import { tradesCollectorKind } from '../collectors/trades/kind.js';
+import { tradesCollectorKind } from '../collectors/kinds.js';
 import { SymbolTable } from '../collectors/trades/protocol.js';
 import type { Trade } from '../collectors/trades/trade.js';
 import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';
@@ -162,7 +162,7 @@ describe('trades collector kind', () => {
 
   it('names the keys and rejects what it cannot collect', () => {
     expect(tradesCollectorKind.keysFor('binance', 'BTC-USDT', undefined)).toEqual(['trades:binance:BTC-USDT']);
-    expect(() => tradesCollectorKind.keysFor('mtgox', 'BTC-USD', undefined)).toThrow(/no trade protocol for exchange "mtgox"; supported: binance, /);
+    expect(() => tradesCollectorKind.keysFor('mtgox', 'BTC-USD', undefined)).toThrow(/^unknown exchange "mtgox"; known: binance, /);
     expect(() => tradesCollectorKind.keysFor('binance', 'BTC-USDT', '1m')).toThrow(/trades takes no argument/);
     expect(() => tradesCollectorKind.keysFor('binance', 'BTC/USDT', undefined)).toThrow(/bad symbol/);
   });

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { bybitTrades } from '../collectors/exchanges/bybit/trades.js';
 import { startBybitSimulator, type BybitTradePayload } from '../collectors/exchanges/bybit/simulator.js';
 import { TradeDeduplicator } from '../collectors/trades/dedup.js';
-import { tradesCollectorKind } from '../collectors/trades/kind.js';
+import { tradesCollectorKind } from '../collectors/kinds.js';
 import { SymbolTable, type TradeProtocol } from '../collectors/trades/protocol.js';
 import { SubscriptionAcks } from '../collectors/trades/subscription-acks.js';
 import type { Trade } from '../collectors/trades/trade.js';

@@ -125,6 +125,26 @@ feeds:
     expect(out.stdout).toMatch(/collectors \(4\): trades:binance → trades:binance:BTC-USDT, trades:binance:ETH-USDT; klines:binance:ETH-USDT:1m → klines:binance:ETH-USDT:1m, gaps:binance:ETH-USDT:1m; candles:binance → .*; liquidity:binance → liquidity:binance:ETH-USDT/);
   });
 
+  it('validate names what an exchange lacks: an error where nothing could be collected, a warning where gaps are recorded', async () => {
+    const lacking = writeConfig(
+      'lacking.yaml',
+      'feeds:\n  - { name: b, exchange: bybit, symbol: BTC-USDT, collect: [trades] }\n  - { name: k, exchange: kraken, symbol: BTC-USD, collect: [klines:1m], history: 2d }\n',
+    );
+    const out = await collector(['validate', '--config', lacking]);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain('warning: bybit has no trade history over REST: trades missed while disconnected are recorded as gaps (gaps:bybit:BTC-USDT), not backfilled');
+    expect(out.stdout).toContain('warning: history 2d reaches past the 720 most recent 1m klines kraken serves (12h): older ones are recorded as gaps (gaps:kraken:BTC-USD:1m)');
+    const cases: Array<[string, string]> = [
+      ['{ name: x, exchange: binance, symbol: BTC-USDT, collect: [klines:2m] }', 'collect "klines:2m": binance has no 2m klines; it serves 1s, 1m, 3m'],
+      ['{ name: x, exchange: mtgox, symbol: BTC-USD, collect: [trades] }', 'collect "trades": unknown exchange "mtgox"; known: binance, okx, bybit, coinbase, kraken'],
+    ];
+    for (const [feed, message] of cases) {
+      const bad = await collector(['validate', '--config', writeConfig('unserved.yaml', `feeds:\n  - ${feed}\n`)]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain(`feeds[0]: ${message}`);
+    }
+  });
+
   it('fetch with a bad key or range exits 2 with one line, and touches nothing stored', async () => {
     const config = writeConfig('read.yaml', `storage: { kind: sqlite, path: ./read.db }\n`);
     const seed = await collector(['keys', '-c', config]);
@@ -169,6 +189,17 @@ feeds:
     const bad = await collector(['simulate', '--exchange', 'mtgox']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^collector: --exchange: no simulator for mtgox; available: binance/);
+  });
+
+  it('simulate -e starts the simulator an exchange object names', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [join(REPO, 'bin', 'collector.js'), 'simulate', '-e', 'kraken', '--port', '0', '--symbols', 'BTC-USD'], { cwd: REPO });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    for (let i = 0; i < 100 && !/restUrl: "(http:\/\/[^"]+)"/.test(out); i++) await sleep(50);
+    expect(out).toMatch(/^kraken simulator: BTC-USD at 20 trades\/s each\n {2}exchanges: \{ kraken: \{ wsUrl: "ws:/);
+    child.kill('SIGINT');
+    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(0);
   });
 
   it('simulate --faults injects the faults it was given into live connections', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { startCoinbaseSimulator, type CoinbaseMatchPayload } from '../collectors/exchanges/coinbase/simulator.js';
 import { coinbaseTimeMs, coinbaseTrades, parseCoinbaseMatch } from '../collectors/exchanges/coinbase/trades.js';
-import { tradesCollectorKind } from '../collectors/trades/kind.js';
+import { tradesCollectorKind } from '../collectors/kinds.js';
 import { SubscriptionAcks } from '../collectors/trades/subscription-acks.js';
 import type { Trade } from '../collectors/trades/trade.js';
 import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';

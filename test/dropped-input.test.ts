@@ -8,8 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { maxFrameBytesOf } from '../collectors/exchanges/frame-limits.js';
-import { exchangeSimulators } from '../collectors/exchanges/simulators.js';
+import { builtInExchanges } from '../collectors/exchanges/index.js';
 import type { SimulatorControls } from '../collectors/simulator/controls.js';
 import type { PlantedValues } from '../collectors/simulator/market.js';
 import type { DropCounts } from '../collectors/types.js';
@@ -50,7 +49,7 @@ afterEach(async () => {
 });
 
 async function simulator(exchange: string, symbol: string, options: { klineHoles?: { invertedEvery: number } } = {}): Promise<Simulator> {
-  const sim = (await exchangeSimulators[exchange]!({ symbols: [symbol], tradesPerSecond: 40, ...options })) as unknown as Simulator;
+  const sim = (await builtInExchanges.get(exchange).simulator!({ symbols: [symbol], tradesPerSecond: 40, ...options })) as unknown as Simulator;
   cleanups.push(() => sim.close());
   return sim;
 }
@@ -135,7 +134,7 @@ describe.each(exchanges)('$exchange: input no market sends', ({ exchange, symbol
     expect((await collectorStatus(daemon, 'trades')).restarts).toBe(0);
 
     // One byte over the limit; ws reads the length from the frame header and refuses the payload unread.
-    sim.sendMalformed(Buffer.alloc(maxFrameBytesOf(exchange) + 1, 0x20));
+    sim.sendMalformed(Buffer.alloc(builtInExchanges.get(exchange).maxFrameBytes + 1, 0x20));
     await vi.waitFor(async () => {
       const status = await collectorStatus(daemon, 'trades');
       expect(status.dropped.oversized).toBe(1);

@@ -8,7 +8,7 @@ import { parseCoinbaseProducts } from '../collectors/exchanges/coinbase/instrume
 import { parseKrakenAssetPairs } from '../collectors/exchanges/kraken/instruments.js';
 import { startKrakenSimulator } from '../collectors/exchanges/kraken/simulator.js';
 import { parseOkxInstruments } from '../collectors/exchanges/okx/instruments.js';
-import { tradesCollectorKind } from '../collectors/trades/kind.js';
+import { tradesCollectorKind } from '../collectors/kinds.js';
 import type { DataSourceCollector } from '../collectors/types.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import { MemoryStorage } from '../storage/memory.js';

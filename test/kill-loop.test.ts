@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exchangeSimulators, type ExchangeSimulator } from '../collectors/exchanges/simulators.js';
-import type { SimulatorControls } from '../collectors/simulator/controls.js';
+import { builtInExchanges } from '../collectors/exchanges/index.js';
+import type { ExchangeSimulator, SimulatorControls } from '../collectors/simulator/controls.js';
 import { collector, startCollectorDaemon, type RunningDaemon } from './support/cli.js';
 import { disposeRedisServers, RedisServer, SKIP_MESSAGE, timeSeriesTarget } from './support/redis-server.js';
 
@@ -54,7 +54,7 @@ describe.each(backends)('kill -9 in a loop, into $name', ({ name, skip, storage 
     async () => {
       const started: Simulator[] = [];
       for (const exchange of EXCHANGES) {
-        const sim = (await exchangeSimulators[exchange]!({ symbols: [symbolOf(exchange)], tradesPerSecond: 40 })) as Simulator;
+        const sim = (await builtInExchanges.get(exchange).simulator!({ symbols: [symbolOf(exchange)], tradesPerSecond: 40 })) as Simulator;
         sim.pause(); // nothing generated before the first daemon has subscribed
         started.push(sim);
         sims.push(sim);

@@ -11,13 +11,16 @@ import { startOkxSimulator } from '../collectors/exchanges/okx/simulator.js';
 import { KLINE_GAP_REASON } from '../collectors/klines/kline.js';
 import { KlinePoller, type KlinePollerOptions } from '../collectors/klines/kline-poller.js';
 import { alignDown } from '../collectors/klines/open-times.js';
-import { klineProtocolFor } from '../collectors/klines/protocols.js';
+import { capabilityOf } from '../collectors/exchange.js';
+import { builtInExchanges } from '../collectors/exchanges/index.js';
 import { PoliteRestClient } from '../collectors/rest/rest-client.js';
 import type { RestMarketControls, SimulatorStartOptions } from '../collectors/simulator/controls.js';
 import { silentLogger } from '../common/logger.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { SqliteStorage } from '../storage/sqlite.js';
 import type { DataCollectionStorage } from '../storage/types.js';
+
+const klinesOf = (exchange: string) => capabilityOf(builtInExchanges.get(exchange), 'klines');
 
 interface Simulated extends RestMarketControls {
   restUrl: string;
@@ -79,7 +82,7 @@ async function holes(storage: DataCollectionStorage, key: string, gapsKey: strin
 
 /** A client on its own (not the process's shared one), so each test starts with a full bucket. */
 function freshClient(exchange: string): PoliteRestClient {
-  return new PoliteRestClient({ label: exchange, logger: silentLogger, limits: klineProtocolFor(exchange).limits, backoffMs: 100 });
+  return new PoliteRestClient({ label: exchange, logger: silentLogger, limits: klinesOf(exchange).limits, backoffMs: 100 });
 }
 
 describe.each(exchanges)('$exchange klines through the simulator', ({ exchange, symbol, path, start }) => {
@@ -88,7 +91,7 @@ describe.each(exchanges)('$exchange klines through the simulator', ({ exchange, 
     running.push({ stop: () => sim.close() });
     const storage = new MemoryStorage();
     const began = Date.now();
-    const { poller } = runPoller(storage, { protocol: klineProtocolFor(exchange), symbol, interval: '1m', restUrl: sim.restUrl, historyMs: 6 * 60 * MINUTE, http: freshClient(exchange) });
+    const { poller } = runPoller(storage, { protocol: klinesOf(exchange), symbol, interval: '1m', restUrl: sim.restUrl, historyMs: 6 * 60 * MINUTE, http: freshClient(exchange) });
     const lastClosed = alignDown(began, MINUTE) - MINUTE;
     await until(() => poller.verifiedThrough !== undefined && poller.verifiedThrough >= lastClosed - 2 * MINUTE, 60_000, 'the history fill');
 
@@ -117,7 +120,7 @@ describe.each(exchanges)('$exchange klines through the simulator', ({ exchange, 
     running.push({ stop: () => sim.close() });
     sim.setMaintenance(true);
     const storage = new MemoryStorage();
-    const { poller } = runPoller(storage, { protocol: klineProtocolFor(exchange), symbol, interval: '1m', restUrl: sim.restUrl, historyMs: 30 * MINUTE, http: freshClient(exchange) });
+    const { poller } = runPoller(storage, { protocol: klinesOf(exchange), symbol, interval: '1m', restUrl: sim.restUrl, historyMs: 30 * MINUTE, http: freshClient(exchange) });
     await until(() => poller.progress.degraded !== undefined, 10_000, 'the degraded report');
     expect(poller.progress.degraded).toMatch(new RegExp(exchange));
     await sleep(600);
@@ -134,7 +137,7 @@ describe('klines after an outage', () => {
     const sim = await startBinanceSimulator({ symbols: ['ETH-USDT'], tradesPerSecond: 20 });
     running.push({ stop: () => sim.close() });
     const file = join(mkdtempSync(join(tmpdir(), 'qc-klines-')), 'k.db');
-    const options = { protocol: klineProtocolFor('binance'), symbol: 'ETH-USDT', interval: '1m', restUrl: sim.restUrl, historyMs: 2 * 24 * 60 * MINUTE };
+    const options = { protocol: klinesOf('binance'), symbol: 'ETH-USDT', interval: '1m', restUrl: sim.restUrl, historyMs: 2 * 24 * 60 * MINUTE };
     let storage = new SqliteStorage({ path: file });
     const first = runPoller(storage, { ...options, http: freshClient('binance') });
     await until(() => first.poller.verifiedThrough !== undefined, 30_000, 'the first fill');
@@ -159,7 +162,7 @@ describe('klines after an outage', () => {
     const sim = await startBinanceSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 5, restWeightLimit: { weight: 6, windowMs: 1000 } });
     running.push({ stop: () => sim.close() });
     const storage = new MemoryStorage();
-    const { poller } = runPoller(storage, { protocol: klineProtocolFor('binance'), symbol: 'BTC-USDT', interval: '1m', restUrl: sim.restUrl, historyMs: 8 * 1000 * MINUTE, http: freshClient('binance') });
+    const { poller } = runPoller(storage, { protocol: klinesOf('binance'), symbol: 'BTC-USDT', interval: '1m', restUrl: sim.restUrl, historyMs: 8 * 1000 * MINUTE, http: freshClient('binance') });
     await until(() => poller.verifiedThrough !== undefined, 60_000, 'the fill');
     expect(sim.rateLimited()).toBeGreaterThan(0);
     const from = alignDown(Date.now() - 8 * 1000 * MINUTE, MINUTE) + MINUTE;

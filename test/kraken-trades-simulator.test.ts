@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { startKrakenSimulator } from '../collectors/exchanges/kraken/simulator.js';
-import { exchangeSimulators } from '../collectors/exchanges/simulators.js';
+import { kraken } from '../collectors/exchanges/kraken/index.js';
 import { fixture, fixtureLines, lazyFixture, NO_FIXTURES } from './support/fixtures.js';
 import type { ProbeClient } from './support/probe-client.js';
 import { useSimulator } from './support/simulator-harness.js';
@@ -148,7 +148,7 @@ describe('Kraken simulator fidelity', () => {
   });
 
   it('is what `collector simulate --exchange kraken` starts', async () => {
-    const started = await exchangeSimulators.kraken!({ symbols: ['BTC-USD'], tradesPerSecond: 1 });
+    const started = await kraken.simulator({ symbols: ['BTC-USD'], tradesPerSecond: 1 });
     expect(started.wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
     await started.close();
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { startKrakenSimulator, type KrakenTradeEntry } from '../collectors/exchanges/kraken/simulator.js';
 import { krakenTimeMs, krakenTrades } from '../collectors/exchanges/kraken/trades.js';
-import { tradesCollectorKind } from '../collectors/trades/kind.js';
+import { tradesCollectorKind } from '../collectors/kinds.js';
 import { SymbolTable } from '../collectors/trades/protocol.js';
 import { SubscriptionAcks } from '../collectors/trades/subscription-acks.js';
 import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';

@@ -30,4 +30,10 @@ describe('npm run lint keeps the folders in one direction', () => {
     const errors = await layerErrors('storage/sqlite-rows.ts', "import type { WriteBatch } from './sqlite-writer.js';\nexport type B = WriteBatch;\n");
     expect(errors).toEqual(['layers/no-cycle: import cycle: storage/sqlite-rows.ts -> storage/sqlite-writer.ts -> storage/sqlite-rows.ts']);
   });
+
+  it('refuses an engine importing an exchange: it gets the Exchange object handed in', async () => {
+    const errors = await layerErrors('collectors/trades/reach.ts', "import { binance } from '../exchanges/index.js';\nexport const b = binance;\n");
+    expect(errors).toEqual([expect.stringMatching(/^layers\/no-reach: collectors\/trades\/reach\.ts may not import collectors\/exchanges\/index\.ts: an engine gets its exchange/)]);
+    expect(await layerErrors('collectors/kinds.ts', "import { builtInExchanges } from './exchanges/index.js';\nexport const e = builtInExchanges;\n")).toEqual([]);
+  });
 });

@@ -3,7 +3,7 @@ import { SyncedBook } from '../collectors/liquidity/book-sync.js';
 import { parseLiquidityArg } from '../collectors/liquidity/collect-arg.js';
 import { liquidityKey, liquiditySnapshot } from '../collectors/liquidity/depth.js';
 import { OrderBook, type LevelText } from '../collectors/liquidity/order-book.js';
-import { liquidityCollectorKind } from '../collectors/liquidity/kind.js';
+import { liquidityCollectorKind } from '../collectors/kinds.js';
 import { fixture, lazyFixture, NO_FIXTURES } from './support/fixtures.js';
 
 type Side = [string, string][];
@@ -112,6 +112,6 @@ describe('liquidity collect argument', () => {
     expect(() => parseLiquidityArg('rest:1s:2s')).toThrow(/bad liquidity argument/);
     expect(() => parseLiquidityArg('10ms')).toThrow(/minimum/);
     expect(liquidityCollectorKind.keysFor('binance', 'BTC-USDT', 'rest')).toEqual(['liquidity:binance:BTC-USDT']);
-    expect(() => liquidityCollectorKind.keysFor('nowhere', 'BTC-USDT', undefined)).toThrow(/supported: binance/);
+    expect(() => liquidityCollectorKind.keysFor('nowhere', 'BTC-USDT', undefined)).toThrow(/^unknown exchange "nowhere"; known: binance, okx, bybit, coinbase, kraken$/);
   });
 });

@@ -7,7 +7,7 @@ import { okxBookProtocol } from '../collectors/exchanges/okx/book.js';
 import { startOkxSimulator } from '../collectors/exchanges/okx/simulator.js';
 import { BookStreamCollector } from '../collectors/liquidity/book-stream.js';
 import { DepthPollCollector } from '../collectors/liquidity/depth-poller.js';
-import { liquidityCollectorKind } from '../collectors/liquidity/kind.js';
+import { liquidityCollectorKind } from '../collectors/kinds.js';
 import type { DataRequirement, DataSourceCollector, ExchangeEndpoints } from '../collectors/types.js';
 import { silentLogger } from '../common/logger.js';
 import { MemoryStorage } from '../storage/memory.js';

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { okxTrades } from '../collectors/exchanges/okx/trades.js';
 import { startOkxSimulator, type OkxTradePayload } from '../collectors/exchanges/okx/simulator.js';
 import { compareTradeIds } from '../collectors/trades/dedup.js';
-import { tradesCollectorKind } from '../collectors/trades/kind.js';
+import { tradesCollectorKind } from '../collectors/kinds.js';
 import { SymbolTable, type FrameContext, type TradeProtocol } from '../collectors/trades/protocol.js';
 import { SubscriptionAcks } from '../collectors/trades/subscription-acks.js';
 import type { Trade } from '../collectors/trades/trade.js';

@@ -10,7 +10,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import WebSocket from 'ws';
-import { tradesCollectorKind } from '../../collectors/trades/kind.js';
+import { tradesCollectorKind } from '../../collectors/kinds.js';
 import { tradesKey } from '../../collectors/trades/trade.js';
 import { silentLogger } from '../../common/logger.js';
 import { MemoryStorage } from '../../storage/memory.js';

@@ -1,5 +1,5 @@
-import { tradesCollectorKind } from '../trades/kind.js';
-import { tradeProtocolFor } from '../trades/protocols.js';
+import { capabilityOf, type ExchangeDirectory } from '../exchange.js';
+import { createTradesCollectorKind } from '../trades/kind.js';
 import type { CollectorContext, CollectorKind, DataRequirement, DataSourceCollector } from '../types.js';
 import { parseTimeframes, type Timeframe } from './candle-builder.js';
 import { CandleCollector, candlesKey } from './candle-collector.js';
@@ -19,35 +19,38 @@ function timeframesBySymbol(requirements: readonly DataRequirement[]): Map<strin
  * Candles computed from the live (and backfilled) trades of the pair's trades collector, for
  * several timeframes at once: `candles:1m,5m,1h`. One collector per exchange.
  */
-export const candlesCollectorKind: CollectorKind = {
-  name: 'candles',
+export function createCandlesCollectorKind(exchanges: ExchangeDirectory): CollectorKind {
+  const tradesKind = createTradesCollectorKind(exchanges);
+  return {
+    name: 'candles',
 
-  keysFor(exchange: string, symbol: string, arg: string | undefined): string[] {
-    const timeframes = parseTimeframes(arg);
-    // Built from trades: the exchange and symbol must be ones the trades collector takes.
-    tradesCollectorKind.keysFor(exchange, symbol, undefined);
-    return timeframes.map((tf) => candlesKey(exchange, symbol, tf.name));
-  },
+    keysFor(exchange: string, symbol: string, arg: string | undefined): string[] {
+      const timeframes = parseTimeframes(arg);
+      // Built from trades: the exchange and symbol must be ones the trades collector takes.
+      tradesKind.keysFor(exchange, symbol, undefined);
+      return timeframes.map((tf) => candlesKey(exchange, symbol, tf.name));
+    },
 
-  needs: () => ['trades'],
+    needs: () => ['trades'],
 
-  // Same keys, same timeframes in another order or spelling (`1m,5m` and `5m,60s`).
-  mergeArgs: (a, b) => parseTimeframes(a ?? b).map((tf) => tf.name).join(','),
+    // Same keys, same timeframes in another order or spelling (`1m,5m` and `5m,60s`).
+    mergeArgs: (a, b) => parseTimeframes(a ?? b).map((tf) => tf.name).join(','),
 
-  create(requirements: readonly DataRequirement[], context: CollectorContext): DataSourceCollector[] {
-    const { trades } = context;
-    if (!trades) throw new Error('candles are built from the trade tap: build collectors with loadDataSourceCollectors, or pass context.trades');
-    const exchanges = [...new Set(requirements.map((r) => r.exchange))];
-    return exchanges.map(
-      (exchange) =>
-        new CandleCollector({
-          id: `candles:${exchange}`,
-          exchange,
-          series: timeframesBySymbol(requirements.filter((r) => r.exchange === exchange)),
-          tap: trades,
-          idsIncrease: tradeProtocolFor(exchange).idsIncrease,
-          logger: context.logger,
-        }),
-    );
-  },
-};
+    create(requirements: readonly DataRequirement[], context: CollectorContext): DataSourceCollector[] {
+      const { trades } = context;
+      if (!trades) throw new Error('candles are built from the trade tap: build collectors with loadDataSourceCollectors, or pass context.trades');
+      const names = [...new Set(requirements.map((r) => r.exchange))];
+      return names.map(
+        (exchange) =>
+          new CandleCollector({
+            id: `candles:${exchange}`,
+            exchange,
+            series: timeframesBySymbol(requirements.filter((r) => r.exchange === exchange)),
+            tap: trades,
+            idsIncrease: capabilityOf(exchanges.get(exchange), 'trades').idsIncrease,
+            logger: context.logger,
+          }),
+      );
+    },
+  };
+}

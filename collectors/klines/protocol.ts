@@ -40,7 +40,8 @@ export interface ProviderHealth {
 /**
  * The hooks one exchange provides so the generic kline poller can collect its candles: the
  * endpoint and its paging, the row layout, the intervals it knows, its status check. One file
- * per exchange (collectors/exchanges/<exchange>/klines.ts) implements it; nothing else changes.
+ * per exchange (collectors/exchanges/<exchange>/klines.ts) implements it, named as `capabilities.klines`
+ * in the exchange's index.ts.
  */
 export interface KlineProtocol {
   /** Exchange name as used in configs and keys, e.g. `binance`. */

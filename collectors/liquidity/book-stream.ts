@@ -4,7 +4,7 @@ import type { DataCollectionStorage } from '../../storage/types.js';
 import { SymbolTable } from '../trades/protocol.js';
 import { RequestSender } from '../trades/request-sender.js';
 import { SubscriptionAcks } from '../trades/subscription-acks.js';
-import { maxFrameBytesOf } from '../exchanges/frame-limits.js';
+import { UNMEASURED_MAX_FRAME_BYTES } from '../exchange.js';
 import { SYMBOL_RETRY_MS, SymbolSubscriptions } from '../trades/symbol-subscriptions.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';
 import { droppedFrames, type DroppedFrames } from '../ws/dropped-frames.js';
@@ -37,6 +37,8 @@ export interface BookStreamOptions {
   ackTimeoutMs?: number;
   /** How often a symbol the exchange refused is tried again (ms); default 5 minutes. */
   symbolRetryMs?: number;
+  /** The largest frame taken (Exchange.maxFrameBytes); default UNMEASURED_MAX_FRAME_BYTES. */
+  maxFrameBytes?: number;
 }
 
 /** One connection's state. */
@@ -93,7 +95,7 @@ export class BookStreamCollector implements DataSourceCollector {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
     const checksum = protocol.checksum?.bind(protocol);
-    this.maxFrameBytes = maxFrameBytesOf(protocol.exchange);
+    this.maxFrameBytes = options.maxFrameBytes ?? UNMEASURED_MAX_FRAME_BYTES;
     this.dropped = droppedFrames(this.progress, this.logger, protocol.exchange, this.maxFrameBytes);
     this.books = new Map(symbols.map((symbol) => [symbol, new SyncedBook(protocol.depth, checksum)]));
     this.symbolRetryMs = options.symbolRetryMs ?? SYMBOL_RETRY_MS;

@@ -1,8 +1,7 @@
 import { silentLogger, type Logger } from '../../common/logger.js';
 import { maskUrl } from '../../common/sanitize.js';
 import type { DataCollectionStorage } from '../../storage/types.js';
-import { restLimitsOf } from '../exchanges/rest-limits.js';
-import { restClientFor, type RestClient } from '../rest/rest-client.js';
+import { restClientFor, type RestClient, type RestLimits } from '../rest/rest-client.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';
 import { liquidityKey } from './depth.js';
 import { validLevels } from './levels.js';
@@ -36,6 +35,8 @@ export interface DepthPollerOptions {
   intervalMs: number;
   staleAfterMs?: number;
   logger?: Logger;
+  /** The exchange's REST limits (Exchange.restLimits), shared with its other REST uses. */
+  restLimits?: RestLimits;
   /** Overrides the shared, rate-limited client of the exchange (tests). */
   http?: RestClient;
 }
@@ -75,7 +76,7 @@ export class DepthPollCollector implements DataSourceCollector {
     this.baseUrl = (options.restUrl ?? source.defaultRestUrl).replace(/\/+$/, '');
     this.intervalMs = options.intervalMs;
     this.logger = (options.logger ?? silentLogger).child({ collector: this.id });
-    this.http = options.http ?? restClientFor(source.exchange, this.baseUrl, this.logger, restLimitsOf(source.exchange));
+    this.http = options.http ?? restClientFor(source.exchange, this.baseUrl, this.logger, options.restLimits);
   }
 
   /** Polls until `signal` aborts; throws only when storage fails. */

@@ -1,10 +1,10 @@
 import { formatDuration } from '../../common/duration.js';
+import { capabilityOf, type ExchangeDirectory } from '../exchange.js';
 import type { CollectorContext, CollectorKind, DataRequirement, DataSourceCollector } from '../types.js';
 import { BookStreamCollector } from './book-stream.js';
 import { DEFAULT_LIQUIDITY_INTERVAL_MS, parseLiquidityArg, type LiquidityMode } from './collect-arg.js';
 import { DepthPollCollector } from './depth-poller.js';
 import { liquidityKey } from './depth.js';
-import { bookProtocolFor, depthSourceFor } from './protocols.js';
 import { groupBy, minDefined } from '../../common/collections.js';
 
 /** One pair to collect and how, after merging every requirement naming it. */
@@ -49,47 +49,51 @@ function collectorId(exchange: string, mode: LiquidityMode, index: number): stri
  * Order-book liquidity snapshots (`collect: [liquidity]`, `liquidity:rest`, `liquidity:ws:500ms`):
  * over each exchange's WebSocket book channel (default) or by polling its REST depth endpoint.
  */
-export const liquidityCollectorKind: CollectorKind = {
-  /** Two feeds asking for one pair's book differently share one collector: WebSocket beats REST, the shorter interval wins. */
-  mergeArgs(a, b) {
-    const x = parseLiquidityArg(a);
-    const y = parseLiquidityArg(b);
-    return `${x.source === 'ws' || y.source === 'ws' ? 'ws' : 'rest'}:${Math.min(x.intervalMs, y.intervalMs)}ms`;
-  },
+export function createLiquidityCollectorKind(exchanges: ExchangeDirectory): CollectorKind {
+  return {
+    /** Two feeds asking for one pair's book differently share one collector: WebSocket beats REST, the shorter interval wins. */
+    mergeArgs(a, b) {
+      const x = parseLiquidityArg(a);
+      const y = parseLiquidityArg(b);
+      return `${x.source === 'ws' || y.source === 'ws' ? 'ws' : 'rest'}:${Math.min(x.intervalMs, y.intervalMs)}ms`;
+    },
 
-  name: 'liquidity',
+    name: 'liquidity',
 
-  keysFor(exchange: string, symbol: string, arg: string | undefined): string[] {
-    const mode = parseLiquidityArg(arg);
-    // Validates the exchange and the symbol's spelling at config time, not at connect.
-    if (mode.source === 'ws') bookProtocolFor(exchange).toExchangeSymbol(symbol);
-    else depthSourceFor(exchange).toRestSymbol(symbol);
-    return [liquidityKey(exchange, symbol)];
-  },
+    keysFor(exchange: string, symbol: string, arg: string | undefined): string[] {
+      const mode = parseLiquidityArg(arg);
+      // Validates the exchange and the symbol's spelling at config time, not at connect.
+      if (mode.source === 'ws') capabilityOf(exchanges.get(exchange), 'book').toExchangeSymbol(symbol);
+      else capabilityOf(exchanges.get(exchange), 'depthRest').toRestSymbol(symbol);
+      return [liquidityKey(exchange, symbol)];
+    },
 
-  create(requirements: readonly DataRequirement[], context: CollectorContext): DataSourceCollector[] {
-    const collectors: DataSourceCollector[] = [];
-    const plans = planPairs(requirements, context);
-    for (const group of groupBy(plans, (p) => `${p.exchange} ${p.source} ${p.intervalMs}`).values()) {
-      const { exchange, source, intervalMs } = group[0]!;
-      const endpoints = context.exchanges[exchange] ?? {};
-      const perCollector = source === 'ws' ? bookProtocolFor(exchange).maxSymbolsPerConnection : group.length;
-      for (let start = 0; start < group.length; start += perCollector) {
-        const chunk = group.slice(start, start + perCollector);
-        const common = {
-          id: collectorId(exchange, { source, intervalMs }, start / perCollector + 1),
-          symbols: chunk.map((p) => p.symbol),
-          intervalMs,
-          staleAfterMs: chunk.map((p) => p.staleAfterMs).reduce(minDefined, undefined),
-          logger: context.logger,
-        };
-        collectors.push(
-          source === 'ws'
-            ? new BookStreamCollector({ ...common, protocol: bookProtocolFor(exchange), wsUrl: endpoints.wsUrl })
-            : new DepthPollCollector({ ...common, source: depthSourceFor(exchange), restUrl: endpoints.restUrl }),
-        );
+    create(requirements: readonly DataRequirement[], context: CollectorContext): DataSourceCollector[] {
+      const collectors: DataSourceCollector[] = [];
+      const plans = planPairs(requirements, context);
+      for (const group of groupBy(plans, (p) => `${p.exchange} ${p.source} ${p.intervalMs}`).values()) {
+        const { exchange, source, intervalMs } = group[0]!;
+        const endpoints = context.exchanges[exchange] ?? {};
+        const of = exchanges.get(exchange);
+        const book = source === 'ws' ? capabilityOf(of, 'book') : undefined;
+        const perCollector = book ? book.maxSymbolsPerConnection : group.length;
+        for (let start = 0; start < group.length; start += perCollector) {
+          const chunk = group.slice(start, start + perCollector);
+          const common = {
+            id: collectorId(exchange, { source, intervalMs }, start / perCollector + 1),
+            symbols: chunk.map((p) => p.symbol),
+            intervalMs,
+            staleAfterMs: chunk.map((p) => p.staleAfterMs).reduce(minDefined, undefined),
+            logger: context.logger,
+          };
+          collectors.push(
+            book
+              ? new BookStreamCollector({ ...common, protocol: book, wsUrl: endpoints.wsUrl, maxFrameBytes: of.maxFrameBytes })
+              : new DepthPollCollector({ ...common, source: capabilityOf(of, 'depthRest'), restUrl: endpoints.restUrl, restLimits: of.restLimits }),
+          );
+        }
       }
-    }
-    return collectors;
-  },
-};
+      return collectors;
+    },
+  };
+}

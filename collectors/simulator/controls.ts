@@ -99,3 +99,13 @@ export function simulatorControls<C extends SimulatorClient, T>(server: Simulato
     },
   };
 }
+
+/** What `collector simulate` needs of an exchange simulator: its URLs, its fault switches, close. */
+export type ExchangeSimulator = Pick<
+  SimulatorControls<unknown>,
+  'wsUrl' | 'restUrl' | 'close' | 'dropConnections' | 'sendMalformed' | 'pause' | 'resume' | 'refuseSubscriptions' | 'throttleRest'
+> &
+  Pick<RestMarketControls, 'setMaintenance'> & {
+    /** Fault: the next order-book update fails the client's checks; absent where no book is simulated. */
+    corruptNextBookUpdate?(): void;
+  };

@@ -54,6 +54,13 @@ function requestUrl(req: IncomingMessage): URL {
   return new URL(req.url ?? '/', 'http://localhost');
 }
 
+/** A REST answer: status, JSON body and extra headers. */
+export interface RestAnswer {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
 /** Writes `body` as a JSON reply; the content type is the exchange's own spelling. */
 export function sendJson(res: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
   res.writeHead(status, { 'Content-Type': contentType }).end(JSON.stringify(body));

@@ -1,6 +1,5 @@
 import type { Logger } from '../../common/logger.js';
-import { restLimitsOf } from '../exchanges/rest-limits.js';
-import { restClientFor } from '../rest/rest-client.js';
+import { restClientFor, type RestLimits } from '../rest/rest-client.js';
 import type { ListedInstrument } from './instruments.js';
 import type { SymbolTable, TradeProtocol } from './protocol.js';
 
@@ -16,6 +15,8 @@ export interface InstrumentCheckOptions {
   symbols: SymbolTable;
   /** Where to ask; undefined when there is none (only `wsUrl` overridden: production lists would not fit). */
   restUrl: string | undefined;
+  /** The exchange's REST limits, shared with its other REST uses. */
+  restLimits?: RestLimits;
   logger: Logger;
   signal: AbortSignal;
   /** An answer this old (ms) is asked for again: how soon a symbol listed or delisted meanwhile is noticed. */
@@ -43,7 +44,7 @@ export async function unlistedSymbols(options: InstrumentCheckOptions): Promise<
 }
 
 /** Fetches the list and compares; never rejects. */
-async function checkOnce({ protocol, symbols, restUrl, logger }: InstrumentCheckOptions): Promise<ReadonlyMap<string, string>> {
+async function checkOnce({ protocol, symbols, restUrl, restLimits, logger }: InstrumentCheckOptions): Promise<ReadonlyMap<string, string>> {
   const { exchange, instruments } = protocol;
   const unlisted = new Map<string, string>();
   if (restUrl === undefined) {
@@ -53,7 +54,7 @@ async function checkOnce({ protocol, symbols, restUrl, logger }: InstrumentCheck
   const wanted = symbols.unified.map((symbol) => symbols.toExchange(symbol));
   let listed: ListedInstrument[];
   try {
-    const http = restClientFor(exchange, restUrl, logger, restLimitsOf(exchange));
+    const http = restClientFor(exchange, restUrl, logger, restLimits);
     listed = await instruments!.fetch({ wanted, restUrl, http, signal: AbortSignal.timeout(LIST_WAIT_MS) });
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);

@@ -1,5 +1,6 @@
+import { capabilityOf, type ExchangeDirectory } from '../exchange.js';
 import type { CollectorContext, CollectorKind, DataRequirement, DataSourceCollector } from '../types.js';
-import { tradeProtocolFor } from './protocols.js';
+import { gapsKey } from './gap-records.js';
 import { tradesKey } from './trade.js';
 import { TradeStreamCollector } from './trade-stream.js';
 import { groupBy } from '../../common/collections.js';
@@ -17,43 +18,53 @@ function longestHistory(requirements: readonly DataRequirement[]): number | unde
 }
 
 /** Live trades over each exchange's WebSocket: one collector per connection's worth of symbols. */
-export const tradesCollectorKind: CollectorKind = {
-  name: 'trades',
-  // Gaps the REST backfill could not fill are recorded under gaps:<exchange>:<SYMBOL>.
-  seriesKinds: ['trades', 'gaps'],
+export function createTradesCollectorKind(exchanges: ExchangeDirectory): CollectorKind {
+  return {
+    name: 'trades',
+    // Gaps the REST backfill could not fill are recorded under gaps:<exchange>:<SYMBOL>.
+    seriesKinds: ['trades', 'gaps'],
 
-  keysFor(exchange: string, symbol: string, arg: string | undefined): string[] {
-    if (arg !== undefined) throw new Error(`trades takes no argument, got trades:${arg} (write just "trades")`);
-    // Validates the exchange and the symbol's spelling now, at config time, not at connect.
-    tradeProtocolFor(exchange).toExchangeSymbol(symbol);
-    return [tradesKey(exchange, symbol)];
-  },
+    keysFor(exchange: string, symbol: string, arg: string | undefined): string[] {
+      if (arg !== undefined) throw new Error(`trades takes no argument, got trades:${arg} (write just "trades")`);
+      // Validates the exchange and the symbol's spelling now, at config time, not at connect.
+      capabilityOf(exchanges.get(exchange), 'trades').toExchangeSymbol(symbol);
+      return [tradesKey(exchange, symbol)];
+    },
 
-  create(requirements: readonly DataRequirement[], context: CollectorContext): DataSourceCollector[] {
-    const collectors: DataSourceCollector[] = [];
-    for (const [exchange, ofExchange] of groupBy(requirements, (r) => r.exchange)) {
-      const protocol = tradeProtocolFor(exchange);
-      const bySymbol = [...groupBy(ofExchange, (r) => r.symbol)];
-      const perConnection = protocol.maxStreamsPerConnection;
-      for (let start = 0; start < bySymbol.length; start += perConnection) {
-        const group = bySymbol.slice(start, start + perConnection);
-        const index = start / perConnection + 1;
-        const id = index === 1 ? `trades:${exchange}` : `trades:${exchange}#${index}`;
-        collectors.push(
-          new TradeStreamCollector({
-            id,
-            protocol,
-            symbols: group.map(([symbol]) => symbol),
-            wsUrl: context.exchanges[exchange]?.wsUrl,
-            restUrl: context.exchanges[exchange]?.restUrl,
-            staleAfterMs: minStaleAfter(group.flatMap(([, reqs]) => reqs)),
-            logger: context.logger,
-            tap: context.trades,
-            maxBackfillMs: longestHistory(group.flatMap(([, reqs]) => reqs)),
-          }),
-        );
+    warnings({ exchange, symbol }: DataRequirement): string[] {
+      if (exchanges.get(exchange).capabilities.tradeHistory) return [];
+      return [`${exchange} has no trade history over REST: trades missed while disconnected are recorded as gaps (${gapsKey(exchange, symbol)}), not backfilled`];
+    },
+
+    create(requirements: readonly DataRequirement[], context: CollectorContext): DataSourceCollector[] {
+      const collectors: DataSourceCollector[] = [];
+      for (const [exchange, ofExchange] of groupBy(requirements, (r) => r.exchange)) {
+        const { restLimits, maxFrameBytes } = exchanges.get(exchange);
+        const protocol = capabilityOf(exchanges.get(exchange), 'trades');
+        const bySymbol = [...groupBy(ofExchange, (r) => r.symbol)];
+        const perConnection = protocol.maxStreamsPerConnection;
+        for (let start = 0; start < bySymbol.length; start += perConnection) {
+          const group = bySymbol.slice(start, start + perConnection);
+          const index = start / perConnection + 1;
+          const id = index === 1 ? `trades:${exchange}` : `trades:${exchange}#${index}`;
+          collectors.push(
+            new TradeStreamCollector({
+              id,
+              protocol,
+              symbols: group.map(([symbol]) => symbol),
+              wsUrl: context.exchanges[exchange]?.wsUrl,
+              restUrl: context.exchanges[exchange]?.restUrl,
+              staleAfterMs: minStaleAfter(group.flatMap(([, reqs]) => reqs)),
+              logger: context.logger,
+              tap: context.trades,
+              maxBackfillMs: longestHistory(group.flatMap(([, reqs]) => reqs)),
+              restLimits,
+              maxFrameBytes,
+            }),
+          );
+        }
       }
-    }
-    return collectors;
-  },
-};
+      return collectors;
+    },
+  };
+}

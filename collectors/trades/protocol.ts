@@ -5,7 +5,8 @@ import type { Trade } from './trade.js';
 /**
  * The hooks one exchange provides so the generic trade stream can collect its trades: where to
  * connect, what to send, how to read each frame, and the limits to respect. One file per
- * exchange (collectors/exchanges/<exchange>/trades.ts) implements it; nothing else changes.
+ * exchange (collectors/exchanges/<exchange>/trades.ts) implements it, named as `capabilities.trades`
+ * in the exchange's index.ts.
  */
 export interface TradeProtocol {
   /** Exchange name as used in configs and keys, e.g. `binance`. */

@@ -2,7 +2,7 @@ import type WebSocket from 'ws';
 import { silentLogger, type Logger } from '../../common/logger.js';
 import { maskUrl } from '../../common/sanitize.js';
 import type { CollectorCheckpoint, DataCollectionStorage } from '../../storage/types.js';
-import { maxFrameBytesOf } from '../exchanges/frame-limits.js';
+import { UNMEASURED_MAX_FRAME_BYTES } from '../exchange.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';
 import { tradeProblem, withoutRefused } from '../validation.js';
 import { droppedFrames, type DroppedFrames } from '../ws/dropped-frames.js';
@@ -13,8 +13,7 @@ import { GapFiller, type GapSink } from './gap-filler.js';
 import { GAP_FIELDS, gapsKey } from './gap-records.js';
 import { unlistedSymbols } from './instrument-check.js';
 import { SymbolTable, type FrameContext, type ParsedFrame, type TradeProtocol } from './protocol.js';
-import { restLimitsOf } from '../exchanges/rest-limits.js';
-import { restClientFor } from '../rest/rest-client.js';
+import { restClientFor, type RestLimits } from '../rest/rest-client.js';
 import { RequestSender } from './request-sender.js';
 import { SubscriptionAcks } from './subscription-acks.js';
 import { SYMBOL_RETRY_MS, SymbolSubscriptions } from './symbol-subscriptions.js';
@@ -78,6 +77,10 @@ export interface TradeStreamOptions {
   maxBackfillMs?: number;
   /** How often a symbol that cannot be collected (not listed, refused) is tried again (ms); default 5 minutes. */
   symbolRetryMs?: number;
+  /** The exchange's REST limits (Exchange.restLimits), for backfills and the instrument list; without them requests are only serialized. */
+  restLimits?: RestLimits;
+  /** The largest frame taken (Exchange.maxFrameBytes); default UNMEASURED_MAX_FRAME_BYTES. */
+  maxFrameBytes?: number;
 }
 
 /**
@@ -110,6 +113,7 @@ export class TradeStreamCollector implements DataSourceCollector {
   private readonly tap: TradeTap | undefined;
   // Where the exchange's instrument list is asked for; undefined when nowhere (only wsUrl overridden).
   private readonly instrumentsRestUrl: string | undefined;
+  private readonly restLimits: RestLimits | undefined;
   // Outlives a run: a symbol that failed stays out until its retry is due.
   private readonly subscriptions: SymbolSubscriptions;
   private readonly symbolRetryMs: number;
@@ -133,7 +137,7 @@ export class TradeStreamCollector implements DataSourceCollector {
     this.keys = symbols.map((symbol) => tradesKey(protocol.exchange, symbol));
     this.staleAfterMs = options.staleAfterMs;
     this.wsUrl = options.wsUrl ?? protocol.defaultWsUrl;
-    this.maxFrameBytes = maxFrameBytesOf(protocol.exchange);
+    this.maxFrameBytes = options.maxFrameBytes ?? UNMEASURED_MAX_FRAME_BYTES;
     this.logger = (options.logger ?? silentLogger).child({ collector: this.id });
     this.dropped = droppedFrames(this.progress, this.logger, protocol.exchange, this.maxFrameBytes);
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
@@ -149,12 +153,13 @@ export class TradeStreamCollector implements DataSourceCollector {
       history,
       idsSequential: history?.idsSequential ?? false,
       restUrl,
-      http: restClientFor(protocol.exchange, restUrl ?? '', this.logger, restLimitsOf(protocol.exchange)),
+      http: restClientFor(protocol.exchange, restUrl ?? '', this.logger, options.restLimits),
       logger: this.logger,
       progress: this.progress,
       maxBackfillMs: options.maxBackfillMs,
     });
     this.tap = options.tap;
+    this.restLimits = options.restLimits;
     this.instrumentsRestUrl = options.restUrl ?? (options.wsUrl === undefined ? protocol.instruments?.defaultRestUrl : undefined);
     this.symbolOfKey = new Map(this.symbols.unified.map((symbol) => [tradesKey(protocol.exchange, symbol), symbol]));
     this.symbolRetryMs = options.symbolRetryMs ?? SYMBOL_RETRY_MS;
@@ -403,7 +408,7 @@ export class TradeStreamCollector implements DataSourceCollector {
   /** The collector's symbols the exchange does not list, with why; asked again at most every symbolRetryMs. */
   private unlisted(signal: AbortSignal): Promise<ReadonlyMap<string, string>> {
     const { protocol, symbols, logger } = this;
-    return unlistedSymbols({ protocol, symbols, restUrl: this.instrumentsRestUrl, logger, signal, maxAgeMs: this.symbolRetryMs });
+    return unlistedSymbols({ protocol, symbols, restUrl: this.instrumentsRestUrl, restLimits: this.restLimits, logger, signal, maxAgeMs: this.symbolRetryMs });
   }
 
   private onText(text: string, connection: Connection, run: Run): void {

@@ -1,4 +1,4 @@
-import { buildFeeds, loadDataSourceCollectors } from '../../feeds/load.js';
+import { buildFeeds, dataRequirements, loadDataSourceCollectors, requirementWarnings } from '../../feeds/load.js';
 import { loadConfig } from '../config/load.js';
 import { createContainer, registryOf } from '../container.js';
 import type { ServiceStatus } from '../data-collector.js';
@@ -14,6 +14,7 @@ export async function validateCommand(opts: { config: string }): Promise<string>
   const registry = registryOf(container);
   const feeds = buildFeeds(config.feeds, registry);
   const collectors = loadDataSourceCollectors(feeds, registry, { exchanges: config.exchanges, logger: silentLogger });
+  const warnings = requirementWarnings(dataRequirements(feeds, registry), registry);
   // Shown to people and pasted into tickets: never print a secret.
   const storage = Object.entries(config.storage)
     .filter(([k, v]) => k !== 'kind' && v !== undefined && v !== '')
@@ -25,6 +26,7 @@ export async function validateCommand(opts: { config: string }): Promise<string>
     `feeds (${feeds.length}): ${feeds.map((f) => `${f.name} [${f.kind}]`).join(', ') || '(none)'}`,
     `collectors (${collectors.length}): ${collectors.map((c) => `${c.id} → ${c.keys.join(', ')}`).join('; ') || '(none)'}`,
     `status server: ${config.http ? `http://${config.http.listen.host}:${config.http.listen.port}${config.http.token ? ' (token required)' : ''}` : 'off'}`,
+    ...warnings.map((warning) => `warning: ${warning}`),
   ].join('\n');
 }
 

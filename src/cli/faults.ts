@@ -1,4 +1,4 @@
-import type { ExchangeSimulator } from '../../collectors/exchanges/simulators.js';
+import type { ExchangeSimulator } from '../../collectors/simulator/controls.js';
 import { parseDuration } from '../../common/duration.js';
 
 /** One scheduled fault of `collector simulate --faults`. */

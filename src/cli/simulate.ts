@@ -1,4 +1,4 @@
-import { exchangeSimulators } from '../../collectors/exchanges/simulators.js';
+import { exchanges } from '../../collectors/exchanges/index.js';
 import { UsageError } from './errors.js';
 import { describeFault, parseFaults, scheduleFaults, type FaultPlan } from './faults.js';
 
@@ -7,8 +7,11 @@ import { describeFault, parseFaults, scheduleFaults, type FaultPlan } from './fa
  * trades, until Ctrl-C. Point a config's `exchanges.<name>` at the URLs it prints.
  */
 export async function simulateCommand(opts: { exchange: string; port: string; symbols: string; rate: string; faults?: string }): Promise<number> {
-  const start = Object.hasOwn(exchangeSimulators, opts.exchange) ? exchangeSimulators[opts.exchange] : undefined;
-  if (!start) throw new UsageError(`--exchange: no simulator for ${opts.exchange}; available: ${Object.keys(exchangeSimulators).join(', ')}`);
+  const start = exchanges.find((exchange) => exchange.name === opts.exchange)?.simulator;
+  if (!start) {
+    const available = exchanges.filter((exchange) => exchange.simulator).map((exchange) => exchange.name);
+    throw new UsageError(`--exchange: no simulator for ${opts.exchange}; available: ${available.join(', ')}`);
+  }
   const port = Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port: expected 0 to 65535, got ${opts.port}`);
   const tradesPerSecond = Number(opts.rate);

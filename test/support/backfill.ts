@@ -6,11 +6,11 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import type { SimulatedTrade } from '../../collectors/simulator/market.js';
-import { tradesCollectorKind } from '../../collectors/trades/kind.js';
+import { tradesCollectorKind } from '../../collectors/kinds.js';
 import type { DataSourceCollector } from '../../collectors/types.js';
 import { silentLogger } from '../../common/logger.js';
 import { MemoryStorage } from '../../storage/memory.js';
-import type { ExchangeSimulator } from '../../collectors/exchanges/simulators.js';
+import type { ExchangeSimulator } from '../../collectors/simulator/controls.js';
 import type { SimulatorStartOptions } from '../../collectors/simulator/controls.js';
 import { useSimulator } from './simulator-harness.js';
 import { toLots } from './trade-samples.js';

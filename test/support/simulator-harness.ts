@@ -1,5 +1,5 @@
 import { afterEach } from 'vitest';
-import type { ExchangeSimulator } from '../../collectors/exchanges/simulators.js';
+import type { ExchangeSimulator } from '../../collectors/simulator/controls.js';
 import { connectProbe, type ProbeClient } from './probe-client.js';
 
 /** A simulator as the tests of one describe block see it. */

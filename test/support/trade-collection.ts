@@ -5,7 +5,7 @@
  * its trades; these run the scenario and make the checks every exchange shares.
  */
 import { expect, vi } from 'vitest';
-import { tradesCollectorKind } from '../../collectors/trades/kind.js';
+import { tradesCollectorKind } from '../../collectors/kinds.js';
 import type { TradeStreamCollector } from '../../collectors/trades/trade-stream.js';
 import type { DataSourceCollector } from '../../collectors/types.js';
 import { silentLogger } from '../../common/logger.js';

@@ -5,7 +5,7 @@
  */
 import { BookFault, priceText, SimulatedBook, sizeText, ticksOf, type SimLevel } from '../../simulator/book.js';
 import type { RequestBudget } from '../../simulator/request-budget.js';
-import type { RestAnswer } from './simulator-history.js';
+import type { RestAnswer } from '../../simulator/server.js';
 
 const PARTIAL_LEVELS = 20;
 const PUSH_INTERVAL_MS = 100;

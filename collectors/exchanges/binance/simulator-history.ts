@@ -5,6 +5,7 @@
  */
 import type { SimulatedTrade } from '../../simulator/market.js';
 import type { RequestBudget } from '../../simulator/request-budget.js';
+import type { RestAnswer } from '../../simulator/server.js';
 
 /** One entry as Binance prints it (rest_historicalTrades_BTCUSDT.json), in its key order. */
 export interface BinanceHistoricalTrade {
@@ -15,13 +16,6 @@ export interface BinanceHistoricalTrade {
   time: number;
   isBuyerMaker: boolean;
   isBestMatch: true;
-}
-
-/** A REST answer: status, JSON body and extra headers. */
-export interface RestAnswer {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
 }
 
 const WEIGHT = 25;

@@ -6,7 +6,7 @@ import { alignDown, alignUp } from '../../klines/open-times.js';
 import type { MaintenanceWindows } from '../../simulator/maintenance.js';
 import type { SimulatedKline, SimulatedKlines } from '../../simulator/kline-source.js';
 import type { RequestBudget } from '../../simulator/request-budget.js';
-import type { RestAnswer } from './simulator-history.js';
+import type { RestAnswer } from '../../simulator/server.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

@@ -8,7 +8,7 @@
 import type { WebSocket } from 'ws';
 import { BookFault, priceText, SimulatedBook, sizeText, ticksOf, type SimLevel } from '../../simulator/book.js';
 import type { RequestBudget } from '../../simulator/request-budget.js';
-import type { RestAnswer } from '../binance/simulator-history.js';
+import type { RestAnswer } from '../../simulator/server.js';
 import { isoMicros, trimDecimal } from './simulator-frames.js';
 import type { Subscriptions } from './simulator-requests.js';
 

@@ -5,7 +5,7 @@
  */
 import type { SimulatedTrade } from '../../simulator/market.js';
 import type { RequestBudget } from '../../simulator/request-budget.js';
-import type { RestAnswer } from '../binance/simulator-history.js';
+import type { RestAnswer } from '../../simulator/server.js';
 import { isoMicros } from './simulator-frames.js';
 
 /** One entry as Coinbase prints it (rest_trades_BTC-USD_limit2_2026-06-19.json), in its key order. */

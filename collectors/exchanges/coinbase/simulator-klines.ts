@@ -6,7 +6,7 @@
  */
 import type { SimulatedKlines } from '../../simulator/kline-source.js';
 import type { RequestBudget } from '../../simulator/request-budget.js';
-import type { RestAnswer } from '../binance/simulator-history.js';
+import type { RestAnswer } from '../../simulator/server.js';
 
 /** One candle row as Coinbase prints it (rest_candles_BTC-USD_60s_first2rows_2026-06-19.json): numbers, low and high first. */
 export type CoinbaseCandleRow = [time: number, low: number, high: number, open: number, close: number, volume: number];

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from '../../simulator/server.js';
-import type { RestAnswer } from '../binance/simulator-history.js';
+import type { RestAnswer } from '../../simulator/server.js';
 import { maintenanceAnswer, type CoinbaseMarketRoutes } from './simulator-klines.js';
 
 /** A product as `GET /products/<id>` returns it, for the simulator's cent ticks and 0.00001 lots. */

@@ -5,7 +5,7 @@
  */
 import type { SimulatedTrade } from '../../simulator/market.js';
 import type { RequestBudget } from '../../simulator/request-budget.js';
-import type { RestAnswer } from '../binance/simulator-history.js';
+import type { RestAnswer } from '../../simulator/server.js';
 
 export type KrakenRestTrade = [price: string, volume: string, time: number, side: 'b' | 's', ordertype: 'l' | 'm', misc: string, tradeId: number];
 

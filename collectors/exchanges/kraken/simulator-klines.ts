@@ -6,7 +6,7 @@
  */
 import type { SimulatedKlines } from '../../simulator/kline-source.js';
 import type { RequestBudget } from '../../simulator/request-budget.js';
-import type { RestAnswer } from '../binance/simulator-history.js';
+import type { RestAnswer } from '../../simulator/server.js';
 
 /** One OHLC entry as Kraken prints it (rest_OHLC_XBTUSDT_1m_2025-11.json): decimals as strings, count a number. */
 export type KrakenOhlcRow = [time: number, open: string, high: string, low: string, close: string, vwap: string, volume: string, count: number];

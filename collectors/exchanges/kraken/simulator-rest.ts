@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { priceText, sizeText, type SimLevel } from '../../simulator/book.js';
 import type { RequestBudget } from '../../simulator/request-budget.js';
 import { sendJson } from '../../simulator/server.js';
-import type { RestAnswer } from '../binance/simulator-history.js';
+import type { RestAnswer } from '../../simulator/server.js';
 import { answerSystemStatus, unavailableAnswer, type KrakenMarketRoutes } from './simulator-klines.js';
 
 // REST keeps Kraken's legacy asset names: XBT for BTC, X/Z-prefixed codes for the oldest assets

@@ -10,7 +10,7 @@ import type { WebSocket } from 'ws';
 import { OrderBook } from '../../liquidity/order-book.js';
 import { BookFault, priceText, SimulatedBook, sizeText, ticksOf, topDiff, type SimLevel } from '../../simulator/book.js';
 import type { RequestBudget } from '../../simulator/request-budget.js';
-import type { RestAnswer } from '../binance/simulator-history.js';
+import type { RestAnswer } from '../../simulator/server.js';
 import { okxBookChecksum } from './book.js';
 import { OKX_MAINTENANCE_ANSWER } from './simulator-klines.js';
 

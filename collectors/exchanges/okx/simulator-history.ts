@@ -5,7 +5,7 @@
  */
 import type { SimulatedTrade } from '../../simulator/market.js';
 import type { RequestBudget } from '../../simulator/request-budget.js';
-import type { RestAnswer } from '../binance/simulator-history.js';
+import type { RestAnswer } from '../../simulator/server.js';
 
 /** One entry as OKX prints it (rest_trades_BTC-USDT_2025-05-13.json), in its key order. */
 export interface OkxHistoryTrade {

@@ -6,7 +6,7 @@
 import type { SimulatedKline, SimulatedKlines } from '../../simulator/kline-source.js';
 import type { RequestBudget } from '../../simulator/request-budget.js';
 import { alignDown } from '../../klines/open-times.js';
-import type { RestAnswer } from '../binance/simulator-history.js';
+import type { RestAnswer } from '../../simulator/server.js';
 import { alignUp } from '../../klines/open-times.js';
 import type { MaintenanceWindows } from '../../simulator/maintenance.js';
 

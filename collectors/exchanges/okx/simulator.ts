@@ -7,7 +7,7 @@ import type { SimulatedTrade, TradeTally } from '../../simulator/market.js';
 import { RequestBudget } from '../../simulator/request-budget.js';
 import { sendJson, startSimulatorServer, type AcceptSocket } from '../../simulator/server.js';
 import { TradeFeed, type SentRecords } from '../../simulator/trade-feed.js';
-import type { RestAnswer } from '../binance/simulator-history.js';
+import type { RestAnswer } from '../../simulator/server.js';
 import { MaintenanceWindows } from '../../simulator/maintenance.js';
 import { answerHistoryTrades } from './simulator-history.js';
 import { answerOkxCandles, answerOkxSystemStatus, OKX_MAINTENANCE_ANSWER } from './simulator-klines.js';

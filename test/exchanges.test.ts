@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { exchangeDirectory, type Exchange } from '../collectors/exchange.js';
+import { binance } from '../collectors/exchanges/binance/index.js';
+import { exchanges } from '../collectors/exchanges/index.js';
+import { createLiquidityCollectorKind } from '../collectors/liquidity/kind.js';
+import { createTradesCollectorKind } from '../collectors/trades/kind.js';
+
+// The one list of exchanges: each entry is one consistent object, and what it names is its own.
+describe.each(exchanges.map((exchange: Exchange) => ({ name: exchange.name, exchange })))('the $name exchange object', ({ name, exchange }) => {
+  it('names itself in every capability, and shares one REST limit and one history with its protocols', () => {
+    const { trades, tradeHistory, instruments, klines, book, depthRest, status } = exchange.capabilities;
+    for (const capability of [trades, klines, book, depthRest]) expect(capability?.exchange ?? name).toBe(name);
+    expect(tradeHistory).toBe(trades?.history);
+    expect(instruments).toBe(trades?.instruments);
+    expect(status).toBe(klines?.health);
+    if (klines) expect(klines.limits).toBe(exchange.restLimits);
+    expect(exchange.maxFrameBytes).toBeGreaterThanOrEqual(1024 * 1024);
+    expect(exchange.endpoints.wsUrl ?? exchange.endpoints.restUrl).toMatch(/^(wss|https):\/\//);
+  });
+
+  it('spells BTC-USDT its own way and refuses a malformed symbol', () => {
+    expect(exchange.symbols.toExchange('BTC-USDT')).toMatch(/BTC|XBT/);
+    expect(() => exchange.symbols.toExchange('BTCUSDT')).toThrow(new RegExp(name));
+  });
+
+  it('starts its simulator, which serves its protocol on loopback', async () => {
+    const sim = await exchange.simulator!({ symbols: ['BTC-USDT'], tradesPerSecond: 1 });
+    try {
+      expect(sim.wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+/);
+      expect(sim.restUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
+it('lists each exchange once', () => {
+  const names = exchanges.map((exchange) => exchange.name);
+  expect(new Set(names).size).toBe(names.length);
+});
+
+describe('an exchange lacking a capability', () => {
+  // Binance as if it had no WebSocket book and no trade history.
+  const { book: _book, tradeHistory: _history, ...rest } = binance.capabilities;
+  const lacking = exchangeDirectory([{ ...binance, capabilities: rest }]);
+
+  it('is refused at config time, naming the exchange and the capability, where nothing could be collected', () => {
+    const liquidity = createLiquidityCollectorKind(lacking);
+    expect(() => liquidity.keysFor('binance', 'BTC-USDT', undefined)).toThrow(/^binance has no order book over WebSocket$/);
+    expect(liquidity.keysFor('binance', 'BTC-USDT', 'rest')).toEqual(['liquidity:binance:BTC-USDT']);
+  });
+
+  it('is a warning where the fallback is a gap record', () => {
+    const requirement = { id: 'trades:binance:BTC-USDT', collector: 'trades', exchange: 'binance', symbol: 'BTC-USDT', keys: ['trades:binance:BTC-USDT'] };
+    expect(createTradesCollectorKind(lacking).warnings!(requirement)).toEqual([
+      'binance has no trade history over REST: trades missed while disconnected are recorded as gaps (gaps:binance:BTC-USDT), not backfilled',
+    ]);
+    expect(createTradesCollectorKind(exchangeDirectory([binance])).warnings!(requirement)).toEqual([]);
+  });
+});
