@@ -2,6 +2,7 @@ import type { RestLimits } from '../rest/rest-client.js';
 import { binanceRestLimits } from './binance/rest-limits.js';
 import { bybitRestLimits } from './bybit/rest-limits.js';
 import { coinbaseRestLimits } from './coinbase/rest-limits.js';
+import { gateioRestLimits } from './gateio/rest-limits.js';
 import { krakenRestLimits } from './kraken/rest-limits.js';
 import { okxRestLimits } from './okx/rest-limits.js';
 
@@ -12,6 +13,7 @@ const restLimits: Readonly<Record<string, RestLimits>> = {
   bybit: bybitRestLimits,
   coinbase: coinbaseRestLimits,
   kraken: krakenRestLimits,
+  gateio: gateioRestLimits,
 };
 
 /** An exchange's REST limits, or undefined for one without published limits here. */

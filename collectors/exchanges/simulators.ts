@@ -1,6 +1,7 @@
 import { startBinanceSimulator } from './binance/simulator.js';
 import { startBybitSimulator } from './bybit/simulator.js';
 import { startCoinbaseSimulator } from './coinbase/simulator.js';
+import { startGateioSimulator } from './gateio/simulator.js';
 import { startKrakenSimulator } from './kraken/simulator.js';
 import { startOkxSimulator } from './okx/simulator.js';
 import type { RestMarketControls, SimulatorControls, SimulatorStartOptions } from '../simulator/controls.js';
@@ -24,4 +25,5 @@ export const exchangeSimulators: Readonly<Record<string, (options: SimulatorOpti
   bybit: startBybitSimulator,
   coinbase: startCoinbaseSimulator,
   kraken: startKrakenSimulator,
+  gateio: startGateioSimulator,
 };

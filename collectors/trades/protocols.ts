@@ -1,5 +1,6 @@
 import { binanceTrades } from '../exchanges/binance/trades.js';
 import { bybitTrades } from '../exchanges/bybit/trades.js';
+import { gateioTrades } from '../exchanges/gateio/trades.js';
 import { coinbaseTrades } from '../exchanges/coinbase/trades.js';
 import { krakenTrades } from '../exchanges/kraken/trades.js';
 import { okxTrades } from '../exchanges/okx/trades.js';
@@ -12,6 +13,7 @@ export const tradeProtocols: Readonly<Record<string, TradeProtocol>> = {
   bybit: bybitTrades,
   coinbase: coinbaseTrades,
   kraken: krakenTrades,
+  gateio: gateioTrades,
 };
 
 /** The trade protocol of `exchange`; throws an Error listing the supported exchanges. */

@@ -32,9 +32,9 @@ export function parseGateioReply(message: Json, channel: string): ParsedFrame {
   const key = gateioAckKey(channel, message.id);
   if (message.error !== undefined && message.error !== null) {
     const error = isObject(message.error) ? message.error : {};
-    const payload = Array.isArray(message.payload) ? ` for ${message.payload.join(', ')}` : '';
     // docs error_codes: 1 invalid request body, 2 invalid argument, 3 server side error, 4 authentication fail.
-    const reason = `code ${String(error.code ?? '?')}: ${String(error.message ?? JSON.stringify(message.error))}${payload}`;
+    // The echoed payload is left out of the reason: a pair the message names is the one refused.
+    const reason = `code ${String(error.code ?? '?')}: ${String(error.message ?? JSON.stringify(message.error))}`;
     return { error: { ack: message.id === undefined || message.id === null ? undefined : key, reason } };
   }
   return { ack: key };
