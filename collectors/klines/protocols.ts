@@ -1,6 +1,7 @@
 import { binanceKlines } from '../exchanges/binance/klines.js';
 import { bybitKlines } from '../exchanges/bybit/klines.js';
 import { coinbaseKlines } from '../exchanges/coinbase/klines.js';
+import { gateioKlines } from '../exchanges/gateio/klines.js';
 import { krakenKlines } from '../exchanges/kraken/klines.js';
 import { okxKlines } from '../exchanges/okx/klines.js';
 import type { KlineProtocol } from './protocol.js';
@@ -12,6 +13,7 @@ const klineProtocols: Readonly<Record<string, KlineProtocol>> = {
   bybit: bybitKlines,
   coinbase: coinbaseKlines,
   kraken: krakenKlines,
+  gateio: gateioKlines,
 };
 
 /** The kline hooks of `exchange`; throws naming the exchanges that have them. */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import { simulatorControls, type RestMarketControls, type SimulatorControls, type SimulatorStartOptions } from '../../simulator/controls.js';
+import { SimulatedKlines } from '../../simulator/kline-source.js';
 import { MaintenanceWindows } from '../../simulator/maintenance.js';
 import type { TradeTally } from '../../simulator/market.js';
 import { RequestBudget } from '../../simulator/request-budget.js';
@@ -10,6 +11,7 @@ import { TradeFeed, type SentRecords } from '../../simulator/trade-feed.js';
 import type { RestAnswer } from '../binance/simulator-history.js';
 import { gateioPair } from './symbols.js';
 import { answerGateTrades, gateError } from './simulator-history.js';
+import { answerGateCandles } from './simulator-klines.js';
 import { answerGateRequest, type GateConnectionState } from './simulator-requests.js';
 import { GateIds, gateTradePayload, gateUpdateFrame, type GateTradePayload } from './simulator-trades.js';
 
@@ -51,7 +53,7 @@ function currencyPair(pair: string): Record<string, unknown> {
 
 /**
  * Starts a Gate API v4 spot market-data simulator on 127.0.0.1: WebSocket `/ws/v4/` (spot.trades,
- * spot.ping) and REST `/api/v4/spot/{currency_pairs,trades,time}`.
+ * spot.ping) and REST `/api/v4/spot/{currency_pairs,trades,candlesticks,time}`.
  */
 export async function startGateioSimulator(options: GateioSimulatorOptions): Promise<GateioSimulator> {
   const { symbols, tradesPerSecond, seed = 1 } = options;
@@ -61,6 +63,7 @@ export async function startGateioSimulator(options: GateioSimulatorOptions): Pro
   const exchangeSymbol = (symbol: string) => (symbol.includes('_') ? symbol : gateioPair(symbol));
   const feed = new TradeFeed<GateTradePayload>({ symbols, tradesPerSecond, seed, exchangeSymbol, amount: (trade) => trade.amount });
   const ids = new GateIds(feed.symbols);
+  const klines = new SimulatedKlines({ seed, startedAt: Date.now(), tradesOf: (s) => feed.history(s), openingPrice: (s) => feed.openingPrice(s), emptyCandles: 'flat', holes: options.klineHoles });
   const maintenance = new MaintenanceWindows();
   let pings = 0;
 
@@ -89,14 +92,17 @@ export async function startGateioSimulator(options: GateioSimulatorOptions): Pro
 
   const onRequest = (req: IncomingMessage, res: ServerResponse, url: URL): void => {
     if (req.method !== 'GET') return send(res, gateError(405, 'METHOD_NOT_ALLOWED', 'Method Not Allowed'));
-    // No documented shape: during maintenance the market endpoints answer 503 with Gate's error body.
-    if (maintenance.ongoing() && url.pathname !== '/api/v4/spot/time') return send(res, gateError(503, 'SERVER_ERROR', 'System maintenance'));
+    // No documented shape: during maintenance every endpoint answers 503 with Gate's error body
+    // (Gate has no status endpoint; the collector's health check asks /spot/time).
+    if (maintenance.ongoing()) return send(res, gateError(503, 'SERVER_ERROR', 'System maintenance'));
     switch (url.pathname) {
       case '/api/v4/spot/time':
         // docs rest_spot_time: an integer (ccxt's 2024 capture has a string; the collector reads both).
         return sendJson(res, 200, { server_time: Date.now() });
       case '/api/v4/spot/currency_pairs':
         return sendJson(res, 200, feed.symbols.map(currencyPair));
+      case '/api/v4/spot/candlesticks':
+        return send(res, answerGateCandles(url, klines, (pair) => feed.lists(pair), budgetOf(url.pathname)));
       case '/api/v4/spot/trades':
         return send(res, answerGateTrades(url, (pair) => (feed.lists(pair) ? feed.history(pair) : undefined), ids, budgetOf(url.pathname)));
       default:
