@@ -44,7 +44,7 @@ export interface GapFillerOptions {
 
 /** What the filler knows of one symbol. */
 interface SymbolState {
-  /** Id of the last trade written (sequential ids only). */
+  /** Id of the last trade written (sequential ids, or increasing ones with a history to page by). */
   lastId?: number;
   /** Exchange time of the last trade written. */
   lastTime?: number;
@@ -81,7 +81,7 @@ export class GapFiller {
   seed(symbol: string, lastId: string | undefined, lastTime: number | undefined): void {
     const state = this.state(symbol);
     const id = lastId !== undefined && /^\d+$/.test(lastId) ? Number(lastId) : undefined;
-    if (this.options.idsSequential && id !== undefined && Number.isSafeInteger(id)) state.lastId = id;
+    if (this.tracksIds() && id !== undefined && Number.isSafeInteger(id)) state.lastId = id;
     if (lastTime !== undefined) state.lastTime = lastTime;
   }
 
@@ -187,8 +187,18 @@ export class GapFiller {
     return maxBackfillMs !== undefined && state.lastTime !== undefined && now - state.lastTime > maxBackfillMs;
   }
 
+  /**
+   * Backfilling needs a history and a REST URL. Ids that increase without being consecutive (Gate's
+   * one sequence over all markets) still page from the last id written to the first live trade, at
+   * each connect; only a jump within a connection cannot be told from them.
+   */
   private canFill(): boolean {
-    return this.options.history !== undefined && this.options.restUrl !== undefined && this.options.idsSequential;
+    return this.options.history !== undefined && this.options.restUrl !== undefined;
+  }
+
+  /** Whether the last id written is kept: to detect jumps (sequential ids) or to page a backfill from. */
+  private tracksIds(): boolean {
+    return this.options.idsSequential || this.options.history !== undefined;
   }
 
   private state(symbol: string): SymbolState {
@@ -199,7 +209,7 @@ export class GapFiller {
   private write(trades: readonly Trade[], state: SymbolState): void {
     if (!this.sink || trades.length === 0) return;
     for (const trade of this.sink.write(trades)) {
-      if (this.options.idsSequential) state.lastId = Number(trade.id);
+      if (this.tracksIds()) state.lastId = Number(trade.id);
       state.lastTime = trade.exchangeTime;
     }
   }
@@ -259,6 +269,11 @@ export class GapFiller {
     }
     let held = state.buffer!;
     state.buffer = undefined;
+    if (!this.options.idsSequential) {
+      // Ids that are not consecutive cannot show what a failed fill missed: the next live trade closes a gap.
+      if (failure !== undefined) state.awaitingFirst = true;
+      return this.accept(held);
+    }
     if (failure === undefined && state.lastId !== undefined) {
       // REST caught up without reaching them: ids far beyond the last one are not real trades.
       const lastId = state.lastId;

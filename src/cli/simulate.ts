@@ -1,3 +1,4 @@
+import type { Exchange } from '../../collectors/exchange.js';
 import { exchanges } from '../../collectors/exchanges/index.js';
 import { UsageError } from './errors.js';
 import { describeFault, parseFaults, scheduleFaults, type FaultPlan } from './faults.js';
@@ -7,7 +8,7 @@ import { describeFault, parseFaults, scheduleFaults, type FaultPlan } from './fa
  * trades, until Ctrl-C. Point a config's `exchanges.<name>` at the URLs it prints.
  */
 export async function simulateCommand(opts: { exchange: string; port: string; symbols: string; rate: string; faults?: string }): Promise<number> {
-  const start = exchanges.find((exchange) => exchange.name === opts.exchange)?.simulator;
+  const start: Exchange['simulator'] = exchanges.find((exchange) => exchange.name === opts.exchange)?.simulator;
   if (!start) {
     const available = exchanges.filter((exchange) => exchange.simulator).map((exchange) => exchange.name);
     throw new UsageError(`--exchange: no simulator for ${opts.exchange}; available: ${available.join(', ')}`);
