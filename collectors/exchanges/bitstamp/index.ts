@@ -1,6 +1,7 @@
 import { MiB, type Exchange } from '../../exchange.js';
 import { bitstampRestLimits } from './rest-limits.js';
 import { bitstampInstruments } from './instruments.js';
+import { bitstampKlines } from './klines.js';
 import { bitstampTrades } from './trades.js';
 
 /** Bitstamp (spot): everything the engines need of it; registered in ../index.ts. */
@@ -17,6 +18,8 @@ export const bitstamp = {
     trades: bitstampTrades,
     // No trade history by id over REST (transactions serve a time window): a gap is recorded, not filled.
     instruments: bitstampInstruments,
+    klines: bitstampKlines,
+    status: bitstampKlines.health,
   },
   // Loaded on first use: the daemon never runs a simulator.
   simulator: async (options) => (await import('./simulator.js')).startBitstampSimulator(options),

@@ -6,6 +6,8 @@ import { RequestBudget } from '../../simulator/request-budget.js';
 import { sendJson, startSimulatorServer, type AcceptSocket } from '../../simulator/server.js';
 import { TradeFeed, type SentRecords } from '../../simulator/trade-feed.js';
 import { answerRequest, bitstampFrame } from './simulator-requests.js';
+import { answerOhlc } from './simulator-klines.js';
+import { SimulatedKlines } from '../../simulator/kline-source.js';
 
 /** A `live_trades_` event's data exactly as Bitstamp sent it on 2022-01-05 (ws_live_trades_ethusd_2022-01-05.jsonl), in its key order. */
 export interface BitstampTradePayload {
@@ -88,7 +90,7 @@ function pairInfo(symbol: string): Record<string, unknown> {
   };
 }
 
-/** Starts a Bitstamp simulator on 127.0.0.1: WebSocket v2 at `/` and REST `/api/v2/trading-pairs-info/`. */
+/** Starts a Bitstamp simulator on 127.0.0.1: WebSocket v2 at `/` and REST `/api/v2/trading-pairs-info/`, `/api/v2/ohlc/<pair>/`. */
 export async function startBitstampSimulator(options: BitstampSimulatorOptions): Promise<BitstampSimulator> {
   const { symbols, tradesPerSecond, seed = 1, reconnectGraceMs = 3_000 } = options;
   const feed = new TradeFeed<BitstampTradePayload>({ symbols, tradesPerSecond, seed, exchangeSymbol, amount: (trade) => trade.amount_str });
@@ -97,6 +99,7 @@ export async function startBitstampSimulator(options: BitstampSimulatorOptions):
   const pairIndex = new Map(feed.symbols.map((pair, i) => [pair, i]));
   let heartbeats = 0;
   let maintenance = false;
+  const klines = new SimulatedKlines({ seed, startedAt: Date.now(), tradesOf: (pair) => feed.history(pair), openingPrice: (pair) => feed.openingPrice(pair), emptyCandles: 'flat', holes: options.klineHoles });
 
   const accept: AcceptSocket<Client> = (socket) => {
     const client: Client = { socket, channels: new Set() };
@@ -116,6 +119,12 @@ export async function startBitstampSimulator(options: BitstampSimulatorOptions):
     if (retryAfter !== undefined) return void res.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': String(retryAfter) }).end('{"status":"error","reason":"Rate limit exceeded","code":"API0010"}');
     if (maintenance) return sendJson(res, 503, { status: 'error', reason: 'Maintenance', code: 'API0000' });
     if (url.pathname === '/api/v2/trading-pairs-info/') return sendJson(res, 200, symbols.map(pairInfo));
+    const ohlc = /^\/api\/v2\/ohlc\/([a-z0-9]+)\/$/.exec(url.pathname);
+    const symbol = symbols.find((s) => exchangeSymbol(s) === ohlc?.[1]);
+    if (ohlc && symbol) {
+      const answer = answerOhlc(url, ohlc[1]!, symbol.replace('-', '/'), klines);
+      return sendJson(res, answer.status, answer.body);
+    }
     sendJson(res, 404, { status: 'error', reason: 'Not found', code: 'API0000' });
   };
 
