@@ -1,4 +1,6 @@
 import { MiB, type Exchange } from '../../exchange.js';
+import { bitstampBook } from './book.js';
+import { bitstampDepthRest } from './depth-rest.js';
 import { bitstampRestLimits } from './rest-limits.js';
 import { bitstampInstruments } from './instruments.js';
 import { bitstampKlines } from './klines.js';
@@ -19,6 +21,8 @@ export const bitstamp = {
     // No trade history by id over REST (transactions serve a time window): a gap is recorded, not filled.
     instruments: bitstampInstruments,
     klines: bitstampKlines,
+    book: bitstampBook,
+    depthRest: bitstampDepthRest,
     status: bitstampKlines.health,
   },
   // Loaded on first use: the daemon never runs a simulator.

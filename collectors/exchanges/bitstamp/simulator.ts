@@ -7,6 +7,7 @@ import { sendJson, startSimulatorServer, type AcceptSocket } from '../../simulat
 import { TradeFeed, type SentRecords } from '../../simulator/trade-feed.js';
 import { answerRequest, bitstampFrame } from './simulator-requests.js';
 import { answerOhlc } from './simulator-klines.js';
+import { startBitstampBooks } from './simulator-book.js';
 import { SimulatedKlines } from '../../simulator/kline-source.js';
 
 /** A `live_trades_` event's data exactly as Bitstamp sent it on 2022-01-05 (ws_live_trades_ethusd_2022-01-05.jsonl), in its key order. */
@@ -42,8 +43,8 @@ export interface BitstampSimulator extends SimulatorControls<BitstampTradePayloa
   heartbeats(): number;
   /** Fault: sends `bts:request_reconnect` to every client and cuts those still open after the grace period. */
   requestReconnect(): void;
-  /** Fault: the next order-book frame is broken (book channels are not simulated yet: absent). */
-  corruptNextBookUpdate?(): void;
+  /** Fault: the next `order_book_` frame carries a microtimestamp older than the book's. */
+  corruptNextBookUpdate(): void;
 }
 
 interface Client {
@@ -90,7 +91,7 @@ function pairInfo(symbol: string): Record<string, unknown> {
   };
 }
 
-/** Starts a Bitstamp simulator on 127.0.0.1: WebSocket v2 at `/` and REST `/api/v2/trading-pairs-info/`, `/api/v2/ohlc/<pair>/`. */
+/** Starts a Bitstamp simulator on 127.0.0.1: WebSocket v2 at `/` and REST `/api/v2/trading-pairs-info/`, `/api/v2/ohlc/<pair>/`, `/api/v2/order_book/<pair>/`. */
 export async function startBitstampSimulator(options: BitstampSimulatorOptions): Promise<BitstampSimulator> {
   const { symbols, tradesPerSecond, seed = 1, reconnectGraceMs = 3_000 } = options;
   const feed = new TradeFeed<BitstampTradePayload>({ symbols, tradesPerSecond, seed, exchangeSymbol, amount: (trade) => trade.amount_str });
@@ -108,6 +109,7 @@ export async function startBitstampSimulator(options: BitstampSimulatorOptions):
       const outcome = answerRequest(isBinary ? '' : data.toString(), client.channels, (pair) => feed.lists(pair) && !server.faults.refusingSubscriptions(pair));
       if (outcome.reply.startsWith('{"event":"bts:heartbeat"')) heartbeats += 1;
       socket.send(outcome.reply);
+      if (outcome.subscribed) books.subscribed(socket, outcome.subscribed);
     });
     return client;
   };
@@ -119,6 +121,9 @@ export async function startBitstampSimulator(options: BitstampSimulatorOptions):
     if (retryAfter !== undefined) return void res.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': String(retryAfter) }).end('{"status":"error","reason":"Rate limit exceeded","code":"API0010"}');
     if (maintenance) return sendJson(res, 503, { status: 'error', reason: 'Maintenance', code: 'API0000' });
     if (url.pathname === '/api/v2/trading-pairs-info/') return sendJson(res, 200, symbols.map(pairInfo));
+    const book = /^\/api\/v2\/order_book\/([a-z0-9]+)\/$/.exec(url.pathname);
+    const bookBody = book ? books.restBook(book[1]!) : undefined;
+    if (bookBody) return sendJson(res, 200, bookBody);
     const ohlc = /^\/api\/v2\/ohlc\/([a-z0-9]+)\/$/.exec(url.pathname);
     const symbol = symbols.find((s) => exchangeSymbol(s) === ohlc?.[1]);
     if (ohlc && symbol) {
@@ -131,6 +136,14 @@ export async function startBitstampSimulator(options: BitstampSimulatorOptions):
   const server = await startSimulatorServer<Client>(options.port, {
     websocket: (url) => (url.pathname === '/' ? accept : undefined),
     rest: onRequest,
+  });
+
+  const books = startBitstampBooks({
+    pairs: feed.symbols,
+    seed,
+    lastPrice: (pair) => feed.history(pair).at(-1)?.price,
+    clients: () => server.clients,
+    every: (ms, task) => server.every(ms, task),
   });
 
   // One `trade` event per fill.
@@ -158,6 +171,7 @@ export async function startBitstampSimulator(options: BitstampSimulatorOptions):
     setMaintenance: (on) => {
       maintenance = on;
     },
+    corruptNextBookUpdate: () => books.corruptNextBookUpdate(),
     rateLimited: () => budget.refused,
     restRequests: (path) => server.restRequests(path),
   };
