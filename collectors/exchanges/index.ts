@@ -4,13 +4,14 @@
  */
 import { exchangeDirectory, type Exchange } from '../exchange.js';
 import { binance } from './binance/index.js';
+import { bitstamp } from './bitstamp/index.js';
 import { bybit } from './bybit/index.js';
 import { coinbase } from './coinbase/index.js';
 import { gateio } from './gateio/index.js';
 import { kraken } from './kraken/index.js';
 import { okx } from './okx/index.js';
 
-export const exchanges = [binance, okx, bybit, coinbase, kraken, gateio] as const satisfies readonly Exchange[];
+export const exchanges = [binance, okx, bybit, coinbase, kraken, gateio, bitstamp] as const satisfies readonly Exchange[];
 
 /** The name of a built-in exchange, as used in configs and keys. */
 export type ExchangeName = (typeof exchanges)[number]['name'];

@@ -1,0 +1,101 @@
+import { describe, expect, it, vi } from 'vitest';
+import { bitstampBook } from '../collectors/exchanges/bitstamp/book.js';
+import { bitstampDepthRest } from '../collectors/exchanges/bitstamp/depth-rest.js';
+import { startBitstampSimulator } from '../collectors/exchanges/bitstamp/simulator.js';
+import { liquidityCollectorKind } from '../collectors/kinds.js';
+import { BookStreamCollector } from '../collectors/liquidity/book-stream.js';
+import { DepthPollCollector } from '../collectors/liquidity/depth-poller.js';
+import { SyncedBook } from '../collectors/liquidity/book-sync.js';
+import { SymbolTable } from '../collectors/trades/protocol.js';
+import { silentLogger } from '../common/logger.js';
+import { MemoryStorage } from '../storage/memory.js';
+import { fixture, fixtureLines, NO_FIXTURES } from './support/fixtures.js';
+import { useSimulator } from './support/simulator-harness.js';
+
+const context = { symbols: new SymbolTable(['BTC-USD', 'ETH-USD'], (s) => bitstampBook.toExchangeSymbol(s)), receivedAt: 0 };
+
+describe.skipIf(NO_FIXTURES)('Bitstamp order_book_ (real recordings)', () => {
+  it('reads the 2020 100-level frames as snapshots ordered by microtimestamp; a frame gone back is refused', () => {
+    const [first, second] = fixtureLines('bitstamp', 'ws_order_book_btcusd_100levels_2020_gct.jsonl').map((line) => bitstampBook.onMessage(line, context).books![0]!);
+    expect(first).toMatchObject({ symbol: 'BTC-USD', type: 'snapshot', time: 1580336834607, sequence: 1580336834607546 });
+    expect(first!.bids).toHaveLength(100);
+    expect(first!.asks).toHaveLength(100);
+    expect(first!.bids[0]).toEqual(['9328.28', '0.05925332']);
+    const synced = new SyncedBook(bitstampBook.depth);
+    expect(synced.apply(first!).status).toBe('applied');
+    expect(synced.apply(second!).status).toBe('applied');
+    expect(synced.apply(first!).status).toBe('inconsistent');
+    const cmp = bitstampBook.onMessage(fixture('bitstamp', 'ws_order_book_btcusd_2022-05-31_truncated_cmp.json'), context).books![0]!;
+    expect(cmp).toMatchObject({ time: 1653978373164, bids: [['31524.50', '0.36400000'], ['31521.05', '0.23734197'], ['31521.03', '0.66028343']] });
+  });
+
+  it('leaves the diff_order_book_ frames of the 2022 session alone and reads its acks', () => {
+    const session = fixtureLines('bitstamp', 'ws_session_2022-01-05.jsonl');
+    const frames = session.map((line) => bitstampBook.onMessage(line, context));
+    expect(frames.filter((f) => f.books)).toEqual([]);
+    expect(frames.filter((f) => f.ack)).toHaveLength(20);
+  });
+
+  it('reads the recorded REST order books', () => {
+    const eth = bitstampDepthRest.parse(JSON.parse(fixture('bitstamp', 'rest_order_book_ethusd_2022-01-05.json')), 'ethusd');
+    expect(eth.bids).toHaveLength(2023);
+    expect(eth.asks).toHaveLength(1971);
+    expect(eth.bids[0]).toEqual(['3802.90', '0.60000000']);
+    expect(eth.time).toBe(1641343695681);
+    expect(bitstampDepthRest.request('btcusd')).toEqual({ path: '/api/v2/order_book/btcusd/', params: {} });
+    expect(() => bitstampDepthRest.parse({ status: 'error', reason: 'Invalid pair', code: 'API0001' }, 'x')).toThrow(/API0001/);
+  });
+});
+
+describe('liquidity collector against the Bitstamp simulator', () => {
+  const simulator = useSimulator(startBitstampSimulator);
+  const collectorFor = (arg: string, endpoints: { wsUrl?: string; restUrl?: string }) =>
+    liquidityCollectorKind.create(
+      ['BTC-USD', 'ETH-USD'].map((symbol) => ({ id: `liquidity:bitstamp:${symbol}:${arg}`, collector: 'liquidity', exchange: 'bitstamp', symbol, arg, keys: liquidityCollectorKind.keysFor('bitstamp', symbol, arg) })),
+      { exchanges: { bitstamp: endpoints }, logger: silentLogger },
+    )[0]!;
+
+  it('stores snapshots from order_book_ and resyncs after a frame gone back in time', async () => {
+    const sim = await simulator.start({ symbols: ['BTC-USD', 'ETH-USD'], tradesPerSecond: 50 });
+    const collector = collectorFor('ws:100ms', { wsUrl: sim.wsUrl });
+    expect(collector).toBeInstanceOf(BookStreamCollector);
+    const storage = new MemoryStorage();
+    const abort = new AbortController();
+    const done = collector.run(storage, abort.signal);
+    const stored = async () => (await storage.fetch('liquidity:bitstamp:BTC-USD', 0, Date.now() + 60_000)).length;
+    try {
+      await vi.waitFor(async () => expect(await stored()).toBeGreaterThanOrEqual(5), { timeout: 5000 });
+      expect(collector.progress.resyncs).toBe(0);
+      sim.corruptNextBookUpdate();
+      await vi.waitFor(() => expect(collector.progress.resyncs).toBe(1), { timeout: 3000 });
+      const before = await stored();
+      // The next snapshot resynchronizes the book: snapshots go on.
+      await vi.waitFor(async () => expect(await stored()).toBeGreaterThan(before + 3), { timeout: 3000 });
+      const [, value] = (await storage.fetch('liquidity:bitstamp:ETH-USD', 0, Date.now() + 60_000)).at(-1)!;
+      const s = value as Record<string, number>;
+      expect(s.bid).toBeLessThan(s.ask!);
+    } finally {
+      abort.abort();
+      await done;
+    }
+  });
+
+  it('polls REST /api/v2/order_book/<pair>/ in rest mode', async () => {
+    const sim = await simulator.start({ symbols: ['BTC-USD', 'ETH-USD'], tradesPerSecond: 20 });
+    const collector = collectorFor('rest:100ms', { restUrl: sim.restUrl });
+    expect(collector).toBeInstanceOf(DepthPollCollector);
+    const storage = new MemoryStorage();
+    const abort = new AbortController();
+    const done = collector.run(storage, abort.signal);
+    try {
+      await vi.waitFor(async () => expect((await storage.fetch('liquidity:bitstamp:BTC-USD', 0, Date.now() + 60_000)).length).toBeGreaterThanOrEqual(5), { timeout: 5000 });
+      expect((collector as DepthPollCollector).failedPolls).toBe(0);
+      expect(sim.rateLimited()).toBe(0);
+    } finally {
+      abort.abort();
+      await done;
+    }
+    const { body } = await simulator.getJson<Record<string, unknown>>('/api/v2/order_book/btcusd/');
+    expect(Object.keys(body)).toEqual(['timestamp', 'microtimestamp', 'bids', 'asks']);
+  });
+});

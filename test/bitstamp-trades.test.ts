@@ -1,0 +1,182 @@
+import { describe, expect, it, vi } from 'vitest';
+import { bitstampTrades } from '../collectors/exchanges/bitstamp/trades.js';
+import { parseBitstampInstruments } from '../collectors/exchanges/bitstamp/instruments.js';
+import { startBitstampSimulator, type BitstampTradePayload } from '../collectors/exchanges/bitstamp/simulator.js';
+import { SymbolTable, type TradeProtocol } from '../collectors/trades/protocol.js';
+import type { Trade } from '../collectors/trades/trade.js';
+import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';
+import { MemoryStorage } from '../storage/memory.js';
+import { fixture, fixtureLines, NO_FIXTURES } from './support/fixtures.js';
+import { trackRun } from './support/run-tracking.js';
+import { useSimulator } from './support/simulator-harness.js';
+import {
+  collectEverythingSent,
+  expectOnlySymbolFails,
+  expectRejectsWhenConnectionDrops,
+  expectResolvesWhenAborted,
+  expectSkipsMalformedFrame,
+  expectStoredExactlyAsSent,
+} from './support/trade-collection.js';
+import { RECEIVED_AT, tradeFrameReaders } from './support/trade-frames.js';
+import type { SentTradeFacts } from './support/trade-samples.js';
+
+const { contextFor, tradesOf } = tradeFrameReaders(bitstampTrades);
+
+function trade(symbol: string, id: number, price: number, amount: number, side: 1 | -1, exchangeTime: number): Trade {
+  return { exchange: 'bitstamp', symbol, id, price, amount, side, exchangeTime, receivedAt: RECEIVED_AT };
+}
+
+describe.skipIf(NO_FIXTURES)('Bitstamp trade frames (real recordings)', () => {
+  it('parses the 2022 ethusd trades: the _str decimals, type 0 a buying taker, microtimestamp in ms; ids increase but skip', () => {
+    const context = contextFor('ETH-USD');
+    const trades = fixtureLines('bitstamp', 'ws_live_trades_ethusd_2022-01-05.jsonl').flatMap((line) => tradesOf(line, context));
+    expect(trades).toHaveLength(10);
+    expect(trades[0]).toEqual(trade('ETH-USD', 216000477, 3805.44, 0.0792, 1, 1641343699596));
+    expect(trades[1]).toEqual(trade('ETH-USD', 216000484, 3802.93, 0.931, -1, 1641343709599));
+    expect(trades[9]).toEqual(trade('ETH-USD', 216000506, 3800.8, 2.73248242, -1, 1641343721269));
+    const ids = trades.map((t) => t.id as number);
+    // One counter across all pairs: increasing per pair (idsIncrease), with jumps (no id-sequential history).
+    expect(ids.every((id, i) => i === 0 || id > ids[i - 1]!)).toBe(true);
+    expect(ids.some((id, i) => i > 0 && id !== ids[i - 1]! + 1)).toBe(true);
+    expect(bitstampTrades.idsIncrease).toBe(true);
+  });
+
+  it('parses the 2019–2021 frames: sub-millisecond digits dropped, amount_str "1E-8"', () => {
+    const btc = contextFor('BTC-USD');
+    expect(tradesOf(fixture('bitstamp', 'ws_live_trades_btcusd_2019-04-13_tickerservice.json'), btc)).toEqual([trade('BTC-USD', 85658352, 5112.85, 0.00158473, -1, 1555135143665)]);
+    expect(tradesOf(fixture('bitstamp', 'ws_live_trades_btcusd_2020-01-29_gct.json'), btc)).toEqual([trade('BTC-USD', 104007706, 9334.73, 0.00598803, -1, 1580336751488)]);
+    expect(tradesOf(fixture('bitstamp', 'ws_live_trades_btcusd_amount_1e-08_2021-03-21_cmp.json'), btc)).toEqual([trade('BTC-USD', 158457579, 57748.8, 1e-8, 1, 1616297318187)]);
+    const tardis = fixtureLines('bitstamp', 'ws_misc_2019_tardis.jsonl');
+    const context = contextFor('BTC-USD', 'BTC-EUR', 'XRP-EUR', 'BCH-USD');
+    expect(tardis.map((line) => bitstampTrades.onMessage(line, context))).toEqual([
+      { ack: 'live_trades_xrpeur' },
+      { trades: [trade('BTC-EUR', 84550458, 3651.3, 0.001643, 1, 1554076803243)] },
+      {},
+      {},
+      { trades: [trade('BTC-USD', 98000129, 8304.47, 0.02834, 1, 1569888000557)] },
+    ]);
+  });
+
+  it('reads the whole 2022 session: 20 acks by channel, 10 trades, the book frames of no interest', () => {
+    const pairs = ['sgbeur', 'ethusd', 'xrpeur', 'bateur', 'usdteur', 'usdtusd', 'xlmgbp', 'adaeur', 'batbtc', 'galaeur'];
+    const unified = pairs.map((p) => `${p.slice(0, -3).toUpperCase()}-${p.slice(-3).toUpperCase()}`);
+    const context = { symbols: new SymbolTable(unified, bitstampTrades.toExchangeSymbol), receivedAt: RECEIVED_AT };
+    const frames = fixtureLines('bitstamp', 'ws_session_2022-01-05.jsonl').map((line) => bitstampTrades.onMessage(line, context));
+    expect(frames).toHaveLength(747);
+    const acks = frames.flatMap((f) => (f.ack ? [f.ack] : []));
+    const sent = fixtureLines('bitstamp', 'ws_client_sent_subscribe_2022-01-05.jsonl').map((l) => (JSON.parse(l) as { data: { channel: string } }).data.channel);
+    expect(acks.sort()).toEqual([...sent].sort());
+    expect(frames.flatMap((f) => f.trades ?? [])).toHaveLength(10);
+    expect(frames.filter((f) => Object.keys(f).length === 0)).toHaveLength(717);
+    // What we send is what cryptofeed sent.
+    const table = new SymbolTable(['ETH-USD'], bitstampTrades.toExchangeSymbol);
+    expect(bitstampTrades.subscribeMessages(table)).toEqual([{ text: '{"event":"bts:subscribe","data":{"channel":"live_trades_ethusd"}}', acks: [{ key: 'live_trades_ethusd', symbols: ['ETH-USD'] }] }]);
+  });
+
+  it('reads bts:error, the documented bts:request_reconnect and a bts:heartbeat', () => {
+    const context = contextFor('BTC-USD');
+    const [, error] = fixtureLines('bitstamp', 'ws_control_frames_2019-04_tickerservice.jsonl');
+    expect(bitstampTrades.onMessage(error!, context)).toEqual({ error: { ack: undefined, reason: 'Incorrect JSON format.' } });
+    const reconnect = JSON.stringify((JSON.parse(fixture('bitstamp', 'docs_examples_protocol.json')) as { request_reconnect: unknown }).request_reconnect);
+    expect(bitstampTrades.onMessage(reconnect, context).closing).toMatch(/bts:request_reconnect/);
+    // The reply shape is undocumented: any bts:heartbeat event counts.
+    expect(bitstampTrades.onMessage('{"event":"bts:heartbeat","channel":"","data":{"status":"success"}}', context)).toEqual({ heartbeat: true });
+    expect(bitstampTrades.keepalive.clientPing?.text).toBe(JSON.stringify((JSON.parse(fixture('bitstamp', 'docs_examples_protocol.json')) as { heartbeat_request: unknown }).heartbeat_request));
+  });
+
+  it('refuses frames it cannot trust', () => {
+    const context = contextFor('ETH-USD');
+    const frame = fixtureLines('bitstamp', 'ws_live_trades_ethusd_2022-01-05.jsonl')[0]!;
+    expect(() => bitstampTrades.onMessage(frame.slice(0, 80), context)).toThrow();
+    expect(() => bitstampTrades.onMessage(frame.replace('"price_str":"3805.44"', '"price_str":3805.44'), context)).toThrow(/price_str/);
+    expect(() => bitstampTrades.onMessage(frame.replace('"type":0', '"type":"buy"'), context)).toThrow(/type \(side\)/);
+    expect(() => bitstampTrades.onMessage(frame.replace('"microtimestamp":"1641343699596000"', '"microtimestamp":1641343699596000'), context)).toThrow(/microtimestamp/);
+    expect(() => tradesOf(frame, contextFor('BTC-USD'))).toThrow(/ethusd, which this connection did not subscribe/);
+    expect(() => bitstampTrades.onMessage('{"data":{}}', context)).toThrow(/without an event/);
+  });
+
+  it('lists the 140 recorded pairs with BASE-QUOTE spellings and their trading state', () => {
+    const listed = parseBitstampInstruments(JSON.parse(fixture('bitstamp', 'rest_trading-pairs-info_2022-01-05.json')));
+    expect(listed).toHaveLength(140);
+    expect(listed[0]).toEqual({ exchangeSymbol: 'btcusd', unified: 'BTC-USD', trading: true, status: 'Enabled' });
+    for (const { exchangeSymbol, unified } of listed) expect(bitstampTrades.toExchangeSymbol(unified)).toBe(exchangeSymbol);
+    expect(() => parseBitstampInstruments({ status: 'error' })).toThrow(/bitstamp: trading-pairs-info answered with no array/);
+  });
+});
+
+describe('Bitstamp trade protocol hooks', () => {
+  it('maps BTC-USD ↔ btcusd and refuses a malformed symbol', () => {
+    expect(bitstampTrades.toExchangeSymbol('BTC-USD')).toBe('btcusd');
+    expect(() => bitstampTrades.toExchangeSymbol('btcusd')).toThrow(/bitstamp: bad symbol "btcusd"/);
+  });
+
+  it('names the refused channel of a bts:error when Bitstamp gives one', () => {
+    const context = contextFor('FOO-USD');
+    expect(bitstampTrades.onMessage('{"event":"bts:error","channel":"live_trades_foousd","data":{"code":null,"message":"Bad subscription string."}}', context)).toEqual({
+      error: { ack: 'live_trades_foousd', reason: 'Bad subscription string.' },
+    });
+  });
+});
+
+/** How the samples read a Bitstamp trade: type 0 is a buying taker. */
+function readBitstampTrade(t: BitstampTradePayload): SentTradeFacts {
+  return { time: Math.floor(Number(t.microtimestamp) / 1000), price: Number(t.price_str), amount: t.amount_str, takerSide: t.type === 0 ? 1 : -1 };
+}
+
+describe('TradeStreamCollector against the Bitstamp simulator', () => {
+  const simulator = useSimulator(startBitstampSimulator);
+
+  const collectorFor = (symbols: string[], protocol: TradeProtocol = bitstampTrades): TradeStreamCollector =>
+    new TradeStreamCollector({ id: 'trades:bitstamp', protocol, symbols, wsUrl: simulator.current().wsUrl });
+
+  it('stores exactly what was sent after subscribing: per-millisecond price, count, amount and taker-buy amount', async () => {
+    const symbols = ['BTC-USD', 'ETH-USD'];
+    const sim = await simulator.start({ symbols, tradesPerSecond: 400 });
+    const storage = new MemoryStorage();
+    const collector = await collectEverythingSent({
+      exchange: 'bitstamp', simulator: sim, symbols, storage,
+      waitBeforePausing: [() => expect(sim.sent('ETH-USD').count).toBeGreaterThan(600)],
+    });
+    await expectStoredExactlyAsSent(storage, 'bitstamp', sim, symbols, readBitstampTrade);
+    expect((collector as TradeStreamCollector).unparsedFrames).toBe(0);
+  });
+
+  it('sends {"event":"bts:heartbeat"}, whose answers count as heartbeats', async () => {
+    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 0 });
+    const protocol = { ...bitstampTrades, keepalive: { ...bitstampTrades.keepalive, clientPing: { intervalMs: 50, text: '{"event":"bts:heartbeat"}' } } };
+    const collector = collectorFor(['BTC-USD'], protocol);
+    const abort = new AbortController();
+    const running = trackRun(collector.run(new MemoryStorage(), abort.signal));
+    await vi.waitFor(() => expect(sim.heartbeats()).toBeGreaterThanOrEqual(5), { timeout: 10_000 });
+    expect(running.settled()).toBe(false);
+    expect(collector.unparsedFrames).toBe(0);
+    expect(collector.progress.lastHeartbeatAt).toBeDefined();
+    abort.abort();
+    await running.run;
+  });
+
+  it('skips a malformed frame and keeps collecting', async () => {
+    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 200 });
+    await expectSkipsMalformedFrame(sim, collectorFor(['BTC-USD']), 'bitstamp', 'BTC-USD');
+  });
+
+  it('rejects with a clear error when the connection drops', async () => {
+    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 200 });
+    await expectRejectsWhenConnectionDrops(sim, collectorFor(['BTC-USD']), 'bitstamp', 'BTC-USD', /^trades:bitstamp: connection closed by the server \(code 1006\)$/);
+  });
+
+  it('fails only the pair Bitstamp refuses, naming it and the reason', async () => {
+    await simulator.start({ symbols: ['BTC-USD', 'ETH-USD'], tradesPerSecond: 50 });
+    const { stop } = await expectOnlySymbolFails(collectorFor(['BTC-USD', 'FOO-USD', 'ETH-USD']), {
+      collecting: ['trades:bitstamp:BTC-USD', 'trades:bitstamp:ETH-USD'],
+      failed: 'FOO-USD',
+      reason: 'bitstamp rejected the trades subscription for FOO-USD (request live_trades_foousd): Bad subscription string.',
+    });
+    await stop();
+  });
+
+  it('resolves when aborted, and closes its connection', async () => {
+    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 100 });
+    await expectResolvesWhenAborted(sim, collectorFor(['BTC-USD']));
+  });
+});
