@@ -5,11 +5,9 @@ import { PoliteRestClient } from '../collectors/rest/rest-client.js';
 import { silentLogger } from '../common/logger.js';
 import { tradesCollectorKind } from '../collectors/kinds.js';
 import { MemoryStorage } from '../storage/memory.js';
-import { noGapsNoDoubles, runRestarting } from './support/backfill.js';
+import { runRestarting } from './support/backfill.js';
 import { fixture, NO_FIXTURES } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';
-
-const SYMBOLS = ['BTC-USDT', 'ETH-USDT'];
 
 describe('Binance historicalTrades', () => {
   const harness = useSimulator((options: BinanceSimulatorOptions) => startBinanceSimulator(options));
@@ -82,5 +80,3 @@ describe('Binance backfill bounded by the feed’s history', () => {
     expect(to - from).toBeGreaterThan(500);
   });
 });
-
-noGapsNoDoubles('Binance', 'binance', startBinanceSimulator, SYMBOLS, { restWeightLimit: { weight: 25, windowMs: 500 } });

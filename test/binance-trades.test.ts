@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { binanceTrades } from '../collectors/exchanges/binance/trades.js';
-import { startBinanceSimulator, type BinanceTradePayload } from '../collectors/exchanges/binance/simulator.js';
+import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
 import { compareTradeIds, TradeDeduplicator } from '../collectors/trades/dedup.js';
 import { tradesCollectorKind } from '../collectors/kinds.js';
 import { SymbolTable } from '../collectors/trades/protocol.js';
@@ -16,16 +16,9 @@ import { MemoryStorage } from '../storage/memory.js';
 import { docsExample, fixture, fixtureLines, NO_FIXTURES } from './support/fixtures.js';
 import { trackRun } from './support/run-tracking.js';
 import { useSimulator } from './support/simulator-harness.js';
-import {
-  collectEverythingSent,
-  expectOnlySymbolFails,
-  expectRejectsWhenConnectionDrops,
-  expectResolvesWhenAborted,
-  expectSkipsMalformedFrame,
-  expectStoredExactlyAsSent,
-} from './support/trade-collection.js';
+import { expectSkipsMalformedFrame } from './support/trade-collection.js';
 import { RECEIVED_AT, tradeFrameReaders } from './support/trade-frames.js';
-import { storedCount, type SentTradeFacts } from './support/trade-samples.js';
+import { storedCount } from './support/trade-samples.js';
 
 const { contextFor, tradesOf } = tradeFrameReaders(binanceTrades);
 
@@ -180,11 +173,6 @@ describe('trades collector kind', () => {
   });
 });
 
-/** How the samples read a Binance trade: `m` (buyer is maker) means the taker sold. */
-function readBinanceTrade(t: BinanceTradePayload): SentTradeFacts {
-  return { time: t.T, price: Number(t.p), amount: t.q, takerSide: t.m ? -1 : 1 };
-}
-
 describe('TradeStreamCollector against the Binance simulator', () => {
   const simulator = useSimulator(startBinanceSimulator);
   let silentServer: Server | undefined;
@@ -196,52 +184,11 @@ describe('TradeStreamCollector against the Binance simulator', () => {
   const collectorFor = (symbols: string[], options: { connectTimeoutMs?: number; ackTimeoutMs?: number; wsUrl?: string } = {}): TradeStreamCollector =>
     new TradeStreamCollector({ id: 'trades:binance', protocol: binanceTrades, symbols, ...options, wsUrl: options.wsUrl ?? simulator.current().wsUrl });
 
-  it('stores exactly what was sent after subscribing: per-millisecond price, count, amount and taker-buy amount', async () => {
-    const symbols = ['BTC-USDT', 'ETH-USDT'];
-    const sim = await simulator.start({ symbols, tradesPerSecond: 400, pingIntervalMs: 500 });
-    const storage = new MemoryStorage();
-    const storeMany = vi.spyOn(storage, 'storeMany');
-    const store = vi.spyOn(storage, 'store');
-    const collector = await collectEverythingSent({
-      exchange: 'binance', simulator: sim, symbols, storage,
-      // Enough trades to share milliseconds and span several batches, and at least one ping answered.
-      waitBeforePausing: [() => expect(sim.sent('ETH-USDT').count).toBeGreaterThan(600), () => expect(sim.pongs()).toBeGreaterThan(0)],
-    });
-
-    let newest = 0;
-    for (const { sent, stored } of await expectStoredExactlyAsSent(storage, 'binance', sim, symbols, readBinanceTrade)) {
-      // Several trades in one millisecond were merged into one sample.
-      expect(stored.size).toBeLessThan(sent.count);
-      newest = Math.max(newest, sent.trades.at(-1)!.T);
-    }
-    // Batched: far fewer storeMany calls than trades, and never one store() per trade.
-    expect(store).not.toHaveBeenCalled();
-    expect(storeMany.mock.calls.length).toBeLessThan(sim.sent('BTC-USDT').count + sim.sent('ETH-USDT').count);
-    expect(collector.progress.lastDataTime).toBe(newest);
-    expect(collector.progress.lastHeartbeatAt).toBeDefined();
-    expect((collector as TradeStreamCollector).unparsedFrames).toBe(0);
-    const series = await storage.keys();
-    expect(series.find((s) => s.key === 'trades:binance:BTC-USDT')).toMatchObject({
-      fields: { price: 'last', amount: 'sum', count: 'sum', buy_amount: 'sum' },
-      labels: { kind: 'trades', exchange: 'binance', symbol: 'BTC-USDT' },
-    });
-  });
-
-  it('skips a malformed frame and keeps collecting', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
-    await expectSkipsMalformedFrame(sim, collectorFor(['BTC-USDT']), 'binance', 'BTC-USDT');
-  });
-
   it('counts a text frame that is not valid UTF-8 and keeps the connection (no 1007 close, no reconnect)', async () => {
     const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
     // A trade frame with a byte that can never appear in UTF-8 (0xff) inside its symbol.
     const frame = Buffer.concat([Buffer.from('{"e":"trade","E":1,"s":"BTC'), Buffer.from([0xff]), Buffer.from('USDT","t":1,"p":"1.0","q":"1.0","T":1,"m":true,"M":true}')]);
     await expectSkipsMalformedFrame(sim, collectorFor(['BTC-USDT']), 'binance', 'BTC-USDT', frame);
-  });
-
-  it('rejects with a clear error when the connection drops', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
-    await expectRejectsWhenConnectionDrops(sim, collectorFor(['BTC-USDT']), 'binance', 'BTC-USDT', /^trades:binance: connection closed by the server \(code 1006\)$/);
   });
 
   it('rejects naming binance, the symbol and the reason when the subscription is refused', async () => {
@@ -250,17 +197,6 @@ describe('TradeStreamCollector against the Binance simulator', () => {
     await expect(collector.run(new MemoryStorage(), new AbortController().signal)).rejects.toThrow(
       'binance rejected the trades subscription for FOO-USDT (request 1): code 2: Invalid request: invalid stream',
     );
-  });
-
-  it('finds the symbol Binance refuses in a request it refuses whole without naming it, and collects the others', async () => {
-    await simulator.start({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 50, rejectUnknownSymbols: true });
-    // Request 1 (all three) is refused; each symbol is then subscribed alone (requests 2, 3, 4).
-    const { stop } = await expectOnlySymbolFails(collectorFor(['BTC-USDT', 'FOO-USDT', 'ETH-USDT']), {
-      collecting: ['trades:binance:BTC-USDT', 'trades:binance:ETH-USDT'],
-      failed: 'FOO-USDT',
-      reason: 'binance rejected the trades subscription for FOO-USDT (request 3): code 2: Invalid request: invalid stream',
-    });
-    await stop();
   });
 
   it('keeps collecting the listed symbols when Binance silently accepts an unlisted one (its real behaviour)', async () => {
@@ -283,14 +219,6 @@ describe('TradeStreamCollector against the Binance simulator', () => {
     await vi.waitFor(() => expect(sim.connections()).toBe(1), { timeout: 10_000 });
     sim.announceShutdown();
     await expect(running).rejects.toThrow(/binance announced a server shutdown/);
-  });
-
-  it('resolves when aborted, and closes its connection', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 100 });
-    const collector = collectorFor(['BTC-USDT']);
-    const aborted = await expectResolvesWhenAborted(sim, collector);
-    // An already-aborted signal does not even connect.
-    await expect(collector.run(new MemoryStorage(), aborted)).resolves.toBeUndefined();
   });
 
   it('gives up on a server that never completes the handshake, and can be aborted while waiting', async () => {

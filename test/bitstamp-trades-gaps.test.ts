@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { startBitstampSimulator, type BitstampSimulatorOptions } from '../collectors/exchanges/bitstamp/simulator.js';
 import { MemoryStorage } from '../storage/memory.js';
-import { collectorFor, dropAndReconnect, expectStoredEventually, generatedSinceFirstStored, runRestarting, untilStored } from './support/backfill.js';
+import { collectorFor, expectStoredEventually, generatedSinceFirstStored, runRestarting, untilStored } from './support/backfill.js';
 import { useSimulator } from './support/simulator-harness.js';
 
 const SYMBOL = 'BTC-USD';
@@ -16,29 +16,6 @@ async function gapsOf(storage: MemoryStorage): Promise<Array<[number, number]>> 
 
 describe('Bitstamp trades: with no history by id, what a disconnect loses is recorded as a gap', () => {
   const harness = useSimulator((options: BitstampSimulatorOptions) => startBitstampSimulator(options));
-
-  it('after a forced disconnect, stores gaps:bitstamp:<SYMBOL> spanning exactly the trades it missed', async () => {
-    const sim = await harness.start({ symbols: [SYMBOL], tradesPerSecond: 300 });
-    const storage = new MemoryStorage();
-    const abort = new AbortController();
-    const collector = collectorFor('bitstamp', [SYMBOL], sim);
-    const running = runRestarting(collector, storage, abort.signal);
-    try {
-      await untilStored(storage, KEY, 50);
-      await dropAndReconnect(sim);
-      await untilStored(storage, KEY, 50);
-      sim.pause();
-      await vi.waitFor(async () => expect(await gapsOf(storage)).toHaveLength(1));
-      const [[from, to]] = (await gapsOf(storage)) as [[number, number]];
-      const missed = (time: number) => time > from && time < to;
-      await expectStoredEventually(storage, KEY, () => generatedSinceFirstStored(storage, KEY, sim, SYMBOL, (t) => !missed(t.time)));
-      expect(sim.generatedTrades(SYMBOL).some((t) => missed(t.time))).toBe(true);
-    } finally {
-      abort.abort();
-    }
-    await running;
-    expect(collector.progress.gaps).toBe(1);
-  });
 
   // The engine reopens on a server's goodbye (it overlaps connections only for a known maximum
   // age): without history, what passed in between is a gap, recorded like any other.

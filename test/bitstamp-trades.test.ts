@@ -1,24 +1,10 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bitstampTrades } from '../collectors/exchanges/bitstamp/trades.js';
 import { parseBitstampInstruments } from '../collectors/exchanges/bitstamp/instruments.js';
-import { startBitstampSimulator, type BitstampTradePayload } from '../collectors/exchanges/bitstamp/simulator.js';
-import { SymbolTable, type TradeProtocol } from '../collectors/trades/protocol.js';
+import { SymbolTable } from '../collectors/trades/protocol.js';
 import type { Trade } from '../collectors/trades/trade.js';
-import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';
-import { MemoryStorage } from '../storage/memory.js';
 import { fixture, fixtureLines, NO_FIXTURES } from './support/fixtures.js';
-import { trackRun } from './support/run-tracking.js';
-import { useSimulator } from './support/simulator-harness.js';
-import {
-  collectEverythingSent,
-  expectOnlySymbolFails,
-  expectRejectsWhenConnectionDrops,
-  expectResolvesWhenAborted,
-  expectSkipsMalformedFrame,
-  expectStoredExactlyAsSent,
-} from './support/trade-collection.js';
 import { RECEIVED_AT, tradeFrameReaders } from './support/trade-frames.js';
-import type { SentTradeFacts } from './support/trade-samples.js';
 
 const { contextFor, tradesOf } = tradeFrameReaders(bitstampTrades);
 
@@ -115,68 +101,5 @@ describe('Bitstamp trade protocol hooks', () => {
     expect(bitstampTrades.onMessage('{"event":"bts:error","channel":"live_trades_foousd","data":{"code":null,"message":"Bad subscription string."}}', context)).toEqual({
       error: { ack: 'live_trades_foousd', reason: 'Bad subscription string.' },
     });
-  });
-});
-
-/** How the samples read a Bitstamp trade: type 0 is a buying taker. */
-function readBitstampTrade(t: BitstampTradePayload): SentTradeFacts {
-  return { time: Math.floor(Number(t.microtimestamp) / 1000), price: Number(t.price_str), amount: t.amount_str, takerSide: t.type === 0 ? 1 : -1 };
-}
-
-describe('TradeStreamCollector against the Bitstamp simulator', () => {
-  const simulator = useSimulator(startBitstampSimulator);
-
-  const collectorFor = (symbols: string[], protocol: TradeProtocol = bitstampTrades): TradeStreamCollector =>
-    new TradeStreamCollector({ id: 'trades:bitstamp', protocol, symbols, wsUrl: simulator.current().wsUrl });
-
-  it('stores exactly what was sent after subscribing: per-millisecond price, count, amount and taker-buy amount', async () => {
-    const symbols = ['BTC-USD', 'ETH-USD'];
-    const sim = await simulator.start({ symbols, tradesPerSecond: 400 });
-    const storage = new MemoryStorage();
-    const collector = await collectEverythingSent({
-      exchange: 'bitstamp', simulator: sim, symbols, storage,
-      waitBeforePausing: [() => expect(sim.sent('ETH-USD').count).toBeGreaterThan(600)],
-    });
-    await expectStoredExactlyAsSent(storage, 'bitstamp', sim, symbols, readBitstampTrade);
-    expect((collector as TradeStreamCollector).unparsedFrames).toBe(0);
-  });
-
-  it('sends {"event":"bts:heartbeat"}, whose answers count as heartbeats', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 0 });
-    const protocol = { ...bitstampTrades, keepalive: { ...bitstampTrades.keepalive, clientPing: { intervalMs: 50, text: '{"event":"bts:heartbeat"}' } } };
-    const collector = collectorFor(['BTC-USD'], protocol);
-    const abort = new AbortController();
-    const running = trackRun(collector.run(new MemoryStorage(), abort.signal));
-    await vi.waitFor(() => expect(sim.heartbeats()).toBeGreaterThanOrEqual(5), { timeout: 10_000 });
-    expect(running.settled()).toBe(false);
-    expect(collector.unparsedFrames).toBe(0);
-    expect(collector.progress.lastHeartbeatAt).toBeDefined();
-    abort.abort();
-    await running.run;
-  });
-
-  it('skips a malformed frame and keeps collecting', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 200 });
-    await expectSkipsMalformedFrame(sim, collectorFor(['BTC-USD']), 'bitstamp', 'BTC-USD');
-  });
-
-  it('rejects with a clear error when the connection drops', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 200 });
-    await expectRejectsWhenConnectionDrops(sim, collectorFor(['BTC-USD']), 'bitstamp', 'BTC-USD', /^trades:bitstamp: connection closed by the server \(code 1006\)$/);
-  });
-
-  it('fails only the pair Bitstamp refuses, naming it and the reason', async () => {
-    await simulator.start({ symbols: ['BTC-USD', 'ETH-USD'], tradesPerSecond: 50 });
-    const { stop } = await expectOnlySymbolFails(collectorFor(['BTC-USD', 'FOO-USD', 'ETH-USD']), {
-      collecting: ['trades:bitstamp:BTC-USD', 'trades:bitstamp:ETH-USD'],
-      failed: 'FOO-USD',
-      reason: 'bitstamp rejected the trades subscription for FOO-USD (request live_trades_foousd): Bad subscription string.',
-    });
-    await stop();
-  });
-
-  it('resolves when aborted, and closes its connection', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 100 });
-    await expectResolvesWhenAborted(sim, collectorFor(['BTC-USD']));
   });
 });

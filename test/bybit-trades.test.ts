@@ -1,28 +1,14 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bybitTrades } from '../collectors/exchanges/bybit/trades.js';
-import { startBybitSimulator, type BybitTradePayload } from '../collectors/exchanges/bybit/simulator.js';
 import { TradeDeduplicator } from '../collectors/trades/dedup.js';
 import { tradesCollectorKind } from '../collectors/kinds.js';
-import { SymbolTable, type TradeProtocol } from '../collectors/trades/protocol.js';
+import { SymbolTable } from '../collectors/trades/protocol.js';
 import { SubscriptionAcks } from '../collectors/trades/subscription-acks.js';
 import type { Trade } from '../collectors/trades/trade.js';
-import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';
 import type { DataRequirement } from '../collectors/types.js';
 import { silentLogger } from '../common/logger.js';
-import { MemoryStorage } from '../storage/memory.js';
 import { docsExample, fixture, fixtureLines, NO_FIXTURES } from './support/fixtures.js';
-import { trackRun } from './support/run-tracking.js';
-import { useSimulator } from './support/simulator-harness.js';
-import {
-  collectEverythingSent,
-  expectOnlySymbolFails,
-  expectRejectsWhenConnectionDrops,
-  expectResolvesWhenAborted,
-  expectSkipsMalformedFrame,
-  expectStoredExactlyAsSent,
-} from './support/trade-collection.js';
 import { RECEIVED_AT, tradeFrameReaders } from './support/trade-frames.js';
-import type { SentTradeFacts } from './support/trade-samples.js';
 
 const { contextFor, tradesOf } = tradeFrameReaders(bybitTrades);
 
@@ -159,72 +145,5 @@ describe('Bybit trade protocol hooks', () => {
       { exchanges: {}, logger: silentLogger },
     );
     expect(collectors.map((c) => [c.id, c.keys.length])).toEqual([['trades:bybit', 200], ['trades:bybit#2', 1]]);
-  });
-});
-
-/** How the samples read a Bybit trade: `S` is the taker's side. */
-function readBybitTrade(t: BybitTradePayload): SentTradeFacts {
-  return { time: t.T, price: Number(t.p), amount: t.v, takerSide: t.S === 'Buy' ? 1 : -1 };
-}
-
-describe('TradeStreamCollector against the Bybit simulator', () => {
-  const simulator = useSimulator(startBybitSimulator);
-
-  const collectorFor = (symbols: string[], protocol: TradeProtocol = bybitTrades): TradeStreamCollector =>
-    new TradeStreamCollector({ id: 'trades:bybit', protocol, symbols, wsUrl: simulator.current().wsUrl });
-
-  it('stores exactly what was sent after subscribing: per-millisecond price, count, amount and taker-buy amount', async () => {
-    const symbols = ['BTC-USDT', 'ETH-USDT'];
-    const sim = await simulator.start({ symbols, tradesPerSecond: 400 });
-    const storage = new MemoryStorage();
-    const collector = await collectEverythingSent({
-      exchange: 'bybit', simulator: sim, symbols, storage,
-      waitBeforePausing: [() => expect(sim.sent('ETH-USDT').count).toBeGreaterThan(600)],
-    });
-    for (const { sent, stored } of await expectStoredExactlyAsSent(storage, 'bybit', sim, symbols, readBybitTrade)) {
-      expect(stored.size).toBeLessThan(sent.count);
-    }
-    expect((collector as TradeStreamCollector).unparsedFrames).toBe(0);
-    expect(collector.progress.lastDataTime).toBe(Math.max(...symbols.map((s) => sim.sent(s).trades.at(-1)!.T)));
-  });
-
-  it('sends {"op":"ping"} that Bybit answers, read as heartbeats', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 0 });
-    const protocol = { ...bybitTrades, keepalive: { ...bybitTrades.keepalive, clientPing: { intervalMs: 50, text: '{"op":"ping"}' } } };
-    const collector = collectorFor(['BTC-USDT'], protocol);
-    const abort = new AbortController();
-    const running = trackRun(collector.run(new MemoryStorage(), abort.signal));
-    await vi.waitFor(() => expect(sim.pings()).toBeGreaterThanOrEqual(5), { timeout: 10_000 });
-    expect(running.settled()).toBe(false);
-    expect(collector.unparsedFrames).toBe(0); // every pong was understood
-    expect(collector.progress.lastHeartbeatAt).toBeDefined();
-    abort.abort();
-    await running.run;
-  });
-
-  it('skips a malformed frame and keeps collecting', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
-    await expectSkipsMalformedFrame(sim, collectorFor(['BTC-USDT']), 'bybit', 'BTC-USDT');
-  });
-
-  it('rejects with a clear error when the connection drops', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
-    await expectRejectsWhenConnectionDrops(sim, collectorFor(['BTC-USDT']), 'bybit', 'BTC-USDT', /^trades:bybit: connection closed by the server \(code 1006\)$/);
-  });
-
-  it('fails only the symbol Bybit refuses, naming it and ret_msg, and subscribes the rest of the refused request again', async () => {
-    // Bybit refuses a whole request for one unlisted topic in it.
-    await simulator.start({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 50 });
-    const { stop } = await expectOnlySymbolFails(collectorFor(['BTC-USDT', 'FOO-USDT', 'ETH-USDT']), {
-      collecting: ['trades:bybit:BTC-USDT', 'trades:bybit:ETH-USDT'],
-      failed: 'FOO-USDT',
-      reason: 'bybit rejected the trades subscription for FOO-USDT (request trades1): Invalid symbol :[publicTrade.FOOUSDT]',
-    });
-    await stop();
-  });
-
-  it('resolves when aborted, and closes its connection', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 100 });
-    await expectResolvesWhenAborted(sim, collectorFor(['BTC-USDT']));
   });
 });

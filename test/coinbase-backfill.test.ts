@@ -3,11 +3,8 @@ import { startCoinbaseSimulator, type CoinbaseSimulatorOptions } from '../collec
 import { coinbaseTradeHistory } from '../collectors/exchanges/coinbase/trade-history.js';
 import { PoliteRestClient } from '../collectors/rest/rest-client.js';
 import { silentLogger } from '../common/logger.js';
-import { noGapsNoDoubles } from './support/backfill.js';
 import { fixture, NO_FIXTURES } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';
-
-const SYMBOLS = ['BTC-USD', 'ETH-USD'];
 
 type Page = Array<{ trade_id: number; side: string; size: string; price: string; time: string }>;
 
@@ -70,5 +67,3 @@ describe('Coinbase product trades', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000); // at most one request per 1 s window got through
   });
 });
-
-noGapsNoDoubles('Coinbase', 'coinbase', startCoinbaseSimulator, SYMBOLS, { restRequestLimit: { requests: 2, windowMs: 500 } });

@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startCoinbaseSimulator, type CoinbaseMatchPayload } from '../collectors/exchanges/coinbase/simulator.js';
 import { coinbaseTimeMs, coinbaseTrades, parseCoinbaseMatch } from '../collectors/exchanges/coinbase/trades.js';
 import { tradesCollectorKind } from '../collectors/kinds.js';
@@ -7,11 +7,8 @@ import type { Trade } from '../collectors/trades/trade.js';
 import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { docsExample, fixture, fixtureLines, lazyFixture, NO_FIXTURES } from './support/fixtures.js';
-import { trackRun } from './support/run-tracking.js';
 import { useSimulator } from './support/simulator-harness.js';
-import { collectEverythingSent, expectRejectsWhenConnectionDrops, expectResolvesWhenAborted, expectSkipsMalformedFrame, expectStoredExactlyAsSent } from './support/trade-collection.js';
 import { RECEIVED_AT, tradeFrameReaders } from './support/trade-frames.js';
-import type { SentTradeFacts } from './support/trade-samples.js';
 
 type Json = Record<string, unknown>;
 const { contextFor } = tradeFrameReaders(coinbaseTrades);
@@ -163,49 +160,11 @@ describe('Coinbase trade protocol hooks', () => {
   });
 });
 
-/** How the samples read a sent match: as expectedTrade reads it, the taker opposite the maker `side`. */
-function readCoinbaseMatch(match: CoinbaseMatchPayload): SentTradeFacts {
-  const { exchangeTime, price, side } = expectedTrade(match);
-  return { time: exchangeTime, price, amount: match.size, takerSide: side };
-}
-
 describe('TradeStreamCollector against the Coinbase simulator', () => {
   const simulator = useSimulator(startCoinbaseSimulator);
 
   const collectorFor = (symbols: string[], protocol = coinbaseTrades): TradeStreamCollector =>
     new TradeStreamCollector({ id: 'trades:coinbase', protocol, symbols, wsUrl: simulator.current().wsUrl });
-
-  it('stores exactly the matches sent after subscribing: per-millisecond price, count, amount and taker-buy amount', async () => {
-    const symbols = ['BTC-USD', 'ETH-USD'];
-    const sim = await simulator.start({ symbols, tradesPerSecond: 400, heartbeatIntervalMs: 200 });
-    // Trades exist before the collector subscribes, so it gets (and must not store) a last_match for each product.
-    await vi.waitFor(() => expect(sim.generated('ETH-USD').count).toBeGreaterThan(0));
-    const storage = new MemoryStorage();
-    const collector = await collectEverythingSent({
-      exchange: 'coinbase', simulator: sim, symbols, storage,
-      waitBeforePausing: [() => expect(sim.sent('ETH-USD').count).toBeGreaterThan(600), () => expect(sim.heartbeats()).toBeGreaterThan(0)],
-    });
-    for (const { sent } of await expectStoredExactlyAsSent(storage, 'coinbase', sim, symbols, readCoinbaseMatch)) {
-      // Both sides occurred, so the maker→taker inversion was exercised.
-      expect(new Set(sent.trades.map((t) => t.side)).size).toBe(2);
-    }
-    expect(collector.progress.lastHeartbeatAt).toBeDefined();
-    expect((collector as TradeStreamCollector).unparsedFrames).toBe(0);
-  });
-
-  it('stays up on heartbeats alone while no trade happens', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 50, heartbeatIntervalMs: 100 });
-    sim.pause();
-    const collector = collectorFor(['BTC-USD'], { ...coinbaseTrades, keepalive: { silenceTimeoutMs: 1_000 } });
-    const abort = new AbortController();
-    const running = trackRun(collector.run(new MemoryStorage(), abort.signal));
-    // Well past the silence timeout, with nothing but heartbeats on the link.
-    await vi.waitFor(() => expect(sim.heartbeats()).toBeGreaterThan(30), { timeout: 10_000 });
-    expect(running.settled()).toBe(false);
-    expect(collector.progress.lastHeartbeatAt).toBeDefined();
-    abort.abort();
-    await running.run;
-  });
 
   it('presumes the link dead when even heartbeats stop', async () => {
     const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 50, heartbeatIntervalMs: 60_000 });
@@ -216,16 +175,6 @@ describe('TradeStreamCollector against the Coinbase simulator', () => {
     );
   });
 
-  it('skips a malformed frame and keeps collecting', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 200 });
-    await expectSkipsMalformedFrame(sim, collectorFor(['BTC-USD']), 'coinbase', 'BTC-USD');
-  });
-
-  it('rejects with a clear error when the connection drops', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 200 });
-    await expectRejectsWhenConnectionDrops(sim, collectorFor(['BTC-USD']), 'coinbase', 'BTC-USD', /^trades:coinbase: connection closed by the server \(code 1006\)$/);
-  });
-
   it('rejects naming coinbase, the product and the reason when a product is not listed', async () => {
     await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 50 });
     await expect(collectorFor(['FOO-USD']).run(new MemoryStorage(), new AbortController().signal)).rejects.toThrow(
@@ -233,8 +182,4 @@ describe('TradeStreamCollector against the Coinbase simulator', () => {
     );
   });
 
-  it('resolves when aborted, and closes its connection', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 100 });
-    await expectResolvesWhenAborted(sim, collectorFor(['BTC-USD']));
-  });
 });

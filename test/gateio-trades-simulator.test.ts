@@ -1,25 +1,14 @@
 import { describe, expect, it, vi } from 'vitest';
-import { startGateioSimulator, type GateTradePayload } from '../collectors/exchanges/gateio/simulator.js';
+import { startGateioSimulator } from '../collectors/exchanges/gateio/simulator.js';
 import { gateioTrades } from '../collectors/exchanges/gateio/trades.js';
 import { tradesCollectorKind } from '../collectors/kinds.js';
-import { SymbolTable, type TradeProtocol } from '../collectors/trades/protocol.js';
-import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';
+import { SymbolTable } from '../collectors/trades/protocol.js';
 import { silentLogger } from '../common/logger.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { dropAndReconnect, runRestarting, untilStored } from './support/backfill.js';
 import { docsExample, fixtureLines, lazyFixture, NO_FIXTURES } from './support/fixtures.js';
 import type { ProbeClient } from './support/probe-client.js';
-import { trackRun } from './support/run-tracking.js';
 import { useSimulator } from './support/simulator-harness.js';
-import {
-  collectEverythingSent,
-  expectOnlySymbolFails,
-  expectRejectsWhenConnectionDrops,
-  expectResolvesWhenAborted,
-  expectSkipsMalformedFrame,
-  expectStoredExactlyAsSent,
-} from './support/trade-collection.js';
-import type { SentTradeFacts } from './support/trade-samples.js';
 
 type Json = Record<string, unknown>;
 // The newest recorded spot.trades frame (2023, with time_ms).
@@ -27,11 +16,6 @@ const recorded = lazyFixture(() => JSON.parse(fixtureLines('gateio', 'ws_v4_trad
 
 /** The next frame that is not a trade update. */
 const nextReply = (client: ProbeClient): Promise<string> => client.nextWhere((text) => !text.includes('"event":"update"'));
-
-/** How the samples read a Gate trade: one trade per update, `side` is the taker's. */
-function readGateTrade(t: GateTradePayload): SentTradeFacts {
-  return { time: Math.floor(Number(t.create_time_ms)), price: Number(t.price), amount: t.amount, takerSide: t.side === 'buy' ? 1 : -1 };
-}
 
 describe('Gate.io simulator fidelity', () => {
   const simulator = useSimulator(startGateioSimulator, { probePath: '/ws/v4/' });
@@ -100,64 +84,8 @@ describe('Gate.io simulator fidelity', () => {
   });
 });
 
-describe('TradeStreamCollector against the Gate.io simulator', () => {
+describe('Gate.io trades collector against its simulator', () => {
   const simulator = useSimulator(startGateioSimulator);
-
-  const streamFor = (symbols: string[], protocol: TradeProtocol = gateioTrades): TradeStreamCollector =>
-    new TradeStreamCollector({ id: 'trades:gateio', protocol, symbols, wsUrl: simulator.current().wsUrl });
-
-  it('stores exactly what was sent after subscribing: per-millisecond price, count, amount and taker-buy amount', async () => {
-    const symbols = ['BTC-USDT', 'ETH-USDT'];
-    const sim = await simulator.start({ symbols, tradesPerSecond: 400 });
-    const storage = new MemoryStorage();
-    const collector = await collectEverythingSent({
-      exchange: 'gateio', simulator: sim, symbols, storage,
-      waitBeforePausing: [() => expect(sim.sent('ETH-USDT').count).toBeGreaterThan(400)],
-    });
-    for (const { sent, stored } of await expectStoredExactlyAsSent(storage, 'gateio', sim, symbols, readGateTrade)) {
-      expect(stored.size).toBeLessThan(sent.trades.length); // several trades shared a millisecond
-    }
-    expect((collector as TradeStreamCollector).unparsedFrames).toBe(0);
-  });
-
-  it('sends spot.ping with the time; each spot.pong counts as a heartbeat', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 0 });
-    const protocol = { ...gateioTrades, keepalive: { silenceTimeoutMs: 30_000, clientPing: { intervalMs: 20, get text() { return gateioTrades.keepalive.clientPing!.text; } } } };
-    const collector = streamFor(['BTC-USDT'], protocol);
-    const abort = new AbortController();
-    const running = trackRun(collector.run(new MemoryStorage(), abort.signal));
-    await vi.waitFor(() => expect(sim.pings()).toBeGreaterThanOrEqual(10), { timeout: 20_000 });
-    expect(collector.unparsedFrames).toBe(0);
-    expect(collector.progress.lastHeartbeatAt).toBeDefined();
-    expect(running.settled()).toBe(false);
-    abort.abort();
-    await running.run;
-  });
-
-  it('skips a malformed frame and keeps collecting', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
-    await expectSkipsMalformedFrame(sim, streamFor(['BTC-USDT']), 'gateio', 'BTC-USDT');
-  });
-
-  it('rejects with a clear error when the connection drops', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
-    await expectRejectsWhenConnectionDrops(sim, streamFor(['BTC-USDT']), 'gateio', 'BTC-USDT', /^trades:gateio: connection closed by the server \(code 1006\)$/);
-  });
-
-  it('fails only the pair Gate refuses, naming it and Gate\'s code and message; the others collect', async () => {
-    await simulator.start({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 50 });
-    const { stop } = await expectOnlySymbolFails(streamFor(['BTC-USDT', 'FOO-USDT', 'ETH-USDT']), {
-      collecting: ['trades:gateio:BTC-USDT', 'trades:gateio:ETH-USDT'],
-      failed: 'FOO-USDT',
-      reason: 'gateio rejected the trades subscription for FOO-USDT (request spot.trades#1): code 2: unknown currency pair: FOO_USDT',
-    });
-    await stop();
-  });
-
-  it('resolves when aborted, and closes its connection', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 100 });
-    await expectResolvesWhenAborted(sim, streamFor(['BTC-USDT']));
-  });
 
   it('records a gap for a disconnect when REST history cannot be had (ids do not show what was missed)', async () => {
     const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 300 });

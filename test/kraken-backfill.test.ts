@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { startKrakenSimulator, type KrakenSimulatorOptions } from '../collectors/exchanges/kraken/simulator.js';
 import { krakenRestPair, krakenTradeHistory } from '../collectors/exchanges/kraken/trade-history.js';
-import { noGapsNoDoubles } from './support/backfill.js';
 import { fixture, NO_FIXTURES } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';
-
-const SYMBOLS = ['BTC-USDT', 'ETH-USD'];
 
 interface TradesBody {
   error: string[];
@@ -65,6 +62,3 @@ describe('Kraken Trades', () => {
     expect(await limited.json()).toEqual({ error: ['EGeneral:Too many requests'] });
   });
 });
-
-// Kraken's own ~1 call per second already makes the backfill meet 429s.
-noGapsNoDoubles('Kraken', 'kraken', startKrakenSimulator, SYMBOLS);

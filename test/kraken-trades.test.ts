@@ -1,24 +1,10 @@
-import { describe, expect, it, vi } from 'vitest';
-import { startKrakenSimulator, type KrakenTradeEntry } from '../collectors/exchanges/kraken/simulator.js';
+import { describe, expect, it } from 'vitest';
 import { krakenTimeMs, krakenTrades } from '../collectors/exchanges/kraken/trades.js';
 import { tradesCollectorKind } from '../collectors/kinds.js';
 import { SymbolTable } from '../collectors/trades/protocol.js';
 import { SubscriptionAcks } from '../collectors/trades/subscription-acks.js';
-import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';
-import { MemoryStorage } from '../storage/memory.js';
 import { docsExample, fixtureLines, lazyFixture, NO_FIXTURES } from './support/fixtures.js';
-import { trackRun } from './support/run-tracking.js';
-import { useSimulator } from './support/simulator-harness.js';
-import {
-  collectEverythingSent,
-  expectOnlySymbolFails,
-  expectRejectsWhenConnectionDrops,
-  expectResolvesWhenAborted,
-  expectSkipsMalformedFrame,
-  expectStoredExactlyAsSent,
-} from './support/trade-collection.js';
 import { RECEIVED_AT, tradeFrameReaders } from './support/trade-frames.js';
-import type { SentTradeFacts } from './support/trade-samples.js';
 
 type Json = Record<string, unknown>;
 const { contextFor } = tradeFrameReaders(krakenTrades);
@@ -141,74 +127,5 @@ describe('Kraken trade protocol hooks', () => {
     const one = JSON.parse(krakenTrades.subscribeMessages(contextFor('MATIC-USD').symbols)[0]!.text) as Json;
     expect(one).toEqual({ ...documented, params: { ...documented.params, snapshot: false }, req_id: 1 });
     expect(JSON.parse(krakenTrades.keepalive.clientPing!.text)).toEqual({ method: 'ping', req_id: 0 });
-  });
-});
-
-/** How the samples read a Kraken trade entry: `side` is the taker's, the microsecond time truncated to the millisecond. */
-function readKrakenTrade(t: KrakenTradeEntry): SentTradeFacts {
-  return { time: Date.parse(`${t.timestamp.slice(0, 23)}Z`), price: t.price, amount: t.qty, takerSide: t.side === 'buy' ? 1 : -1 };
-}
-
-describe('TradeStreamCollector against the Kraken simulator', () => {
-  const simulator = useSimulator(startKrakenSimulator);
-
-  const collectorFor = (symbols: string[], protocol = krakenTrades): TradeStreamCollector =>
-    new TradeStreamCollector({ id: 'trades:kraken', protocol, symbols, wsUrl: simulator.current().wsUrl });
-
-  it('stores exactly what was sent after subscribing: per-millisecond price, count, amount and taker-buy amount', async () => {
-    const symbols = ['BTC-USD', 'ETH-USD'];
-    const sim = await simulator.start({ symbols, tradesPerSecond: 400, heartbeatIntervalMs: 200 });
-    const storage = new MemoryStorage();
-    const collector = await collectEverythingSent({
-      exchange: 'kraken', simulator: sim, symbols, storage,
-      waitBeforePausing: [() => expect(sim.sent('ETH-USD').count).toBeGreaterThan(600), () => expect(sim.heartbeats()).toBeGreaterThan(0)],
-    });
-    // Prices compare exactly: what JSON.parse made of the frame's number is what was stored.
-    for (const { sent } of await expectStoredExactlyAsSent(storage, 'kraken', sim, symbols, readKrakenTrade)) {
-      expect(new Set(sent.trades.map((t) => t.side)).size).toBe(2);
-    }
-    expect(collector.progress.lastHeartbeatAt).toBeDefined();
-    expect((collector as TradeStreamCollector).unparsedFrames).toBe(0);
-  });
-
-  it('pings, counts pongs and heartbeats as life, and stays up while no trade happens', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 50, heartbeatIntervalMs: 100 });
-    sim.pause();
-    const keepalive = { clientPing: { ...krakenTrades.keepalive.clientPing!, intervalMs: 100 }, silenceTimeoutMs: 1_000 };
-    const collector = collectorFor(['BTC-USD'], { ...krakenTrades, keepalive });
-    const abort = new AbortController();
-    const running = trackRun(collector.run(new MemoryStorage(), abort.signal));
-    // Well past the silence timeout, with nothing but heartbeats and pongs on the link.
-    await vi.waitFor(() => expect(sim.pings()).toBeGreaterThan(20), { timeout: 10_000 });
-    expect(sim.heartbeats()).toBeGreaterThan(0);
-    expect(running.settled()).toBe(false);
-    expect(collector.progress.lastHeartbeatAt).toBeDefined();
-    abort.abort();
-    await running.run;
-  });
-
-  it('skips a malformed frame and keeps collecting', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 200 });
-    await expectSkipsMalformedFrame(sim, collectorFor(['BTC-USD']), 'kraken', 'BTC-USD');
-  });
-
-  it('rejects with a clear error when the connection drops', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 200 });
-    await expectRejectsWhenConnectionDrops(sim, collectorFor(['BTC-USD']), 'kraken', 'BTC-USD', /^trades:kraken: connection closed by the server \(code 1006\)$/);
-  });
-
-  it('fails only the symbol Kraken refuses, naming it and the reason; the others collect', async () => {
-    await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 50 });
-    const { stop } = await expectOnlySymbolFails(collectorFor(['BTC-USD', 'FOO-USD']), {
-      collecting: ['trades:kraken:BTC-USD'],
-      failed: 'FOO-USD',
-      reason: 'kraken rejected the trades subscription for FOO-USD (request FOO/USD): Currency pair not supported FOO/USD',
-    });
-    await stop();
-  });
-
-  it('resolves when aborted, and closes its connection', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 100 });
-    await expectResolvesWhenAborted(sim, collectorFor(['BTC-USD']));
   });
 });

@@ -3,11 +3,8 @@ import { startOkxSimulator, type OkxSimulatorOptions } from '../collectors/excha
 import { okxTradeHistory } from '../collectors/exchanges/okx/trade-history.js';
 import { PoliteRestClient } from '../collectors/rest/rest-client.js';
 import { silentLogger } from '../common/logger.js';
-import { noGapsNoDoubles } from './support/backfill.js';
 import { fixture, NO_FIXTURES } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';
-
-const SYMBOLS = ['BTC-USDT', 'ETH-USDT'];
 
 interface Page {
   code: string;
@@ -78,5 +75,3 @@ describe('OKX history-trades', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000); // at most one request per 1 s window got through
   });
 });
-
-noGapsNoDoubles('OKX', 'okx', startOkxSimulator, SYMBOLS, { restRequestLimit: { requests: 2, windowMs: 500 } });

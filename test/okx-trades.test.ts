@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { okxTrades } from '../collectors/exchanges/okx/trades.js';
-import { startOkxSimulator, type OkxTradePayload } from '../collectors/exchanges/okx/simulator.js';
+import { startOkxSimulator } from '../collectors/exchanges/okx/simulator.js';
 import { compareTradeIds } from '../collectors/trades/dedup.js';
 import { tradesCollectorKind } from '../collectors/kinds.js';
 import { SymbolTable, type FrameContext, type TradeProtocol } from '../collectors/trades/protocol.js';
@@ -11,18 +11,8 @@ import type { DataRequirement } from '../collectors/types.js';
 import { silentLogger } from '../common/logger.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { docsExample, fixture, fixtureLines, NO_FIXTURES } from './support/fixtures.js';
-import { trackRun } from './support/run-tracking.js';
 import { useSimulator } from './support/simulator-harness.js';
-import {
-  collectEverythingSent,
-  expectOnlySymbolFails,
-  expectRejectsWhenConnectionDrops,
-  expectResolvesWhenAborted,
-  expectSkipsMalformedFrame,
-  expectStoredExactlyAsSent,
-} from './support/trade-collection.js';
 import { RECEIVED_AT, tradeFrameReaders } from './support/trade-frames.js';
-import type { SentTradeFacts } from './support/trade-samples.js';
 
 const { contextFor, tradesOf } = tradeFrameReaders(okxTrades);
 
@@ -204,49 +194,11 @@ describe('OKX trade protocol hooks', () => {
   });
 });
 
-/** How the samples read an OKX trade message: it stands for `count` matches, and `side` is the taker's. */
-function readOkxTrade(t: OkxTradePayload): SentTradeFacts {
-  return { time: Number(t.ts), price: Number(t.px), amount: t.sz, takerSide: t.side === 'buy' ? 1 : -1, count: Number(t.count) };
-}
-
 describe('TradeStreamCollector against the OKX simulator', () => {
   const simulator = useSimulator(startOkxSimulator);
 
   const collectorFor = (symbols: string[], protocol: TradeProtocol = okxTrades): TradeStreamCollector =>
     new TradeStreamCollector({ id: 'trades:okx', protocol, symbols, wsUrl: simulator.current().wsUrl });
-
-  it('stores exactly what was sent after subscribing: per-millisecond price, count, amount and taker-buy amount', async () => {
-    const symbols = ['BTC-USDT', 'ETH-USDT'];
-    const sim = await simulator.start({ symbols, tradesPerSecond: 400 });
-    const storage = new MemoryStorage();
-    const collector = await collectEverythingSent({
-      exchange: 'okx', simulator: sim, symbols, storage,
-      waitBeforePausing: [() => expect(sim.sent('ETH-USDT').count).toBeGreaterThan(400)],
-    });
-    for (const { sent, stored } of await expectStoredExactlyAsSent(storage, 'okx', sim, symbols, readOkxTrade)) {
-      // Several messages shared a millisecond and were merged; some messages aggregated several matches.
-      expect(stored.size).toBeLessThan(sent.trades.length);
-      expect(sent.trades.some((t) => t.count !== '1')).toBe(true);
-    }
-    expect((collector as TradeStreamCollector).unparsedFrames).toBe(0);
-    expect(collector.progress.lastDataTime).toBe(Math.max(...symbols.map((s) => Number(sim.sent(s).trades.at(-1)!.ts))));
-  });
-
-  it('sends text pings that OKX answers, which keeps a quiet connection open past the idle cut-off', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 0, idleTimeoutMs: 1_000 });
-    const protocol = { ...okxTrades, keepalive: { ...okxTrades.keepalive, clientPing: { intervalMs: 50, text: 'ping' } } };
-    const collector = collectorFor(['BTC-USDT'], protocol);
-    const abort = new AbortController();
-    const running = trackRun(collector.run(new MemoryStorage(), abort.signal));
-    // Fifty pings span 2.5 s: more than twice the idle cut-off, with no trade at all.
-    await vi.waitFor(() => expect(sim.pings()).toBeGreaterThanOrEqual(50), { timeout: 20_000 });
-    expect(sim.connections()).toBe(1);
-    expect(running.settled()).toBe(false);
-    expect(collector.unparsedFrames).toBe(0); // every `pong` was read as a heartbeat
-    expect(collector.progress.lastHeartbeatAt).toBeDefined();
-    abort.abort();
-    await running.run;
-  });
 
   it('is cut by OKX (close 4004) when it neither pings nor receives data', async () => {
     await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 0, idleTimeoutMs: 200 });
@@ -254,26 +206,6 @@ describe('TradeStreamCollector against the OKX simulator', () => {
     await expect(collectorFor(['BTC-USDT'], protocol).run(new MemoryStorage(), new AbortController().signal)).rejects.toThrow(
       'trades:okx: connection closed by the server (code 4004, No data received in 30s)',
     );
-  });
-
-  it('skips a malformed frame and keeps collecting', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
-    await expectSkipsMalformedFrame(sim, collectorFor(['BTC-USDT']), 'okx', 'BTC-USDT');
-  });
-
-  it('rejects with a clear error when the connection drops', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 200 });
-    await expectRejectsWhenConnectionDrops(sim, collectorFor(['BTC-USDT']), 'okx', 'BTC-USDT', /^trades:okx: connection closed by the server \(code 1006\)$/);
-  });
-
-  it('fails only the instrument OKX refuses, naming it and OKX\'s code and message; the others collect', async () => {
-    await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 50 });
-    const { stop } = await expectOnlySymbolFails(collectorFor(['BTC-USDT', 'FOO-USDT']), {
-      collecting: ['trades:okx:BTC-USDT'],
-      failed: 'FOO-USDT',
-      reason: "okx rejected the trades subscription for FOO-USDT (request trades:FOO-USDT): code 60018: Wrong URL or channel:trades,instId:FOO-USDT doesn't exist.",
-    });
-    await stop();
   });
 
   it('ends with an error when OKX announces a service upgrade', async () => {
@@ -284,8 +216,4 @@ describe('TradeStreamCollector against the OKX simulator', () => {
     await expect(running).rejects.toThrow(/trades:okx: okx announced the connection will close \(64008/);
   });
 
-  it('resolves when aborted, and closes its connection', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 100 });
-    await expectResolvesWhenAborted(sim, collectorFor(['BTC-USDT']));
-  });
 });

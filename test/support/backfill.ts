@@ -4,7 +4,7 @@
  * DataCollector restarts it, and what it should then have stored: every trade generated
  * from the first one it stored on.
  */
-import { describe, expect, it, vi } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import type { SimulatedTrade } from '../../collectors/simulator/market.js';
 import { tradesCollectorKind } from '../../collectors/kinds.js';
 import type { DataSourceCollector } from '../../collectors/types.js';
@@ -93,79 +93,76 @@ export async function expectStoredEventually(storage: MemoryStorage, key: string
 }
 
 /**
- * The two "no gaps, no doubles" scenarios every exchange that can backfill must pass: forced
- * disconnects while the market runs, and a new collector resuming from the saved checkpoint.
- * `tightBudget` is added to the simulator's options in the disconnect scenario, so the
- * backfill also meets 429s and must wait them out.
+ * The two "no gaps, no doubles" scenarios every exchange that can backfill must pass (call inside
+ * a describe): forced disconnects while the market runs, and a new collector resuming from the
+ * saved checkpoint. `tightBudget` is added to the simulator's options in the disconnect scenario,
+ * so the backfill also meets 429s and must wait them out.
  */
 export function noGapsNoDoubles<O extends SimulatorStartOptions>(
-  name: string,
   exchange: string,
   start: (options: O) => Promise<GeneratingSimulator & ExchangeSimulator>,
-  symbols: string[],
+  symbols: readonly string[],
   tightBudget: Partial<O> = {},
 ): void {
   const key = (symbol: string) => `trades:${exchange}:${symbol}`;
-  describe(`${name} trades: no gaps, no doubles`, () => {
-    const harness = useSimulator(start);
+  const harness = useSimulator(start);
 
-    it('backfills over REST what forced disconnects missed: stored = generated from the first stored trade on, per symbol', async () => {
-      const sim = await harness.start({ ...tightBudget, symbols, tradesPerSecond: 300 } as unknown as O);
-      const storage = new MemoryStorage();
-      const collector = collectorFor(exchange, symbols, sim);
-      const abort = new AbortController();
-      const running = runRestarting(collector, storage, abort.signal);
-      try {
-        for (let drop = 0; drop < 3; drop++) {
-          for (const symbol of symbols) await untilStored(storage, key(symbol), 50);
-          await dropAndReconnect(sim); // down ≥ the 300 ms restart delay: ~90 trades per symbol generated and never sent
-        }
+  it('backfills over REST what forced disconnects missed: stored = generated from the first stored trade on, per symbol', async () => {
+    const sim = await harness.start({ ...tightBudget, symbols, tradesPerSecond: 300 } as unknown as O);
+    const storage = new MemoryStorage();
+    const collector = collectorFor(exchange, symbols, sim);
+    const abort = new AbortController();
+    const running = runRestarting(collector, storage, abort.signal);
+    try {
+      for (let drop = 0; drop < 3; drop++) {
         for (const symbol of symbols) await untilStored(storage, key(symbol), 50);
-        sim.pause();
-        for (const symbol of symbols) {
-          const expected = () => generatedSinceFirstStored(storage, key(symbol), sim, symbol);
-          await expectStoredEventually(storage, key(symbol), expected);
-          const trades = await expected();
-          // Every id once, none missing: the ids from the first stored one on are consecutive.
-          expect(trades.at(-1)!.id - trades[0]!.id + 1).toBe(trades.length);
-          const lots = (await storage.fetch(key(symbol), 0, Number.MAX_SAFE_INTEGER)).reduce((sum, [, v]) => sum + toLots((v as Record<string, number>).amount!), 0);
-          expect(lots).toBe(trades.reduce((sum, t) => sum + toLots(t.amount), 0));
-        }
-      } finally {
-        abort.abort();
+        await dropAndReconnect(sim); // down ≥ the 300 ms restart delay: ~90 trades per symbol generated and never sent
       }
-      expect(await running).toBeGreaterThanOrEqual(4);
-      expect(collector.progress.tradesBackfilled).toBeGreaterThanOrEqual(3 * 2 * 60);
-      expect(collector.progress.gaps).toBe(0);
-      expect((await storage.keys()).map((k) => k.key).sort()).toEqual(symbols.map(key).sort());
-    }, 60_000);
-
-    it('a new collector on the same storage backfills from the saved checkpoint what was generated while none ran', async () => {
-      const sim = await harness.start({ symbols, tradesPerSecond: 300 } as unknown as O);
-      const storage = new MemoryStorage();
-      const first = new AbortController();
-      const one = runRestarting(collectorFor(exchange, symbols, sim), storage, first.signal);
       for (const symbol of symbols) await untilStored(storage, key(symbol), 50);
-      first.abort();
-      await one;
-      const down = Date.now();
-      await new Promise((resolve) => setTimeout(resolve, 500)); // the daemon is down; the market is not
-      const second = new AbortController();
-      const two = collectorFor(exchange, symbols, sim);
-      const running = runRestarting(two, storage, second.signal);
-      try {
-        for (const symbol of symbols) await untilStored(storage, key(symbol), 50);
-        sim.pause();
-        for (const symbol of symbols) {
-          await expectStoredEventually(storage, key(symbol), () => generatedSinceFirstStored(storage, key(symbol), sim, symbol));
-          expect(sim.generatedTrades(symbol).filter((t) => t.time > down + 100).length).toBeGreaterThan(0);
-        }
-      } finally {
-        second.abort();
+      sim.pause();
+      for (const symbol of symbols) {
+        const expected = () => generatedSinceFirstStored(storage, key(symbol), sim, symbol);
+        await expectStoredEventually(storage, key(symbol), expected);
+        const trades = await expected();
+        // Every id once, none missing: the ids from the first stored one on are consecutive.
+        expect(trades.at(-1)!.id - trades[0]!.id + 1).toBe(trades.length);
+        const lots = (await storage.fetch(key(symbol), 0, Number.MAX_SAFE_INTEGER)).reduce((sum, [, v]) => sum + toLots((v as Record<string, number>).amount!), 0);
+        expect(lots).toBe(trades.reduce((sum, t) => sum + toLots(t.amount), 0));
       }
-      await running;
-      expect(two.progress.tradesBackfilled).toBeGreaterThan(2 * 100);
-      expect(two.progress.gaps).toBe(0);
-    }, 60_000);
-  });
+    } finally {
+      abort.abort();
+    }
+    expect(await running).toBeGreaterThanOrEqual(4);
+    expect(collector.progress.tradesBackfilled).toBeGreaterThanOrEqual(3 * 2 * 60);
+    expect(collector.progress.gaps).toBe(0);
+    expect((await storage.keys()).map((k) => k.key).sort()).toEqual(symbols.map(key).sort());
+  }, 60_000);
+
+  it('a new collector on the same storage backfills from the saved checkpoint what was generated while none ran', async () => {
+    const sim = await harness.start({ symbols, tradesPerSecond: 300 } as unknown as O);
+    const storage = new MemoryStorage();
+    const first = new AbortController();
+    const one = runRestarting(collectorFor(exchange, symbols, sim), storage, first.signal);
+    for (const symbol of symbols) await untilStored(storage, key(symbol), 50);
+    first.abort();
+    await one;
+    const down = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the daemon is down; the market is not
+    const second = new AbortController();
+    const two = collectorFor(exchange, symbols, sim);
+    const running = runRestarting(two, storage, second.signal);
+    try {
+      for (const symbol of symbols) await untilStored(storage, key(symbol), 50);
+      sim.pause();
+      for (const symbol of symbols) {
+        await expectStoredEventually(storage, key(symbol), () => generatedSinceFirstStored(storage, key(symbol), sim, symbol));
+        expect(sim.generatedTrades(symbol).filter((t) => t.time > down + 100).length).toBeGreaterThan(0);
+      }
+    } finally {
+      second.abort();
+    }
+    await running;
+    expect(two.progress.tradesBackfilled).toBeGreaterThan(2 * 100);
+    expect(two.progress.gaps).toBe(0);
+  }, 60_000);
 }
