@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { binanceKlines } from '../collectors/exchanges/binance/klines.js';
 import { startBinanceSimulator, type BinanceSimulatorOptions } from '../collectors/exchanges/binance/simulator.js';
-import { KlineHistory } from '../collectors/klines/kline-history.js';
-import { alignDown, pages } from '../collectors/klines/open-times.js';
+import { alignDown } from '../collectors/klines/open-times.js';
 import type { KlinePageQuery } from '../collectors/klines/protocol.js';
-import { PoliteRestClient } from '../collectors/rest/rest-client.js';
-import { silentLogger } from '../common/logger.js';
-import { MemoryStorage } from '../storage/memory.js';
 import { docsExample, fixture, NO_FIXTURES } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';
 
@@ -16,13 +12,6 @@ const T0 = 1634943780000; // 2021-10-22T23:03:00Z, the fixture's first candle
 /** A page query for BTCUSDT 1m candles. */
 function query(from: number, to: number, now = to + MINUTE, interval = '1m', intervalMs = MINUTE): KlinePageQuery {
   return { exchangeSymbol: 'BTCUSDT', interval, intervalMs, from, to, now };
-}
-
-/** GETs one page the way the poller does: pageRequest → REST client → parsePage. */
-async function fetchPage(restUrl: string, q: KlinePageQuery, http = new PoliteRestClient({ label: 'binance', logger: silentLogger, maxAttempts: 1 })) {
-  const request = binanceKlines.pageRequest(q);
-  const body = await http.getJson(`${restUrl}${request.path}`, request.params, new AbortController().signal, { weight: request.weight });
-  return binanceKlines.parsePage(body, q);
 }
 
 describe('Binance klines protocol', () => {
@@ -76,20 +65,11 @@ describe('Binance klines protocol', () => {
 describe('Binance klines simulator', () => {
   const harness = useSimulator((options: BinanceSimulatorOptions) => startBinanceSimulator(options));
 
-  it('pages a range through the protocol: every open time once, ascending, ending with the open candle', async () => {
+  it('serves the most recent candles without startTime, the last one open, never one not yet started, and counts klines weight', async () => {
     const sim = await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 50 });
     await new Promise((resolve) => setTimeout(resolve, 200));
     const now = Date.now();
     const current = alignDown(now, MINUTE);
-    const from = current - 1499 * MINUTE;
-    const got: number[] = [];
-    for (const page of pages([{ from, to: current }], MINUTE, binanceKlines.maxPerRequest)) {
-      const klines = await fetchPage(sim.restUrl, query(page.from, page.to, now));
-      got.push(...klines.map((k) => k.openTime));
-      expect(klines.every((k) => k.high >= Math.max(k.open, k.close) && k.low <= Math.min(k.open, k.close) && k.volume >= 0)).toBe(true);
-    }
-    expect(got).toEqual(Array.from({ length: 1500 }, (_, i) => from + i * MINUTE));
-    expect(sim.restRequests('/api/v3/klines')).toBe(2);
 
     // Without startTime: the most recent candles, the last one still open; never one that has not started.
     const recent = await harness.getJson<unknown[][]>(`/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=3`);
@@ -146,22 +126,6 @@ describe('Binance klines simulator', () => {
     expect(first).toEqual(all.filter((t) => !permanent.includes(t) && !transient.includes(t)));
     const second = (await harness.getJson<unknown[][]>(url)).body.map((row) => row[0]);
     expect(second).toEqual(all.filter((t) => !permanent.includes(t)));
-  });
-
-  it('a KlineHistory fill stores what is served and records the permanent holes as missing', async () => {
-    const sim = await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 1, klineHoles: { permanentEvery: 10, transientEvery: 4 } });
-    const http = new PoliteRestClient({ label: 'binance', logger: silentLogger, limits: binanceKlines.limits });
-    const history = new KlineHistory({ protocol: binanceKlines, symbol: 'BTC-USDT', interval: '1m', restUrl: sim.restUrl, http, logger: silentLogger });
-    const storage = new MemoryStorage();
-    await history.declare(storage);
-    const to = alignDown(Date.now(), MINUTE) - 30 * MINUTE;
-    const from = to - 1199 * MINUTE;
-    const result = await history.fill(storage, { from, to }, new AbortController().signal);
-    const holes = Array.from({ length: 1200 }, (_, i) => from + i * MINUTE).filter((t) => (t / MINUTE) % 10 === 0);
-    // Asked again for what the first answers left out, the transient holes are stored after all.
-    expect(result.recordedMissing).toBe(holes.length);
-    expect((await storage.fetch(history.key, from, to)).length).toBe(1200 - holes.length);
-    expect(sim.rateLimited()).toBe(0);
   });
 
   it('answers 429 with Retry-After and -1003 over the weight budget (klines weigh 2), counted by rateLimited()', async () => {

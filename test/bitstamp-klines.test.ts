@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bitstampKlines } from '../collectors/exchanges/bitstamp/klines.js';
 import { startBitstampSimulator, type BitstampSimulatorOptions } from '../collectors/exchanges/bitstamp/simulator.js';
-import { KlineHistory } from '../collectors/klines/kline-history.js';
-import { alignDown, pages } from '../collectors/klines/open-times.js';
 import type { KlinePageQuery } from '../collectors/klines/protocol.js';
-import { PoliteRestClient } from '../collectors/rest/rest-client.js';
-import { silentLogger } from '../common/logger.js';
-import { MemoryStorage } from '../storage/memory.js';
 import { fixture, NO_FIXTURES } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';
 
@@ -52,40 +47,12 @@ describe('Bitstamp klines protocol', () => {
 describe('Bitstamp klines simulator', () => {
   const harness = useSimulator((options: BitstampSimulatorOptions) => startBitstampSimulator(options));
 
-  it('pages a range through the protocol: every open time once, ascending', async () => {
-    const sim = await harness.start({ symbols: ['BTC-USD'], tradesPerSecond: 20 });
-    const http = new PoliteRestClient({ label: 'bitstamp', logger: silentLogger, limits: bitstampKlines.limits, maxAttempts: 1 });
-    const now = Date.now();
-    const current = alignDown(now, MINUTE);
-    const from = current - 1499 * MINUTE;
-    const got: number[] = [];
-    for (const page of pages([{ from, to: current }], MINUTE, bitstampKlines.maxPerRequest)) {
-      const q = { ...query(page.from, page.to), now };
-      const request = bitstampKlines.pageRequest(q);
-      got.push(...bitstampKlines.parsePage(await http.getJson(`${sim.restUrl}${request.path}`, request.params, new AbortController().signal), q).map((k) => k.openTime));
-    }
-    expect(got).toEqual(Array.from({ length: 1500 }, (_, i) => from + i * MINUTE));
-    expect(sim.restRequests('/api/v2/ohlc/btcusd/')).toBe(2);
+  it('serves the latest OHLC with the pair and the documented row keys, and refuses an unknown step', async () => {
+    await harness.start({ symbols: ['BTC-USD'], tradesPerSecond: 20 });
     const latest = (await harness.getJson<Ohlc>('/api/v2/ohlc/btcusd/?step=3600&limit=2')).body;
     expect(latest.data.pair).toBe('BTC/USD');
     expect(latest.data.ohlc.map((row) => Object.keys(row))).toEqual([0, 1].map(() => ['timestamp', 'open', 'high', 'low', 'close', 'volume']));
     expect((await harness.getJson('/api/v2/ohlc/btcusd/?step=61&limit=2')).status).toBe(400);
-  });
-
-  it('a KlineHistory fill stores what is served and records the permanent holes as missing', async () => {
-    const sim = await harness.start({ symbols: ['BTC-USD'], tradesPerSecond: 1, klineHoles: { permanentEvery: 9, transientEvery: 5 } });
-    const http = new PoliteRestClient({ label: 'bitstamp', logger: silentLogger, limits: bitstampKlines.limits });
-    const history = new KlineHistory({ protocol: bitstampKlines, symbol: 'BTC-USD', interval: '5m', restUrl: sim.restUrl, http, logger: silentLogger });
-    const storage = new MemoryStorage();
-    await history.declare(storage);
-    const step = 5 * MINUTE;
-    const to = alignDown(Date.now(), step) - 12 * step;
-    const from = to - 1199 * step;
-    const result = await history.fill(storage, { from, to }, new AbortController().signal);
-    const holes = Array.from({ length: 1200 }, (_, i) => from + i * step).filter((t) => (t / step) % 9 === 0);
-    expect(result.recordedMissing).toBe(holes.length);
-    expect((await storage.fetch(history.key, from, to)).length).toBe(1200 - holes.length);
-    expect(sim.rateLimited()).toBe(0);
   });
 
   it('over the limit answers 429, counted by rateLimited(); in maintenance the health check says so', async () => {

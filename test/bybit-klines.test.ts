@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { bybitKlines } from '../collectors/exchanges/bybit/klines.js';
 import { startBybitSimulator, type BybitSimulatorOptions } from '../collectors/exchanges/bybit/simulator.js';
-import { KlineHistory } from '../collectors/klines/kline-history.js';
-import { alignDown, pages } from '../collectors/klines/open-times.js';
+import { alignDown } from '../collectors/klines/open-times.js';
 import type { KlinePageQuery } from '../collectors/klines/protocol.js';
-import { PoliteRestClient } from '../collectors/rest/rest-client.js';
-import { silentLogger } from '../common/logger.js';
-import { MemoryStorage } from '../storage/memory.js';
 import { docsExample, fixture, NO_FIXTURES } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';
 
@@ -84,21 +80,10 @@ describe('Bybit klines protocol', () => {
 describe('Bybit klines simulator', () => {
   const harness = useSimulator((options: BybitSimulatorOptions) => startBybitSimulator(options));
 
-  it('pages a range through the protocol: every open time once, ascending, newest first on the wire', async () => {
-    const sim = await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 20 });
-    const http = new PoliteRestClient({ label: 'bybit', logger: silentLogger, limits: bybitKlines.limits, maxAttempts: 1 });
+  it('serves the latest candles newest first in the v5 envelope', async () => {
+    await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 20 });
     const now = Date.now();
     const current = alignDown(now, MINUTE);
-    const from = current - 1499 * MINUTE;
-    const got: number[] = [];
-    for (const page of pages([{ from, to: current }], MINUTE, bybitKlines.maxPerRequest)) {
-      const q = query(page.from, page.to, now);
-      const request = bybitKlines.pageRequest(q);
-      got.push(...bybitKlines.parsePage(await http.getJson(`${sim.restUrl}${request.path}`, request.params, new AbortController().signal), q).map((k) => k.openTime));
-    }
-    expect(got).toEqual(Array.from({ length: 1500 }, (_, i) => from + i * MINUTE));
-    expect(sim.restRequests('/v5/market/kline')).toBe(2);
-
     const latest = (await harness.getJson<Envelope>('/v5/market/kline?category=spot&symbol=BTCUSDT&interval=1&limit=3')).body;
     expect(latest).toMatchObject({ retCode: 0, retMsg: 'OK', result: { category: 'spot', symbol: 'BTCUSDT' }, retExtInfo: {} });
     const openTimes = latest.result.list!.map((row) => Number(row[0]));
@@ -136,22 +121,6 @@ describe('Bybit klines simulator', () => {
     const openTimes = async () => (await harness.getJson<Envelope>(url)).body.result.list!.map((row) => Number(row[0])).reverse();
     expect(await openTimes()).toEqual(all.filter((t) => !permanent.includes(t) && !transient.includes(t)));
     expect(await openTimes()).toEqual(all.filter((t) => !permanent.includes(t)));
-  });
-
-  it('a KlineHistory fill stores what is served and records the permanent holes as missing', async () => {
-    const sim = await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 1, klineHoles: { permanentEvery: 9, transientEvery: 5 } });
-    const http = new PoliteRestClient({ label: 'bybit', logger: silentLogger, limits: bybitKlines.limits });
-    const history = new KlineHistory({ protocol: bybitKlines, symbol: 'BTC-USDT', interval: '5m', restUrl: sim.restUrl, http, logger: silentLogger });
-    const storage = new MemoryStorage();
-    await history.declare(storage);
-    const step = 5 * MINUTE;
-    const to = alignDown(Date.now(), step) - 12 * step;
-    const from = to - 1199 * step;
-    const result = await history.fill(storage, { from, to }, new AbortController().signal);
-    const holes = Array.from({ length: 1200 }, (_, i) => from + i * step).filter((t) => (t / step) % 9 === 0);
-    expect(result.recordedMissing).toBe(holes.length);
-    expect((await storage.fetch(history.key, from, to)).length).toBe(1200 - holes.length);
-    expect(sim.rateLimited()).toBe(0);
   });
 
   it('over the IP limit answers HTTP 403 "access too frequent" by default, or retCode 10006 when asked; both counted by rateLimited()', async () => {

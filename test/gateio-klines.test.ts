@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { gateioKlines } from '../collectors/exchanges/gateio/klines.js';
 import { startGateioSimulator, type GateioSimulatorOptions } from '../collectors/exchanges/gateio/simulator.js';
-import { KlineHistory } from '../collectors/klines/kline-history.js';
-import { alignDown, pages } from '../collectors/klines/open-times.js';
 import type { KlinePageQuery } from '../collectors/klines/protocol.js';
-import { PoliteRestClient } from '../collectors/rest/rest-client.js';
-import { silentLogger } from '../common/logger.js';
-import { MemoryStorage } from '../storage/memory.js';
 import { docsExample, fixture, NO_FIXTURES } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';
 
@@ -53,22 +48,6 @@ describe('Gate.io klines protocol', () => {
 describe('Gate.io klines simulator', () => {
   const harness = useSimulator((options: GateioSimulatorOptions) => startGateioSimulator(options));
 
-  it('pages a range through the protocol: every open time once, ascending, in two requests', async () => {
-    const sim = await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 20 });
-    const http = new PoliteRestClient({ label: 'gateio', logger: silentLogger, limits: gateioKlines.limits, maxAttempts: 1 });
-    const now = Date.now();
-    const current = alignDown(now, MINUTE);
-    const from = current - 1599 * MINUTE;
-    const got: number[] = [];
-    for (const page of pages([{ from, to: current }], MINUTE, gateioKlines.maxPerRequest)) {
-      const q = query(page.from, page.to, now);
-      const request = gateioKlines.pageRequest(q);
-      got.push(...gateioKlines.parsePage(await http.getJson(`${sim.restUrl}${request.path}`, request.params, new AbortController().signal), q).map((k) => k.openTime));
-    }
-    expect(got).toEqual(Array.from({ length: 1600 }, (_, i) => from + i * MINUTE));
-    expect(sim.restRequests('/api/v4/spot/candlesticks')).toBe(2);
-  });
-
   it('serves rows oldest first with the closed flag, and refuses bad parameters with Gate error labels', async () => {
     await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 20 });
     const rows = await harness.getJson<string[][]>('/api/v4/spot/candlesticks?currency_pair=BTC_USDT&interval=1m&limit=3');
@@ -81,21 +60,6 @@ describe('Gate.io klines simulator', () => {
     expect(await refused('currency_pair=BTC_USDT&interval=2m')).toBe('INVALID_PARAM_VALUE');
     expect(await refused('currency_pair=BTC_USDT&interval=1m&limit=5&from=1700000000')).toBe('INVALID_PARAM_VALUE');
     expect(await refused('currency_pair=BTC_USDT&interval=1m&from=1700000000&to=1700100000')).toBe('INVALID_PARAM_VALUE');
-  });
-
-  it('a KlineHistory fill stores what is served and records the permanent holes as missing, within the REST budget', async () => {
-    const sim = await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 1, klineHoles: { permanentEvery: 10, transientEvery: 3 } });
-    const http = new PoliteRestClient({ label: 'gateio', logger: silentLogger, limits: gateioKlines.limits });
-    const history = new KlineHistory({ protocol: gateioKlines, symbol: 'BTC-USDT', interval: '1m', restUrl: sim.restUrl, http, logger: silentLogger });
-    const storage = new MemoryStorage();
-    await history.declare(storage);
-    const to = alignDown(Date.now(), MINUTE) - 30 * MINUTE;
-    const from = to - 2499 * MINUTE;
-    const result = await history.fill(storage, { from, to }, new AbortController().signal);
-    const holes = Array.from({ length: 2500 }, (_, i) => from + i * MINUTE).filter((t) => (t / MINUTE) % 10 === 0);
-    expect(result.recordedMissing).toBe(holes.length);
-    expect((await storage.fetch(history.key, from, to)).length).toBe(2500 - holes.length);
-    expect(sim.rateLimited()).toBe(0);
   });
 
   it('answers 429 TOO_MANY_REQUESTS over the endpoint\'s budget, and 503 to everything during maintenance', async () => {
