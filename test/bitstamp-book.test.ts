@@ -3,7 +3,6 @@ import { bitstampBook } from '../collectors/exchanges/bitstamp/book.js';
 import { bitstampDepthRest } from '../collectors/exchanges/bitstamp/depth-rest.js';
 import { startBitstampSimulator } from '../collectors/exchanges/bitstamp/simulator.js';
 import { liquidityCollectorKind } from '../collectors/kinds.js';
-import { BookStreamCollector } from '../collectors/liquidity/book-stream.js';
 import { DepthPollCollector } from '../collectors/liquidity/depth-poller.js';
 import { SyncedBook } from '../collectors/liquidity/book-sync.js';
 import { SymbolTable } from '../collectors/trades/protocol.js';
@@ -54,31 +53,6 @@ describe('liquidity collector against the Bitstamp simulator', () => {
       ['BTC-USD', 'ETH-USD'].map((symbol) => ({ id: `liquidity:bitstamp:${symbol}:${arg}`, collector: 'liquidity', exchange: 'bitstamp', symbol, arg, keys: liquidityCollectorKind.keysFor('bitstamp', symbol, arg) })),
       { exchanges: { bitstamp: endpoints }, logger: silentLogger },
     )[0]!;
-
-  it('stores snapshots from order_book_ and resyncs after a frame gone back in time', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USD', 'ETH-USD'], tradesPerSecond: 50 });
-    const collector = collectorFor('ws:100ms', { wsUrl: sim.wsUrl });
-    expect(collector).toBeInstanceOf(BookStreamCollector);
-    const storage = new MemoryStorage();
-    const abort = new AbortController();
-    const done = collector.run(storage, abort.signal);
-    const stored = async () => (await storage.fetch('liquidity:bitstamp:BTC-USD', 0, Date.now() + 60_000)).length;
-    try {
-      await vi.waitFor(async () => expect(await stored()).toBeGreaterThanOrEqual(5), { timeout: 5000 });
-      expect(collector.progress.resyncs).toBe(0);
-      sim.corruptNextBookUpdate();
-      await vi.waitFor(() => expect(collector.progress.resyncs).toBe(1), { timeout: 3000 });
-      const before = await stored();
-      // The next snapshot resynchronizes the book: snapshots go on.
-      await vi.waitFor(async () => expect(await stored()).toBeGreaterThan(before + 3), { timeout: 3000 });
-      const [, value] = (await storage.fetch('liquidity:bitstamp:ETH-USD', 0, Date.now() + 60_000)).at(-1)!;
-      const s = value as Record<string, number>;
-      expect(s.bid).toBeLessThan(s.ask!);
-    } finally {
-      abort.abort();
-      await done;
-    }
-  });
 
   it('polls REST /api/v2/order_book/<pair>/ in rest mode', async () => {
     const sim = await simulator.start({ symbols: ['BTC-USD', 'ETH-USD'], tradesPerSecond: 20 });

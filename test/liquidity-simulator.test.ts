@@ -1,65 +1,17 @@
 import { describe, expect, it, vi } from 'vitest';
 import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
-import { startBybitSimulator } from '../collectors/exchanges/bybit/simulator.js';
 import { startCoinbaseSimulator } from '../collectors/exchanges/coinbase/simulator.js';
 import { startKrakenSimulator } from '../collectors/exchanges/kraken/simulator.js';
 import { okxBookProtocol } from '../collectors/exchanges/okx/book.js';
 import { startOkxSimulator } from '../collectors/exchanges/okx/simulator.js';
 import { BookStreamCollector } from '../collectors/liquidity/book-stream.js';
 import { DepthPollCollector } from '../collectors/liquidity/depth-poller.js';
-import { liquidityCollectorKind } from '../collectors/kinds.js';
-import type { DataRequirement, DataSourceCollector, ExchangeEndpoints } from '../collectors/types.js';
-import { silentLogger } from '../common/logger.js';
 import { MemoryStorage } from '../storage/memory.js';
 import type { Sample } from '../storage/types.js';
+import { expectSaneSnapshots, liquidityCollectorsFor, runCollector } from './support/book-snapshots.js';
 import { useSimulator } from './support/simulator-harness.js';
 
 const INTERVAL_MS = 100;
-
-/** The collectors the liquidity kind builds for `collect: ["liquidity:<arg>"]` on these pairs. */
-function collectorsFor(exchange: string, symbols: string[], arg: string, endpoints: ExchangeEndpoints): DataSourceCollector[] {
-  const requirements: DataRequirement[] = symbols.map((symbol) => ({
-    id: `liquidity:${exchange}:${symbol}:${arg}`,
-    collector: 'liquidity',
-    exchange,
-    symbol,
-    arg,
-    keys: liquidityCollectorKind.keysFor(exchange, symbol, arg),
-  }));
-  return liquidityCollectorKind.create(requirements, { exchanges: { [exchange]: endpoints }, logger: silentLogger });
-}
-
-/** Runs a collector into memory storage until `stop` is called. */
-function runCollector(collector: DataSourceCollector) {
-  const storage = new MemoryStorage();
-  const abort = new AbortController();
-  const done = collector.run(storage, abort.signal);
-  return {
-    storage,
-    fetch: (key: string) => storage.fetch(key, 0, Date.now() + 60_000),
-    stop: async () => {
-      abort.abort();
-      await done;
-    },
-  };
-}
-
-/** Each stored snapshot is a sane book: bid < mid < ask, spread from them, depth growing with the band. */
-function expectSaneSnapshots(samples: Sample[]): void {
-  for (const [timestamp, value] of samples) {
-    const s = value as Record<string, number>;
-    expect(timestamp % INTERVAL_MS).toBe(0);
-    expect(s.bid).toBeLessThan(s.ask!);
-    expect(s.mid).toBeCloseTo((s.bid! + s.ask!) / 2, 9);
-    expect(s.spread_bps).toBeCloseTo(((s.ask! - s.bid!) / s.mid!) * 10_000, 9);
-    expect(s.bid_depth_10bps).toBeGreaterThan(0);
-    expect(s.bid_depth_50bps).toBeGreaterThanOrEqual(s.bid_depth_10bps!);
-    expect(s.bid_depth_100bps).toBeGreaterThanOrEqual(s.bid_depth_50bps!);
-    expect(s.ask_depth_100bps).toBeGreaterThanOrEqual(s.ask_depth_50bps!);
-    expect(s.ask_depth_50bps).toBeGreaterThanOrEqual(s.ask_depth_10bps!);
-    expect(s.ask_depth_10bps).toBeGreaterThanOrEqual(0);
-  }
-}
 
 /** Ticks after both symbols' first sample where `other` was stored and `symbol` was not. */
 function ticksMissing(samples: Sample[], others: Sample[]): number[] {
@@ -71,31 +23,9 @@ function ticksMissing(samples: Sample[], others: Sample[]): number[] {
 describe('liquidity collector against the Binance simulator', () => {
   const simulator = useSimulator(startBinanceSimulator);
 
-  it('stores snapshots from @depth20@100ms and resyncs after a regressed lastUpdateId', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 50 });
-    const [collector] = collectorsFor('binance', ['BTC-USDT', 'ETH-USDT'], 'ws:100ms', { wsUrl: sim.wsUrl });
-    expect(collector).toBeInstanceOf(BookStreamCollector);
-    expect(collector!.id).toBe('liquidity:binance@100ms');
-    const run = runCollector(collector!);
-    try {
-      await vi.waitFor(async () => expect((await run.fetch('liquidity:binance:BTC-USDT')).length).toBeGreaterThanOrEqual(5), { timeout: 5000 });
-      expect(collector!.progress.resyncs).toBe(0);
-      sim.corruptNextBookUpdate();
-      await vi.waitFor(() => expect(collector!.progress.resyncs).toBe(1), { timeout: 3000 });
-      const before = (await run.fetch('liquidity:binance:BTC-USDT')).length;
-      // The next full frame resynchronizes the book: snapshots go on.
-      await vi.waitFor(async () => expect((await run.fetch('liquidity:binance:BTC-USDT')).length).toBeGreaterThan(before + 3), { timeout: 3000 });
-      expectSaneSnapshots(await run.fetch('liquidity:binance:BTC-USDT'));
-      expectSaneSnapshots(await run.fetch('liquidity:binance:ETH-USDT'));
-      expect(collector!.progress.itemsStored).toBeGreaterThan(10);
-    } finally {
-      await run.stop();
-    }
-  });
-
   it('polls REST /api/v3/depth in rest mode', async () => {
     const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 20 });
-    const [collector] = collectorsFor('binance', ['BTC-USDT'], 'rest:100ms', { restUrl: sim.restUrl });
+    const [collector] = liquidityCollectorsFor('binance', ['BTC-USDT'], 'rest:100ms', { restUrl: sim.restUrl });
     expect(collector).toBeInstanceOf(DepthPollCollector);
     expect(collector!.id).toBe('liquidity:binance:rest@100ms');
     const run = runCollector(collector!);
@@ -119,7 +49,7 @@ describe('liquidity collector against the Kraken simulator', () => {
 
   it('verifies checksums, resubscribes after a bad one and stores nothing for the book while it is inconsistent', async () => {
     const sim = await simulator.start({ symbols: ['BTC-USD', 'ETH-USD'], tradesPerSecond: 50 });
-    const [collector] = collectorsFor('kraken', ['BTC-USD', 'ETH-USD'], 'ws:100ms', { wsUrl: sim.wsUrl });
+    const [collector] = liquidityCollectorsFor('kraken', ['BTC-USD', 'ETH-USD'], 'ws:100ms', { wsUrl: sim.wsUrl });
     const run = runCollector(collector!);
     try {
       await vi.waitFor(async () => expect((await run.fetch('liquidity:kraken:BTC-USD')).length).toBeGreaterThanOrEqual(5), { timeout: 5000 });
@@ -146,42 +76,6 @@ describe('liquidity collector against the Kraken simulator', () => {
   });
 });
 
-describe('liquidity collector against the Bybit simulator', () => {
-  const simulator = useSimulator(startBybitSimulator);
-
-  it('follows orderbook.50 deltas by u and resubscribes after a skipped one', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 50 });
-    const [collector] = collectorsFor('bybit', ['BTC-USDT', 'ETH-USDT'], 'ws:100ms', { wsUrl: sim.wsUrl });
-    const run = runCollector(collector!);
-    try {
-      await vi.waitFor(async () => expect((await run.fetch('liquidity:bybit:BTC-USDT')).length).toBeGreaterThanOrEqual(5), { timeout: 5000 });
-      expect(collector!.progress.resyncs).toBe(0);
-      sim.corruptNextBookUpdate();
-      await vi.waitFor(() => expect(collector!.progress.resyncs).toBe(1), { timeout: 3000 });
-      const before = (await run.fetch('liquidity:bybit:BTC-USDT')).length;
-      await vi.waitFor(async () => expect((await run.fetch('liquidity:bybit:BTC-USDT')).length).toBeGreaterThan(before + 3), { timeout: 3000 });
-      expectSaneSnapshots(await run.fetch('liquidity:bybit:BTC-USDT'));
-      expectSaneSnapshots(await run.fetch('liquidity:bybit:ETH-USDT'));
-      expect(collector!.progress.resyncs).toBe(1);
-    } finally {
-      await run.stop();
-    }
-  });
-
-  it('polls REST /v5/market/orderbook in rest mode', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 20 });
-    const [collector] = collectorsFor('bybit', ['BTC-USDT'], 'rest:100ms', { restUrl: sim.restUrl });
-    const run = runCollector(collector!);
-    try {
-      await vi.waitFor(async () => expect((await run.fetch('liquidity:bybit:BTC-USDT')).length).toBeGreaterThanOrEqual(3), { timeout: 5000 });
-      expectSaneSnapshots(await run.fetch('liquidity:bybit:BTC-USDT'));
-      expect((collector as DepthPollCollector).failedPolls).toBe(0);
-    } finally {
-      await run.stop();
-    }
-  });
-});
-
 /** Waits until `key` holds more than `count` snapshots. */
 async function waitForMore(run: ReturnType<typeof runCollector>, key: string, count: number, timeout = 5000): Promise<void> {
   await vi.waitFor(async () => expect((await run.fetch(key)).length).toBeGreaterThan(count), { timeout });
@@ -193,7 +87,7 @@ describe('liquidity collector against the Kraken simulator REST Depth', () => {
   it('polls /0/public/Depth in rest mode and refuses it during maintenance', async () => {
     // Room besides the poller's one call a second for the probes below.
     const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 20, restRequestLimit: { requests: 5, windowMs: 1000 } });
-    const [collector] = collectorsFor('kraken', ['BTC-USD'], 'rest:1s', { restUrl: sim.restUrl });
+    const [collector] = liquidityCollectorsFor('kraken', ['BTC-USD'], 'rest:1s', { restUrl: sim.restUrl });
     expect(collector).toBeInstanceOf(DepthPollCollector);
     const run = runCollector(collector!);
     try {
@@ -259,25 +153,6 @@ describe('liquidity collector against the OKX simulator', () => {
     }
   });
 
-  it('stores snapshots from books5 and resyncs after a seqId gone back', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 50 });
-    const [collector] = collectorsFor('okx', ['BTC-USDT', 'ETH-USDT'], 'ws:100ms', { wsUrl: sim.wsUrl });
-    expect(collector).toBeInstanceOf(BookStreamCollector);
-    const run = runCollector(collector!);
-    try {
-      await waitForMore(run, 'liquidity:okx:BTC-USDT', 4);
-      expect(collector!.progress.resyncs).toBe(0);
-      sim.corruptNextBookUpdate();
-      await vi.waitFor(() => expect(collector!.progress.resyncs).toBe(1), { timeout: 3000 });
-      await waitForMore(run, 'liquidity:okx:BTC-USDT', (await run.fetch('liquidity:okx:BTC-USDT')).length + 3, 3000);
-      expectSaneSnapshots(await run.fetch('liquidity:okx:BTC-USDT'));
-      expectSaneSnapshots(await run.fetch('liquidity:okx:ETH-USDT'));
-      expect(collector!.progress.resyncs).toBe(1);
-    } finally {
-      await run.stop();
-    }
-  });
-
   it('verifies books checksums and resubscribes after a bad one', async () => {
     const sim = await simulator.start({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 50 });
     const collector = new BookStreamCollector({ id: 'liquidity:okx:books', protocol: okxBookProtocol('books'), symbols: ['BTC-USDT', 'ETH-USDT'], wsUrl: sim.wsUrl, intervalMs: INTERVAL_MS });
@@ -299,7 +174,7 @@ describe('liquidity collector against the OKX simulator', () => {
 
   it('fails only the book OKX refuses, naming the book subscription and the instrument; the others are kept', async () => {
     const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 20 });
-    const [collector] = collectorsFor('okx', ['BTC-USDT', 'FOO-USDT'], 'ws:100ms', { wsUrl: sim.wsUrl });
+    const [collector] = liquidityCollectorsFor('okx', ['BTC-USDT', 'FOO-USDT'], 'ws:100ms', { wsUrl: sim.wsUrl });
     const run = runCollector(collector!);
     try {
       await waitForMore(run, 'liquidity:okx:BTC-USDT', 2);
@@ -315,7 +190,7 @@ describe('liquidity collector against the OKX simulator', () => {
 
   it('fails a collector whose every book is refused, naming each', async () => {
     const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 20 });
-    const [collector] = collectorsFor('okx', ['FOO-USDT'], 'ws:100ms', { wsUrl: sim.wsUrl });
+    const [collector] = liquidityCollectorsFor('okx', ['FOO-USDT'], 'ws:100ms', { wsUrl: sim.wsUrl });
     await expect(collector!.run(new MemoryStorage(), new AbortController().signal)).rejects.toThrow(
       /^okx rejected the book subscription for FOO-USDT \(request books5:FOO-USDT\): code 60018: Wrong URL or channel:books5,instId:FOO-USDT/,
     );
@@ -323,7 +198,7 @@ describe('liquidity collector against the OKX simulator', () => {
 
   it('polls REST /api/v5/market/books in rest mode and refuses it during maintenance', async () => {
     const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 20 });
-    const [collector] = collectorsFor('okx', ['BTC-USDT'], 'rest:100ms', { restUrl: sim.restUrl });
+    const [collector] = liquidityCollectorsFor('okx', ['BTC-USDT'], 'rest:100ms', { restUrl: sim.restUrl });
     expect(collector).toBeInstanceOf(DepthPollCollector);
     const run = runCollector(collector!);
     try {
@@ -366,29 +241,9 @@ describe('liquidity collector against the Coinbase simulator', () => {
     expect(['buy', 'sell']).toContain(update.changes[0]![0]);
   });
 
-  it('stores snapshots from level2_batch and resyncs after a crossed update', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USD', 'ETH-USD'], tradesPerSecond: 50 });
-    const [collector] = collectorsFor('coinbase', ['BTC-USD', 'ETH-USD'], 'ws:100ms', { wsUrl: sim.wsUrl });
-    expect(collector).toBeInstanceOf(BookStreamCollector);
-    const run = runCollector(collector!);
-    try {
-      await waitForMore(run, 'liquidity:coinbase:BTC-USD', 4);
-      expect(collector!.progress.resyncs).toBe(0);
-      sim.corruptNextBookUpdate();
-      await vi.waitFor(() => expect(collector!.progress.resyncs).toBe(1), { timeout: 3000 });
-      await waitForMore(run, 'liquidity:coinbase:BTC-USD', (await run.fetch('liquidity:coinbase:BTC-USD')).length + 3, 3000);
-      expectSaneSnapshots(await run.fetch('liquidity:coinbase:BTC-USD'));
-      expectSaneSnapshots(await run.fetch('liquidity:coinbase:ETH-USD'));
-      expect(collector!.progress.resyncs).toBe(1);
-      expect(collector!.progress.itemsStored).toBeGreaterThan(10);
-    } finally {
-      await run.stop();
-    }
-  });
-
   it('polls REST /products/<id>/book?level=2 in rest mode and refuses it during maintenance', async () => {
     const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 20 });
-    const [collector] = collectorsFor('coinbase', ['BTC-USD'], 'rest:200ms', { restUrl: sim.restUrl });
+    const [collector] = liquidityCollectorsFor('coinbase', ['BTC-USD'], 'rest:200ms', { restUrl: sim.restUrl });
     expect(collector).toBeInstanceOf(DepthPollCollector);
     const run = runCollector(collector!);
     try {
