@@ -22,3 +22,15 @@ export function validLevels<Book extends { symbol?: string; bids: readonly Level
   const asks = withoutRefused(book.asks, levelProblem, refuse);
   return bids === book.bids && asks === book.asks ? book : { ...book, bids, asks };
 }
+
+/**
+ * `[["price","size", ...], ...]` of a book frame or REST answer, as the exchanges that send both as
+ * strings do; what follows the size (order counts) is left out. Throws naming `field` and the entry.
+ */
+export function textLevels(value: unknown, field: string): LevelText[] {
+  if (!Array.isArray(value)) throw new Error(`${field} is not an array`);
+  return value.map((level, i) => {
+    if (!Array.isArray(level) || typeof level[0] !== 'string' || typeof level[1] !== 'string') throw new Error(`${field}[${i}] is not a [price, size] pair of strings`);
+    return [level[0], level[1]] as const;
+  });
+}

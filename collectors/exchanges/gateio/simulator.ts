@@ -11,6 +11,7 @@ import { TradeFeed, type SentRecords } from '../../simulator/trade-feed.js';
 import type { RestAnswer } from '../../simulator/server.js';
 import { gateioPair } from './symbols.js';
 import { answerGateTrades, gateError } from './simulator-history.js';
+import { gateBookPayloadProblem, startGateBooks } from './simulator-book.js';
 import { answerGateCandles } from './simulator-klines.js';
 import { answerGateRequest, type GateConnectionState } from './simulator-requests.js';
 import { GateIds, gateTradePayload, gateUpdateFrame, type GateTradePayload } from './simulator-trades.js';
@@ -32,13 +33,15 @@ export interface GateioSimulator extends SimulatorControls<GateTradePayload>, Re
   sent(symbol: string): SentRecords<GateTradePayload>;
   /** `spot.ping`s answered with `spot.pong`. */
   pings(): number;
+  /** Fault: the next `spot.order_book` frame carries a lastUpdateId lower than the book's. */
+  corruptNextBookUpdate(): void;
 }
 
 interface Client extends GateConnectionState {
   socket: WebSocket;
 }
 
-// The public spot channels a client may subscribe; the simulator publishes spot.trades.
+// The public spot channels a client may subscribe; the simulator publishes spot.trades and spot.order_book.
 const PUBLIC_CHANNELS = new Set(['spot.trades', 'spot.tickers', 'spot.candlesticks', 'spot.book_ticker', 'spot.order_book', 'spot.order_book_update', 'spot.obu']);
 
 /** A `/spot/currency_pairs` entry shaped like the docs example (rest_spot_currency_pairs), sized like the simulated market. */
@@ -53,7 +56,7 @@ function currencyPair(pair: string): Record<string, unknown> {
 
 /**
  * Starts a Gate API v4 spot market-data simulator on 127.0.0.1: WebSocket `/ws/v4/` (spot.trades,
- * spot.ping) and REST `/api/v4/spot/{currency_pairs,trades,candlesticks,time}`.
+ * spot.order_book, spot.ping) and REST `/api/v4/spot/{currency_pairs,trades,candlesticks,order_book,time}`.
  */
 export async function startGateioSimulator(options: GateioSimulatorOptions): Promise<GateioSimulator> {
   const { symbols, tradesPerSecond, seed = 1 } = options;
@@ -74,7 +77,8 @@ export async function startGateioSimulator(options: GateioSimulatorOptions): Pro
     // Not documented: Gate's wording for a pair it does not list. The collector does not rely on it
     // naming the pair (a refused batch is then retried pair by pair).
     const unknown = pairs.find((pair) => !feed.lists(pair) || server.faults.refusingSubscriptions(pair));
-    return unknown === undefined ? undefined : `unknown currency pair: ${unknown}`;
+    if (unknown !== undefined) return `unknown currency pair: ${unknown}`;
+    return channel === 'spot.order_book' ? gateBookPayloadProblem(payload) : undefined;
   };
 
   const accept: AcceptSocket<Client> = (socket) => {
@@ -103,6 +107,8 @@ export async function startGateioSimulator(options: GateioSimulatorOptions): Pro
         return sendJson(res, 200, feed.symbols.map(currencyPair));
       case '/api/v4/spot/candlesticks':
         return send(res, answerGateCandles(url, klines, (pair) => feed.lists(pair), budgetOf(url.pathname)));
+      case '/api/v4/spot/order_book':
+        return send(res, books.answerRest(url, budgetOf(url.pathname)));
       case '/api/v4/spot/trades':
         return send(res, answerGateTrades(url, (pair) => (feed.lists(pair) ? feed.history(pair) : undefined), ids, budgetOf(url.pathname)));
       default:
@@ -115,6 +121,14 @@ export async function startGateioSimulator(options: GateioSimulatorOptions): Pro
     rest: onRequest,
   });
 
+  const books = startGateBooks({
+    pairs: feed.symbols,
+    seed,
+    lastPrice: (pair) => feed.history(pair).at(-1)?.price,
+    clients: () => server.clients,
+    every: (ms, task) => server.every(ms, task),
+  });
+
   feed.start((pair, fills, now) =>
     fills.map((fill) => gateTradePayload(pair, fill, ids)).filter((payload) => {
       const text = gateUpdateFrame('spot.trades', payload, now);
@@ -125,6 +139,7 @@ export async function startGateioSimulator(options: GateioSimulatorOptions): Pro
   return {
     ...simulatorControls(server, feed, '{"time":1682689046,"time_ms":1682689046133,"channel":"spot.trades","event":"update","result":{"id":55417'),
     pings: () => pings,
+    corruptNextBookUpdate: () => books.corruptNextBookUpdate(),
     setMaintenance: (on) => maintenance.set(on),
     rateLimited: () => [...budgets.values()].reduce((n, budget) => n + budget.refused, 0),
     restRequests: (path) => server.restRequests(path),
