@@ -115,19 +115,6 @@ describe('Binance klines simulator', () => {
     }
   });
 
-  it('leaves permanent holes out of every answer and transient ones out of the first only', async () => {
-    await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 1, klineHoles: { permanentEvery: 7, transientEvery: 5 } });
-    const from = alignDown(Date.now(), MINUTE) - 120 * MINUTE;
-    const url = `/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime=${from}&endTime=${from + 59 * MINUTE}&limit=60`;
-    const all = Array.from({ length: 60 }, (_, i) => from + i * MINUTE);
-    const permanent = all.filter((t) => (t / MINUTE) % 7 === 0);
-    const transient = all.filter((t) => (t / MINUTE) % 5 === 1 && !permanent.includes(t));
-    const first = (await harness.getJson<unknown[][]>(url)).body.map((row) => row[0]);
-    expect(first).toEqual(all.filter((t) => !permanent.includes(t) && !transient.includes(t)));
-    const second = (await harness.getJson<unknown[][]>(url)).body.map((row) => row[0]);
-    expect(second).toEqual(all.filter((t) => !permanent.includes(t)));
-  });
-
   it('answers 429 with Retry-After and -1003 over the weight budget (klines weigh 2), counted by rateLimited()', async () => {
     const sim = await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 1, restWeightLimit: { weight: 6, windowMs: 60_000 } });
     for (let i = 0; i < 3; i++) expect((await harness.getJson(`/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=1`)).status).toBe(200);

@@ -111,18 +111,6 @@ describe('Bybit klines simulator', () => {
     }
   });
 
-  it('leaves permanent holes out of every answer and transient ones out of the first only', async () => {
-    await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 1, klineHoles: { permanentEvery: 8, transientEvery: 3 } });
-    const from = alignDown(Date.now(), MINUTE) - 600 * MINUTE;
-    const url = `/v5/market/kline?category=spot&symbol=BTCUSDT&interval=1&start=${from}&end=${from + 47 * MINUTE}&limit=48`;
-    const all = Array.from({ length: 48 }, (_, i) => from + i * MINUTE);
-    const permanent = all.filter((t) => (t / MINUTE) % 8 === 0);
-    const transient = all.filter((t) => (t / MINUTE) % 3 === 1 && !permanent.includes(t));
-    const openTimes = async () => (await harness.getJson<Envelope>(url)).body.result.list!.map((row) => Number(row[0])).reverse();
-    expect(await openTimes()).toEqual(all.filter((t) => !permanent.includes(t) && !transient.includes(t)));
-    expect(await openTimes()).toEqual(all.filter((t) => !permanent.includes(t)));
-  });
-
   it('over the IP limit answers HTTP 403 "access too frequent" by default, or retCode 10006 when asked; both counted by rateLimited()', async () => {
     const sim = await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 1, restRequestLimit: { requests: 2, windowMs: 60_000 } });
     const url = `${sim.restUrl}/v5/market/kline?category=spot&symbol=BTCUSDT&interval=1&limit=1`;

@@ -141,21 +141,6 @@ describe('Coinbase candles simulator', () => {
     expect(got).toEqual(openTimes(current - 5 * MINUTE, got.length));
   });
 
-  it('leaves permanent holes out of every answer and transient ones out of the first only', async () => {
-    const sim = await harness.start({ symbols: ['BTC-USD'], tradesPerSecond: 10, klineHoles: { permanentEvery: 7, transientEvery: 5 } });
-    const http = new PoliteRestClient({ label: 'coinbase', logger: silentLogger, limits: coinbaseKlines.limits });
-    const from = Math.floor((Date.now() - 86_400_000) / MINUTE) * MINUTE;
-    const all = openTimes(from, 300);
-    const permanent = (t: number) => (t / MINUTE) % 7 === 0;
-    const transient = (t: number) => (t / MINUTE) % 5 === 1;
-    const once = await page(http, sim.restUrl, query(from, all.at(-1)!));
-    expect(once.map((k) => k.openTime)).toEqual(all.filter((t) => !permanent(t) && !transient(t)));
-    const twice = await page(http, sim.restUrl, query(from, all.at(-1)!));
-    expect(twice.map((k) => k.openTime)).toEqual(all.filter((t) => !permanent(t)));
-    // Served late, the transient candles are the same as their neighbours' history would have them.
-    expect(twice.filter((k) => !transient(k.openTime))).toEqual(once);
-  });
-
   it('refuses what Coinbase refuses: > 300 candles, other granularities, unknown products', async () => {
     await harness.start({ symbols: ['BTC-USD'], tradesPerSecond: 10 });
     const from = Date.UTC(2026, 0, 1);

@@ -1,6 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
 import { startCoinbaseSimulator } from '../collectors/exchanges/coinbase/simulator.js';
-import { coinbase } from '../collectors/exchanges/coinbase/index.js';
 import { docsExample, fixture, fixtureLines, lazyFixture, NO_FIXTURES } from './support/fixtures.js';
 import type { ProbeClient } from './support/probe-client.js';
 import { useSimulator } from './support/simulator-harness.js';
@@ -138,9 +137,4 @@ describe('Coinbase simulator fidelity', () => {
     expect(Date.parse(time.iso as string)).toBe(Math.round((time.epoch as number) * 1000));
   });
 
-  it('is what `collector simulate --exchange coinbase` starts', async () => {
-    const started = await coinbase.simulator({ symbols: ['BTC-USD'], tradesPerSecond: 1 });
-    expect(started.wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
-    await started.close();
-  });
 });

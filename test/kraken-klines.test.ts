@@ -178,21 +178,6 @@ describe('Kraken OHLC simulator', () => {
     expect(flat).toMatchObject({ volume: 0, quoteVolume: 0, trades: 0 });
   });
 
-  it('leaves permanent holes out of every answer and transient ones out of the first only', async () => {
-    await harness.start({ symbols: ['BTC-USD'], tradesPerSecond: 10, restRequestLimit: budget, klineHoles: { permanentEvery: 7, transientEvery: 5 } });
-    const http = new PoliteRestClient({ label: 'kraken', logger: silentLogger });
-    const to = Math.floor(Date.now() / MINUTE) * MINUTE - 10 * MINUTE;
-    const from = to - 299 * MINUTE;
-    const all = openTimes(from, 300);
-    const permanent = (t: number) => (t / MINUTE) % 7 === 0;
-    const transient = (t: number) => (t / MINUTE) % 5 === 1;
-    const once = await page(http, harness.current().restUrl, query(from, to));
-    expect(once.map((k) => k.openTime)).toEqual(all.filter((t) => !permanent(t) && !transient(t)));
-    const twice = await page(http, harness.current().restUrl, query(from, to));
-    expect(twice.map((k) => k.openTime)).toEqual(all.filter((t) => !permanent(t)));
-    expect(twice.filter((k) => !transient(k.openTime))).toEqual(once);
-  });
-
   it('refuses unknown pairs and intervals the way Kraken does: 200 with an error list', async () => {
     const sim = await harness.start({ symbols: ['BTC-USD'], tradesPerSecond: 10, restRequestLimit: budget });
     expect(await harness.getJson('/0/public/OHLC?pair=FOOUSD')).toEqual({ status: 200, body: { error: ['EQuery:Unknown asset pair'] } });

@@ -1,6 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
 import { startKrakenSimulator } from '../collectors/exchanges/kraken/simulator.js';
-import { kraken } from '../collectors/exchanges/kraken/index.js';
 import { fixture, fixtureLines, lazyFixture, NO_FIXTURES } from './support/fixtures.js';
 import type { ProbeClient } from './support/probe-client.js';
 import { useSimulator } from './support/simulator-harness.js';
@@ -147,9 +146,4 @@ describe('Kraken simulator fidelity', () => {
     expect(await get('/0/public/AssetPairs?pair=FOOUSD')).toEqual({ status: 200, body: { error: ['EQuery:Unknown asset pair'] } });
   });
 
-  it('is what `collector simulate --exchange kraken` starts', async () => {
-    const started = await kraken.simulator({ symbols: ['BTC-USD'], tradesPerSecond: 1 });
-    expect(started.wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
-    await started.close();
-  });
 });

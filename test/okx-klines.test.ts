@@ -169,18 +169,6 @@ describe('OKX klines simulator', () => {
     }
   });
 
-  it('leaves permanent holes out of every answer and transient ones out of the first only', async () => {
-    await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 1, klineHoles: { permanentEvery: 6, transientEvery: 4 } });
-    const from = alignDown(Date.now(), MINUTE) - 2000 * MINUTE;
-    const url = `/api/v5/market/history-candles?instId=BTC-USDT&after=${from + 50 * MINUTE}&before=${from - 1}&limit=100`;
-    const all = Array.from({ length: 50 }, (_, i) => from + i * MINUTE);
-    const permanent = all.filter((t) => (t / MINUTE) % 6 === 0);
-    const transient = all.filter((t) => (t / MINUTE) % 4 === 1 && !permanent.includes(t));
-    const openTimes = async () => (await harness.getJson<Envelope>(url)).body.data.map((row) => Number(row[0])).reverse();
-    expect(await openTimes()).toEqual(all.filter((t) => !permanent.includes(t) && !transient.includes(t)));
-    expect(await openTimes()).toEqual(all.filter((t) => !permanent.includes(t)));
-  });
-
   it('a KlineHistory fill across both endpoints stores what is served and records the permanent holes as missing', async () => {
     const sim = await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 1, klineHoles: { permanentEvery: 10, transientEvery: 3 } });
     const http = new PoliteRestClient({ label: 'okx', logger: silentLogger, limits: okxKlines.limits });

@@ -74,6 +74,23 @@ describe.each(withKlines.map((exchange) => ({ name: exchange.name, exchange, sym
     expect(pathsOf(queries).reduce((sum, path) => sum + sim.restRequests(path), 0)).toBe(Math.ceil(count / protocol.maxPerRequest));
   });
 
+  it('leaves permanent holes out of every answer and transient ones out of the first only', async () => {
+    const sim = await harness.start({ symbols: [symbol], tradesPerSecond: 10, klineHoles: { permanentEvery: 7, transientEvery: 5 } });
+    const http = freshClient(protocol, { maxAttempts: 1 });
+    const now = Date.now();
+    const to = alignDown(now, MINUTE) - 61 * MINUTE;
+    const from = to - 59 * MINUTE;
+    const query = { exchangeSymbol, interval: '1m', intervalMs: MINUTE, from, to, now };
+    const request = protocol.pageRequest(query);
+    const openTimes = async () =>
+      protocol.parsePage(await http.getJson(`${sim.restUrl}${request.path}`, request.params, new AbortController().signal, { weight: request.weight }), query).map((k) => k.openTime).filter((t) => t >= from && t <= to);
+    const all = Array.from({ length: 60 }, (_, i) => from + i * MINUTE);
+    const permanent = (t: number) => (t / MINUTE) % 7 === 0;
+    const transient = (t: number) => (t / MINUTE) % 5 === 1;
+    expect(await openTimes()).toEqual(all.filter((t) => !permanent(t) && !transient(t)));
+    expect(await openTimes()).toEqual(all.filter((t) => !permanent(t)));
+  });
+
   it('a KlineHistory fill stores what is served, asks again for what an answer left out, and records the permanent holes as missing', async () => {
     const sim = await harness.start({ symbols: [symbol], tradesPerSecond: 1, klineHoles: { permanentEvery: 9, transientEvery: 5 } });
     const history = new KlineHistory({ protocol, symbol, interval: '5m', restUrl: sim.restUrl, http: freshClient(protocol), logger: silentLogger });
