@@ -4,7 +4,6 @@ import { gateioBook } from '../collectors/exchanges/gateio/book.js';
 import { gateioDepthRest } from '../collectors/exchanges/gateio/depth-rest.js';
 import { startGateioSimulator } from '../collectors/exchanges/gateio/simulator.js';
 import { liquidityCollectorKind } from '../collectors/kinds.js';
-import { BookStreamCollector } from '../collectors/liquidity/book-stream.js';
 import { DepthPollCollector } from '../collectors/liquidity/depth-poller.js';
 import { SyncedBook } from '../collectors/liquidity/book-sync.js';
 import { SymbolTable } from '../collectors/trades/protocol.js';
@@ -77,33 +76,8 @@ describe('liquidity collector against the Gate.io simulator', () => {
       { exchanges: { gateio: endpoints }, logger: silentLogger },
     )[0]!;
 
-  it('stores snapshots from spot.order_book and resyncs after a frame gone back in time', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 50 });
-    const collector = collectorFor('ws:100ms', { wsUrl: sim.wsUrl });
-    expect(collector).toBeInstanceOf(BookStreamCollector);
-    const storage = new MemoryStorage();
-    const abort = new AbortController();
-    const done = collector.run(storage, abort.signal);
-    const stored = async () => (await storage.fetch('liquidity:gateio:BTC-USDT', 0, Date.now() + 60_000)).length;
-    try {
-      await vi.waitFor(async () => expect(await stored()).toBeGreaterThanOrEqual(5), { timeout: 5000 });
-      expect(collector.progress.resyncs).toBe(0);
-      sim.corruptNextBookUpdate();
-      await vi.waitFor(() => expect(collector.progress.resyncs).toBe(1), { timeout: 3000 });
-      const before = await stored();
-      // The next snapshot resynchronizes the book: snapshots go on.
-      await vi.waitFor(async () => expect(await stored()).toBeGreaterThan(before + 3), { timeout: 3000 });
-      const [, value] = (await storage.fetch('liquidity:gateio:ETH-USDT', 0, Date.now() + 60_000)).at(-1)!;
-      const s = value as Record<string, number>;
-      expect(s.bid).toBeLessThan(s.ask!);
-      expect(s.bid_depth_100bps).toBeGreaterThan(0);
-    } finally {
-      abort.abort();
-      await done;
-    }
-  });
-
-  it('polls REST /api/v4/spot/order_book in rest mode', async () => {
+  // Storing and resyncing over WebSocket and REST: test/conformance/book.test.ts. Here: the answer's shape.
+  it('polls REST /api/v4/spot/order_book in rest mode, answering in the documented key order', async () => {
     const sim = await simulator.start({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 20 });
     const collector = collectorFor('rest:100ms', { restUrl: sim.restUrl });
     expect(collector).toBeInstanceOf(DepthPollCollector);
