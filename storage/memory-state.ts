@@ -1,4 +1,4 @@
-import { checkCheckpointUpdate, checkRecord, copyRecord, overlayCheckpoints } from './collector-state.js';
+import { checkRecord, copyRecord, overlayCheckpoints } from './collector-state.js';
 import type { CheckpointUpdate, CollectorHealth, CollectorStateRecord, CollectorStateStore } from './types.js';
 
 /** Collector state in this process's memory: survives collector restarts, not the process. */
@@ -29,11 +29,6 @@ export class MemoryCollectorStateStore implements CollectorStateStore {
   async list(): Promise<CollectorStateRecord[]> {
     this.ensureOpen('collectorState.list');
     return [...this.records.keys()].sort().map((id) => copyRecord(this.records.get(id)!));
-  }
-
-  /** Checks a `storeMany` checkpoint before anything of the call is stored. */
-  check(update: CheckpointUpdate): void {
-    checkCheckpointUpdate(update);
   }
 
   /** Puts a `storeMany` checkpoint over the stored ones (the samples are stored in the same call). */

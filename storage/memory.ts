@@ -1,6 +1,7 @@
 import { LastUsedMap } from '../common/last-used-map.js';
 import { aggregateSamples } from './aggregate.js';
 import { SeriesCatalog } from './catalog.js';
+import { checkCheckpointUpdate } from './collector-state.js';
 import { StorageClosedError } from './errors.js';
 import { MemoryCollectorStateStore } from './memory-state.js';
 import { SeriesColumns } from './memory-series.js';
@@ -55,7 +56,7 @@ export class MemoryStorage implements DataCollectionStorage {
   async storeMany(points: readonly Point[], options?: StoreManyOptions): Promise<StoreManyResult> {
     this.ensureOpen('storeMany');
     const checkpoint = options?.checkpoint;
-    if (checkpoint) this.collectorState.check(checkpoint);
+    if (checkpoint) checkCheckpointUpdate(checkpoint);
     const result: StoreManyResult = { accepted: 0, rejected: [] };
     for (let i = 0; i < points.length; i++) {
       const p = points[i]!;
