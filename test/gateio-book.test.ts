@@ -1,14 +1,10 @@
 import { readdirSync } from 'node:fs';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gateioBook } from '../collectors/exchanges/gateio/book.js';
 import { gateioDepthRest } from '../collectors/exchanges/gateio/depth-rest.js';
 import { startGateioSimulator } from '../collectors/exchanges/gateio/simulator.js';
-import { liquidityCollectorKind } from '../collectors/kinds.js';
-import { DepthPollCollector } from '../collectors/liquidity/depth-poller.js';
 import { SyncedBook } from '../collectors/liquidity/book-sync.js';
 import { SymbolTable } from '../collectors/trades/protocol.js';
-import { silentLogger } from '../common/logger.js';
-import { MemoryStorage } from '../storage/memory.js';
 import { fixture, fixtureLines, fixturePath, NO_FIXTURES } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';
 
@@ -68,31 +64,12 @@ describe('Gate.io order book hooks', () => {
   });
 });
 
-describe('liquidity collector against the Gate.io simulator', () => {
+// Storing and polling the book over WebSocket and REST: test/conformance/book.test.ts. Here: the answer's shape.
+describe('Gate.io simulator REST order book', () => {
   const simulator = useSimulator(startGateioSimulator);
-  const collectorFor = (arg: string, endpoints: { wsUrl?: string; restUrl?: string }) =>
-    liquidityCollectorKind.create(
-      ['BTC-USDT', 'ETH-USDT'].map((symbol) => ({ id: `liquidity:gateio:${symbol}:${arg}`, collector: 'liquidity', exchange: 'gateio', symbol, arg, keys: liquidityCollectorKind.keysFor('gateio', symbol, arg) })),
-      { exchanges: { gateio: endpoints }, logger: silentLogger },
-    )[0]!;
 
-  // Storing and resyncing over WebSocket and REST: test/conformance/book.test.ts. Here: the answer's shape.
-  it('polls REST /api/v4/spot/order_book in rest mode, answering in the documented key order', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 20 });
-    const collector = collectorFor('rest:100ms', { restUrl: sim.restUrl });
-    expect(collector).toBeInstanceOf(DepthPollCollector);
-    const storage = new MemoryStorage();
-    const abort = new AbortController();
-    const done = collector.run(storage, abort.signal);
-    try {
-      await vi.waitFor(async () => expect((await storage.fetch('liquidity:gateio:BTC-USDT', 0, Date.now() + 60_000)).length).toBeGreaterThanOrEqual(5), { timeout: 5000 });
-      expect((collector as DepthPollCollector).failedPolls).toBe(0);
-      expect(sim.restRequests('/api/v4/spot/order_book')).toBeGreaterThanOrEqual(5);
-      expect(sim.rateLimited()).toBe(0);
-    } finally {
-      abort.abort();
-      await done;
-    }
+  it('answers /api/v4/spot/order_book in the documented key order, with as many levels as asked', async () => {
+    await simulator.start({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 20 });
     const { body } = await simulator.getJson<Record<string, unknown>>('/api/v4/spot/order_book?currency_pair=BTC_USDT&limit=5&with_id=true');
     expect(Object.keys(body)).toEqual(['id', 'current', 'update', 'asks', 'bids']);
     expect(body.bids).toHaveLength(5);
