@@ -1,30 +1,21 @@
 import type { BookFrame, BookFrameContext, BookProtocol, BookUpdate } from '../../liquidity/book-protocol.js';
-import type { LevelText } from '../../liquidity/order-book.js';
 import type { SubscribeRequest, SymbolTable } from '../../trades/protocol.js';
 import { type Json, integer, isObject } from '../../trades/wire.js';
 import { BINANCE_MAX_STREAMS, binanceRequestReply, binanceSubscribeRequests, binanceTrades } from './trades.js';
+import { textLevels } from '../../liquidity/levels.js';
 
 // web-socket-streams.md "Partial Book Depth Streams": <symbol>@depth<levels>@100ms pushes the top
 // 20 levels of each side every 100 ms as a full snapshot; the payload has no symbol, so the
 // combined endpoint (/stream) is used, whose frames name their stream.
 const DEPTH_STREAM_SUFFIX = '@depth20@100ms';
 
-/** `[["price","qty"], ...]` from a depth payload. */
-export function binanceLevels(value: unknown, field: string): LevelText[] {
-  if (!Array.isArray(value)) throw new Error(`${field} is not an array`);
-  return value.map((level, i) => {
-    if (!Array.isArray(level) || typeof level[0] !== 'string' || typeof level[1] !== 'string') throw new Error(`${field}[${i}] is not a [price, qty] pair of strings`);
-    return [level[0], level[1]] as const;
-  });
-}
-
 /** A partial depth payload as a snapshot update of `symbol`. */
 function parseDepth(symbol: string, data: Json): BookUpdate {
   return {
     symbol,
     type: 'snapshot',
-    bids: binanceLevels(data.bids, 'bids'),
-    asks: binanceLevels(data.asks, 'asks'),
+    bids: textLevels(data.bids, 'bids'),
+    asks: textLevels(data.asks, 'asks'),
     // A lower lastUpdateId than the book's means an older book: caught as a sequence regression.
     sequence: integer(data.lastUpdateId, 'lastUpdateId'),
   };

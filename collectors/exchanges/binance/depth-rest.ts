@@ -1,6 +1,6 @@
 import type { DepthSource } from '../../liquidity/depth-poller.js';
 import { integer, isObject, splitSymbol } from '../../trades/wire.js';
-import { binanceLevels } from './book.js';
+import { textLevels } from '../../liquidity/levels.js';
 
 // rest-api.md "Order book": limit 1–100 weighs 5, 101–500 weighs 25. 100 levels keep a poll a
 // second of several symbols well inside the 6000-per-minute weight budget.
@@ -24,6 +24,6 @@ export const binanceDepthRest: DepthSource = {
   parse(body: unknown) {
     if (!isObject(body)) throw new Error('depth answer is not a JSON object');
     integer(body.lastUpdateId, 'lastUpdateId');
-    return { bids: binanceLevels(body.bids, 'bids'), asks: binanceLevels(body.asks, 'asks') };
+    return { bids: textLevels(body.bids, 'bids'), asks: textLevels(body.asks, 'asks') };
   },
 };

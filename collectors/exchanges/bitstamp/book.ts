@@ -1,9 +1,9 @@
 import type { BookFrame, BookFrameContext, BookProtocol, BookUpdate } from '../../liquidity/book-protocol.js';
-import type { LevelText } from '../../liquidity/order-book.js';
 import type { SubscribeRequest, SymbolTable } from '../../trades/protocol.js';
 import { type Json, isObject } from '../../trades/wire.js';
 import { bitstampEnvelope, controlFrame, subscribeRequests } from './envelope.js';
 import { bitstampTrades } from './trades.js';
+import { textLevels } from '../../liquidity/levels.js';
 
 // `order_book_<pair>`: every frame is the whole top 100 of each side (docs: "List of top 100
 // bids/asks"; ws_order_book_btcusd_100levels_2020_gct.jsonl has 100 a side). Chosen over
@@ -13,15 +13,6 @@ import { bitstampTrades } from './trades.js';
 const DEPTH = 100;
 const CHANNEL_PREFIX = 'order_book_';
 const MICROS = /^\d{1,19}$/;
-
-/** `[["price","amount"], ...]` of a book frame or REST answer. */
-export function bitstampLevels(value: unknown, field: string): LevelText[] {
-  if (!Array.isArray(value)) throw new Error(`${field} is not an array`);
-  return value.map((level, i) => {
-    if (!Array.isArray(level) || typeof level[0] !== 'string' || typeof level[1] !== 'string') throw new Error(`${field}[${i}] is not a [price, amount] pair of strings`);
-    return [level[0], level[1]] as const;
-  });
-}
 
 /** `microtimestamp` as a number of µs (below 2^53 until the year 2255). */
 export function bitstampMicros(data: Json): number {
@@ -39,8 +30,8 @@ function parseBook(message: Json & { channel: string }, context: BookFrameContex
   return {
     symbol,
     type: 'snapshot',
-    bids: bitstampLevels(message.data.bids, 'bids'),
-    asks: bitstampLevels(message.data.asks, 'asks'),
+    bids: textLevels(message.data.bids, 'bids'),
+    asks: textLevels(message.data.asks, 'asks'),
     time: Math.floor(micros / 1000),
     sequence: micros,
   };

@@ -1,7 +1,8 @@
 import type { DepthSource } from '../../liquidity/depth-poller.js';
 import { isObject } from '../../trades/wire.js';
-import { bitstampLevels, bitstampMicros } from './book.js';
+import { bitstampMicros } from './book.js';
 import { bitstampSymbol } from './envelope.js';
+import { textLevels } from '../../liquidity/levels.js';
 
 /**
  * Bitstamp `GET /api/v2/order_book/<pair>/`: the whole book ({timestamp, microtimestamp, bids, asks},
@@ -17,6 +18,6 @@ export const bitstampDepthRest: DepthSource = {
   parse(body: unknown) {
     if (!isObject(body)) throw new Error('order_book answer is not a JSON object');
     if (body.status === 'error') throw new Error(`Bitstamp refused the request: ${String(body.code)}: ${JSON.stringify(body.reason)}`);
-    return { bids: bitstampLevels(body.bids, 'bids'), asks: bitstampLevels(body.asks, 'asks'), time: Math.floor(bitstampMicros(body) / 1000) };
+    return { bids: textLevels(body.bids, 'bids'), asks: textLevels(body.asks, 'asks'), time: Math.floor(bitstampMicros(body) / 1000) };
   },
 };

@@ -1,22 +1,13 @@
 import type { BookFrame, BookFrameContext, BookProtocol, BookUpdate } from '../../liquidity/book-protocol.js';
-import type { LevelText } from '../../liquidity/order-book.js';
 import type { SubscribeRequest, SymbolTable } from '../../trades/protocol.js';
 import { type Json, integer, isObject } from '../../trades/wire.js';
 import { bybitTrades } from './trades.js';
+import { textLevels } from '../../liquidity/levels.js';
 
 // v5 websocket/public/orderbook: spot depths 1, 50, 200, 1000; 50 pushes every 20 ms.
 const DEPTH = 50;
 const TOPIC_PREFIX = `orderbook.${DEPTH}.`;
 const ARGS_PER_REQUEST = 10;
-
-/** `[["price","size"], ...]` from an orderbook push (`b`, `a`) or REST answer. */
-export function bybitLevels(value: unknown, field: string): LevelText[] {
-  if (!Array.isArray(value)) throw new Error(`${field} is not an array`);
-  return value.map((level, i) => {
-    if (!Array.isArray(level) || typeof level[0] !== 'string' || typeof level[1] !== 'string') throw new Error(`${field}[${i}] is not a [price, size] pair of strings`);
-    return [level[0], level[1]] as const;
-  });
-}
 
 /**
  * An orderbook push. `u` is consecutive per topic, so a delta must follow the previous message's
@@ -35,8 +26,8 @@ function parseBook(message: Json, context: BookFrameContext): BookUpdate {
   return {
     symbol,
     type,
-    bids: bybitLevels(data.b, 'b (bids)'),
-    asks: bybitLevels(data.a, 'a (asks)'),
+    bids: textLevels(data.b, 'b (bids)'),
+    asks: textLevels(data.a, 'a (asks)'),
     time: message.ts === undefined ? undefined : integer(message.ts, 'ts'),
     sequence: u,
     // "If you receive a new snapshot message, you will have to reset your local orderbook" (u restarts at 1).

@@ -1,7 +1,7 @@
 import type { DepthSource } from '../../liquidity/depth-poller.js';
 import { isObject } from '../../trades/wire.js';
-import { bybitLevels } from './book.js';
 import { bybitTrades } from './trades.js';
+import { textLevels } from '../../liquidity/levels.js';
 
 // v5 market/orderbook: spot limit 1–200.
 const LIMIT = 200;
@@ -20,6 +20,6 @@ export const bybitDepthRest: DepthSource = {
     if (!isObject(body)) throw new Error('orderbook answer is not a JSON object');
     if (body.retCode !== 0) throw new Error(`Bybit refused the request: retCode ${String(body.retCode)}: ${String(body.retMsg)}`);
     const result = isObject(body.result) ? body.result : {};
-    return { bids: bybitLevels(result.b, 'b (bids)'), asks: bybitLevels(result.a, 'a (asks)'), time: typeof result.ts === 'number' ? result.ts : undefined };
+    return { bids: textLevels(result.b, 'b (bids)'), asks: textLevels(result.a, 'a (asks)'), time: typeof result.ts === 'number' ? result.ts : undefined };
   },
 };

@@ -3,20 +3,12 @@ import type { LevelText } from '../../liquidity/order-book.js';
 import type { SubscribeRequest, SymbolTable } from '../../trades/protocol.js';
 import { type Json, isObject } from '../../trades/wire.js';
 import { coinbaseErrorReason, coinbaseTimeMs, coinbaseTrades } from './trades.js';
+import { textLevels } from '../../liquidity/levels.js';
 
 // exchange/websocket-feed/channels: `level2` needs authentication (websocket-feed/authentication);
 // `level2_batch` carries the same snapshot and l2update messages, batched every 50 ms, publicly.
 const CHANNEL = 'level2_batch';
 const SUBSCRIPTION_ACK = 'level2';
-
-/** `[["price","size"(, n)], ...]` from a snapshot or REST book. */
-export function coinbaseLevels(value: unknown, field: string): LevelText[] {
-  if (!Array.isArray(value)) throw new Error(`${field} is not an array`);
-  return value.map((level, i) => {
-    if (!Array.isArray(level) || typeof level[0] !== 'string' || typeof level[1] !== 'string') throw new Error(`${field}[${i}] is not a [price, size] pair of strings`);
-    return [level[0], level[1]] as const;
-  });
-}
 
 function symbolOf(message: Json, context: BookFrameContext): string {
   if (typeof message.product_id !== 'string') throw new Error(`${String(message.type)} without a product_id`);
@@ -77,7 +69,7 @@ export const coinbaseBook: BookProtocol = {
     if (!isObject(message)) throw new Error('frame is not a JSON object');
     switch (message.type) {
       case 'snapshot':
-        return { books: [{ symbol: symbolOf(message, context), type: 'snapshot', bids: coinbaseLevels(message.bids, 'bids'), asks: coinbaseLevels(message.asks, 'asks') }] };
+        return { books: [{ symbol: symbolOf(message, context), type: 'snapshot', bids: textLevels(message.bids, 'bids'), asks: textLevels(message.asks, 'asks') }] };
       case 'l2update':
         return { books: [parseUpdate(message, context)] };
       case 'heartbeat':

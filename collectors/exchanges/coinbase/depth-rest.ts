@@ -1,7 +1,7 @@
 import type { DepthSource } from '../../liquidity/depth-poller.js';
 import { isObject } from '../../trades/wire.js';
-import { coinbaseLevels } from './book.js';
 import { coinbaseTrades } from './trades.js';
+import { textLevels } from '../../liquidity/levels.js';
 
 /** Coinbase Exchange `GET /products/<id>/book?level=2` (the top 50 aggregated levels per side). */
 export const coinbaseDepthRest: DepthSource = {
@@ -16,6 +16,6 @@ export const coinbaseDepthRest: DepthSource = {
   parse(body: unknown) {
     if (!isObject(body)) throw new Error('book answer is not a JSON object');
     if (typeof body.message === 'string') throw new Error(`Coinbase refused the request: ${body.message}`);
-    return { bids: coinbaseLevels(body.bids, 'bids'), asks: coinbaseLevels(body.asks, 'asks') };
+    return { bids: textLevels(body.bids, 'bids'), asks: textLevels(body.asks, 'asks') };
   },
 };

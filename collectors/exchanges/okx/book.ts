@@ -1,9 +1,10 @@
 import { crc32 } from 'node:zlib';
 import type { BookFrame, BookFrameContext, BookProtocol, BookUpdate } from '../../liquidity/book-protocol.js';
-import type { BookLevel, LevelText, OrderBook } from '../../liquidity/order-book.js';
+import type { BookLevel, OrderBook } from '../../liquidity/order-book.js';
 import type { SubscribeRequest, SymbolTable } from '../../trades/protocol.js';
 import { type Json, isObject } from '../../trades/wire.js';
 import { okxTrades } from './trades.js';
+import { textLevels } from '../../liquidity/levels.js';
 
 const ARGS_PER_REQUEST = 100;
 const CHECKSUM_LEVELS = 25;
@@ -11,15 +12,6 @@ const MILLIS = /^\d{1,15}$/;
 
 /** The book channels read here: `books5` (5 levels, full snapshot each push) and `books` (400 levels, snapshot then checksummed deltas). */
 export type OkxBookChannel = 'books5' | 'books';
-
-/** `[["price","size","0","orders"], ...]` from a books push: only price and size matter. */
-export function okxLevels(value: unknown, field: string): LevelText[] {
-  if (!Array.isArray(value)) throw new Error(`${field} is not an array`);
-  return value.map((level, i) => {
-    if (!Array.isArray(level) || typeof level[0] !== 'string' || typeof level[1] !== 'string') throw new Error(`${field}[${i}] is not a [price, size, ...] entry of strings`);
-    return [level[0], level[1]] as const;
-  });
-}
 
 /**
  * OKX's book checksum (docs "Order book channel", checksum): the top 25 bids and asks interleaved
@@ -55,8 +47,8 @@ function parseEntry(entry: unknown, instId: string, type: BookUpdate['type'], co
   return {
     symbol,
     type,
-    bids: okxLevels(entry.bids, 'bids'),
-    asks: okxLevels(entry.asks, 'asks'),
+    bids: textLevels(entry.bids, 'bids'),
+    asks: textLevels(entry.asks, 'asks'),
     time: Number(entry.ts),
     sequence: optionalInteger(entry.seqId, 'seqId'),
     // A snapshot's prevSeqId is -1; only a delta is checked against the book's sequence.

@@ -1,7 +1,7 @@
 import type { DepthSource } from '../../liquidity/depth-poller.js';
 import { isObject } from '../../trades/wire.js';
-import { okxLevels } from './book.js';
 import { okxTrades } from './trades.js';
+import { textLevels } from '../../liquidity/levels.js';
 
 // rest market/books: sz up to 400 levels per side; 40 requests per 2 s per IP.
 const LEVELS = 400;
@@ -21,6 +21,6 @@ export const okxDepthRest: DepthSource = {
     if (body.code !== '0') throw new Error(`OKX refused the request: code ${String(body.code)}: ${String(body.msg)}`);
     const book = Array.isArray(body.data) ? body.data[0] : undefined;
     if (!isObject(book)) throw new Error('books answer without a data entry');
-    return { bids: okxLevels(book.bids, 'bids'), asks: okxLevels(book.asks, 'asks'), time: typeof book.ts === 'string' ? Number(book.ts) : undefined };
+    return { bids: textLevels(book.bids, 'bids'), asks: textLevels(book.asks, 'asks'), time: typeof book.ts === 'string' ? Number(book.ts) : undefined };
   },
 };
