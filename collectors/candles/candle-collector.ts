@@ -82,7 +82,7 @@ export class CandleCollector implements DataSourceCollector {
   private lateLogged = 0;
   private readonly idsIncrease: boolean;
   /** Per symbol, the last trade added and its time: what the next stored candles hold (their checkpoint). */
-  private readonly lastTrade = new Map<string, { id: string | number; time: number }>();
+  private readonly lastTrade = new Map<string, Trade>();
   /**
    * After a restart, per symbol and timeframe, the last trade id the stored candle holds: a trade
    * the trades collector fetches again up to it is not added to that candle twice.
@@ -223,7 +223,8 @@ export class CandleCollector implements DataSourceCollector {
   }
 
   private addTrade(builder: CandleBuilder, trade: Trade): void {
-    if (this.idsIncrease) this.lastTrade.set(trade.symbol, { id: trade.id, time: trade.exchangeTime });
+    // The trade itself (no copy per trade): only its id and time are read, when candles are stored.
+    if (this.idsIncrease) this.lastTrade.set(trade.symbol, trade);
     if (builder.add(trade.exchangeTime, trade.price, trade.amount, trade.count ?? 1, this.heldBy(trade))) return;
     this.lateLogged += 1;
     if (this.lateLogged === 1 || this.lateLogged % LATE_LOG_EVERY === 0) {
@@ -262,7 +263,7 @@ export class CandleCollector implements DataSourceCollector {
       }
       // Committed with the candles: the last trade they hold, so a restart adds none of them again.
       const last = this.lastTrade.get(this.symbolOfKey.get(key)!);
-      if (last) checkpoints.push({ key, lastTradeId: String(last.id), lastTimestamp: last.time });
+      if (last) checkpoints.push({ key, lastTradeId: String(last.id), lastTimestamp: last.exchangeTime });
     }
     const result = await storage.storeMany(points, checkpoints.length > 0 ? { checkpoint: { collector: this.id, checkpoints } } : undefined);
     this.unsent = new Map();
