@@ -9,7 +9,7 @@ import { RedisTimeSeriesStorage, type RedisTimeSeriesOptions } from '../storage/
 import { buildMadd } from '../storage/redis-timeseries/writer.js';
 import type { Point, SeriesDeclaration } from '../storage/types.js';
 import { silentLogger } from '../common/logger.js';
-import { storageContract } from './storage-contract.js';
+import { storageContract, type LossyLink } from './storage-contract.js';
 import {
   deleteCollectorKeys,
   disposeRedisServers,
@@ -40,6 +40,21 @@ async function open(options: RedisTimeSeriesOptions): Promise<RedisTimeSeriesSto
 afterEach(async () => {
   for (const s of opened.splice(0)) await s.close().catch(() => undefined);
 });
+
+/** A storage that reaches Redis at `port` through a ReplyLosingProxy (for the contract's lost-reply tests). */
+async function lossyLink(port: number): Promise<LossyLink> {
+  const proxy = await ReplyLosingProxy.start(port);
+  const storage = await RedisTimeSeriesStorage.open({ url: `redis://127.0.0.1:${proxy.port}`, flushTimeoutMs: 5000 });
+  return {
+    storage,
+    loseNextReply: () => proxy.loseNextReply(),
+    cuts: () => proxy.cuts,
+    close: async () => {
+      await storage.close().catch(() => undefined);
+      await proxy.close();
+    },
+  };
+}
 
 describe('redis-timeseries layout', () => {
   it('merges adjacent same-ms samples into one TS.MADD value per last/first/min/max field, never sum ones', () => {
@@ -163,6 +178,8 @@ describe.skipIf(!target)('redis-timeseries with TimeSeries', () => {
       openReader: () => RedisTimeSeriesStorage.open({ url, readOnly: true }),
       childSpec: { kind: 'redis-timeseries', url },
       cleanup: () => deleteCollectorKeys(url),
+      // The proxy reaches our own server on loopback (a REDIS_TIMESERIES_URL server may be elsewhere).
+      lossyLink: server ? () => lossyLink(server!.port) : undefined,
     };
   });
 

@@ -37,32 +37,32 @@ export class FencedView implements DataCollectionStorage {
     return this.storage.collectorState;
   }
 
-  declare(series: SeriesDeclaration): Promise<void> {
+  async declare(series: SeriesDeclaration): Promise<void> {
     this.ensureOpen('declare');
     return this.storage.declare(series);
   }
 
-  store(key: string, value: SampleValue, timestamp: number): Promise<void> {
+  async store(key: string, value: SampleValue, timestamp: number): Promise<void> {
     this.ensureOpen('store');
     return this.writes.store(key, value, timestamp);
   }
 
-  storeMany(points: readonly Point[], options?: StoreManyOptions): Promise<StoreManyResult> {
+  async storeMany(points: readonly Point[], options?: StoreManyOptions): Promise<StoreManyResult> {
     this.ensureOpen('storeMany');
     return this.writes.storeMany(points, options);
   }
 
-  fetch(key: string, start: number, end: number, options?: FetchOptions): Promise<Sample[]> {
+  async fetch(key: string, start: number, end: number, options?: FetchOptions): Promise<Sample[]> {
     this.ensureOpen('fetch');
     return this.storage.fetch(key, start, end, options);
   }
 
-  keys(): Promise<SeriesInfo[]> {
+  async keys(): Promise<SeriesInfo[]> {
     this.ensureOpen('keys');
     return this.storage.keys();
   }
 
-  flush(): Promise<void> {
+  async flush(): Promise<void> {
     this.ensureOpen('flush');
     return this.storage.flush();
   }
