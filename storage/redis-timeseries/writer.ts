@@ -462,7 +462,7 @@ export class SampleWriter {
     let reply: unknown;
     try {
       reply = batch.fence
-        ? await this.applyFenced(key, batch, batch.fence, samples, checkpoints, madd, fieldKeys)
+        ? await this.applyFenced(key, batch, batch.fence, samples, checkpoints, madd, fieldKeys, (madd.length - 1) / 3)
         : await this.applyMulti(key, batch, samples, checkpoints, madd);
       if (samples.length === 0) return { kind: 'written', written: 0, dropped: 0, resend: [], rejected: [], rejectedSamples: 0 };
     } catch (error) {
@@ -498,6 +498,7 @@ export class SampleWriter {
     checkpoints: ReadonlyMap<string, CollectorCheckpoint>,
     madd: string[],
     fieldKeys: readonly string[],
+    answers: number,
   ): Promise<unknown> {
     return writeFenced(this.options.client, {
       series: key,
@@ -509,7 +510,8 @@ export class SampleWriter {
       checkpointKey: checkpointKey(key),
       checkpoints: [...checkpoints].map(([collector, c]) => [collector, encodeSeriesCheckpoint(c)]),
       fieldKeys,
-      maddArgs: samples.length > 0 ? madd.slice(1) : [],
+      madd: samples.length > 0 ? madd : [],
+      answers,
       publish: this.options.publish && samples.length > 0 ? liveMessage(key, samples) : undefined,
     });
   }
