@@ -92,6 +92,12 @@ export interface DataSourceCollector {
   /** Restart when no data arrived for this long (ms); undefined disables the watchdog. */
   readonly staleAfterMs?: number;
   readonly progress: CollectorProgress;
+  /**
+   * Called before a run when another process may have collected its series since its last run
+   * (cluster: the unit ran on another daemon): what it knows of them in memory (last ids, open
+   * candles) must be read again from storage. Optional: a collector keeping nothing between runs needs none.
+   */
+  forgetProgress?(): void;
   /** Collects into `storage` until `signal` aborts; throws on failure. */
   run(storage: DataCollectionStorage, signal: AbortSignal): Promise<void>;
 }

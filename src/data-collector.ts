@@ -242,6 +242,8 @@ export class DataCollector {
   }
 
   private launch(s: Supervised, storage: DataCollectionStorage): void {
+    // Managed: another daemon may have run it since this one did.
+    if (this.managed) s.collector.forgetProgress?.();
     s.storage = storage;
     s.active = new AbortController();
     s.attempt = 0;

@@ -121,6 +121,15 @@ export class CandleCollector implements DataSourceCollector {
     return late;
   }
 
+  /** Another process built these candles meanwhile (cluster): continue from what it stored, not from what this one held. */
+  forgetProgress(): void {
+    for (const builder of this.builders.values()) builder.forget();
+    this.unsent.clear();
+    this.holds.clear();
+    this.lastTrade.clear();
+    this.restored = false;
+  }
+
   /** Builds and stores candles until `signal` aborts; throws when storing fails. */
   async run(storage: DataCollectionStorage, signal: AbortSignal): Promise<void> {
     if (signal.aborted) return;
