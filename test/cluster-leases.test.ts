@@ -11,7 +11,9 @@ import { planAssignment, shardOf } from '../src/cluster/assignment.js';
 import { LeaseCoordinator } from '../src/cluster/coordinator.js';
 import { LeaseStore } from '../src/cluster/lease-store.js';
 import { workUnits } from '../src/cluster/units.js';
+import { formatClusterStatus } from '../src/cli/format.js';
 import { DataCollector } from '../src/data-collector.js';
+import { startStatusServer } from '../src/status-server.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { connectRedis, type RedisConnection } from '../storage/redis-timeseries/index.js';
 import { ScriptedCollector } from './support/scripted-collector.js';
@@ -164,6 +166,26 @@ describe('coordinators sharing units', () => {
     }, 20);
     try {
       await until('12 units running, 6 on each', () => a.running().length === 6 && b.running().length === 6);
+      await sleep(600); // one more heartbeat: each has seen the other's units
+      // What an operator sees: `collector status --cluster` and /metrics.
+      const source = { status: () => ({ ...a.collector.status(), cluster: a.coordinator.status() }) };
+      const text = formatClusterStatus(source.status());
+      expect(text).toMatch(/this daemon is a, runs 6 of 12 units; 0 takeovers, 0 leases lost, 0 stale writes refused/);
+      expect(text).toMatch(/^a \(this daemon\)\s+6$/m);
+      expect(text).toMatch(/^b\s+6$/m);
+      expect(text.match(/^unit-\d+\s+[ab]\s+\d{13}\s/gm)).toHaveLength(12);
+      const { server, url } = await startStatusServer(source, '127.0.0.1', 0);
+      try {
+        const metrics = await (await fetch(`${url}/metrics`)).text();
+        expect(metrics).toMatch(/^cluster_members 2$/m);
+        expect(metrics).toMatch(/^cluster_units_owned 6$/m);
+        expect(metrics).toMatch(/^cluster_lease_age_seconds\{unit="unit-\d+"\} \d/m);
+        const health = (await (await fetch(`${url}/health`)).json()) as { status: string };
+        // Units run by the other daemon (standby here) are not this daemon's problem.
+        expect(health.status).toBe('ok');
+      } finally {
+        server.close();
+      }
       const c = await daemon(redis.url, 'c', 12);
       await until('4 units on each of 3', () => [a, b, c].every((d) => d.running().length === 4));
       const stoppedAt = Date.now();
