@@ -39,6 +39,8 @@ export class LeaseCoordinator {
   private members: string[] = [];
   private holders = new Map<string, LeaseHolder>();
   private readonly everHeldBy = new Map<string, string>();
+  /** Units still stopping after their lease was lost: not taken again until they have. */
+  private readonly stoppingUnits = new Map<string, Promise<void>>();
   private timer?: NodeJS.Timeout;
   private guard?: NodeJS.Timeout;
   private ticking?: Promise<void>;
@@ -70,6 +72,7 @@ export class LeaseCoordinator {
     clearInterval(this.timer);
     clearInterval(this.guard);
     await this.ticking;
+    await Promise.all(this.stoppingUnits.values());
     const held = [...this.held.values()];
     await Promise.all(held.map((h) => this.stopUnit(h.unit)));
     await this.options.storage.flush().catch((err: unknown) => this.options.logger.warn({ err: sanitizeError(err) }, 'cannot flush before releasing leases'));
@@ -155,6 +158,13 @@ export class LeaseCoordinator {
 
   private async rebalance(): Promise<void> {
     const { node, leaseTtlMs, leases, logger } = this.options;
+    // Leases still under this daemon's name whose units it stopped (their renewal came too late):
+    // given back, so the unit is free at once rather than after the TTL.
+    for (const [unit, holder] of this.holders) {
+      if (holder.node !== node || this.held.has(unit) || this.stoppingUnits.has(unit)) continue;
+      await leases.release(leases.leaseOf(unit, holder));
+      this.holders.delete(unit);
+    }
     const owners = new Map([...this.holders].map(([unit, h]) => [unit, h.node]));
     for (const unit of this.held.keys()) owners.set(unit, node);
     const plan = planAssignment({ self: node, members: this.members, units: [...this.unitsById.keys()], owners });
@@ -170,6 +180,7 @@ export class LeaseCoordinator {
     }
     for (const unitId of plan.acquire) {
       if (this.stopping) return;
+      if (this.stoppingUnits.has(unitId)) continue;
       const lease = await leases.acquire(unitId, node, leaseTtlMs);
       if (!lease) continue;
       const unit = this.unitsById.get(unitId)!;
@@ -213,6 +224,7 @@ export class LeaseCoordinator {
     this.held.delete(h.unit.id);
     this.leasesLost += 1;
     this.options.logger.warn({ unit: h.unit.id, token: h.lease.token }, `cluster: stopped a unit: ${why}`);
-    void this.stopUnit(h.unit);
+    const stopped = this.stopUnit(h.unit).finally(() => this.stoppingUnits.delete(h.unit.id));
+    this.stoppingUnits.set(h.unit.id, stopped);
   }
 }

@@ -85,6 +85,11 @@ export class LeaseStore {
     return { unit, token: Number(token), acquiredAt: Number(acquiredAt), value: `${node} ${token} ${acquiredAt}` };
   }
 
+  /** The lease `holder` holds on `unit`, e.g. to release one this daemon stopped using (see LeaseCoordinator). */
+  leaseOf(unit: string, holder: LeaseHolder): Lease {
+    return { unit, token: holder.token, acquiredAt: holder.acquiredAt, value: `${holder.node} ${holder.token} ${holder.acquiredAt}` };
+  }
+
   /** Renews `leases` for `ttlMs` in one round trip; returns the units whose lease another daemon holds now. */
   async renew(leases: readonly Lease[], ttlMs: number): Promise<string[]> {
     if (leases.length === 0) return [];
