@@ -89,7 +89,7 @@ export interface StorageStats {
   lastError?: string | null;
   /** Wall-clock ms of the first failed write of the current failure; null once a write succeeds. */
   failingSince?: number | null;
-  /** Samples refused because their write fence was stale (another owner has fenced the series since); see `fenced`. Since open. */
+  /** Samples refused because their writer's fencing token was stale (another daemon owns the unit now). */
   staleWritesRefused?: number;
 }
 
@@ -161,10 +161,7 @@ export interface CollectorStateStore {
   list(): Promise<CollectorStateRecord[]>;
 }
 
-/**
- * The owner of a unit of work (HA across daemons): its id (the collector id, e.g. `trades:binance`)
- * and its lease's fencing token, which only grows.
- */
+/** The owner of a unit of work (HA): its id (the collector id) and its lease's fencing token, which only grows. */
 export interface WriteFence {
   readonly unit: string;
   readonly token: number;
@@ -211,6 +208,8 @@ export interface DataCollectionStorage {
 /** A storage backend kind: validates its config block and opens it. */
 export interface StorageKind<Config = unknown> {
   readonly name: string;
+  /** Daemons on other machines can write and read it (what several daemons of a cluster need). */
+  readonly shared?: boolean;
   readonly config: z.ZodType<Config>;
   open(config: Config, context: { logger: Logger; readOnly?: boolean; configDir: string }): Promise<DataCollectionStorage>;
 }
