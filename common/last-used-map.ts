@@ -26,6 +26,13 @@ export class LastUsedMap<T> {
     return key === this.lastKey ? this.last : this.entries.get(key);
   }
 
+  /** Forgets every entry. */
+  clear(): void {
+    this.entries.clear();
+    this.lastKey = undefined;
+    this.last = undefined;
+  }
+
   /** Every entry, in the order the keys first came. */
   values(): IterableIterator<T> {
     return this.entries.values();

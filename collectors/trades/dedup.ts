@@ -52,6 +52,11 @@ export class TradeDeduplicator {
 
   constructor(private readonly idsIncrease: boolean) {}
 
+  /** Forgets every id seen: the next `seed`s say what is stored. */
+  forget(): void {
+    this.symbols.clear();
+  }
+
   /** True the first time a trade is seen. */
   accept(trade: Trade): boolean {
     return this.idsIncrease ? this.acceptIncreasing(trade) : this.acceptUnordered(trade);

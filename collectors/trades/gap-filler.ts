@@ -77,13 +77,17 @@ export class GapFiller {
 
   constructor(private readonly options: GapFillerOptions) {}
 
+  /** Forgets every symbol's last trade, between runs: the next `seed`s say where to go on from. */
+  forget(): void {
+    this.states.clear();
+  }
+
   /** Where a previous process stopped: the last id and time it stored for `symbol`. */
   seed(symbol: string, lastId: string | undefined, lastTime: number | undefined): void {
     const state = this.state(symbol);
     const id = lastId !== undefined && /^\d+$/.test(lastId) ? Number(lastId) : undefined;
-    // Only forward: a checkpoint read again (cluster handover) never takes back what this process saw since.
-    if (this.tracksIds() && id !== undefined && Number.isSafeInteger(id) && (state.lastId === undefined || id > state.lastId)) state.lastId = id;
-    if (lastTime !== undefined && (state.lastTime === undefined || lastTime > state.lastTime)) state.lastTime = lastTime;
+    if (this.tracksIds() && id !== undefined && Number.isSafeInteger(id)) state.lastId = id;
+    if (lastTime !== undefined) state.lastTime = lastTime;
   }
 
   /** A connection is up: catches up every symbol of `symbols` (default: all) that has a last trade, then goes on with `sink`. */

@@ -29,8 +29,7 @@ export class TradeCheckpoints {
       for (const checkpoint of record?.checkpoints ?? []) {
         if (!keys.includes(checkpoint.key)) continue;
         seed(checkpoint);
-        const known = this.latest.get(checkpoint.key)?.lastTimestamp;
-        if (known === undefined || (checkpoint.lastTimestamp ?? -Infinity) >= known) this.latest.set(checkpoint.key, { ...checkpoint });
+        this.latest.set(checkpoint.key, { ...checkpoint });
       }
       this.restored = true;
       if (record) this.logger.info({ checkpoints: record.checkpoints.length }, 'resuming from saved checkpoints');
@@ -55,6 +54,7 @@ export class TradeCheckpoints {
 
   /** The next run loads the stored checkpoints again (another process may have moved them on). */
   forget(): void {
+    this.latest.clear();
     this.restored = false;
   }
 

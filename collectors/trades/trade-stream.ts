@@ -169,11 +169,14 @@ export class TradeStreamCollector implements DataSourceCollector {
   }
 
   /**
-   * Another daemon collected these trades meanwhile (cluster): the next run seeds dedup and the gap
-   * filler from the stored checkpoints again, which only ever move them forward.
+   * Another daemon collected these trades meanwhile (cluster): what this process saw of them (ids
+   * seen, the last trade, even ones its refused stale writes held) is dropped, and the next run
+   * seeds dedup and the gap filler from the stored checkpoints, as a new process would.
    */
   forgetProgress(): void {
     this.checkpoints.forget();
+    this.dedup.forget();
+    this.gapFiller.forget();
   }
 
   /** Frames that could not be parsed since this collector was created. */
