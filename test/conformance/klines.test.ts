@@ -10,8 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import type { Exchange } from '../../collectors/exchange.js';
-import { exchanges } from '../../collectors/exchanges/index.js';
 import { KLINE_GAP_REASON } from '../../collectors/klines/kline.js';
 import { KlineHistory } from '../../collectors/klines/kline-history.js';
 import { alignDown, pages } from '../../collectors/klines/open-times.js';
@@ -21,31 +19,15 @@ import { silentLogger } from '../../common/logger.js';
 import { MemoryStorage } from '../../storage/memory.js';
 import { SqliteStorage } from '../../storage/sqlite.js';
 import { freshClient, holes, MINUTE, runPoller, stopAfterEach, until } from '../support/kline-polling.js';
+import { simulatedExchanges } from '../support/simulated-exchanges.js';
 import { useSimulator } from '../support/simulator-harness.js';
 
-/** The symbol each exchange's simulator lists for these checks. */
-const SYMBOLS: Readonly<Record<string, string>> = {
-  binance: 'BTC-USDT',
-  okx: 'BTC-USDT',
-  bybit: 'BTC-USDT',
-  coinbase: 'BTC-USD',
-  kraken: 'BTC-USD',
-  gateio: 'BTC-USDT',
-  bitstamp: 'BTC-USD',
-};
-
 type KlinesSimulator = ExchangeSimulator & RestMarketControls;
-const withKlines = (exchanges as readonly Exchange[]).filter((exchange) => exchange.capabilities.klines !== undefined && exchange.simulator !== undefined);
 const running = stopAfterEach();
 
-it('has a symbol for every exchange with klines and a simulator, and for no other', () => {
-  expect(Object.keys(SYMBOLS).sort()).toEqual(withKlines.map((e) => e.name).sort());
-});
-
-describe.each(withKlines.map((exchange) => ({ name: exchange.name, exchange, symbol: SYMBOLS[exchange.name]! })))('$name klines (conformance)', ({ exchange, symbol }) => {
+describe.each(simulatedExchanges('klines'))('$name klines (conformance)', ({ exchange, btc: symbol, start }) => {
   const protocol = exchange.capabilities.klines!;
-  const start = async (options: SimulatorStartOptions) => (await exchange.simulator!(options)) as KlinesSimulator;
-  const harness = useSimulator(start);
+  const harness = useSimulator((options: SimulatorStartOptions) => start<KlinesSimulator>(options));
   const exchangeSymbol = protocol.toExchangeSymbol(symbol);
   /** The oldest candle the exchange serves, counted back from now (Kraken keeps only the 720 most recent). */
   const served = (wanted: number): number => Math.min(wanted, (protocol.maxHistoryCandles ?? Infinity) - 24);

@@ -5,9 +5,7 @@
  * as gaps. Exchange-specific backfill (page shapes, limits) stays in test/<exchange>-backfill.test.ts.
  */
 import { describe, expect, it, vi } from 'vitest';
-import type { Exchange } from '../../collectors/exchange.js';
-import { exchanges } from '../../collectors/exchanges/index.js';
-import type { SimulatorStartOptions } from '../../collectors/simulator/controls.js';
+import type { ExchangeSimulator, SimulatorStartOptions } from '../../collectors/simulator/controls.js';
 import { MemoryStorage } from '../../storage/memory.js';
 import {
   collectorFor,
@@ -19,35 +17,35 @@ import {
   untilStored,
   type GeneratingSimulator,
 } from '../support/backfill.js';
+import { simulatedExchanges, type SimulatedExchange } from '../support/simulated-exchanges.js';
 import { useSimulator } from '../support/simulator-harness.js';
 
 /**
- * Per exchange: two symbols its simulator lists, and, with history, the simulator options that
- * hold its REST budget tight enough for the backfill to meet 429s.
+ * Per exchange with history: the simulator options that hold its REST budget tight enough for
+ * the backfill to meet 429s (Kraken's own ~1 call per second already does).
  */
-const ROWS: Readonly<Record<string, { symbols: [string, string]; tightBudget?: Record<string, unknown> }>> = {
-  binance: { symbols: ['BTC-USDT', 'ETH-USDT'], tightBudget: { restWeightLimit: { weight: 25, windowMs: 500 } } },
-  okx: { symbols: ['BTC-USDT', 'ETH-USDT'], tightBudget: { restRequestLimit: { requests: 2, windowMs: 500 } } },
-  bybit: { symbols: ['BTC-USDT', 'ETH-USDT'] },
-  coinbase: { symbols: ['BTC-USD', 'ETH-USD'], tightBudget: { restRequestLimit: { requests: 2, windowMs: 500 } } },
-  // Two quotes, so both REST altname spellings (XBTUSDT, ...USD) are paged. Kraken's own ~1 call
-  // per second already makes the backfill meet 429s.
-  kraken: { symbols: ['BTC-USDT', 'ETH-USD'] },
-  gateio: { symbols: ['BTC-USDT', 'ETH-USDT'], tightBudget: { restRequestLimit: { requests: 3, windowMs: 1000 } } },
-  bitstamp: { symbols: ['BTC-USD', 'ETH-USD'] },
+const TIGHT_BUDGETS: Readonly<Record<string, Record<string, unknown> | undefined>> = {
+  binance: { restWeightLimit: { weight: 25, windowMs: 500 } },
+  okx: { restRequestLimit: { requests: 2, windowMs: 500 } },
+  coinbase: { restRequestLimit: { requests: 2, windowMs: 500 } },
+  kraken: undefined,
+  gateio: { restRequestLimit: { requests: 3, windowMs: 1000 } },
 };
 
-const withTrades = (exchanges as readonly Exchange[]).filter((exchange) => exchange.capabilities.trades !== undefined && exchange.simulator !== undefined);
-const cases = (withHistory: boolean) =>
-  withTrades.filter((e) => (e.capabilities.tradeHistory !== undefined) === withHistory).map((exchange) => ({ name: exchange.name, exchange, row: ROWS[exchange.name]! }));
-type Start = (options: SimulatorStartOptions) => Promise<GeneratingSimulator & Awaited<ReturnType<NonNullable<Exchange['simulator']>>>>;
+// Kraken pages two quotes, so both REST altname spellings (XBTUSDT, ...USD) are paged.
+const SYMBOLS: Readonly<Record<string, [string, string]>> = { kraken: ['BTC-USDT', 'ETH-USD'] };
 
-it('has a row for every exchange with trades and a simulator, and for no other', () => {
-  expect(Object.keys(ROWS).sort()).toEqual(withTrades.map((e) => e.name).sort());
+const withTrades = simulatedExchanges('trades');
+const cases = (withHistory: boolean) =>
+  withTrades.filter((e) => (e.exchange.capabilities.tradeHistory !== undefined) === withHistory).map((e) => ({ ...e, symbols: SYMBOLS[e.name] ?? [e.btc, e.eth] }));
+const generating = (start: SimulatedExchange['start']) => (options: SimulatorStartOptions) => start<GeneratingSimulator & ExchangeSimulator>(options);
+
+it('has a budget row for every exchange with trade history and a simulator, and for no other', () => {
+  expect(Object.keys(TIGHT_BUDGETS).sort()).toEqual(cases(true).map((e) => e.name).sort());
 });
 
-describe.each(cases(true))('$name trades with history: no gaps, no doubles (conformance)', ({ name, exchange, row }) => {
-  noGapsNoDoubles(name, exchange.simulator as Start, row.symbols, row.tightBudget);
+describe.each(cases(true))('$name trades with history: no gaps, no doubles (conformance)', ({ name, symbols, start }) => {
+  noGapsNoDoubles(name, generating(start), symbols, TIGHT_BUDGETS[name]);
 });
 
 /** The gap records of `key`'s series, as [from_time, to_time] pairs. */
@@ -56,9 +54,9 @@ async function gapsOf(storage: MemoryStorage, key: string): Promise<Array<[numbe
   return samples.map(([, v]) => [(v as Record<string, number>).from_time!, (v as Record<string, number>).to_time!]);
 }
 
-describe.each(cases(false))('$name trades without history: what it missed is recorded as gaps (conformance)', ({ name, exchange, row }) => {
-  const harness = useSimulator(exchange.simulator as Start);
-  const [symbol] = row.symbols;
+describe.each(cases(false))('$name trades without history: what it missed is recorded as gaps (conformance)', ({ name, symbols, start }) => {
+  const harness = useSimulator(generating(start));
+  const [symbol] = symbols;
   const key = `trades:${name}:${symbol}`;
   const gapsKey = `gaps:${name}:${symbol}`;
 
