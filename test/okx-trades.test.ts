@@ -7,8 +7,6 @@ import { SymbolTable, type FrameContext, type TradeProtocol } from '../collector
 import { SubscriptionAcks } from '../collectors/trades/subscription-acks.js';
 import type { Trade } from '../collectors/trades/trade.js';
 import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';
-import type { DataRequirement } from '../collectors/types.js';
-import { silentLogger } from '../common/logger.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { docsExample, fixture, fixtureLines, NO_FIXTURES } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';
@@ -108,7 +106,6 @@ describe.skipIf(NO_FIXTURES)('OKX trade frames (real recordings)', () => {
     // Includes a `trades-all` frame (BSV-USDT): another channel, even though it carries trades.
     for (const line of others) expect(okxTrades.onMessage(line, context)).toEqual({});
   });
-
 });
 
 describe('OKX acks, errors and keepalive frames', () => {
@@ -173,15 +170,6 @@ describe('OKX trade protocol hooks', () => {
     expect(requests[2]!.acks[0]).toEqual({ key: 'trades:C200-USDT', symbols: ['C200-USDT'] });
     expect(requests.flatMap((r) => r.acks).length).toBe(250);
   });
-
-  it('splits many symbols over connections of 300', () => {
-    const requirement = (symbol: string): DataRequirement => ({ id: `trades:okx:${symbol}`, collector: 'trades', exchange: 'okx', symbol, keys: [] });
-    const collectors = tradesCollectorKind.create(
-      Array.from({ length: 301 }, (_, i) => requirement(`C${i}-USDT`)),
-      { exchanges: {}, logger: silentLogger },
-    );
-    expect(collectors.map((c) => [c.id, c.keys.length])).toEqual([['trades:okx', 300], ['trades:okx#2', 1]]);
-  });
 });
 
 describe('TradeStreamCollector against the OKX simulator', () => {
@@ -205,5 +193,4 @@ describe('TradeStreamCollector against the OKX simulator', () => {
     sim.announceUpgrade();
     await expect(running).rejects.toThrow(/trades:okx: okx announced the connection will close \(64008/);
   });
-
 });

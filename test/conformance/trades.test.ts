@@ -13,10 +13,12 @@ import type { CoinbaseMatchPayload } from '../../collectors/exchanges/coinbase/s
 import type { GateTradePayload } from '../../collectors/exchanges/gateio/simulator.js';
 import type { KrakenTradeEntry } from '../../collectors/exchanges/kraken/simulator.js';
 import type { OkxTradePayload } from '../../collectors/exchanges/okx/simulator.js';
+import { tradesCollectorKind } from '../../collectors/kinds.js';
 import type { ExchangeSimulator, SimulatorControls, SimulatorStartOptions } from '../../collectors/simulator/controls.js';
 import type { KeepaliveRules, TradeProtocol } from '../../collectors/trades/protocol.js';
 import type { Trade } from '../../collectors/trades/trade.js';
 import { TradeStreamCollector } from '../../collectors/trades/trade-stream.js';
+import { silentLogger } from '../../common/logger.js';
 import { MemoryStorage } from '../../storage/memory.js';
 import { fixture, fixtureLines, NO_FIXTURES } from '../support/fixtures.js';
 import { trackRun } from '../support/run-tracking.js';
@@ -52,6 +54,8 @@ type UntrustedFrame = ({ cutAt: number } | { replace: [from: string, to: string]
 
 /** What differs per exchange and cannot be read off its Exchange object. */
 interface Row<T> {
+  /** The most symbols one connection carries: its published cap, or a cautious one (cited in its trades.ts). */
+  symbolsPerConnection: number;
   /** How one trade the simulator sent reads. */
   read: (trade: T) => SentTradeFacts;
   /** How the exchange refuses the unlisted FOO: the failure's reason, and simulator options that make it refuse. */
@@ -75,6 +79,7 @@ const msOfIso = (iso: string): number => Date.parse(`${iso.slice(0, 23)}Z`);
 
 const ROWS: Readonly<Record<string, Row<unknown>>> = {
   binance: row<BinanceTradePayload>({
+    symbolsPerConnection: 1024,
     read: (t) => ({ time: t.T, price: Number(t.p), amount: t.q, takerSide: takerSide(!t.m) }),
     // Binance acknowledges an unlisted symbol (the simulator's default): refused only when asked.
     refusal: { options: { rejectUnknownSymbols: true }, reason: 'binance rejected the trades subscription for FOO-USDT (request 3): code 2: Invalid request: invalid stream' },
@@ -91,6 +96,7 @@ const ROWS: Readonly<Record<string, Row<unknown>>> = {
     },
   }),
   okx: row<OkxTradePayload>({
+    symbolsPerConnection: 300,
     read: (t) => ({ time: Number(t.ts), price: Number(t.px), amount: t.sz, takerSide: takerSide(t.side === 'buy'), count: Number(t.count) }),
     refusal: { reason: "okx rejected the trades subscription for FOO-USDT (request trades:FOO-USDT): code 60018: Wrong URL or channel:trades,instId:FOO-USDT doesn't exist." },
     // Fifty pings span 2.5 s: more than twice OKX's idle cut-off, with no trade at all.
@@ -108,6 +114,7 @@ const ROWS: Readonly<Record<string, Row<unknown>>> = {
     },
   }),
   bybit: row<BybitTradePayload>({
+    symbolsPerConnection: 200,
     read: (t) => ({ time: t.T, price: Number(t.p), amount: t.v, takerSide: takerSide(t.S === 'Buy') }),
     // Bybit refuses a whole request for one unlisted topic in it: the rest is subscribed again.
     refusal: { reason: 'bybit rejected the trades subscription for FOO-USDT (request trades1): Invalid symbol :[publicTrade.FOOUSDT]' },
@@ -125,6 +132,7 @@ const ROWS: Readonly<Record<string, Row<unknown>>> = {
     },
   }),
   coinbase: row<CoinbaseMatchPayload>({
+    symbolsPerConnection: 50,
     // `side` is the maker's: the taker took the other side.
     read: (t) => ({ time: msOfIso(t.time), price: Number(t.price), amount: t.size, takerSide: takerSide(t.side === 'sell') }),
     refusal: { reason: 'coinbase rejected the trades subscription for FOO-USD: Failed to subscribe: FOO-USD is not a valid product' },
@@ -144,6 +152,7 @@ const ROWS: Readonly<Record<string, Row<unknown>>> = {
     },
   }),
   kraken: row<KrakenTradeEntry>({
+    symbolsPerConnection: 200,
     read: (t) => ({ time: msOfIso(t.timestamp), price: t.price, amount: t.qty, takerSide: takerSide(t.side === 'buy') }),
     refusal: { reason: 'kraken rejected the trades subscription for FOO-USD (request FOO/USD): Currency pair not supported FOO/USD' },
     // Pings answered with pongs, and heartbeats once subscribed.
@@ -165,6 +174,7 @@ const ROWS: Readonly<Record<string, Row<unknown>>> = {
     },
   }),
   gateio: row<GateTradePayload>({
+    symbolsPerConnection: 300,
     read: (t) => ({ time: Math.floor(Number(t.create_time_ms)), price: Number(t.price), amount: t.amount, takerSide: takerSide(t.side === 'buy') }),
     refusal: { reason: 'gateio rejected the trades subscription for FOO-USDT (request spot.trades#1): code 2: unknown currency pair: FOO_USDT' },
     keepalive: { counts: { pings: 30 } },
@@ -183,6 +193,7 @@ const ROWS: Readonly<Record<string, Row<unknown>>> = {
     },
   }),
   bitstamp: row<BitstampTradePayload>({
+    symbolsPerConnection: 100,
     read: (t) => ({ time: Math.floor(Number(t.microtimestamp) / 1000), price: Number(t.price_str), amount: t.amount_str, takerSide: takerSide(t.type === 0) }),
     refusal: { reason: 'bitstamp rejected the trades subscription for FOO-USD (request live_trades_foousd): Bad subscription string.' },
     // Its client ping is {"event":"bts:heartbeat"}, counted as a heartbeat.
@@ -307,6 +318,13 @@ describe.each(withTrades.map((e) => ({ ...e, row: ROWS[e.name]! })))('$name trad
     const aborted = await expectResolvesWhenAborted(sim, collector);
     await expect(collector.run(new MemoryStorage(), aborted)).resolves.toBeUndefined();
     expect(sim.connections()).toBe(0);
+  });
+
+  it(`splits ${row.symbolsPerConnection + 1} symbols over connections of ${row.symbolsPerConnection}`, () => {
+    const symbols = Array.from({ length: row.symbolsPerConnection + 1 }, (_, i) => symbol(`C${i}`));
+    const requirements = symbols.map((s) => ({ id: `trades:${name}:${s}`, collector: 'trades', exchange: name, symbol: s, keys: [] }));
+    const collectors = tradesCollectorKind.create(requirements, { exchanges: {}, logger: silentLogger });
+    expect(collectors.map((c) => [c.id, c.keys.length])).toEqual([[`trades:${name}`, row.symbolsPerConnection], [`trades:${name}#2`, 1]]);
   });
 
   describe('frames it cannot trust, read through its trades protocol', () => {
