@@ -119,7 +119,7 @@ describe.each(simulatedExchanges('trades'))('$name: a symbol refused at subscrib
 
   it('is retried on the live connection and collected once the exchange accepts it, the others collecting throughout', async () => {
     const sim = await simulator.start({ symbols: [btc, eth], tradesPerSecond: 100 });
-    sim.refuseSymbol(eth, 1_500);
+    sim.refuseSymbol(eth); // until lifted below
     const trades = collectorFor([btc, eth]);
     const storage = new MemoryStorage();
     const abort = new AbortController();
@@ -130,6 +130,7 @@ describe.each(simulatedExchanges('trades'))('$name: a symbol refused at subscrib
       expect(await storedCount(storage, `trades:${name}:${eth}`)).toBe(0);
       // The refusal ends: a retry subscribes it, on the same connection (a run ends with its
       // connection, and none was rotated in).
+      sim.refuseSymbol(eth, 0);
       await vi.waitFor(async () => expect(await storedCount(storage, `trades:${name}:${eth}`)).toBeGreaterThan(0), WAIT);
       expect(trades.progress.failures.list()).toEqual([]);
       expect(running.settled()).toBe(false);
