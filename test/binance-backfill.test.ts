@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { startBinanceSimulator, type BinanceSimulatorOptions } from '../collectors/exchanges/binance/simulator.js';
 import { binanceTradeHistory } from '../collectors/exchanges/binance/trade-history.js';
-import { PoliteRestClient } from '../collectors/rest/rest-client.js';
 import { silentLogger } from '../common/logger.js';
 import { tradesCollectorKind } from '../collectors/kinds.js';
 import { MemoryStorage } from '../storage/memory.js';
@@ -37,15 +36,6 @@ describe('Binance historicalTrades', () => {
     expect(res.status).toBe(429);
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(((await res.json()) as { code: number }).code).toBe(-1003);
-  });
-
-  it('the REST client waits out a 429 Retry-After instead of failing', async () => {
-    const sim = await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 100, restWeightLimit: { weight: 25, windowMs: 1000 } });
-    const http = new PoliteRestClient({ label: 'binance', logger: silentLogger });
-    const get = () => http.getJson(`${sim.restUrl}/api/v3/historicalTrades`, { symbol: 'BTCUSDT', limit: 1 }, new AbortController().signal);
-    const started = Date.now();
-    await Promise.all([get(), get(), get()]);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1000); // at most one request per 1 s window got through
   });
 });
 

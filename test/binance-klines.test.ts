@@ -27,15 +27,6 @@ describe('Binance klines protocol', () => {
     expect(binanceKlines.parsePage(shuffled, query(T0, T0 + 9 * MINUTE)).map((k) => k.openTime)).toEqual(klines.map((k) => k.openTime));
   });
 
-  it.skipIf(NO_FIXTURES)('throws naming the exchange for an error body (docs rest_error_payload), an unexpected shape or a bad row', () => {
-    const error: unknown = JSON.parse(docsExample('binance', 'rest_error_payload'));
-    expect(() => binanceKlines.parsePage(error, query(T0, T0))).toThrow('binance: klines refused: code -1121: Invalid symbol.');
-    expect(() => binanceKlines.parsePage({ rows: [] }, query(T0, T0))).toThrow(/^binance: klines answer is not an array/);
-    const row = [T0, 60685.22, '1', '1', '1', '1', T0 + 59_999, '1', 1, '0', '0', '0'];
-    expect(() => binanceKlines.parsePage([row], query(T0, T0))).toThrow('binance: klines row 0: open is not a decimal string: 60685.22');
-    expect(() => binanceKlines.parsePage([[T0, '1']], query(T0, T0))).toThrow(/^binance: klines row 0: not an array of at least 9 fields/);
-  });
-
   it('asks for [from, to] as startTime, endTime = close of the last candle, limit = candles; at most 1000', () => {
     expect(binanceKlines.pageRequest(query(T0, T0 + 59 * MINUTE))).toEqual({
       path: '/api/v3/klines',

@@ -35,10 +35,7 @@ describe('Bitstamp klines protocol', () => {
     expect(() => bitstampKlines.pageRequest(query(T0, T0, '1w', 7 * 24 * HOUR))).toThrow('bitstamp: no 1w klines');
   });
 
-  it('throws naming bitstamp for an error body and for an unexpected shape; the pair list is the health check', () => {
-    expect(() => bitstampKlines.parsePage({ status: 'error', reason: 'Invalid step.', code: 'API0001' }, query(0, 0))).toThrow('bitstamp: ohlc refused: API0001: "Invalid step."');
-    expect(() => bitstampKlines.parsePage({ data: {} }, query(0, 0))).toThrow(/^bitstamp: ohlc answer has no data.ohlc array/);
-    expect(() => bitstampKlines.parsePage({ data: { ohlc: [{ timestamp: 1 }] } }, query(0, 0))).toThrow(/^bitstamp: ohlc row 0: timestamp is not a seconds string/);
+  it('takes the pair list for the health check: an answer is healthy, an error body is not', () => {
     expect(bitstampKlines.health.parse([])).toEqual({ ok: true });
     expect(bitstampKlines.health.parse({ status: 'error', reason: 'Maintenance', code: 'API0000' }).ok).toBe(false);
   });

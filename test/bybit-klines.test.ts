@@ -38,17 +38,6 @@ describe('Bybit klines protocol', () => {
     expect(klines[0]).toEqual({ openTime: 1670601600000, open: 17086.5, high: 17088, low: 16978, close: 17071.5, volume: 6356, quoteVolume: 0.37288112 });
   });
 
-  it.skipIf(NO_FIXTURES)('throws naming the exchange, retCode and retMsg for an error envelope, and for an unexpected shape', () => {
-    const limited: unknown = JSON.parse(docsExample('bybit', 'rate_limit_error_body'));
-    expect(() => bybitKlines.parsePage(limited, query(0, 0))).toThrow('bybit: kline refused: retCode 10006: Too many visits!');
-    expect(() => bybitKlines.parsePage({ retCode: 10001, retMsg: 'Not supported symbols', result: {} }, query(0, 0))).toThrow('bybit: kline refused: retCode 10001: Not supported symbols');
-    expect(() => bybitKlines.parsePage([], query(0, 0))).toThrow(/^bybit: kline answer is not a \{retCode, retMsg, result\} envelope/);
-    expect(() => bybitKlines.parsePage({ retCode: 0, retMsg: 'OK', result: {} }, query(0, 0))).toThrow(/^bybit: kline answer has no result.list array/);
-    expect(() => bybitKlines.parsePage({ retCode: 0, retMsg: 'OK', result: { list: [['1670601600000', '1', '1', '1', '1', '1']] } }, query(0, 0))).toThrow(
-      /^bybit: kline row 0: not an array of 7 fields/,
-    );
-  });
-
   it('asks for [from, to] as inclusive start and end, limit = candles, at most 1000, category spot', () => {
     const T0 = 1745884800000;
     expect(bybitKlines.pageRequest(query(T0, T0 + 59 * MINUTE))).toEqual({

@@ -1,12 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { bybitTrades } from '../collectors/exchanges/bybit/trades.js';
 import { TradeDeduplicator } from '../collectors/trades/dedup.js';
-import { tradesCollectorKind } from '../collectors/kinds.js';
 import { SymbolTable } from '../collectors/trades/protocol.js';
 import { SubscriptionAcks } from '../collectors/trades/subscription-acks.js';
 import type { Trade } from '../collectors/trades/trade.js';
-import type { DataRequirement } from '../collectors/types.js';
-import { silentLogger } from '../common/logger.js';
 import { docsExample, fixture, fixtureLines, NO_FIXTURES } from './support/fixtures.js';
 import { RECEIVED_AT, tradeFrameReaders } from './support/trade-frames.js';
 
@@ -76,17 +73,6 @@ describe.skipIf(NO_FIXTURES)('Bybit trade frames (real recordings)', () => {
     expect(others.length).toBe(54);
     for (const line of others) expect(bybitTrades.onMessage(line, context)).toEqual({});
   });
-
-  it('refuses frames it cannot trust', () => {
-    const context = contextFor('BTC-USDT');
-    const frame = fixture('bybit', 'ws_spot_publicTrade_BTCUSDT_2025-10-27.json');
-    expect(() => bybitTrades.onMessage(frame.slice(0, 80), context)).toThrow();
-    expect(() => bybitTrades.onMessage(frame.replace('"p":"115440.7"', '"p":115440.7'), context)).toThrow(/p \(price\)/);
-    expect(() => bybitTrades.onMessage(frame.replace('"S":"Buy"', '"S":"buy"'), context)).toThrow(/S \(side\)/);
-    expect(() => bybitTrades.onMessage(frame.replace('"i":"2290000000923750370"', '"i":2290000000923750370'), context)).toThrow(/trade id/);
-    expect(() => tradesOf(frame, contextFor('ETH-USDT'))).toThrow(/BTCUSDT, which this connection did not subscribe/);
-    expect(() => bybitTrades.onMessage('{"data":[]}', context)).toThrow(/neither a topic nor an op/);
-  });
 });
 
 describe('Bybit acks, refusals and pongs', () => {
@@ -136,14 +122,5 @@ describe('Bybit trade protocol hooks', () => {
     expect(requests.map((r) => JSON.parse(r.text).args.length)).toEqual([10, 10, 5]);
     expect(requests[0]!.text).toBe(`{"req_id":"trades1","op":"subscribe","args":[${symbols.slice(0, 10).map((s) => `"publicTrade.${s.replace('-', '')}"`).join(',')}]}`);
     expect(requests[2]!.acks).toEqual([{ key: 'trades3', symbols: symbols.slice(20) }]);
-  });
-
-  it('splits many symbols over connections of 200', () => {
-    const requirement = (symbol: string): DataRequirement => ({ id: `trades:bybit:${symbol}`, collector: 'trades', exchange: 'bybit', symbol, keys: [] });
-    const collectors = tradesCollectorKind.create(
-      Array.from({ length: 201 }, (_, i) => requirement(`C${i}-USDT`)),
-      { exchanges: {}, logger: silentLogger },
-    );
-    expect(collectors.map((c) => [c.id, c.keys.length])).toEqual([['trades:bybit', 200], ['trades:bybit#2', 1]]);
   });
 });

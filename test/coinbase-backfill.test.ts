@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { startCoinbaseSimulator, type CoinbaseSimulatorOptions } from '../collectors/exchanges/coinbase/simulator.js';
 import { coinbaseTradeHistory } from '../collectors/exchanges/coinbase/trade-history.js';
-import { PoliteRestClient } from '../collectors/rest/rest-client.js';
-import { silentLogger } from '../common/logger.js';
 import { fixture, NO_FIXTURES } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';
 
@@ -55,15 +53,5 @@ describe('Coinbase product trades', () => {
     const limited = await fetch(`${sim.restUrl}/products/BTC-USD/trades`);
     expect(limited.status).toBe(429);
     expect(await limited.json()).toEqual({ message: 'Public rate limit exceeded' });
-  });
-
-  it('the REST client backs off a 429 (no Retry-After) until the window resets', async () => {
-    const sim = await harness.start({ symbols: ['BTC-USD'], tradesPerSecond: 100, restRequestLimit: { requests: 1, windowMs: 1000 } });
-    const http = new PoliteRestClient({ label: 'coinbase', logger: silentLogger, backoffMs: 200 });
-    const get = () => http.getJson(`${sim.restUrl}/products/BTC-USD/trades`, { limit: 1 }, new AbortController().signal);
-    const started = Date.now();
-    const pages = (await Promise.all([get(), get(), get()])) as Page[];
-    expect(pages.every((p) => Array.isArray(p))).toBe(true);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1000); // at most one request per 1 s window got through
   });
 });

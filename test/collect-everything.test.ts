@@ -4,30 +4,15 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
-import { startBybitSimulator } from '../collectors/exchanges/bybit/simulator.js';
-import { startCoinbaseSimulator } from '../collectors/exchanges/coinbase/simulator.js';
-import { startKrakenSimulator } from '../collectors/exchanges/kraken/simulator.js';
-import { startOkxSimulator } from '../collectors/exchanges/okx/simulator.js';
-import type { SimulatorStartOptions } from '../collectors/simulator/controls.js';
 import { loadConfig } from '../src/config/load.js';
 import { createContainer } from '../src/container.js';
 import { startDaemon, type Daemon } from '../src/daemon.js';
 import { silentLogger } from '../common/logger.js';
 import type { DataCollectionStorage } from '../storage/types.js';
+import { simulatedExchanges } from './support/simulated-exchanges.js';
 
-interface Simulated {
-  wsUrl: string;
-  restUrl: string;
-  close(): Promise<void>;
-}
-
-const exchanges: Array<{ exchange: string; symbol: string; start: (o: SimulatorStartOptions) => Promise<Simulated> }> = [
-  { exchange: 'binance', symbol: 'BTC-USDT', start: startBinanceSimulator },
-  { exchange: 'okx', symbol: 'BTC-USDT', start: startOkxSimulator },
-  { exchange: 'bybit', symbol: 'BTC-USDT', start: startBybitSimulator },
-  { exchange: 'coinbase', symbol: 'BTC-USD', start: startCoinbaseSimulator },
-  { exchange: 'kraken', symbol: 'BTC-USD', start: startKrakenSimulator },
-];
+// Everything a feed can collect from an exchange: trades, klines and its book over WebSocket.
+const exchanges = simulatedExchanges('trades', 'klines', 'book');
 
 const dir = mkdtempSync(join(tmpdir(), 'qc-everything-'));
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -57,7 +42,7 @@ async function untilStored(storage: DataCollectionStorage, keys: string[], ms: n
   }
 }
 
-describe.each(exchanges)('a feed collecting everything on $exchange', ({ exchange, symbol, start }) => {
+describe.each(exchanges)('a feed collecting everything on $name', ({ name: exchange, btc: symbol, start }) => {
   it('collect: [klines:1m, "candles:1m,5m,1h", liquidity] runs end to end against the simulator: trades, klines with history, candles and book snapshots stored, no collector failing', async () => {
     const sim = await start({ symbols: [symbol], tradesPerSecond: 20 });
     cleanups.push(() => sim.close());

@@ -4,6 +4,7 @@ import { binance } from '../collectors/exchanges/binance/index.js';
 import { exchanges } from '../collectors/exchanges/index.js';
 import { createLiquidityCollectorKind } from '../collectors/liquidity/kind.js';
 import { createTradesCollectorKind } from '../collectors/trades/kind.js';
+import { QUOTES, SIMULATED } from './support/simulated-exchanges.js';
 
 // The one list of exchanges: each entry is one consistent object, and what it names is its own.
 describe.each(exchanges.map((exchange: Exchange) => ({ name: exchange.name, exchange })))('the $name exchange object', ({ name, exchange }) => {
@@ -32,6 +33,10 @@ describe.each(exchanges.map((exchange: Exchange) => ({ name: exchange.name, exch
       await sim.close();
     }
   });
+});
+
+it('has a row in the tests\' table (test/support/simulated-exchanges.ts) for every exchange with a simulator, and for no other', () => {
+  expect(Object.keys(QUOTES).sort()).toEqual(SIMULATED.map((exchange) => exchange.name).sort());
 });
 
 it('lists each exchange once', () => {

@@ -8,15 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { builtInExchanges } from '../collectors/exchanges/index.js';
 import type { ExchangeSimulator, SimulatorControls } from '../collectors/simulator/controls.js';
 import { collector, startCollectorDaemon, type RunningDaemon } from './support/cli.js';
 import { disposeRedisServers, RedisServer, SKIP_MESSAGE, timeSeriesTarget } from './support/redis-server.js';
+import { simulatedExchanges } from './support/simulated-exchanges.js';
 
-// The exchanges whose trades can be fetched by id after an outage (Bybit's cannot: gap records).
-const EXCHANGES = ['binance', 'okx', 'coinbase', 'kraken'] as const;
-const SYMBOL = 'BTC-USDT';
-const SYMBOL_OF: Record<string, string> = { coinbase: 'BTC-USD', kraken: 'BTC-USD' };
+// The exchanges whose trades can be fetched by id after an outage (the others record gaps), each collected on its BTC symbol.
+const EXCHANGES = simulatedExchanges('trades', 'tradeHistory');
 const KILLS = 10;
 
 type Simulator = ExchangeSimulator & Pick<SimulatorControls<unknown>, 'generated' | 'connections'>;
@@ -46,22 +44,20 @@ const backends: Array<{ name: string; skip?: string; storage: () => Promise<stri
   },
 ];
 
-const symbolOf = (exchange: string) => SYMBOL_OF[exchange] ?? SYMBOL;
-
 describe.each(backends)('kill -9 in a loop, into $name', ({ name, skip, storage }) => {
   it.skipIf(skip !== undefined)(
     `stores every generated trade exactly once through ${KILLS} kills at random moments (count and summed amount per series)`,
     async () => {
       const started: Simulator[] = [];
-      for (const exchange of EXCHANGES) {
-        const sim = (await builtInExchanges.get(exchange).simulator!({ symbols: [symbolOf(exchange)], tradesPerSecond: 40 })) as Simulator;
+      for (const { btc, start } of EXCHANGES) {
+        const sim = await start<Simulator>({ symbols: [btc], tradesPerSecond: 40 });
         sim.pause(); // nothing generated before the first daemon has subscribed
         started.push(sim);
         sims.push(sim);
       }
       const config = join(dir, `${name}.yaml`);
-      const exchanges = EXCHANGES.map((e, i) => `  ${e}: { wsUrl: "${started[i]!.wsUrl}", restUrl: "${started[i]!.restUrl}" }`).join('\n');
-      const feeds = EXCHANGES.map((e) => `  - { name: ${e}, exchange: ${e}, symbol: ${symbolOf(e)}, collect: [trades] }`).join('\n');
+      const exchanges = EXCHANGES.map((e, i) => `  ${e.name}: { wsUrl: "${started[i]!.wsUrl}", restUrl: "${started[i]!.restUrl}" }`).join('\n');
+      const feeds = EXCHANGES.map((e) => `  - { name: ${e.name}, exchange: ${e.name}, symbol: ${e.btc}, collect: [trades] }`).join('\n');
       writeFileSync(config, `storage: ${await storage()}\nhttp: { listen: 127.0.0.1:0 }\nexchanges:\n${exchanges}\nfeeds:\n${feeds}\n`);
 
       daemon = await startCollectorDaemon(['--config', config]);
@@ -81,24 +77,28 @@ describe.each(backends)('kill -9 in a loop, into $name', ({ name, skip, storage 
       await sleep(3_000);
       started.forEach((sim) => sim.pause());
       const stored = async (i: number) => {
-        const key = `trades:${EXCHANGES[i]}:${symbolOf(EXCHANGES[i]!)}`;
+        const key = `trades:${EXCHANGES[i]!.name}:${EXCHANGES[i]!.btc}`;
         const { stdout } = await collector(['fetch', key, '0', 'now', '-c', config, '-f', 'json']);
         const rows = JSON.parse(stdout) as TradeRow[];
         return { count: rows.reduce((n, [, v]) => n + v.count, 0), amount: rows.reduce((n, [, v]) => n + v.amount, 0) };
       };
-      for (let i = 0; i < EXCHANGES.length; i++) {
-        const want = started[i]!.generated(symbolOf(EXCHANGES[i]!)).count;
-        for (let wait = 0; wait < 40 && (await stored(i)).count < want; wait++) await sleep(250);
-      }
+      // Each read is a CLI process: the series are read side by side.
+      await Promise.all(
+        EXCHANGES.map(async ({ btc }, i) => {
+          const want = started[i]!.generated(btc).count;
+          for (let wait = 0; wait < 40 && (await stored(i)).count < want; wait++) await sleep(250);
+        }),
+      );
       daemon.child.kill('SIGINT');
       expect(await daemon.exited).toBe(0);
       daemon = undefined;
 
+      const final = await Promise.all(EXCHANGES.map((_, i) => stored(i)));
       for (let i = 0; i < EXCHANGES.length; i++) {
-        const generated = started[i]!.generated(symbolOf(EXCHANGES[i]!));
-        const got = await stored(i);
+        const generated = started[i]!.generated(EXCHANGES[i]!.btc);
+        const got = final[i]!;
         expect(generated.count).toBeGreaterThan(100);
-        expect({ exchange: EXCHANGES[i], count: got.count }).toEqual({ exchange: EXCHANGES[i], count: generated.count });
+        expect({ exchange: EXCHANGES[i]!.name, count: got.count }).toEqual({ exchange: EXCHANGES[i]!.name, count: generated.count });
         expect(got.amount).toBeCloseTo(generated.amount, 6);
       }
     },

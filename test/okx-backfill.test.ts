@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { startOkxSimulator, type OkxSimulatorOptions } from '../collectors/exchanges/okx/simulator.js';
 import { okxTradeHistory } from '../collectors/exchanges/okx/trade-history.js';
-import { PoliteRestClient } from '../collectors/rest/rest-client.js';
-import { silentLogger } from '../common/logger.js';
 import { fixture, NO_FIXTURES } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';
 
@@ -63,15 +61,5 @@ describe('OKX history-trades', () => {
     const res = await fetch(`${sim.restUrl}/api/v5/market/history-trades?instId=BTC-USDT`);
     expect(res.status).toBe(429);
     expect(await res.json()).toEqual({ code: '50011', msg: 'Too Many Requests', data: [] });
-  });
-
-  it('the REST client backs off a 429 (no Retry-After) until the window resets', async () => {
-    const sim = await harness.start({ symbols: ['BTC-USDT'], tradesPerSecond: 100, restRequestLimit: { requests: 1, windowMs: 1000 } });
-    const http = new PoliteRestClient({ label: 'okx', logger: silentLogger, backoffMs: 200 });
-    const get = () => http.getJson(`${sim.restUrl}/api/v5/market/history-trades`, { instId: 'BTC-USDT', limit: 1 }, new AbortController().signal);
-    const started = Date.now();
-    const pages = (await Promise.all([get(), get(), get()])) as Page[];
-    expect(pages.every((p) => p.code === '0')).toBe(true);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1000); // at most one request per 1 s window got through
   });
 });

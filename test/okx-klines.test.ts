@@ -46,19 +46,6 @@ describe('OKX klines protocol', () => {
     expect(okxKlines.parsePage(old, query(0, 0))[0]!.quoteVolume).toBe(15);
   });
 
-  it.skipIf(NO_FIXTURES)('throws naming the exchange, code and message for an error envelope, and for an unexpected shape', () => {
-    const [limited] = JSON.parse(docsExample('okx', 'rest_rate_limit_errors')) as Array<{ code: string; msg: string }>;
-    expect(() => okxKlines.parsePage({ code: limited!.code, msg: limited!.msg, data: [] }, query(0, 0))).toThrow(
-      'okx: candles refused: code 50011: Rate limit reached. Please refer to API documentation and throttle requests accordingly.',
-    );
-    expect(() => okxKlines.parsePage({ code: '51001', msg: "Instrument ID doesn't exist.", data: [] }, query(0, 0))).toThrow(/^okx: candles refused: code 51001/);
-    expect(() => okxKlines.parsePage([], query(0, 0))).toThrow(/^okx: candles answer is not a \{code, msg, data\} envelope/);
-    expect(() => okxKlines.parsePage({ code: '0', msg: '' }, query(0, 0))).toThrow(/^okx: candles answer has no data array/);
-    expect(() => okxKlines.parsePage({ code: '0', data: [[1597026383085, '1', '1', '1', '1', '1', '1']] }, query(0, 0))).toThrow(
-      'okx: candles row 0: ts is not a millisecond timestamp string: 1597026383085',
-    );
-  });
-
   it('asks candles for recent pages and history-candles for older ones, bounded by exclusive after/before, 100 a page', () => {
     const now = T0 + 30 * MINUTE + 12_345;
     expect(okxKlines.pageRequest(query(T0, T0 + 29 * MINUTE, now))).toEqual({

@@ -3,73 +3,92 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
 import { binanceTrades } from '../collectors/exchanges/binance/trades.js';
+import type { ExchangeSimulator, SimulatorControls, SimulatorStartOptions } from '../collectors/simulator/controls.js';
 import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';
-import type { ServiceStatus } from '../src/data-collector.js';
+import type { CollectorStatus, ServiceStatus } from '../src/data-collector.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { collector, daemonTestbed, startCollectorDaemon } from './support/cli.js';
 import { trackRun } from './support/run-tracking.js';
+import { simulatedExchanges, type SimulatedExchange } from './support/simulated-exchanges.js';
 import { useSimulator } from './support/simulator-harness.js';
 import { storedCount } from './support/trade-samples.js';
 
 const WAIT = { timeout: 15_000 };
 
-describe('a symbol the exchange does not list, in a running daemon', () => {
-  const { dir, sims, daemons } = daemonTestbed('qc-symbol-');
+type TradesSimulator = ExchangeSimulator & SimulatorControls<unknown>;
 
-  it('fails alone: the listed symbol keeps being stored, /status, /health and `collector status` show the unlisted one failed with the reason', async () => {
-    const sim = await startBinanceSimulator({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 100 });
-    sims.push(sim);
+describe('a symbol the exchange does not list, in a running daemon collecting from every exchange with an instrument list', () => {
+  const { dir, sims, daemons } = daemonTestbed('qc-symbol-');
+  const listing = simulatedExchanges('trades', 'instruments');
+
+  it('fails alone on each: the listed symbol keeps being stored, /status, /health and `collector status` show the unlisted one failed with the reason', async () => {
+    const started = await Promise.all(listing.map(({ btc, eth, start }) => start<TradesSimulator>({ symbols: [btc, eth], tradesPerSecond: 100 })));
+    sims.push(...started);
     const config = join(dir, 'unlisted.yaml');
-    writeFileSync(
-      config,
-      `storage: { kind: sqlite, path: ./unlisted.db }
-http: { listen: 127.0.0.1:0 }
-exchanges:
-  binance: { wsUrl: "${sim.wsUrl}", restUrl: "${sim.restUrl}" }
-feeds:
-  - { name: btc, exchange: binance, symbol: BTC-USDT, collect: [trades] }
-  - { name: nope, exchange: binance, symbol: ZZZNOPE-USDT, collect: [trades] }
-`,
-    );
+    const exchanges = listing.map(({ name }, i) => `  ${name}: { wsUrl: "${started[i]!.wsUrl}", restUrl: "${started[i]!.restUrl}" }`);
+    const feeds = listing.flatMap(({ name, btc, symbol }) => [
+      `  - { name: ${name}-btc, exchange: ${name}, symbol: ${btc}, collect: [trades] }`,
+      `  - { name: ${name}-nope, exchange: ${name}, symbol: ${symbol('ZZZNOPE')}, collect: [trades] }`,
+    ]);
+    writeFileSync(config, `storage: { kind: sqlite, path: ./unlisted.db }\nhttp: { listen: 127.0.0.1:0 }\nexchanges:\n${exchanges.join('\n')}\nfeeds:\n${feeds.join('\n')}\n`);
     const daemon = await startCollectorDaemon(['--config', config]);
     daemons.push(daemon);
     const status = async () => (await (await fetch(`${daemon.statusUrl}/status`)).json()) as ServiceStatus;
+    const tradesOf = async (name: string): Promise<CollectorStatus> => (await status()).collectors.find((c) => c.id === `trades:${name}`)!;
+    /** Why `name` fails ZZZNOPE: it does not list it, in its own spelling where that differs; its two listed symbols are the close ones. */
+    const reasonOf = ({ name, exchange, btc, eth, symbol }: SimulatedExchange): string => {
+      const [unified, spelled] = [symbol('ZZZNOPE'), exchange.symbols.toExchange(symbol('ZZZNOPE'))];
+      return `${name} does not list ${unified}${spelled === unified ? '' : ` (${spelled})`}; close listed ones: ${btc}, ${eth}`;
+    };
 
-    // BTC-USDT is stored, and goes on being stored.
-    await vi.waitFor(async () => expect((await status()).collectors[0]!.itemsStored).toBeGreaterThan(50), WAIT);
-    const before = (await status()).collectors[0]!.itemsStored;
-    await vi.waitFor(async () => expect((await status()).collectors[0]!.itemsStored).toBeGreaterThan(before + 50), WAIT);
+    // Each BTC symbol is stored, and goes on being stored.
+    await Promise.all(
+      listing.map(async ({ name }) => {
+        await vi.waitFor(async () => expect((await tradesOf(name)).itemsStored).toBeGreaterThan(50), WAIT);
+        const before = (await tradesOf(name)).itemsStored;
+        await vi.waitFor(async () => expect((await tradesOf(name)).itemsStored).toBeGreaterThan(before + 50), WAIT);
+      }),
+    );
 
-    const [trades] = (await status()).collectors;
-    expect(trades).toMatchObject({ id: 'trades:binance', state: 'running', restarts: 0, lastError: null });
-    expect(trades!.failedSeries).toEqual([
-      {
-        key: 'trades:binance:ZZZNOPE-USDT',
-        symbol: 'ZZZNOPE-USDT',
-        state: 'failed',
-        reason: 'binance does not list ZZZNOPE-USDT (ZZZNOPEUSDT); close listed ones: BTC-USDT, ETH-USDT',
-        since: expect.any(String),
-        nextRetryAt: expect.any(String),
-      },
-    ]);
-    // Retried slowly: minutes after it failed, not at once.
-    const { since, nextRetryAt } = trades!.failedSeries[0]!;
-    expect(Date.parse(nextRetryAt) - Date.parse(since)).toBeGreaterThanOrEqual(4 * 60_000);
+    for (const exchange of listing) {
+      const { name } = exchange;
+      const trades = await tradesOf(name);
+      expect(trades).toMatchObject({ id: `trades:${name}`, state: 'running', restarts: 0, lastError: null });
+      expect(trades.failedSeries).toEqual([
+        {
+          key: `trades:${name}:${exchange.symbol('ZZZNOPE')}`,
+          symbol: exchange.symbol('ZZZNOPE'),
+          state: 'failed',
+          reason: reasonOf(exchange),
+          since: expect.any(String),
+          nextRetryAt: expect.any(String),
+        },
+      ]);
+      // Retried slowly: minutes after it failed, not at once.
+      const { since, nextRetryAt } = trades.failedSeries[0]!;
+      expect(Date.parse(nextRetryAt) - Date.parse(since)).toBeGreaterThanOrEqual(4 * 60_000);
+    }
 
     const health = await fetch(`${daemon.statusUrl}/health`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ status: 'degraded', degraded: ['trades:binance'] });
+    const { status: healthStatus, degraded } = (await health.json()) as { status: string; degraded: string[] };
+    expect({ status: healthStatus, degraded: [...degraded].sort() }).toEqual({ status: 'degraded', degraded: listing.map(({ name }) => `trades:${name}`).sort() });
 
     const shown = await collector(['status', '--url', daemon.statusUrl]);
     expect(shown.code).toBe(0);
-    expect(shown.stdout).toMatch(/trades:binance\s+trades:binance:ZZZNOPE-USDT\s+\S+ ago\s+in \S+\s+binance does not list ZZZNOPE-USDT \(ZZZNOPEUSDT\); close listed ones: BTC-USDT, ETH-USDT/);
+    const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    for (const exchange of listing) {
+      const key = `trades:${exchange.name}:${exchange.symbol('ZZZNOPE')}`;
+      expect(shown.stdout).toMatch(new RegExp(`trades:${exchange.name}\\s+${escape(key)}\\s+\\S+ ago\\s+in \\S+\\s+${escape(reasonOf(exchange))}`));
+    }
 
     daemon.child.kill('SIGINT');
     expect(await daemon.exited).toBe(0);
   }, 60_000);
 });
 
-describe('a symbol delisted while collected', () => {
+// Binance's alone: its simulator is the one that can delist a symbol.
+describe('a symbol delisted while collected (Binance)', () => {
   const simulator = useSimulator(startBinanceSimulator);
 
   it('fails alone once the instrument list no longer lists it; the others go on', async () => {
@@ -92,27 +111,31 @@ describe('a symbol delisted while collected', () => {
   });
 });
 
-describe('a symbol refused at subscribe', () => {
-  const simulator = useSimulator(startBinanceSimulator);
+describe.each(simulatedExchanges('trades'))('$name: a symbol refused at subscribe', ({ name, exchange, btc, eth, start }) => {
+  const simulator = useSimulator((options: SimulatorStartOptions) => start<TradesSimulator>(options));
   const collectorFor = (symbols: string[]) =>
-    new TradeStreamCollector({ id: 'trades:binance', protocol: binanceTrades, symbols, wsUrl: simulator.current().wsUrl, symbolRetryMs: 300 });
+    new TradeStreamCollector({ id: `trades:${name}`, protocol: exchange.capabilities.trades!, symbols, wsUrl: simulator.current().wsUrl, symbolRetryMs: 300 });
+  const refusal = (symbol: string) => `${name} rejected the trades subscription for ${symbol}`;
 
   it('is retried on the live connection and collected once the exchange accepts it, the others collecting throughout', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 100 });
-    sim.refuseSymbol('ETH-USDT', 1_500);
-    const trades = collectorFor(['BTC-USDT', 'ETH-USDT']);
+    const sim = await simulator.start({ symbols: [btc, eth], tradesPerSecond: 100 });
+    sim.refuseSymbol(eth); // until lifted below
+    const trades = collectorFor([btc, eth]);
     const storage = new MemoryStorage();
     const abort = new AbortController();
     const running = trackRun(trades.run(storage, abort.signal));
     try {
-      await vi.waitFor(() => expect(trades.progress.failures.list()).toMatchObject([{ symbol: 'ETH-USDT', reason: expect.stringMatching(/^binance rejected the trades subscription for ETH-USDT \(request \d+\): code 2: Invalid request: invalid stream$/) }]), WAIT);
-      await vi.waitFor(async () => expect(await storedCount(storage, 'trades:binance:BTC-USDT')).toBeGreaterThan(0), WAIT);
-      expect(await storedCount(storage, 'trades:binance:ETH-USDT')).toBe(0);
-      // The refusal ends: a retry subscribes it, on the same connection.
-      await vi.waitFor(async () => expect(await storedCount(storage, 'trades:binance:ETH-USDT')).toBeGreaterThan(0), WAIT);
+      await vi.waitFor(() => expect(trades.progress.failures.list()).toMatchObject([{ symbol: eth, reason: expect.stringContaining(refusal(eth)) }]), WAIT);
+      await vi.waitFor(async () => expect(await storedCount(storage, `trades:${name}:${btc}`)).toBeGreaterThan(0), WAIT);
+      expect(await storedCount(storage, `trades:${name}:${eth}`)).toBe(0);
+      // The refusal ends: a retry subscribes it, on the same connection (a run ends with its
+      // connection, and none was rotated in).
+      sim.refuseSymbol(eth, 0);
+      await vi.waitFor(async () => expect(await storedCount(storage, `trades:${name}:${eth}`)).toBeGreaterThan(0), WAIT);
       expect(trades.progress.failures.list()).toEqual([]);
-      expect(sim.connectionsOpened()).toBe(1);
       expect(running.settled()).toBe(false);
+      expect(trades.connectionRotations).toBe(0);
+      expect(sim.connections()).toBe(1);
     } finally {
       abort.abort();
       await running.run;
@@ -120,12 +143,16 @@ describe('a symbol refused at subscribe', () => {
   });
 
   it('every symbol refused: the run fails naming each with its reason', async () => {
-    const sim = await simulator.start({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 10 });
+    const sim = await simulator.start({ symbols: [btc, eth], tradesPerSecond: 10 });
     sim.refuseSubscriptions();
-    const trades = collectorFor(['BTC-USDT', 'ETH-USDT']);
-    await expect(trades.run(new MemoryStorage(), new AbortController().signal)).rejects.toThrow(
-      'binance rejected the trades subscription for BTC-USDT (request 2): code 2: Invalid request: invalid stream; binance rejected the trades subscription for ETH-USDT (request 3): code 2: Invalid request: invalid stream',
+    const trades = collectorFor([btc, eth]);
+    const failed = await trades.run(new MemoryStorage(), new AbortController().signal).then(
+      () => undefined,
+      (err: unknown) => err,
     );
-    expect(trades.progress.failures.list().map((f) => f.key)).toEqual(['trades:binance:BTC-USDT', 'trades:binance:ETH-USDT']);
+    expect(failed).toBeInstanceOf(Error);
+    const reasons = (failed as Error).message.split('; ');
+    expect(reasons).toEqual([expect.stringContaining(refusal(btc)), expect.stringContaining(refusal(eth))]);
+    expect(trades.progress.failures.list().map((f) => f.key)).toEqual([`trades:${name}:${btc}`, `trades:${name}:${eth}`]);
   });
 });

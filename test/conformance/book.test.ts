@@ -7,45 +7,40 @@
  * test/liquidity-simulator.test.ts.
  */
 import { describe, expect, it, vi } from 'vitest';
-import type { Exchange } from '../../collectors/exchange.js';
-import { exchanges } from '../../collectors/exchanges/index.js';
 import { BookStreamCollector } from '../../collectors/liquidity/book-stream.js';
 import { DepthPollCollector } from '../../collectors/liquidity/depth-poller.js';
 import type { ExchangeSimulator, RestMarketControls, SimulatorStartOptions } from '../../collectors/simulator/controls.js';
 import { expectSaneSnapshots, liquidityCollectorsFor, runCollector } from '../support/book-snapshots.js';
+import { simulatedExchanges } from '../support/simulated-exchanges.js';
 import { useSimulator } from '../support/simulator-harness.js';
 
-/**
- * Per exchange: two symbols its simulator lists (the fault hits the first), and the REST polling
- * interval its depth limit allows.
- */
-const ROWS: Readonly<Record<string, { symbols: [string, string]; restInterval: string }>> = {
-  binance: { symbols: ['BTC-USDT', 'ETH-USDT'], restInterval: '100ms' },
-  okx: { symbols: ['BTC-USDT', 'ETH-USDT'], restInterval: '100ms' },
-  bybit: { symbols: ['BTC-USDT', 'ETH-USDT'], restInterval: '100ms' },
-  coinbase: { symbols: ['BTC-USD', 'ETH-USD'], restInterval: '200ms' },
+/** The REST polling interval each exchange's depth limit allows. */
+const REST_INTERVALS: Readonly<Record<string, string>> = {
+  binance: '100ms',
+  okx: '100ms',
+  bybit: '100ms',
+  coinbase: '200ms',
   // Kraken's public REST allows about one call a second.
-  kraken: { symbols: ['BTC-USD', 'ETH-USD'], restInterval: '1s' },
-  gateio: { symbols: ['BTC-USDT', 'ETH-USDT'], restInterval: '100ms' },
-  bitstamp: { symbols: ['BTC-USD', 'ETH-USD'], restInterval: '100ms' },
+  kraken: '1s',
+  gateio: '100ms',
+  bitstamp: '100ms',
 };
 
 type BookSimulator = ExchangeSimulator & RestMarketControls;
-const simulated = (exchanges as readonly Exchange[]).filter((exchange) => exchange.simulator !== undefined);
-const having = (capability: 'book' | 'depthRest') =>
-  simulated.filter((e) => e.capabilities[capability] !== undefined).map((exchange) => ({ name: exchange.name, exchange, row: ROWS[exchange.name]! }));
 
-it('has a row for every exchange with a book and a simulator', () => {
-  expect(Object.keys(ROWS)).toEqual(expect.arrayContaining(simulated.filter((e) => e.capabilities.book ?? e.capabilities.depthRest).map((e) => e.name)));
+it('has a REST polling interval for every exchange with a REST book and a simulator, and for no other', () => {
+  expect(Object.keys(REST_INTERVALS).sort()).toEqual(simulatedExchanges('depthRest').map((e) => e.name).sort());
 });
 
-describe.each(having('book'))('$name order book over WebSocket (conformance)', ({ name, exchange, row }) => {
-  const harness = useSimulator(async (options: SimulatorStartOptions) => (await exchange.simulator!(options)) as BookSimulator);
-  const keys = row.symbols.map((symbol) => `liquidity:${name}:${symbol}`) as [string, string];
+describe.each(simulatedExchanges('book'))('$name order book over WebSocket (conformance)', ({ name, btc, eth, start }) => {
+  const harness = useSimulator((options: SimulatorStartOptions) => start<BookSimulator>(options));
+  // The fault hits the first.
+  const symbols = [btc, eth];
+  const keys = symbols.map((symbol) => `liquidity:${name}:${symbol}`) as [string, string];
 
   it('stores liquidity snapshots for each symbol; a corrupted update is one counted resync, after which the book recovers', async () => {
-    const sim = await harness.start({ symbols: row.symbols, tradesPerSecond: 50 });
-    const [collector] = liquidityCollectorsFor(name, row.symbols, 'ws:100ms', { wsUrl: sim.wsUrl });
+    const sim = await harness.start({ symbols, tradesPerSecond: 50 });
+    const [collector] = liquidityCollectorsFor(name, symbols, 'ws:100ms', { wsUrl: sim.wsUrl });
     expect(collector).toBeInstanceOf(BookStreamCollector);
     expect(collector!.id).toBe(`liquidity:${name}@100ms`);
     const run = runCollector(collector!);
@@ -66,19 +61,21 @@ describe.each(having('book'))('$name order book over WebSocket (conformance)', (
   });
 });
 
-describe.each(having('depthRest'))('$name order book over REST (conformance)', ({ name, exchange, row }) => {
-  const harness = useSimulator(async (options: SimulatorStartOptions) => (await exchange.simulator!(options)) as BookSimulator);
+describe.each(simulatedExchanges('depthRest'))('$name order book over REST (conformance)', ({ name, btc, eth, start }) => {
+  const harness = useSimulator((options: SimulatorStartOptions) => start<BookSimulator>(options));
+  const symbols = [btc, eth];
+  const restInterval = REST_INTERVALS[name]!;
 
-  it(`polls the REST depth every ${row.restInterval} in rest mode, within its rate limit: sane snapshots on the grid`, async () => {
-    const sim = await harness.start({ symbols: row.symbols, tradesPerSecond: 20 });
-    const [collector] = liquidityCollectorsFor(name, row.symbols, `rest:${row.restInterval}`, { restUrl: sim.restUrl });
+  it(`polls the REST depth every ${restInterval} in rest mode, within its rate limit: sane snapshots on the grid`, async () => {
+    const sim = await harness.start({ symbols, tradesPerSecond: 20 });
+    const [collector] = liquidityCollectorsFor(name, symbols, `rest:${restInterval}`, { restUrl: sim.restUrl });
     expect(collector).toBeInstanceOf(DepthPollCollector);
     expect(collector!.id).toMatch(new RegExp(`^liquidity:${name}:rest`));
-    const intervalMs = Number.parseInt(row.restInterval, 10) * (row.restInterval.endsWith('ms') ? 1 : 1000);
+    const intervalMs = Number.parseInt(restInterval, 10) * (restInterval.endsWith('ms') ? 1 : 1000);
     const run = runCollector(collector!);
     try {
-      for (const symbol of row.symbols) await run.moreThan(`liquidity:${name}:${symbol}`, 2, 8000);
-      for (const symbol of row.symbols) expectSaneSnapshots(await run.fetch(`liquidity:${name}:${symbol}`), intervalMs);
+      for (const symbol of symbols) await run.moreThan(`liquidity:${name}:${symbol}`, 2, 8000);
+      for (const symbol of symbols) expectSaneSnapshots(await run.fetch(`liquidity:${name}:${symbol}`), intervalMs);
       expect((collector as DepthPollCollector).failedPolls).toBe(0);
       expect(sim.rateLimited()).toBe(0);
     } finally {

@@ -2,16 +2,14 @@
  * Klines, the same checks for every exchange with the `klines` capability, against its own
  * simulator: paging within its per-request limit, a KlineHistory fill through holes, 6 hours of
  * history made whole within its rate limit, a maintenance window waited out, and a restart after
- * an outage resuming from the checkpoint. Page shapes, error codes and endpoint quirks stay in
- * test/<exchange>-klines.test.ts.
+ * an outage resuming from the checkpoint; and the answers no klines parser may trust. Page shapes
+ * and endpoint quirks stay in test/<exchange>-klines.test.ts.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import type { Exchange } from '../../collectors/exchange.js';
-import { exchanges } from '../../collectors/exchanges/index.js';
 import { KLINE_GAP_REASON } from '../../collectors/klines/kline.js';
 import { KlineHistory } from '../../collectors/klines/kline-history.js';
 import { alignDown, pages } from '../../collectors/klines/open-times.js';
@@ -20,32 +18,111 @@ import type { ExchangeSimulator, RestMarketControls, SimulatorStartOptions } fro
 import { silentLogger } from '../../common/logger.js';
 import { MemoryStorage } from '../../storage/memory.js';
 import { SqliteStorage } from '../../storage/sqlite.js';
+import { docsExample, NO_FIXTURES } from '../support/fixtures.js';
 import { freshClient, holes, MINUTE, runPoller, stopAfterEach, until } from '../support/kline-polling.js';
+import { simulatedExchanges } from '../support/simulated-exchanges.js';
 import { useSimulator } from '../support/simulator-harness.js';
 
-/** The symbol each exchange's simulator lists for these checks. */
-const SYMBOLS: Readonly<Record<string, string>> = {
-  binance: 'BTC-USDT',
-  okx: 'BTC-USDT',
-  bybit: 'BTC-USDT',
-  coinbase: 'BTC-USD',
-  kraken: 'BTC-USD',
-  gateio: 'BTC-USDT',
-  bitstamp: 'BTC-USD',
-};
-
 type KlinesSimulator = ExchangeSimulator & RestMarketControls;
-const withKlines = (exchanges as readonly Exchange[]).filter((exchange) => exchange.capabilities.klines !== undefined && exchange.simulator !== undefined);
 const running = stopAfterEach();
 
-it('has a symbol for every exchange with klines and a simulator, and for no other', () => {
-  expect(Object.keys(SYMBOLS).sort()).toEqual(withKlines.map((e) => e.name).sort());
+/** An answer its klines protocol must refuse: written out, or a documented example (read only where the fixtures are) made into one. */
+type UntrustedAnswer = ({ body: unknown } | { docs: string; body?: (example: unknown) => unknown }) & { refused: string | RegExp };
+
+/**
+ * Per exchange with klines: the 1m page asked for (from, to; ms) and the answers its protocol must
+ * refuse, each with what the error says (a string: a part of it). Every refusal names the exchange.
+ */
+const UNTRUSTED_ANSWERS: Readonly<Record<string, { from: number; to: number; answers: UntrustedAnswer[] }>> = {
+  binance: {
+    from: 1634943780000,
+    to: 1634943780000,
+    answers: [
+      { docs: 'rest_error_payload', refused: 'binance: klines refused: code -1121: Invalid symbol.' },
+      { body: { rows: [] }, refused: /^binance: klines answer is not an array/ },
+      { body: [[1634943780000, 60685.22, '1', '1', '1', '1', 1634943839999, '1', 1, '0', '0', '0']], refused: 'binance: klines row 0: open is not a decimal string: 60685.22' },
+      { body: [[1634943780000, '1']], refused: /^binance: klines row 0: not an array of at least 9 fields/ },
+    ],
+  },
+  okx: {
+    from: 0,
+    to: 0,
+    answers: [
+      {
+        docs: 'rest_rate_limit_errors',
+        body: (example) => ({ ...(example as Array<{ code: string; msg: string }>)[0], data: [] }),
+        refused: 'okx: candles refused: code 50011: Rate limit reached. Please refer to API documentation and throttle requests accordingly.',
+      },
+      { body: { code: '51001', msg: "Instrument ID doesn't exist.", data: [] }, refused: /^okx: candles refused: code 51001/ },
+      { body: [], refused: /^okx: candles answer is not a \{code, msg, data\} envelope/ },
+      { body: { code: '0', msg: '' }, refused: /^okx: candles answer has no data array/ },
+      { body: { code: '0', data: [[1597026383085, '1', '1', '1', '1', '1', '1']] }, refused: 'okx: candles row 0: ts is not a millisecond timestamp string: 1597026383085' },
+    ],
+  },
+  bybit: {
+    from: 0,
+    to: 0,
+    answers: [
+      { docs: 'rate_limit_error_body', refused: 'bybit: kline refused: retCode 10006: Too many visits!' },
+      { body: { retCode: 10001, retMsg: 'Not supported symbols', result: {} }, refused: 'bybit: kline refused: retCode 10001: Not supported symbols' },
+      { body: [], refused: /^bybit: kline answer is not a \{retCode, retMsg, result\} envelope/ },
+      { body: { retCode: 0, retMsg: 'OK', result: {} }, refused: /^bybit: kline answer has no result.list array/ },
+      { body: { retCode: 0, retMsg: 'OK', result: { list: [['1670601600000', '1', '1', '1', '1', '1']] } }, refused: /^bybit: kline row 0: not an array of 7 fields/ },
+    ],
+  },
+  coinbase: {
+    from: Date.UTC(2026, 5, 19),
+    to: Date.UTC(2026, 5, 19, 1),
+    answers: [
+      { body: { message: 'NotFound' }, refused: 'coinbase: candles refused: NotFound' },
+      { body: { candles: [] }, refused: /coinbase: candles answer is not an array/ },
+      { body: [[1781887140, 1, 2, 3]], refused: /not a \[time, low, high, open, close, volume\] array/ },
+      { body: [[1781887140.5, 1, 2, 1, 2, 3]], refused: /time is not whole seconds/ },
+      { body: [[1781887140, '63234.99', 2, 1, 2, 3]], refused: /low is not a number/ },
+      { body: [[1781887170, 1, 2, 1, 2, 3]], refused: /does not open on the 60 s grid/ },
+    ],
+  },
+  kraken: {
+    from: 0,
+    to: 1e13,
+    answers: [
+      ...['EQuery:Unknown asset pair', 'EService:Unavailable', 'EService:Busy', 'EGeneral:Too many requests'].map((error) => ({ body: { error: [error] }, refused: `kraken: OHLC refused: ${error}` })),
+      { body: [], refused: /kraken: OHLC answer is not \{error, result\}/ },
+      { body: { error: [] }, refused: /no result object/ },
+      { body: { error: [], result: { last: 1 } }, refused: /should hold one pair beside "last", has \[\]/ },
+      { body: { error: [], result: { XBTUSD: [], XXBTZUSD: [], last: 1 } }, refused: /has \["XBTUSD","XXBTZUSD"\]/ },
+      { body: { error: [], result: { XXBTZUSD: {}, last: 1 } }, refused: /XXBTZUSD is not an array/ },
+      { body: { error: [], result: { XXBTZUSD: [[1762777020, '1', '1', '1', '1', '1', '1']], last: 1 } }, refused: /not a \[time, open, high, low, close, vwap, volume, count\] array/ },
+      { body: { error: [], result: { XXBTZUSD: [[1762777020, 1, '1', '1', '1', '1', '1', 1]], last: 1 } }, refused: /open is not a decimal string/ },
+      { body: { error: [], result: { XXBTZUSD: [[1762777020, '1', '1', '1', '1', '1', '1', -1]], last: 1 } }, refused: /count is not a whole number/ },
+    ],
+  },
+  gateio: {
+    from: 0,
+    to: 0,
+    answers: [
+      { body: { label: 'INVALID_CURRENCY_PAIR', message: 'x' }, refused: /gateio: candlesticks answer is not an array/ },
+      { body: [[60, '10', '2', '3', '1', '2', '5']], refused: /t is not a unix seconds string/ },
+    ],
+  },
+  bitstamp: {
+    from: 0,
+    to: 0,
+    answers: [
+      { body: { status: 'error', reason: 'Invalid step.', code: 'API0001' }, refused: 'bitstamp: ohlc refused: API0001: "Invalid step."' },
+      { body: { data: {} }, refused: /^bitstamp: ohlc answer has no data.ohlc array/ },
+      { body: { data: { ohlc: [{ timestamp: 1 }] } }, refused: /^bitstamp: ohlc row 0: timestamp is not a seconds string/ },
+    ],
+  },
+};
+
+it('has the answers to refuse of every exchange with klines and a simulator, and of no other', () => {
+  expect(Object.keys(UNTRUSTED_ANSWERS).sort()).toEqual(simulatedExchanges('klines').map((e) => e.name).sort());
 });
 
-describe.each(withKlines.map((exchange) => ({ name: exchange.name, exchange, symbol: SYMBOLS[exchange.name]! })))('$name klines (conformance)', ({ exchange, symbol }) => {
+describe.each(simulatedExchanges('klines'))('$name klines (conformance)', ({ exchange, btc: symbol, start }) => {
   const protocol = exchange.capabilities.klines!;
-  const start = async (options: SimulatorStartOptions) => (await exchange.simulator!(options)) as KlinesSimulator;
-  const harness = useSimulator(start);
+  const harness = useSimulator((options: SimulatorStartOptions) => start<KlinesSimulator>(options));
   const exchangeSymbol = protocol.toExchangeSymbol(symbol);
   /** The oldest candle the exchange serves, counted back from now (Kraken keeps only the 720 most recent). */
   const served = (wanted: number): number => Math.min(wanted, (protocol.maxHistoryCandles ?? Infinity) - 24);
@@ -150,6 +227,19 @@ describe.each(withKlines.map((exchange) => ({ name: exchange.name, exchange, sym
     await until(() => poller.verifiedThrough !== undefined, 20_000, 'the fill after maintenance');
     expect(poller.progress.degraded).toBeUndefined();
     expect((await storage.fetch(poller.history.key, 0, Date.now())).length).toBeGreaterThan(20);
+  });
+
+  describe('answers it cannot trust, read through its klines protocol', () => {
+    const { from, to, answers } = UNTRUSTED_ANSWERS[exchange.name]!;
+    const query = { exchangeSymbol, interval: '1m', intervalMs: MINUTE, from, to, now: to + MINUTE };
+    for (const answer of answers) {
+      const shown = 'docs' in answer ? `the documented ${answer.docs}` : JSON.stringify(answer.body);
+      it.skipIf('docs' in answer && NO_FIXTURES)(`refuses ${shown}, naming ${exchange.name}: ${answer.refused}`, () => {
+        const body = 'docs' in answer ? (answer.body ?? ((example: unknown) => example))(JSON.parse(docsExample(exchange.name, answer.docs))) : answer.body;
+        expect(() => protocol.parsePage(body, query)).toThrow(answer.refused);
+        expect(() => protocol.parsePage(body, query)).toThrow(new RegExp(`^${exchange.name}\\b`));
+      });
+    }
   });
 
   it('a poller restarted on the same SQLite file after an outage resumes from its checkpoint with one page request and leaves no closed candle missing', async () => {
