@@ -16,7 +16,8 @@ import type { GateTradePayload } from '../../collectors/exchanges/gateio/simulat
 import type { KrakenTradeEntry } from '../../collectors/exchanges/kraken/simulator.js';
 import type { OkxTradePayload } from '../../collectors/exchanges/okx/simulator.js';
 import type { ExchangeSimulator, SimulatorControls, SimulatorStartOptions } from '../../collectors/simulator/controls.js';
-import type { KeepaliveRules, TradeProtocol } from '../../collectors/trades/protocol.js';
+import type { TradeProtocol } from '../../collectors/trades/protocol.js';
+import type { KeepaliveRules } from '../../collectors/ws/channel-protocol.js';
 import { TradeStreamCollector } from '../../collectors/trades/trade-stream.js';
 import { MemoryStorage } from '../../storage/memory.js';
 import { trackRun } from '../support/run-tracking.js';
@@ -160,7 +161,7 @@ describe.each(withTrades.map((exchange: Exchange) => ({ name: exchange.name, exc
   it(`keeps a quiet connection alive the way its protocol says (${Object.keys(row.keepalive.counts).join(' and ')} counted), each answer read as a heartbeat`, async () => {
     const sim = await simulator.start({ symbols: [btc], tradesPerSecond: 50, ...row.keepalive.options });
     sim.pause();
-    const collector = collectorFor([btc], { ...protocol, keepalive: quickKeepalive(protocol.keepalive) });
+    const collector = collectorFor([btc], { ...protocol, connection: { ...protocol.connection, keepalive: quickKeepalive(protocol.connection.keepalive) } });
     const abort = new AbortController();
     const running = trackRun(collector.run(new MemoryStorage(), abort.signal));
     try {
