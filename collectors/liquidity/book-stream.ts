@@ -1,5 +1,5 @@
-import type { DataCollectionStorage } from '../../storage/types.js';
 import type { Logger } from '../../common/logger.js';
+import type { DataCollectionStorage } from '../../storage/types.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';
 import { Channel, type ChannelCollectorOptions } from '../ws/channel.js';
 import type { ChannelConnection } from '../ws/channel-connection.js';
