@@ -75,7 +75,7 @@ export class Channel<F extends ChannelFrame> {
     const { connection } = protocol;
     const max = symbolsPerConnection(protocol);
     if (symbols.length === 0) throw new Error(`${id}: no symbols to collect`);
-    if (symbols.length > max) throw new Error(`${id}: ${symbols.length} symbols exceed ${connection.exchange}'s ${max} ${name} symbols per connection`);
+    if (symbols.length > max) throw new Error(`${id}: ${symbols.length} symbols exceed the ${max} one ${connection.exchange} ${name} connection takes`);
     this.id = id;
     this.name = name;
     this.exchange = connection.exchange;
