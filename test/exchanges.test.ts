@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { exchangeDirectory, type Exchange } from '../collectors/exchange.js';
 import { binance } from '../collectors/exchanges/binance/index.js';
 import { exchanges } from '../collectors/exchanges/index.js';
-import { createLiquidityCollectorKind } from '../collectors/liquidity/kind.js';
-import { createTradesCollectorKind } from '../collectors/trades/kind.js';
+import { createLiquidityCollectorKind } from '../collectors/kinds/liquidity.js';
+import { createTradesCollectorKind } from '../collectors/kinds/trades.js';
 
 // The one list of exchanges: each entry is one consistent object, and what it names is its own.
 describe.each(exchanges.map((exchange: Exchange) => ({ name: exchange.name, exchange })))('the $name exchange object', ({ name, exchange }) => {

@@ -1,9 +1,9 @@
-import { capabilityOf, type ExchangeDirectory } from '../exchange.js';
-import type { CollectorContext, CollectorKind, DataRequirement, DataSourceCollector } from '../types.js';
-import { gapsKey } from './gap-records.js';
-import { tradesKey } from './trade.js';
-import { TradeStreamCollector } from './trade-stream.js';
 import { groupBy } from '../../common/collections.js';
+import { capabilityOf, type ExchangeDirectory } from '../exchange.js';
+import { gapsKey } from '../trades/gap-records.js';
+import { TradeStreamCollector } from '../trades/trade-stream.js';
+import { tradesKey } from '../trades/trade.js';
+import type { CollectorContext, CollectorKind, DataRequirement, DataSourceCollector } from '../types.js';
 import { symbolsPerConnection } from '../ws/channel-protocol.js';
 
 /** The smallest staleAfterMs among requirements, or undefined when none sets one. */

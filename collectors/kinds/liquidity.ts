@@ -1,11 +1,11 @@
+import { groupBy, minDefined } from '../../common/collections.js';
 import { formatDuration } from '../../common/duration.js';
 import { capabilityOf, type ExchangeDirectory } from '../exchange.js';
+import { BookStreamCollector } from '../liquidity/book-stream.js';
+import { DEFAULT_LIQUIDITY_INTERVAL_MS, parseLiquidityArg, type LiquidityMode } from '../liquidity/collect-arg.js';
+import { DepthPollCollector } from '../liquidity/depth-poller.js';
+import { liquidityKey } from '../liquidity/depth.js';
 import type { CollectorContext, CollectorKind, DataRequirement, DataSourceCollector } from '../types.js';
-import { BookStreamCollector } from './book-stream.js';
-import { DEFAULT_LIQUIDITY_INTERVAL_MS, parseLiquidityArg, type LiquidityMode } from './collect-arg.js';
-import { DepthPollCollector } from './depth-poller.js';
-import { liquidityKey } from './depth.js';
-import { groupBy, minDefined } from '../../common/collections.js';
 import { symbolsPerConnection } from '../ws/channel-protocol.js';
 
 /** One pair to collect and how, after merging every requirement naming it. */
