@@ -45,7 +45,6 @@ export interface ChannelCollectorOptions<P> {
  */
 export class Channel<F extends ChannelFrame> {
   readonly id: string;
-  readonly exchange: string;
   readonly symbols: SymbolTable;
   /** The collector's logger, naming the collector. */
   readonly logger: Logger;
@@ -78,7 +77,6 @@ export class Channel<F extends ChannelFrame> {
     if (symbols.length > max) throw new Error(`${id}: ${symbols.length} symbols exceed the ${max} one ${connection.exchange} ${name} connection takes`);
     this.id = id;
     this.name = name;
-    this.exchange = connection.exchange;
     this.protocol = protocol;
     this.symbols = new SymbolTable(symbols, (symbol) => connection.toExchangeSymbol(symbol));
     this.url = channelUrl(protocol, options.wsUrl ?? connection.defaultWsUrl, this.symbols);
