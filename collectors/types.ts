@@ -84,9 +84,20 @@ export interface DataSourceCollector {
   readonly kind: string;
   /** Series keys it writes. */
   readonly keys: readonly string[];
+  /**
+   * Series it derives its data from inside this process (candles: their trades), where another
+   * collector writes them: both must then run in the same daemon (one unit of work, src/cluster/).
+   */
+  readonly inputs?: readonly string[];
   /** Restart when no data arrived for this long (ms); undefined disables the watchdog. */
   readonly staleAfterMs?: number;
   readonly progress: CollectorProgress;
+  /**
+   * Called before a run when another process may have collected its series since its last run
+   * (cluster: the unit ran on another daemon): what it knows of them in memory (last ids, open
+   * candles) must be read again from storage. Optional: a collector keeping nothing between runs needs none.
+   */
+  forgetProgress?(): void;
   /** Collects into `storage` until `signal` aborts; throws on failure. */
   run(storage: DataCollectionStorage, signal: AbortSignal): Promise<void>;
 }
@@ -128,6 +139,11 @@ export interface CollectorContext {
    * them (candles). `loadDataSourceCollectors` creates one when absent.
    */
   trades?: TradeTap;
+  /**
+   * At most this many symbols per collector (cluster: a collector is one unit of work, and smaller
+   * units spread over the daemons); default: as many as one connection carries.
+   */
+  maxSymbolsPerCollector?: number;
 }
 
 /**

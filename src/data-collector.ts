@@ -6,8 +6,13 @@ import { backoffDelay, DEFAULT_RESTART_POLICY, type RestartPolicy } from './back
 import { silentLogger, type Logger } from '../common/logger.js';
 import { sanitizeError } from '../common/sanitize.js';
 import { VERSION } from './version.js';
+import type { ClusterStatus } from './cluster/status.js';
 
-export type CollectorState = 'running' | 'backing-off' | 'failed' | 'stopped';
+/**
+ * `standby`: configured, but run by another daemon of the cluster (or not yet assigned); see
+ * src/cluster/. The other states are this daemon's own runs.
+ */
+export type CollectorState = 'running' | 'backing-off' | 'failed' | 'stopped' | 'standby';
 
 /** One collector as `/status` shows it. */
 export interface CollectorStatus {
@@ -74,6 +79,8 @@ export interface ServiceStatus {
   /** The backend's counters, plus samples written per second over the last ~10 s. */
   storage: StorageStatus;
   collectors: CollectorStatus[];
+  /** With `cluster` configured: members, units and their owners, takeovers (src/cluster/). */
+  cluster?: ClusterStatus;
 }
 
 /**
@@ -98,6 +105,11 @@ export interface DataCollectorOptions {
    */
   stateSaveIntervalMs?: number;
   logger?: Logger;
+  /**
+   * Collectors start only when told (`startCollector`), each with its own storage view: a cluster
+   * coordinator runs the units this daemon holds the lease of. Until then they are `standby`.
+   */
+  managed?: boolean;
 }
 
 const RATE_WINDOW_MS = 10_000;
@@ -122,6 +134,12 @@ interface Supervised {
   rate: Array<[number, number]>;
   /** When its state record was last saved (wall-clock ms). */
   stateSavedAt: number;
+  /** Where its runs write: the daemon's storage, or a fenced view of it (cluster). */
+  storage: DataCollectionStorage;
+  /** Aborted to stop this collector alone (cluster: the unit moves elsewhere). */
+  active?: AbortController;
+  /** Its supervision loop while it is started. */
+  loop?: Promise<void>;
 }
 
 /**
@@ -140,7 +158,6 @@ export class DataCollector {
   /** State saves in flight; shutdown waits for them before closing the storage. */
   private readonly stateSaves = new Set<Promise<void>>();
   private stateSaveFailing = false;
-  private loops: Promise<void>[] = [];
   private watchdog?: NodeJS.Timeout;
   private startedAt = Date.now();
   private state: ServiceStatus['state'] = 'starting';
@@ -160,7 +177,8 @@ export class DataCollector {
     }
     this.supervised = collectors.map((collector) => ({
       collector,
-      state: 'stopped',
+      storage,
+      state: options.managed ? 'standby' : 'stopped',
       restarts: 0,
       attempt: 0,
       runStartedAt: 0,
@@ -172,6 +190,14 @@ export class DataCollector {
     this.watchdogIntervalMs = options.watchdogIntervalMs ?? 1_000;
     this.abandonAfterMs = options.abandonAfterMs ?? 5_000;
     this.stateSaveIntervalMs = options.stateSaveIntervalMs ?? STATE_SAVE_INTERVAL_MS;
+    this.managed = options.managed ?? false;
+  }
+
+  private readonly managed: boolean;
+
+  /** The collectors it supervises, started or not. */
+  get collectors(): DataSourceCollector[] {
+    return this.supervised.map((s) => s.collector);
   }
 
   /** Starts every collector and the watchdog. */
@@ -179,10 +205,49 @@ export class DataCollector {
     if (this.state !== 'starting') throw new Error(`DataCollector.start() called twice`);
     this.startedAt = Date.now();
     this.state = 'running';
-    this.loops = this.supervised.map((s) => this.supervise(s));
+    if (!this.managed) for (const s of this.supervised) this.launch(s, this.storage);
     this.watchdog = setInterval(() => this.tick(), this.watchdogIntervalMs);
     this.watchdog.unref();
-    this.logger.info({ collectors: this.supervised.map((s) => s.collector.id) }, 'collectors started');
+    if (!this.managed) this.logger.info({ collectors: this.supervised.map((s) => s.collector.id) }, 'collectors started');
+  }
+
+  /** Starts collector `id` writing into `storage` (default: the daemon's); no-op when it runs. */
+  startCollector(id: string, storage: DataCollectionStorage = this.storage): void {
+    if (this.state !== 'running') throw new Error(`cannot start ${id}: the service is ${this.state}`);
+    const s = this.supervisedById(id);
+    if (s.loop) return;
+    this.launch(s, storage);
+    this.logger.info({ collector: id }, 'collector started');
+  }
+
+  /**
+   * Stops collector `id` alone: aborts its run and waits for it to end (what it received is
+   * written first, as at shutdown). It is `standby` afterwards when managed, else `stopped`.
+   */
+  async stopCollector(id: string): Promise<void> {
+    const s = this.supervisedById(id);
+    if (!s.loop) return;
+    s.active?.abort(new Error('stopped'));
+    await s.loop;
+    s.loop = undefined;
+    s.active = undefined;
+    s.storage = this.storage;
+    if (this.managed && s.state === 'stopped') s.state = 'standby';
+  }
+
+  private supervisedById(id: string): Supervised {
+    const s = this.supervised.find((x) => x.collector.id === id);
+    if (!s) throw new Error(`no collector ${JSON.stringify(id)}`);
+    return s;
+  }
+
+  private launch(s: Supervised, storage: DataCollectionStorage): void {
+    // Managed: another daemon may have run it since this one did.
+    if (this.managed) s.collector.forgetProgress?.();
+    s.storage = storage;
+    s.active = new AbortController();
+    s.attempt = 0;
+    s.loop = this.supervise(s, s.active.signal);
   }
 
   /**
@@ -202,7 +267,7 @@ export class DataCollector {
     this.state = 'stopping';
     clearInterval(this.watchdog);
     this.main.abort(new Error('shutting down'));
-    await Promise.all(this.loops);
+    await Promise.all(this.supervised.map((s) => s.loop));
     // Each loop saved its collector's final state as it ended; those saves need the storage open.
     await Promise.all(this.stateSaves);
     try {
@@ -268,25 +333,26 @@ export class DataCollector {
     };
   }
 
-  private async supervise(s: Supervised): Promise<void> {
+  private async supervise(s: Supervised, active: AbortSignal): Promise<void> {
     const { collector } = s;
     const log = this.logger.child({ collector: collector.id });
-    while (!this.main.signal.aborted) {
+    const stopping = AbortSignal.any([this.main.signal, active]);
+    while (!stopping.aborted) {
       const run = new AbortController();
       s.run = run;
       s.staleReason = undefined;
       s.state = 'running';
       s.runStartedAt = Date.now();
       this.saveState(s);
-      const signal = AbortSignal.any([this.main.signal, run.signal]);
+      const signal = AbortSignal.any([stopping, run.signal]);
       let reason: string;
       try {
-        await this.settle(Promise.resolve().then(() => collector.run(this.storage, signal)), signal);
+        await this.settle(Promise.resolve().then(() => collector.run(s.storage, signal)), signal);
         reason = 'returned on its own';
       } catch (err) {
         reason = sanitizeError(err);
       }
-      if (this.main.signal.aborted) break;
+      if (stopping.aborted) break;
       reason = s.staleReason ?? reason;
       const now = Date.now();
       if (now - s.runStartedAt >= this.policy.resetAfterMs) s.attempt = 0;
@@ -307,13 +373,14 @@ export class DataCollector {
       this.saveState(s);
       log.warn({ reason, restartInMs: delay, restarts: s.restarts }, 'collector stopped; restarting after backoff');
       try {
-        await sleep(delay, undefined, { signal: this.main.signal });
+        await sleep(delay, undefined, { signal: stopping });
       } catch {
-        break; // shutting down
+        break; // shutting down, or stopped alone
       }
     }
     s.state = 'stopped';
-    this.saveState(s);
+    // A unit moving to another daemon: its new owner saves the record from now on.
+    if (!(this.managed && active.aborted && !this.main.signal.aborted)) this.saveState(s);
   }
 
   /**
@@ -366,6 +433,7 @@ export class DataCollector {
       const p = s.collector.progress;
       pushRate(s.rate, now, p.itemsStored);
       if (deliversAgain(s)) s.failingSince = undefined;
+      if (s.state === 'standby') continue;
       if (now - s.stateSavedAt >= this.stateSaveIntervalMs) this.saveState(s);
       const staleAfter = s.collector.staleAfterMs;
       if (s.state !== 'running' || !staleAfter || s.staleReason) continue;

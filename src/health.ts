@@ -35,7 +35,9 @@ export function evaluateHealth(status: ServiceStatus, policy: HealthPolicy = DEF
   const unhealthy: string[] = [];
   const degradedReasons: string[] = [];
   const since = (iso: string) => now - Date.parse(iso);
-  const { collectors, storage } = status;
+  const { storage } = status;
+  // Run by another daemon of the cluster: its health is that daemon's.
+  const collectors = status.collectors.filter((c) => c.state !== 'standby');
 
   if (status.state !== 'running') unhealthy.push(`the service is ${status.state}`);
   const failed = collectors.filter((c) => c.state === 'failed');

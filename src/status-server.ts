@@ -80,7 +80,41 @@ function metricsFor(source: StatusSource): MetricsRegistry {
   storage('storage_rejected_samples_total', 'Samples the storage refused', (s) => s.rejected);
   storage('storage_errors_total', 'Storage write errors', (s) => s.errors);
   storage('storage_failing', '1 while storage writes fail (disk full, read-only, unreachable), 0 otherwise', (s) => (s.failingSince !== null ? 1 : 0));
+  clusterMetrics(source, registry);
   return registry;
+}
+
+/** The cluster's members, units and leases (only with `cluster` configured). */
+function clusterMetrics(source: StatusSource, registry: MetricsRegistry): void {
+  const gauge = (name: string, help: string, pick: (c: NonNullable<ServiceStatus['cluster']>) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const cluster = source.status().cluster;
+        if (cluster) this.set(pick(cluster));
+      },
+    });
+  gauge('cluster_members', 'Live daemons in the cluster', (c) => c.members.length);
+  gauge('cluster_units_owned', 'Units of work this daemon runs', (c) => c.owned);
+  gauge('cluster_units_total', 'Units of work in the config', (c) => c.units.length);
+  gauge('cluster_takeovers_total', 'Units this daemon took over from another daemon since start', (c) => c.takeovers);
+  gauge('cluster_leases_lost_total', 'Units stopped because their lease could not be renewed in time, since start', (c) => c.leasesLost);
+  gauge('cluster_stale_writes_refused_total', 'Samples the storage refused because their fencing token was stale', (c) => c.staleWritesRefused);
+  gauge('cluster_lease_store_up', '1 while the lease store (Redis) answers', (c) => (c.connected ? 1 : 0));
+  gauge('cluster_lease_commands_total', 'Redis commands sent for leases and membership since start', (c) => c.leaseCommands);
+  new Gauge({
+    name: 'cluster_lease_age_seconds',
+    help: 'How long this daemon has held the lease of each of its units',
+    labelNames: ['unit'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const cluster = source.status().cluster;
+      for (const u of cluster?.units ?? []) if (u.owner === cluster?.node && u.leaseAgeMs !== null) this.set({ unit: u.unit }, u.leaseAgeMs / 1000);
+    },
+  });
 }
 
 /**

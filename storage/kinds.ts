@@ -86,6 +86,7 @@ export type RedisTimeSeriesKindConfig = z.infer<typeof redisTimeSeriesConfig>;
  */
 export const redisTimeSeriesStorageKind: StorageKind<RedisTimeSeriesKindConfig> = {
   name: 'redis-timeseries',
+  shared: true,
   config: redisTimeSeriesConfig,
   async open(config, { logger, readOnly }) {
     return RedisTimeSeriesStorage.open({

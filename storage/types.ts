@@ -89,6 +89,8 @@ export interface StorageStats {
   lastError?: string | null;
   /** Wall-clock ms of the first failed write of the current failure; null once a write succeeds. */
   failingSince?: number | null;
+  /** Samples refused because their writer's fencing token was stale (another daemon owns the unit now). */
+  staleWritesRefused?: number;
 }
 
 /** Where one series' collection has reached: what a restarted collector resumes from. */
@@ -159,6 +161,12 @@ export interface CollectorStateStore {
   list(): Promise<CollectorStateRecord[]>;
 }
 
+/** The owner of a unit of work (HA): its id (the collector id) and its lease's fencing token, which only grows. */
+export interface WriteFence {
+  readonly unit: string;
+  readonly token: number;
+}
+
 export interface DataCollectionStorage {
   /**
    * Collectors' checkpoints and health, kept beside the data so a restarted daemon resumes
@@ -185,11 +193,23 @@ export interface DataCollectionStorage {
   close(): Promise<void>;
   /** Counters for status pages. */
   stats(): StorageStats;
+  /**
+   * Shared backends only (optional). Raises the fence of each of `keys` for `fence.unit` to `fence.token`
+   * (never lowers it), then returns a view of this storage whose writes — samples and the checkpoints that
+   * ride with them, of any key, not only `keys` — carry `fence`: a write to a series whose fence for that unit is
+   * above the view's token (another owner has fenced it since) is refused, atomically with the write, never applied,
+   * counted in stats().staleWritesRefused and logged (rate limited). A write whose token is above the series' fence
+   * raises it in the same atomic step. The view shares everything else with this storage (reads, flush, stats,
+   * collectorState reads); its close() does not close the storage.
+   */
+  fenced?(fence: WriteFence, keys: readonly string[]): Promise<DataCollectionStorage>;
 }
 
 /** A storage backend kind: validates its config block and opens it. */
 export interface StorageKind<Config = unknown> {
   readonly name: string;
+  /** Daemons on other machines can write and read it (what several daemons of a cluster need). */
+  readonly shared?: boolean;
   readonly config: z.ZodType<Config>;
   open(config: Config, context: { logger: Logger; readOnly?: boolean; configDir: string }): Promise<DataCollectionStorage>;
 }

@@ -103,6 +103,20 @@ feeds:
     ]);
   });
 
+  it('cluster: refuses a storage other machines cannot reach, and a block with neither leases nor a shard', async () => {
+    const feed = 'feeds:\n  - { name: a, exchange: binance, symbol: BTC-USDT, collect: [trades] }\n';
+    expect(await problems(`storage: { kind: sqlite, path: ./x.db }\ncluster: { url: "redis://127.0.0.1:6379" }\n${feed}`)).toEqual([
+      expect.stringMatching(/^cluster: needs a storage every daemon can reach, but storage\.kind sqlite keeps its data .*use storage\.kind redis-timeseries/),
+    ]);
+    expect(await problems(`storage: { kind: memory }\ncluster: { shard: 1/2 }\n${feed}`)).toEqual([expect.stringMatching(/^cluster: needs a storage every daemon can reach/)]);
+    const redis = 'storage: { kind: redis-timeseries, url: "redis://127.0.0.1:6379" }\n';
+    expect(await problems(`${redis}cluster: { node: a }\n${feed}`)).toEqual([expect.stringMatching(/^cluster: expected url \(leases in Redis\) or shard/)]);
+    expect(await problems(`${redis}cluster: { shard: 4/3 }\n${feed}`)).toEqual([expect.stringMatching(/^cluster\.shard: the index must be at most the count/)]);
+    expect(await problems(`${redis}cluster: { url: "redis://x:1", leaseTtl: 100ms }\n${feed}`)).toEqual([expect.stringMatching(/leaseTtl: expected at least 1s/)]);
+    const config = await loadConfig(configFile(`${redis}cluster: { url: "redis://127.0.0.1:6379", leaseTtl: 5s }\n${feed}`), createContainer());
+    expect(config.cluster).toEqual({ url: 'redis://127.0.0.1:6379', redisCluster: false, leaseTtl: 5_000, unitSymbols: 50 });
+  });
+
   it('says when the file cannot be read', async () => {
     await expect(loadConfig(join(dir, 'missing.yaml'), createContainer())).rejects.toThrow(/missing\.yaml: cannot read the config file: ENOENT/);
   });

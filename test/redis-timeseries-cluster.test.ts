@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { StorageError } from '../storage/errors.js';
 import { redisTimeSeriesStorageKind } from '../storage/kinds.js';
 import { noTimeSeriesMessage } from '../storage/redis-timeseries/connect.js';
-import { ackKey, fieldKey, schemaKey, SERIES_SET } from '../storage/redis-timeseries/layout.js';
+import { ackKey, checkpointKey, fenceKey, fieldKey, schemaKey, SERIES_SET } from '../storage/redis-timeseries/layout.js';
 import { RedisTimeSeriesStorage, type RedisTimeSeriesOptions } from '../storage/redis-timeseries/storage.js';
 import { silentLogger } from '../common/logger.js';
 import { storageContract } from './storage-contract.js';
@@ -120,11 +120,10 @@ describe.skipIf(!module)('redis-timeseries on a Redis Cluster', () => {
       const perNode = await Promise.all(cluster.nodes.map(async (n) => (await cluster.command(n.port, 'KEYS', 'ts:{*')).split('\n').filter(Boolean)));
       expect(perNode.every((k) => k.length > 0)).toBe(true);
       expect(perNode.flat().sort()).toEqual(keys.flatMap((k) => [fieldKey(k, 'amount'), fieldKey(k, 'price')]).sort());
-      // A series' keys (fields, schema hash, batch marker) share its slot.
+      // A series' keys (fields, schema hash, batch marker, checkpoints, write fences) share its slot.
       for (const key of keys.slice(0, 6)) {
-        const slots = new Set(
-          await Promise.all([fieldKey(key, 'price'), fieldKey(key, 'amount'), schemaKey(key), ackKey(key, 'w')].map((k) => cluster.command(port, 'CLUSTER', 'KEYSLOT', k))),
-        );
+        const perSeries = [fieldKey(key, 'price'), fieldKey(key, 'amount'), schemaKey(key), ackKey(key, 'w'), checkpointKey(key), fenceKey(key)];
+        const slots = new Set(await Promise.all(perSeries.map((k) => cluster.command(port, 'CLUSTER', 'KEYSLOT', k))));
         expect(slots.size).toBe(1);
       }
 

@@ -4,12 +4,12 @@ import { StorageClosedError, StorageError } from '../storage/errors.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { redisTimeSeriesStorageKind } from '../storage/kinds.js';
 import { noTimeSeriesMessage } from '../storage/redis-timeseries/connect.js';
-import { fieldKey, formatDouble, schemaKey, SERIES_SET } from '../storage/redis-timeseries/layout.js';
+import { fenceKey, fieldKey, formatDouble, schemaKey, SERIES_SET } from '../storage/redis-timeseries/layout.js';
 import { RedisTimeSeriesStorage, type RedisTimeSeriesOptions } from '../storage/redis-timeseries/storage.js';
-import { buildMadd } from '../storage/redis-timeseries/writer.js';
-import type { Point, SeriesDeclaration } from '../storage/types.js';
+import { batchCut, buildMadd, type QueuedSample } from '../storage/redis-timeseries/writer.js';
+import type { CollectorCheckpoint, Point, SeriesDeclaration, WriteFence } from '../storage/types.js';
 import { silentLogger } from '../common/logger.js';
-import { storageContract } from './storage-contract.js';
+import { storageContract, type LossyLink } from './storage-contract.js';
 import {
   deleteCollectorKeys,
   disposeRedisServers,
@@ -40,6 +40,21 @@ async function open(options: RedisTimeSeriesOptions): Promise<RedisTimeSeriesSto
 afterEach(async () => {
   for (const s of opened.splice(0)) await s.close().catch(() => undefined);
 });
+
+/** A storage that reaches Redis at `port` through a ReplyLosingProxy (for the contract's lost-reply tests). */
+async function lossyLink(port: number): Promise<LossyLink> {
+  const proxy = await ReplyLosingProxy.start(port);
+  const storage = await RedisTimeSeriesStorage.open({ url: `redis://127.0.0.1:${proxy.port}`, flushTimeoutMs: 5000 });
+  return {
+    storage,
+    loseNextReply: () => proxy.loseNextReply(),
+    cuts: () => proxy.cuts,
+    close: async () => {
+      await storage.close().catch(() => undefined);
+      await proxy.close();
+    },
+  };
+}
 
 describe('redis-timeseries layout', () => {
   it('merges adjacent same-ms samples into one TS.MADD value per last/first/min/max field, never sum ones', () => {
@@ -72,9 +87,27 @@ describe('redis-timeseries layout', () => {
     expect(formatDouble(-0)).toBe('-0');
   });
 
+  it('cuts a batch where the fence changes, and still never between samples and their checkpoint', () => {
+    const a: WriteFence = { unit: 'u', token: 1 };
+    const b: WriteFence = { unit: 'u', token: 2 };
+    const checkpoint = new Map<string, CollectorCheckpoint>([['u', { key: 'k' }]]);
+    // f: a fence or none; c: carries a checkpoint.
+    const queue = (...spec: Array<[WriteFence | undefined, boolean?]>): QueuedSample[] =>
+      spec.map(([fence, c], i) => ({ seq: i, ts: i, fields: { v: i }, retried: false, fence: fence && { ...fence }, ...(c ? { checkpoints: checkpoint } : {}) }));
+    expect(batchCut(queue([undefined], [undefined], [undefined]), 10)).toBe(3);
+    expect(batchCut(queue([a], [a], [b], [b]), 10)).toBe(2); // equal fences need not be one object
+    expect(batchCut(queue([undefined], [a], [a]), 10)).toBe(1);
+    expect(batchCut(queue([b], [b], [b], [a]), 2)).toBe(2);
+    // Past batchSize the batch runs on to the next checkpoint of its fence, not into another fence.
+    expect(batchCut(queue([a], [a], [a], [a, true], [a]), 2)).toBe(4);
+    expect(batchCut(queue([a], [a], [a], [b, true], [b]), 2)).toBe(2);
+    expect(batchCut(queue([a, true], [a], [a], [a, true]), 2)).toBe(1);
+  });
+
   it('keeps a whole series in one hash slot', () => {
     expect(fieldKey('trades:binance:BTC-USDT', 'amount')).toBe('ts:{trades:binance:BTC-USDT}:amount');
     expect(schemaKey('trades:binance:BTC-USDT')).toBe('tsmeta:{trades:binance:BTC-USDT}');
+    expect(fenceKey('trades:binance:BTC-USDT')).toBe('tsfence:{trades:binance:BTC-USDT}');
   });
 });
 
@@ -163,6 +196,8 @@ describe.skipIf(!target)('redis-timeseries with TimeSeries', () => {
       openReader: () => RedisTimeSeriesStorage.open({ url, readOnly: true }),
       childSpec: { kind: 'redis-timeseries', url },
       cleanup: () => deleteCollectorKeys(url),
+      // The proxy reaches our own server on loopback (a REDIS_TIMESERIES_URL server may be elsewhere).
+      lossyLink: server ? () => lossyLink(server!.port) : undefined,
     };
   });
 
@@ -428,6 +463,104 @@ describe.skipIf(!target)('redis-timeseries with TimeSeries', () => {
       const s = await RedisTimeSeriesStorage.open({ url });
       await s.close();
       await expect(s.fetch('x', 0, 1)).rejects.toBeInstanceOf(StorageClosedError);
+    });
+  });
+
+  describe('fenced writes', () => {
+    beforeAll(() => deleteCollectorKeys(url));
+    afterEach(() => deleteCollectorKeys(url));
+    const fence = { unit: 'trades:binance', token: 7 };
+
+    it('stores big fenced batches (TS.MADD in slices inside the script) exactly as unfenced ones, and publishes them', async () => {
+      const subscriber = createClient({ url });
+      await subscriber.connect();
+      const published: string[] = [];
+      await subscriber.pSubscribe('big:*', (message, channel) => published.push(`${channel} ${(JSON.parse(message) as { samples: unknown[] }).samples.length}`));
+      try {
+        const s = await open({ url, publish: true, batchSize: 1000 });
+        const view = await s.fenced(fence, ['big:fenced']);
+        const points = (key: string): Point[] =>
+          Array.from({ length: 2500 }, (_, i) => ({ key, value: { open: i, high: i + 0.5, low: i - 0.5, close: i + 0.1, volume: 0.1 * (i % 7) }, timestamp: 1_000 + Math.floor(i / 2) }));
+        for (const key of ['big:fenced', 'big:plain']) await s.declare({ key, fields: { open: 'first', high: 'max', low: 'min', close: 'last', volume: 'sum' } });
+        await view.storeMany(points('big:fenced'));
+        await s.storeMany(points('big:plain'));
+        await s.flush();
+        expect(s.stats()).toMatchObject({ written: 5000, rejected: 0, staleWritesRefused: 0 });
+        const fenced = await s.fetch('big:fenced', 0, MAX_TS);
+        expect(fenced).toHaveLength(1250);
+        expect(fenced).toEqual(await s.fetch('big:plain', 0, MAX_TS));
+        await vi.waitFor(() => expect(published.filter((p) => p.startsWith('big:fenced')).length).toBe(3));
+        expect(published.filter((p) => p.startsWith('big:fenced')).sort()).toEqual(['big:fenced 1000', 'big:fenced 1000', 'big:fenced 500']);
+        // The fence hash is no series: keys() lists the data only.
+        expect((await s.keys()).map((k) => k.key).sort()).toEqual(['big:fenced', 'big:plain']);
+        await withRedis(url, async (r) => expect(await r.sendCommand(['HGETALL', fenceKey('big:fenced')])).toEqual(['trades:binance', '7']));
+      } finally {
+        await subscriber.quit();
+      }
+    });
+
+    it('reads per-sample TS.MADD refusals of a fenced batch as the MULTI path does (Lua hands nested errors back)', async () => {
+      const s = await open({ url });
+      const view = await s.fenced(fence, []);
+      await s.declare({ key: 'frej:rec', fields: { a: 'last', b: 'last' } });
+      await view.store('frej:rec', { a: 0, b: 0 }, 1);
+      await view.flush();
+      await withRedis(url, async (r) => {
+        await r.sendCommand(['DEL', fieldKey('frej:rec', 'b')]);
+        await r.sendCommand(['SET', fieldKey('frej:rec', 'b'), 'not a series']);
+      });
+      await view.storeMany([{ key: 'frej:rec', value: { a: 1, b: 2 }, timestamp: 10 }, { key: 'frej:rec', value: { a: 3 }, timestamp: 20 }]);
+      await view.flush();
+      expect(s.stats()).toMatchObject({ rejected: 1, written: 2, staleWritesRefused: 0 });
+      expect(s.rejections()[0]!.reason).toContain('ts:{frej:rec}:b');
+      // A field key deleted behind its back is re-created and the sample re-sent, fenced too.
+      await withRedis(url, (r) => r.sendCommand(['DEL', fieldKey('frej:rec', 'b')]));
+      await view.store('frej:rec', { a: 4, b: 5 }, 30);
+      await view.flush();
+      expect(s.stats()).toMatchObject({ rejected: 1, written: 3 });
+      expect(await s.fetch('frej:rec', 30, 30)).toEqual([[30, { a: 4, b: 5 }]]);
+    });
+
+    it('loads the script again when Redis has forgotten it (SCRIPT FLUSH, a restart)', async () => {
+      const s = await open({ url });
+      const view = await s.fenced(fence, ['noscript:x']);
+      await view.store('noscript:x', 1, 1);
+      await view.flush();
+      await withRedis(url, (r) => r.sendCommand(['SCRIPT', 'FLUSH']));
+      await view.store('noscript:x', 2, 2);
+      await view.flush();
+      expect(await s.fetch('noscript:x', 0, 10)).toEqual([[1, 1], [2, 2]]);
+      expect(s.stats()).toMatchObject({ written: 2, rejected: 0, errors: 0 });
+    });
+
+    it('logs stale refusals with the unit and tokens, at most once per series every 10 s', async () => {
+      const { logger, lines } = capturingLogger();
+      const s = await open({ url, logger });
+      const old = await s.fenced({ unit: 'trades:binance', token: 1 }, []);
+      await s.fenced({ unit: 'trades:binance', token: 2 }, ['stale:x']);
+      for (let i = 0; i < 3; i++) {
+        await old.store('stale:x', i, i);
+        await old.flush();
+      }
+      expect(s.stats()).toMatchObject({ staleWritesRefused: 3, rejected: 0, written: 0 });
+      const warnings = lines.filter((l) => String(l.msg).includes('stale write'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ key: 'stale:x', unit: 'trades:binance', token: 1, samples: 1, level: 40 });
+      expect(String(warnings[0]!.reason)).toMatch(/holds token 2 .* above this write token 1/);
+      // Claiming below the series' fence warns at once: this owner is already behind.
+      await s.fenced({ unit: 'trades:binance', token: 1 }, ['stale:x']);
+      expect(lines.filter((l) => String(l.msg).includes('already fenced above'))).toHaveLength(1);
+      expect(await s.fetch('stale:x', 0, 10)).toEqual([]);
+    });
+
+    it('refuses a malformed fence, and fencing a read-only storage', async () => {
+      const s = await open({ url });
+      for (const bad of [{ unit: '', token: 1 }, { unit: 'u', token: -1 }, { unit: 'u', token: 1.5 }, { unit: 'u', token: 2 ** 53 }, { unit: 'u' }]) {
+        await expect(s.fenced(bad as WriteFence, [])).rejects.toBeInstanceOf(StorageError);
+      }
+      await expect(s.fenced(fence, ['bad key'])).rejects.toThrow(/bad key/);
+      const reader = await open({ url, readOnly: true });
+      await expect(reader.fenced(fence, [])).rejects.toThrow(/read-only/);
     });
   });
 

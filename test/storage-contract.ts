@@ -3,10 +3,10 @@
  * every backend runs: `storageContract('sqlite', async () => ({ storage, openReader, ... }))`.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { childFetch, crashWrites, type StorageSpec } from './support/storage-child.js';
+import { ChildWriter, childFetch, crashWrites, type StorageSpec } from './support/storage-child.js';
 import { updateCollectorState } from '../storage/collector-state.js';
 import { StorageClosedError, StorageError } from '../storage/errors.js';
-import type { Aggregation, DataCollectionStorage, MergePolicy, Point, Sample, SampleValue } from '../storage/types.js';
+import type { Aggregation, CheckpointUpdate, DataCollectionStorage, MergePolicy, Point, Sample, SampleValue } from '../storage/types.js';
 
 /** What a backend under test hands the suite; one harness is opened per test. */
 export interface ContractHarness {
@@ -18,6 +18,22 @@ export interface ContractHarness {
   childSpec?: StorageSpec;
   /** Removes whatever the harness created (files, keys); called after the storage is closed. */
   cleanup?: () => Promise<void>;
+  /** Opens a second writer on the same data whose link can lose a reply; omit when the backend cannot. */
+  lossyLink?: () => Promise<LossyLink>;
+}
+
+/**
+ * A writer whose connection loses one reply on demand: the request is applied, its reply never
+ * arrives and the connection drops, so the writer cannot know whether it was applied.
+ */
+export interface LossyLink {
+  storage: DataCollectionStorage;
+  /** The next request's reply is lost and its connection cut. */
+  loseNextReply(): void;
+  /** How many connections were cut so far. */
+  cuts(): number;
+  /** Closes the storage and the link. */
+  close(): Promise<void>;
 }
 
 const MAX_TS = Number.MAX_SAFE_INTEGER;
@@ -630,6 +646,144 @@ export function storageContract(name: string, open: () => Promise<ContractHarnes
         expect(await fetchInChild('proc:r', 0, MAX_TS)).toEqual([[4, { open: 1.5, close: 123456789.12345678 }]]);
         expect(await fetchInChild('proc:none', 0, MAX_TS)).toEqual([]);
       });
+    });
+
+    describe('write fencing (HA across daemons)', () => {
+      const unit = 'trades:fence';
+      const trade = (key: string, id: number, amount = 0.5): Point => ({ key, value: { amount, count: 1, id }, timestamp: 1_000 + Math.floor(id / 3) });
+      const checkpointAt = (key: string, id: number): CheckpointUpdate => ({ collector: unit, checkpoints: [{ key, lastTradeId: String(id), lastTimestamp: 1_000 + Math.floor(id / 3) }] });
+      const declareTrades = (key: string, storage = s) => storage.declare({ key, fields: { amount: 'sum', count: 'sum', id: 'max' } });
+      const checkpointOf = async (key: string, storage = s) => (await storage.collectorState!.load(unit))?.checkpoints.find((c) => c.key === key);
+      const stale = (storage = s) => storage.stats().staleWritesRefused ?? 0;
+      /** Count, amount and highest id of a trades series (each trade counts 1). */
+      const totals = async (key: string, storage = s) => {
+        let count = 0;
+        let amount = 0;
+        let maxId = 0;
+        for (const [, v] of await all(key, storage)) {
+          const f = v as Record<string, number>;
+          count += f.count!;
+          amount += f.amount!;
+          maxId = Math.max(maxId, f.id!);
+        }
+        return { count, amount, maxId };
+      };
+
+      it('refuses the writes of an older owner once a newer one has fenced the series: data and checkpoint unchanged, counted; the newer owner writes', async (ctx) => {
+        if (!s.fenced) ctx.skip('backend has no fenced(): it cannot be shared across machines');
+        const key = 'fence:a';
+        await declareTrades(key);
+        const first = await s.fenced!({ unit, token: 1 }, [key]);
+        await first.storeMany([trade(key, 1), trade(key, 2)], { checkpoint: checkpointAt(key, 2) });
+        await first.flush();
+        const second = await s.fenced!({ unit, token: 2 }, [key]);
+        const before = stale();
+        // The old owner, unaware: its samples (a sum!) and its checkpoint are refused whole.
+        expect(await first.storeMany([trade(key, 3), trade(key, 4)], { checkpoint: checkpointAt(key, 4) })).toEqual({ accepted: 2, rejected: [] });
+        await first.flush();
+        expect(await totals(key)).toEqual({ count: 2, amount: 1, maxId: 2 });
+        expect(await checkpointOf(key)).toEqual(checkpointAt(key, 2).checkpoints[0]);
+        expect(stale() - before).toBe(2);
+        // The new owner resumes from the checkpoint and writes.
+        await second.storeMany([trade(key, 3), trade(key, 4), trade(key, 5)], { checkpoint: checkpointAt(key, 5) });
+        await second.flush();
+        expect(await totals(key)).toEqual({ count: 5, amount: 2.5, maxId: 5 });
+        expect(await checkpointOf(key)).toEqual(checkpointAt(key, 5).checkpoints[0]);
+        // A lone checkpoint of the old owner would move it backwards: refused too.
+        await first.storeMany([], { checkpoint: checkpointAt(key, 3) });
+        await first.flush();
+        expect(await checkpointOf(key)).toEqual(checkpointAt(key, 5).checkpoints[0]);
+        // Fences are per unit: another unit's old token still writes.
+        const other = await s.fenced!({ unit: 'trades:other', token: 1 }, []);
+        await other.store(key, { amount: 0.5, count: 1, id: 6 }, 2_000);
+        await other.flush();
+        expect((await totals(key)).count).toBe(6);
+        // Both views read what the storage reads; closing one leaves the storage and the other open.
+        expect(await all(key, first)).toEqual(await all(key));
+        await first.close();
+        await expect(first.store(key, { amount: 1, count: 1, id: 7 }, 3_000)).rejects.toBeInstanceOf(StorageClosedError);
+        await second.store(key, { amount: 0.5, count: 1, id: 7 }, 3_000);
+        expect((await totals(key)).count).toBe(7);
+      });
+
+      it('fences a series no claim named once the newer owner writes it: the older owner is refused from then on', async (ctx) => {
+        if (!s.fenced) ctx.skip('backend has no fenced(): it cannot be shared across machines');
+        const key = 'fence:b';
+        await declareTrades(key);
+        const first = await s.fenced!({ unit, token: 1 }, []);
+        const second = await s.fenced!({ unit, token: 2 }, []);
+        // Nobody has claimed it: the older owner still writes.
+        await first.storeMany([trade(key, 1)], { checkpoint: checkpointAt(key, 1) });
+        await first.flush();
+        await second.storeMany([trade(key, 2)], { checkpoint: checkpointAt(key, 2) });
+        await second.flush();
+        const before = stale();
+        await first.storeMany([trade(key, 3)], { checkpoint: checkpointAt(key, 3) });
+        await first.flush();
+        expect(stale() - before).toBe(1);
+        expect(await totals(key)).toEqual({ count: 2, amount: 1, maxId: 2 });
+        expect(await checkpointOf(key)).toEqual(checkpointAt(key, 2).checkpoints[0]);
+      });
+
+      it('applies a fenced write in flight across a dropped connection at most once, and not at all once stale', async (ctx) => {
+        if (!s.fenced) ctx.skip('backend has no fenced(): it cannot be shared across machines');
+        if (!harness.lossyLink) ctx.skip('harness has no link that can lose a reply for this backend');
+        const key = 'fence:c';
+        const link = await harness.lossyLink!();
+        try {
+          const storage = link.storage;
+          await declareTrades(key, storage);
+          const first = await storage.fenced!({ unit, token: 1 }, [key]);
+          await first.storeMany([trade(key, 1)], { checkpoint: checkpointAt(key, 1) });
+          await first.flush();
+          // Applied, reply lost: the retry must find it applied (the sum not added twice).
+          link.loseNextReply();
+          await first.storeMany([trade(key, 2)], { checkpoint: checkpointAt(key, 2) });
+          await first.flush();
+          expect(link.cuts()).toBe(1);
+          expect(await totals(key, storage)).toEqual({ count: 2, amount: 1, maxId: 2 });
+          expect(stale(storage)).toBe(0);
+          // Refused as stale, reply lost: the retry is refused again, nothing applied.
+          await s.fenced!({ unit, token: 2 }, [key]);
+          link.loseNextReply();
+          await first.storeMany([trade(key, 3)], { checkpoint: checkpointAt(key, 3) });
+          await first.flush();
+          expect(link.cuts()).toBe(2);
+          expect(stale(storage)).toBe(1);
+          expect(await totals(key, storage)).toEqual({ count: 2, amount: 1, maxId: 2 });
+          expect(await checkpointOf(key)).toEqual(checkpointAt(key, 2).checkpoints[0]);
+        } finally {
+          await link.close();
+        }
+      });
+
+      it('refuses an older owner in another process stopped past its lease (SIGSTOP): only what it committed before the fence stays, its checkpoint says what', async (ctx) => {
+        if (!s.fenced) ctx.skip('backend has no fenced(): it cannot be shared across machines');
+        if (!harness.childSpec) ctx.skip('harness has no second process for this backend');
+        const key = 'fence:proc';
+        await declareTrades(key);
+        const child = await ChildWriter.start(harness.childSpec!, unit, [key], { unit, token: 1 });
+        try {
+          await child.until((st) => st.written > 2_000, 10_000, 'writing');
+          child.pause();
+          // The new owner fences the series, then resumes from what the old one had committed.
+          const owner = await s.fenced!({ unit, token: 2 }, [key]);
+          const committed = Number((await checkpointOf(key))!.lastTradeId);
+          expect(await totals(key)).toEqual({ count: committed, amount: committed * 0.5, maxId: committed });
+          const more = Array.from({ length: 100 }, (_, i) => trade(key, committed + 1 + i));
+          await owner.storeMany(more, { checkpoint: checkpointAt(key, committed + 100) });
+          await owner.flush();
+          // The old owner wakes up and writes on, from where it was.
+          child.resume();
+          await child.until((st) => (st.staleWritesRefused ?? 0) > 1_000, 10_000, 'having stale writes refused');
+          await child.kill();
+          const total = committed + 100;
+          expect(await totals(key)).toEqual({ count: total, amount: total * 0.5, maxId: total });
+          expect(await checkpointOf(key)).toEqual(checkpointAt(key, total).checkpoints[0]);
+        } finally {
+          await child.kill().catch(() => undefined);
+        }
+      }, 60_000); // the first child process may build dist/ first
     });
   });
 }

@@ -89,6 +89,12 @@ class TimeframeSeries {
     private readonly retainMs: number,
   ) {}
 
+  /** Drops every bucket: the series begins again (from a stored candle, or the next trade). */
+  forget(): void {
+    this.buckets = [];
+    this.changedFrom = Infinity;
+  }
+
   get started(): boolean {
     return this.buckets.length > 0;
   }
@@ -236,6 +242,11 @@ export class CandleBuilder {
   /** Trades that came too late for at least one timeframe (older than its kept buckets) and were left out of it. */
   get lateTrades(): number {
     return this.late;
+  }
+
+  /** Drops every candle of every timeframe: what another process stored since is read again (restore). */
+  forget(): void {
+    for (const series of this.series) series.forget();
   }
 
   /** Whether the series of `timeframe` (a name) has begun. */

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger, type Logger } from '../../common/logger.js';
 import type { CollectorCheckpoint, DataCollectionStorage, MergePolicy, Point } from '../../storage/types.js';
 import { compareTradeIds } from '../trades/dedup.js';
-import type { Trade } from '../trades/trade.js';
+import { tradesKey, type Trade } from '../trades/trade.js';
 import type { TradeTap } from '../trades/trade-tap.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';
 import { bucketStart, CandleBuilder, type Candle, type CandleUpdate, type Timeframe } from './candle-builder.js';
@@ -58,6 +58,8 @@ export class CandleCollector implements DataSourceCollector {
   readonly kind = 'candles';
   readonly id: string;
   readonly keys: readonly string[];
+  /** The trades series its candles are built from (through the process's trade tap). */
+  readonly inputs: readonly string[];
   // None: its input is the trades collector's, which has its own watchdog; restarting this one would not help.
   readonly staleAfterMs = undefined;
   readonly progress = new CollectorProgress();
@@ -107,6 +109,7 @@ export class CandleCollector implements DataSourceCollector {
     this.builders = builders;
     this.series = new Map(options.series);
     this.timeframes = [...timeframes.values()];
+    this.inputs = [...options.series.keys()].map((symbol) => tradesKey(this.exchange, symbol));
     this.keys = [...options.series].flatMap(([symbol, tfs]) => tfs.map((tf) => candlesKey(this.exchange, symbol, tf.name)));
     this.symbolOfKey = new Map([...options.series].flatMap(([symbol, tfs]) => tfs.map((tf): [string, string] => [candlesKey(this.exchange, symbol, tf.name), symbol])));
   }
@@ -116,6 +119,15 @@ export class CandleCollector implements DataSourceCollector {
     let late = 0;
     for (const builder of this.builders.values()) late += builder.lateTrades;
     return late;
+  }
+
+  /** Another process built these candles meanwhile (cluster): continue from what it stored, not from what this one held. */
+  forgetProgress(): void {
+    for (const builder of this.builders.values()) builder.forget();
+    this.unsent.clear();
+    this.holds.clear();
+    this.lastTrade.clear();
+    this.restored = false;
   }
 
   /** Builds and stores candles until `signal` aborts; throws when storing fails. */

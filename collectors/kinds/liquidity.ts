@@ -77,7 +77,7 @@ export function createLiquidityCollectorKind(exchanges: ExchangeDirectory): Coll
         const endpoints = context.exchanges[exchange] ?? {};
         const of = exchanges.get(exchange);
         const book = source === 'ws' ? capabilityOf(of, 'book') : undefined;
-        const perCollector = book ? symbolsPerConnection(book) : group.length;
+        const perCollector = Math.min(book ? symbolsPerConnection(book) : group.length, context.maxSymbolsPerCollector ?? Infinity);
         for (let start = 0; start < group.length; start += perCollector) {
           const chunk = group.slice(start, start + perCollector);
           const common = {

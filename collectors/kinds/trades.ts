@@ -43,7 +43,7 @@ export function createTradesCollectorKind(exchanges: ExchangeDirectory): Collect
         const { restLimits, maxFrameBytes, capabilities } = exchanges.get(exchange);
         const protocol = capabilityOf(exchanges.get(exchange), 'trades');
         const bySymbol = [...groupBy(ofExchange, (r) => r.symbol)];
-        const perConnection = symbolsPerConnection(protocol);
+        const perConnection = Math.min(symbolsPerConnection(protocol), context.maxSymbolsPerCollector ?? Infinity);
         for (let start = 0; start < bySymbol.length; start += perConnection) {
           const group = bySymbol.slice(start, start + perConnection);
           const index = start / perConnection + 1;

@@ -81,8 +81,9 @@ export class GapFiller {
   seed(symbol: string, lastId: string | undefined, lastTime: number | undefined): void {
     const state = this.state(symbol);
     const id = lastId !== undefined && /^\d+$/.test(lastId) ? Number(lastId) : undefined;
-    if (this.tracksIds() && id !== undefined && Number.isSafeInteger(id)) state.lastId = id;
-    if (lastTime !== undefined) state.lastTime = lastTime;
+    // Only forward: a checkpoint read again (cluster handover) never takes back what this process saw since.
+    if (this.tracksIds() && id !== undefined && Number.isSafeInteger(id) && (state.lastId === undefined || id > state.lastId)) state.lastId = id;
+    if (lastTime !== undefined && (state.lastTime === undefined || lastTime > state.lastTime)) state.lastTime = lastTime;
   }
 
   /** A connection is up: catches up every symbol of `symbols` (default: all) that has a last trade, then goes on with `sink`. */

@@ -29,7 +29,8 @@ export class TradeCheckpoints {
       for (const checkpoint of record?.checkpoints ?? []) {
         if (!keys.includes(checkpoint.key)) continue;
         seed(checkpoint);
-        this.latest.set(checkpoint.key, { ...checkpoint });
+        const known = this.latest.get(checkpoint.key)?.lastTimestamp;
+        if (known === undefined || (checkpoint.lastTimestamp ?? -Infinity) >= known) this.latest.set(checkpoint.key, { ...checkpoint });
       }
       this.restored = true;
       if (record) this.logger.info({ checkpoints: record.checkpoints.length }, 'resuming from saved checkpoints');
@@ -50,6 +51,11 @@ export class TradeCheckpoints {
   /** Notes checkpoints committed with their batch. */
   stored(checkpoints: readonly CollectorCheckpoint[]): void {
     for (const c of checkpoints) this.latest.set(c.key, c);
+  }
+
+  /** The next run loads the stored checkpoints again (another process may have moved them on). */
+  forget(): void {
+    this.restored = false;
   }
 
   /** The checkpoints stored by this process (or loaded at start), for tests and status. */

@@ -129,6 +129,14 @@ export class TradeStreamCollector implements DataSourceCollector {
     this.symbolOfKey = new Map(this.symbols.unified.map((symbol) => [tradesKey(exchange, symbol), symbol]));
   }
 
+  /**
+   * Another daemon collected these trades meanwhile (cluster): the next run seeds dedup and the gap
+   * filler from the stored checkpoints again, which only ever move them forward.
+   */
+  forgetProgress(): void {
+    this.checkpoints.forget();
+  }
+
   /** Frames that could not be parsed since this collector was created. */
   get unparsedFrames(): number {
     return this.progress.dropped.unparsed;

@@ -98,6 +98,24 @@ export function formatStatus(status: ServiceStatus, now = Date.now()): string {
   return out.join('\n');
 }
 
+/** Formats the `cluster` part of a daemon's `/status` (`collector status --cluster`): members, then every unit and its owner. */
+export function formatClusterStatus(status: ServiceStatus): string {
+  const cluster = status.cluster;
+  if (!cluster) return 'this daemon runs no cluster (no `cluster:` in its config)';
+  const head = [
+    `cluster (${cluster.mode === 'static' ? `static shard ${cluster.shard}` : `leases, ttl ${formatDuration(cluster.leaseTtlMs ?? 0)}`}): this daemon is ${cluster.node}, ` +
+      `runs ${cluster.owned} of ${cluster.units.length} units; ${cluster.takeovers} takeovers, ${cluster.leasesLost} leases lost, ` +
+      `${cluster.staleWritesRefused} stale writes refused` +
+      (cluster.connected ? '' : `; lease store UNREACHABLE: ${cluster.lastError ?? 'unknown error'}`),
+    '',
+    table(['member', 'units'], cluster.members.map((m) => [m.node + (m.node === cluster.node ? ' (this daemon)' : ''), String(m.units)])),
+    '',
+  ];
+  const ms = (v: number | null) => (v === null ? '-' : formatDuration(v));
+  const rows = cluster.units.map((u) => [u.unit, u.owner ?? '(free)', u.token === null ? '-' : String(u.token), ms(u.leaseAgeMs), ms(u.renewedAgoMs), u.collectors.join(' ')]);
+  return [...head, table(['unit', 'owner', 'token', 'held for', 'renewed', 'collectors'], rows)].join('\n');
+}
+
 /** A saved record older than this while its collector claims to run means its daemon is gone. */
 const STALE_RECORD_MS = 30_000;
 

@@ -98,10 +98,12 @@ async function runProgram(argv: string[], stdout: CommandOutput, stderr: Command
     .option(...configOption)
     .option('--redis <url>', 'read the saved collector state from this Redis, from any machine ($REDIS_PASSWORD overrides the password)')
     .option('--from-storage', "read the saved collector state from the config's storage")
+    .option('--cluster', "the daemon's cluster: members, units, owners, lease ages, takeovers")
     .option('--json', 'print the raw JSON')
-    .action(async (opts: { url?: string; config: string; json?: boolean; redis?: string; fromStorage?: boolean }) => {
+    .action(async (opts: { url?: string; config: string; json?: boolean; redis?: string; fromStorage?: boolean; cluster?: boolean }) => {
       const sources = [opts.url !== undefined, opts.redis !== undefined, opts.fromStorage === true].filter(Boolean).length;
       if (sources > 1) throw new UsageError('give one of --url, --redis and --from-storage');
+      if (opts.cluster && sources > 0 && opts.url === undefined) throw new UsageError('--cluster reads a running daemon: give --url or the config, not --redis/--from-storage');
       await print(opts.redis !== undefined || opts.fromStorage ? await savedStateCommand(opts) : await statusCommand(opts));
     });
 

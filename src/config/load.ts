@@ -94,6 +94,12 @@ export async function loadConfig(
     const checked = kind.config.safeParse(raw.storage);
     if (!checked.success) problems.push(...zodProblems(checked.error, 'storage'));
     else storage = checked.data as CollectorConfig['storage'];
+    if (raw.cluster && !kind.shared) {
+      problems.push(
+        `cluster: needs a storage every daemon can reach, but storage.kind ${kind.name} keeps its data in this process's machine; ` +
+          'use storage.kind redis-timeseries (several daemons then write one store), or remove cluster',
+      );
+    }
   } catch (err) {
     problems.push(`storage.kind: ${(err as Error).message}`);
   }

@@ -73,6 +73,29 @@ export const configSchema = z
       })
       .strict()
       .default({ restart: { initialDelay: 1_000, maxDelay: 60_000, resetAfter: 60_000 }, shutdownTimeout: 10_000 }),
+    cluster: z
+      .object({
+        /** Redis (or Redis Cluster node) holding the leases and membership; may be the storage's server. */
+        url: z.string().regex(/^rediss?:\/\/\S+$/, 'expected redis://host:port or rediss://...').optional(),
+        /** `url` is one node of a Redis Cluster (the leases live in one slot). */
+        redisCluster: z.boolean().default(false),
+        /** This daemon's name among the members; default <host>-<pid>. */
+        node: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'expected a name of letters, digits, _ . : -').optional(),
+        /** A lease not renewed for this long is free for another daemon. */
+        leaseTtl: durationMs.default(10_000),
+        /** At most this many symbols per collector (one unit of work), so units spread over daemons. */
+        unitSymbols: z.number().int().positive().default(50),
+        /** Static sharding instead of leases: this daemon's shard of n, e.g. `2/3` (1-based). */
+        shard: z
+          .string()
+          .regex(/^[1-9]\d*\/[1-9]\d*$/, 'expected <index>/<count>, e.g. 2/3')
+          .refine((s) => Number(s.split('/')[0]) <= Number(s.split('/')[1]), 'the index must be at most the count, e.g. 3/3')
+          .optional(),
+      })
+      .strict()
+      .refine((c) => c.url !== undefined || c.shard !== undefined, 'expected url (leases in Redis) or shard (static sharding)')
+      .refine((c) => c.leaseTtl >= 1_000, 'leaseTtl: expected at least 1s')
+      .optional(),
     log: z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
       .strict()

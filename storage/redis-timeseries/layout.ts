@@ -41,6 +41,15 @@ export function checkpointKey(series: string): string {
 }
 
 /**
+ * A series' write fences (HA across daemons): a hash of unit (collector id) → the highest fencing
+ * token that has written the series or claimed it. It shares the series' hash tag, so the script
+ * that writes a fenced batch checks and raises it atomically with the samples (fence.ts).
+ */
+export function fenceKey(series: string): string {
+  return `tsfence:{${series}}`;
+}
+
+/**
  * Every key of collectors' state records starts with this (collector-state.ts). It holds no
  * series key and no hash tag: plain hashes and a set, on any Redis, modules or not.
  */
@@ -55,7 +64,7 @@ export function checkpointSeriesKey(collector: string): string {
 export const COLLECTOR_STATE_IDS = `${COLLECTOR_STATE_PREFIX}collectors`;
 
 /** Key patterns of everything this layout creates (for tests and tooling that clean up). */
-export const LAYOUT_PATTERNS = ['ts:{*', 'tsmeta:{*', 'tsack:{*', 'tsckpt:{*', SERIES_SET, `${COLLECTOR_STATE_PREFIX}*`] as const;
+export const LAYOUT_PATTERNS = ['ts:{*', 'tsmeta:{*', 'tsack:{*', 'tsckpt:{*', 'tsfence:{*', SERIES_SET, `${COLLECTOR_STATE_PREFIX}*`] as const;
 
 /** Labels this backend sets on every key itself; a declaration may not use them. */
 export const RESERVED_LABELS = ['series', 'field'] as const;

@@ -13,11 +13,14 @@ import type {
   StorageStats,
   StoreManyOptions,
   StoreManyResult,
+  WriteFence,
 } from '../types.js';
 import { checkDeclaration, checkKey, checkRange, checkTimestamp, toFields } from '../validation.js';
 import { RedisCollectorStateStore } from './collector-state.js';
 import { checkTimeSeries, connect, describeError, destroyQuietly, isTransient, maskUrl, maskUrls, type CredentialMask, type RedisConnection } from './connect.js';
-import { checkLabels } from './layout.js';
+import { checkFence, claimFence } from './fence.js';
+import { FencedView } from './fenced-view.js';
+import { checkLabels, fenceKey } from './layout.js';
 import { describeSeries, readSeries } from './reader.js';
 import { SeriesSchemas } from './schema.js';
 import { SampleWriter, type AsyncRejection } from './writer.js';
@@ -61,6 +64,8 @@ export interface RedisTimeSeriesOptions {
 export interface RedisTimeSeriesStats extends StorageStats {
   /** Samples TimeSeries dropped as older than the series' retention (the contract allows it). */
   droppedByRetention: number;
+  /** Samples refused for a stale write fence (see `fenced`). */
+  staleWritesRefused: number;
   /** False while Redis is unreachable. */
   connected: boolean;
 }
@@ -88,6 +93,7 @@ export class RedisTimeSeriesStorage implements DataCollectionStorage {
     private readonly mask: CredentialMask,
     private readonly schemas: SeriesSchemas,
     private readonly writer: SampleWriter | undefined,
+    private readonly logger: Logger,
   ) {
     this.collectorState = new RedisCollectorStateStore(client.raw, {
       mask,
@@ -137,7 +143,7 @@ export class RedisTimeSeriesStorage implements DataCollectionStorage {
             flushTimeoutMs: options.flushTimeoutMs ?? 10_000,
             publish: options.publish ?? false,
           });
-      const storage: RedisTimeSeriesStorage = new RedisTimeSeriesStorage(client, mask, schemas, writer);
+      const storage: RedisTimeSeriesStorage = new RedisTimeSeriesStorage(client, mask, schemas, writer, logger);
       // A reopened writer keeps the declared policies (a read-only one reads them per call).
       if (writer) for (const schema of await schemas.readAll()) storage.catalog.load(schema);
       return storage;
@@ -173,10 +179,42 @@ export class RedisTimeSeriesStorage implements DataCollectionStorage {
     }
   }
 
-  async store(key: string, value: SampleValue, timestamp: number): Promise<void> {
+  store(key: string, value: SampleValue, timestamp: number): Promise<void> {
+    return this.storeWith(undefined, key, value, timestamp);
+  }
+
+  storeMany(points: readonly Point[], options?: StoreManyOptions): Promise<StoreManyResult> {
+    return this.storeManyWith(undefined, points, options);
+  }
+
+  /**
+   * Raises the fence of each of `keys` for `fence.unit` to `fence.token` (never lowers it) and
+   * returns a view whose writes carry the fence: the writer writes them with a script that
+   * refuses them, atomically, once the series' fence is above the token (see DataCollectionStorage).
+   */
+  async fenced(fence: WriteFence, keys: readonly string[]): Promise<DataCollectionStorage> {
+    this.ensureWritable('fenced');
+    checkFence(fence);
+    for (const key of keys) checkKey(key);
+    const own = { unit: fence.unit, token: fence.token };
+    await Promise.all(
+      [...new Set(keys)].map(async (key) => {
+        const held = await this.redis(`fence ${key} for ${fence.unit}`, key, () => claimFence(this.client, fenceKey(key), own));
+        if (held > own.token) {
+          this.logger.warn({ key, unit: own.unit, token: own.token, held }, `${key} is already fenced above this token for ${own.unit}: writes of this owner to it will be refused`);
+        }
+      }),
+    );
+    return new FencedView(this, own, {
+      store: (key, value, timestamp) => this.storeWith(own, key, value, timestamp),
+      storeMany: (points, options) => this.storeManyWith(own, points, options),
+    });
+  }
+
+  private async storeWith(fence: WriteFence | undefined, key: string, value: SampleValue, timestamp: number): Promise<void> {
     const writer = this.ensureWritable('store');
     try {
-      this.accept(writer, key, value, timestamp);
+      this.accept(writer, key, value, timestamp, fence);
     } catch (err) {
       this.refusedAtCall += 1;
       throw err;
@@ -185,7 +223,7 @@ export class RedisTimeSeriesStorage implements DataCollectionStorage {
     await writer.waitForSpace();
   }
 
-  async storeMany(points: readonly Point[], options?: StoreManyOptions): Promise<StoreManyResult> {
+  private async storeManyWith(fence: WriteFence | undefined, points: readonly Point[], options?: StoreManyOptions): Promise<StoreManyResult> {
     const writer = this.ensureWritable('storeMany');
     const checkpoint = options?.checkpoint;
     if (checkpoint) checkCheckpointUpdate(checkpoint);
@@ -193,14 +231,14 @@ export class RedisTimeSeriesStorage implements DataCollectionStorage {
     for (let i = 0; i < points.length; i++) {
       const p = points[i];
       try {
-        this.accept(writer, p?.key, p?.value, p?.timestamp);
+        this.accept(writer, p?.key, p?.value, p?.timestamp, fence);
         result.accepted += 1;
       } catch (err) {
         this.refusedAtCall += 1;
         result.rejected.push({ index: i, key: String(p?.key), reason: err instanceof Error ? err.message : String(err) });
       }
     }
-    if (checkpoint) for (const c of checkpoint.checkpoints) writer.enqueueCheckpoint(c.key, checkpoint.collector, c);
+    if (checkpoint) for (const c of checkpoint.checkpoints) writer.enqueueCheckpoint(c.key, checkpoint.collector, c, fence);
     writer.queued();
     await writer.waitForSpace();
     return result;
@@ -250,6 +288,7 @@ export class RedisTimeSeriesStorage implements DataCollectionStorage {
       written: w?.written ?? 0,
       rejected: this.refusedAtCall + (w?.rejected ?? 0),
       errors: w?.errors ?? 0,
+      staleWritesRefused: w?.staleWritesRefused ?? 0,
       droppedByRetention: w?.droppedByRetention ?? 0,
       connected: w ? w.connected : this.client.isReady,
       lastError: w?.lastError ?? null,
@@ -263,13 +302,13 @@ export class RedisTimeSeriesStorage implements DataCollectionStorage {
   }
 
   /** Validates one point (synchronously, so a bad one is reported by index) and buffers it. */
-  private accept(writer: SampleWriter, key: unknown, value: unknown, timestamp: unknown): void {
+  private accept(writer: SampleWriter, key: unknown, value: unknown, timestamp: unknown, fence: WriteFence | undefined): void {
     checkKey(key);
     checkTimestamp(key, timestamp);
     const fields = toFields(key, value);
     this.catalog.resolve(key, fields);
     // Copied once: toFields returns a caller's record as is, a number as a new `{ value }`.
-    writer.enqueue(key, timestamp, typeof value === 'number' ? fields : { ...fields });
+    writer.enqueue(key, timestamp, typeof value === 'number' ? fields : { ...fields }, fence);
   }
 
   /** Runs Redis commands for `what`; a failure becomes a StorageError naming the key, masked. */

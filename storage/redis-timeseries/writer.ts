@@ -15,16 +15,20 @@
  *   batches in flight.
  * - TS.MADD answers per sample: refusals are counted and logged with their key; samples older
  *   than the retention are dropped as the contract allows and counted apart.
+ * - Samples written through a fenced view carry its fence; a batch holds one fence (cut where it
+ *   changes) and is written by one Lua script that checks it instead of the MULTI (fence.ts). A
+ *   batch refused as stale is dropped with its checkpoints, counted and logged, never retried.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../common/logger.js';
 import type { SeriesSchema } from '../catalog.js';
 import { StorageError } from '../errors.js';
-import type { CollectorCheckpoint, MergePolicy } from '../types.js';
+import type { CollectorCheckpoint, MergePolicy, WriteFence } from '../types.js';
 import { fromFields } from '../validation.js';
 import { encodeSeriesCheckpoint } from './collector-state.js';
 import { describeError, isTransient, type CredentialMask, type RedisConnection } from './connect.js';
-import { ackKey, checkpointKey, checkpointSeriesKey, COLLECTOR_STATE_IDS, fieldKey, formatDouble } from './layout.js';
+import { StaleFenceError, writeFenced } from './fence.js';
+import { ackKey, checkpointKey, checkpointSeriesKey, COLLECTOR_STATE_IDS, fenceKey, fieldKey, formatDouble } from './layout.js';
 import type { SeriesSchemas } from './schema.js';
 
 /** How long a batch marker outlives its batch; only retries within this window need it. */
@@ -72,6 +76,8 @@ export interface WriterStats {
   rejected: number;
   droppedByRetention: number;
   errors: number;
+  /** Samples dropped because their fence was stale (another owner fenced the series since). */
+  staleWritesRefused: number;
   connected: boolean;
   /** Why writes fail while Redis is unreachable (masked), and since when (ms); null once a batch is written. */
   lastError: string | null;
@@ -88,11 +94,15 @@ export interface QueuedSample {
   checkpoints?: Map<string, CollectorCheckpoint>;
   /** Carries checkpoints only (no sample of the series was queued when they came). */
   onlyCheckpoints?: true;
+  /** The fence of the view that wrote it; undefined for the storage's own writes. */
+  fence: WriteFence | undefined;
 }
 
 interface Batch {
   id: number;
   samples: QueuedSample[];
+  /** Every sample's fence (a batch never mixes two). */
+  fence: WriteFence | undefined;
   /** The connection dropped while it was in flight: Redis may have applied it. */
   maybeApplied: boolean;
 }
@@ -108,6 +118,7 @@ interface SeriesQueue {
 type Outcome =
   | { kind: 'written'; written: number; dropped: number; resend: QueuedSample[]; rejected: AsyncRejection[]; rejectedSamples: number }
   | { kind: 'refused'; reason: string }
+  | { kind: 'stale'; reason: string }
   | { kind: 'unavailable'; error: unknown; maybeApplied: boolean };
 
 interface FlushWaiter {
@@ -163,7 +174,7 @@ export function buildMadd(
   key: string,
   samples: ReadonlyArray<{ ts: number; fields: Record<string, number> }>,
   policies: Readonly<Record<string, MergePolicy>>,
-): { madd: string[]; answerOf: number[] } {
+): { madd: string[]; answerOf: number[]; fieldKeys: string[] } {
   const madd: string[] = ['TS.MADD'];
   const answerOf: number[] = [];
   let answers = 0;
@@ -207,19 +218,30 @@ export function buildMadd(
     }
     i = end;
   }
-  return { madd, answerOf };
+  return { madd, answerOf, fieldKeys: [...keys.values()] };
+}
+
+/** Whether two writes carry the same fence (both none, or the same unit and token). */
+export function sameFence(a: WriteFence | undefined, b: WriteFence | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.unit === b.unit && a.token === b.token);
 }
 
 /**
  * How many of a series' waiting samples the next batch takes: `batchSize`, unless that would
  * split the samples a checkpoint vouches for from it (a batch applied without its checkpoint
  * leaves the stored checkpoint behind the data). Then the batch ends at the last checkpoint
- * before the cut, or, with none there, at the first one after it (a bigger batch).
+ * before the cut, or, with none there, at the first one after it (a bigger batch). It never
+ * takes samples of two fences: it ends where the fence changes (a checkpoint rides with samples
+ * of its own fence, see enqueueCheckpoint, so that cut separates none from theirs).
  */
 export function batchCut(waiting: readonly QueuedSample[], batchSize: number): number {
+  const fence = waiting[0]?.fence;
+  const scan = Math.min(waiting.length, batchSize);
+  for (let i = 1; i < scan; i++) if (!sameFence(waiting[i]!.fence, fence)) return i;
   if (waiting.length <= batchSize) return waiting.length;
   let after = -1;
   for (let i = batchSize; i < waiting.length; i++) {
+    if (!sameFence(waiting[i]!.fence, fence)) break;
     if (waiting[i]!.checkpoints) {
       after = i;
       break;
@@ -260,6 +282,7 @@ export class SampleWriter {
   private rejected = 0;
   private droppedByRetention = 0;
   private errors = 0;
+  private staleWritesRefused = 0;
 
   constructor(private readonly options: WriterOptions) {}
 
@@ -268,10 +291,10 @@ export class SampleWriter {
    * calls `queued()` after the last sample and checkpoint of its call: nothing is sent before, so
    * a call's checkpoints are in place before its samples can be cut into batches.
    */
-  enqueue(key: string, ts: number, fields: Record<string, number>): void {
+  enqueue(key: string, ts: number, fields: Record<string, number>, fence?: WriteFence): void {
     let queue = this.series.get(key);
     if (!queue) this.series.set(key, (queue = { waiting: [] }));
-    queue.waiting.push({ seq: this.nextSeq++, ts, fields, retried: false });
+    queue.waiting.push({ seq: this.nextSeq++, ts, fields, retried: false, fence });
     this.waitingCount += 1;
   }
 
@@ -283,14 +306,16 @@ export class SampleWriter {
 
   /**
    * Sets `checkpoint` of `collector` for `key` in the same MULTI as the last sample of `key`
-   * queued so far, or on its own after the batches before it when none is queued.
+   * queued so far, or on its own after the batches before it when none is queued. A fenced
+   * checkpoint rides only on a sample of its own fence (the last one is from its own call when
+   * it has samples of `key`); else it goes alone, with its fence.
    */
-  enqueueCheckpoint(key: string, collector: string, checkpoint: CollectorCheckpoint): void {
+  enqueueCheckpoint(key: string, collector: string, checkpoint: CollectorCheckpoint, fence?: WriteFence): void {
     let queue = this.series.get(key);
     if (!queue) this.series.set(key, (queue = { waiting: [] }));
     let carrier = queue.waiting[queue.waiting.length - 1];
-    if (!carrier) {
-      queue.waiting.push((carrier = { seq: this.nextSeq++, ts: -1, fields: {}, retried: false, onlyCheckpoints: true }));
+    if (!carrier || !sameFence(carrier.fence, fence)) {
+      queue.waiting.push((carrier = { seq: this.nextSeq++, ts: -1, fields: {}, retried: false, onlyCheckpoints: true, fence }));
       this.waitingCount += 1;
     }
     (carrier.checkpoints ??= new Map()).set(collector, checkpoint);
@@ -331,6 +356,7 @@ export class SampleWriter {
       rejected: this.rejected,
       droppedByRetention: this.droppedByRetention,
       errors: this.errors,
+      staleWritesRefused: this.staleWritesRefused,
       connected: this.downSince === undefined,
       lastError: this.failingSince === undefined ? null : this.lastError,
       failingSince: this.failingSince ?? null,
@@ -399,7 +425,10 @@ export class SampleWriter {
   private send(key: string, queue: SeriesQueue): void {
     let batch = queue.retry;
     queue.retry = undefined;
-    if (!batch) batch = { id: this.nextBatchId++, samples: queue.waiting.splice(0, batchCut(queue.waiting, this.options.batchSize)), maybeApplied: false };
+    if (!batch) {
+      const samples = queue.waiting.splice(0, batchCut(queue.waiting, this.options.batchSize));
+      batch = { id: this.nextBatchId++, samples, fence: samples[0]!.fence, maybeApplied: false };
+    }
     queue.sending = batch;
     this.waitingCount -= batch.samples.length;
     this.inFlightSamples += batch.samples.length;
@@ -429,24 +458,62 @@ export class SampleWriter {
       if (isTransient(error)) return { kind: 'unavailable', error, maybeApplied: batch.maybeApplied };
       return { kind: 'refused', reason: describeError(error, this.options.mask) };
     }
-    const { madd, answerOf } = buildMadd(key, samples, schema.fields);
-    let replies: unknown[];
+    const { madd, answerOf, fieldKeys } = buildMadd(key, samples, schema.fields);
+    let reply: unknown;
     try {
-      // One slot: the field keys, the marker and the checkpoint hash share the series' hash tag,
-      // and PUBLISH has no key (a cluster forwards it to subscribers on every node).
-      const multi = client.multi(ackKey(key, this.writerId));
-      if (samples.length > 0) multi.add(madd);
-      multi.add(['SET', ackKey(key, this.writerId), String(batch.id), 'EX', String(ACK_TTL_SECONDS)]);
-      for (const [collector, c] of checkpoints) multi.add(['HSET', checkpointKey(key), collector, encodeSeriesCheckpoint(c)]);
-      // In the same MULTI: subscribers hear of a batch exactly when it is applied, once.
-      if (this.options.publish && samples.length > 0) multi.add(['PUBLISH', key, liveMessage(key, samples)]);
-      replies = await multi.exec();
+      reply = batch.fence
+        ? await this.applyFenced(key, batch, batch.fence, samples, checkpoints, madd, fieldKeys, (madd.length - 1) / 3)
+        : await this.applyMulti(key, batch, samples, checkpoints, madd);
       if (samples.length === 0) return { kind: 'written', written: 0, dropped: 0, resend: [], rejected: [], rejectedSamples: 0 };
     } catch (error) {
+      if (error instanceof StaleFenceError) return { kind: 'stale', reason: error.message };
       if (isTransient(error)) return { kind: 'unavailable', error, maybeApplied: true };
       return { kind: 'refused', reason: `TS.MADD for ${key} refused: ${describeError(error, this.options.mask)}` };
     }
-    return this.readReply(key, samples, replies[0], answerOf);
+    return this.readReply(key, samples, reply, answerOf);
+  }
+
+  /** Applies an unfenced batch as one MULTI; resolves to TS.MADD's reply. */
+  private async applyMulti(key: string, batch: Batch, samples: readonly QueuedSample[], checkpoints: ReadonlyMap<string, CollectorCheckpoint>, madd: string[]): Promise<unknown> {
+    // One slot: the field keys, the marker and the checkpoint hash share the series' hash tag,
+    // and PUBLISH has no key (a cluster forwards it to subscribers on every node).
+    const multi = this.options.client.multi(ackKey(key, this.writerId));
+    if (samples.length > 0) multi.add(madd);
+    multi.add(['SET', ackKey(key, this.writerId), String(batch.id), 'EX', String(ACK_TTL_SECONDS)]);
+    for (const [collector, c] of checkpoints) multi.add(['HSET', checkpointKey(key), collector, encodeSeriesCheckpoint(c)]);
+    // In the same MULTI: subscribers hear of a batch exactly when it is applied, once.
+    if (this.options.publish && samples.length > 0) multi.add(['PUBLISH', key, liveMessage(key, samples)]);
+    return (await multi.exec())[0];
+  }
+
+  /**
+   * Applies a fenced batch as one script that checks the fence first (fence.ts): the same
+   * commands as applyMulti, or none. Rejects with a StaleFenceError when the fence is stale.
+   */
+  private applyFenced(
+    key: string,
+    batch: Batch,
+    fence: WriteFence,
+    samples: readonly QueuedSample[],
+    checkpoints: ReadonlyMap<string, CollectorCheckpoint>,
+    madd: string[],
+    fieldKeys: readonly string[],
+    answers: number,
+  ): Promise<unknown> {
+    return writeFenced(this.options.client, {
+      series: key,
+      fence,
+      fenceKey: fenceKey(key),
+      ackKey: ackKey(key, this.writerId),
+      batchId: batch.id,
+      ackTtlSeconds: ACK_TTL_SECONDS,
+      checkpointKey: checkpointKey(key),
+      checkpoints: [...checkpoints].map(([collector, c]) => [collector, encodeSeriesCheckpoint(c)]),
+      fieldKeys,
+      madd: samples.length > 0 ? madd : [],
+      answers,
+      publish: this.options.publish && samples.length > 0 ? liveMessage(key, samples) : undefined,
+    });
   }
 
   /**
@@ -489,7 +556,7 @@ export class SampleWriter {
         // The key may have vanished (FLUSHALL, a restart without persistence): re-create
         // and re-send only the fields that failed, once.
         const fields = Object.fromEntries(failed.map(([f]) => [f, sample.fields[f]!]));
-        outcome.resend.push({ seq: sample.seq, ts: sample.ts, fields, retried: true });
+        outcome.resend.push({ seq: sample.seq, ts: sample.ts, fields, retried: true, fence: sample.fence });
       } else {
         outcome.rejectedSamples += 1;
         for (const [field, reason] of failed) {
@@ -516,6 +583,8 @@ export class SampleWriter {
       this.recoveryDelay = 50;
       if (outcome.kind === 'refused') {
         this.reject(batch.samples.map((s) => ({ key, timestamp: s.ts, reason: outcome.reason })), batch.samples.length);
+      } else if (outcome.kind === 'stale') {
+        this.refuseStale(key, batch, outcome.reason);
       } else {
         this.written += outcome.written;
         this.droppedByRetention += outcome.dropped;
@@ -540,17 +609,43 @@ export class SampleWriter {
     this.recent.push(...rejections);
     if (this.recent.length > RECENT_REJECTIONS) this.recent.splice(0, this.recent.length - RECENT_REJECTIONS);
     const first = rejections[0]!;
-    const log = this.lastLogged.get(first.key);
+    const suppressed = this.suppressedLog(first.key, samples);
+    if (suppressed === undefined) return;
+    this.options.logger.warn(
+      { key: first.key, field: first.field, timestamp: first.timestamp, samples, suppressedSinceLastLog: suppressed, reason: first.reason },
+      `Redis TimeSeries refused ${samples} sample(s) of ${first.key}; counted in stats().rejected`,
+    );
+  }
+
+  /**
+   * Drops a batch whose fence is stale: another owner has fenced the series since, so neither
+   * its samples nor its checkpoints may land (the script applied nothing); counted and logged.
+   */
+  private refuseStale(key: string, batch: Batch, reason: string): void {
+    let samples = 0;
+    for (const s of batch.samples) if (!s.onlyCheckpoints) samples += 1;
+    this.staleWritesRefused += samples;
+    const suppressed = this.suppressedLog(`stale\u0000${key}`, samples);
+    if (suppressed === undefined) return;
+    this.options.logger.warn(
+      { key, unit: batch.fence?.unit, token: batch.fence?.token, samples, suppressedSinceLastLog: suppressed, reason },
+      `refused a stale write of ${samples} sample(s) of ${key} (another owner has fenced it since); counted in stats().staleWritesRefused`,
+    );
+  }
+
+  /**
+   * Rate limit of a warning about `id`: undefined when one was logged within LOG_EVERY_MS (the
+   * `samples` are added to what the next one reports), else the samples suppressed since the last.
+   */
+  private suppressedLog(id: string, samples: number): number | undefined {
+    const log = this.lastLogged.get(id);
     const now = Date.now();
     if (log && now - log.at < LOG_EVERY_MS) {
       log.suppressed += samples;
-      return;
+      return undefined;
     }
-    this.lastLogged.set(first.key, { at: now, suppressed: 0 });
-    this.options.logger.warn(
-      { key: first.key, field: first.field, timestamp: first.timestamp, samples, suppressedSinceLastLog: log?.suppressed ?? 0, reason: first.reason },
-      `Redis TimeSeries refused ${samples} sample(s) of ${first.key}; counted in stats().rejected`,
-    );
+    this.lastLogged.set(id, { at: now, suppressed: 0 });
+    return log?.suppressed ?? 0;
   }
 
   /** Redis is away: stop sending, keep everything buffered, and watch for its return. */

@@ -1,9 +1,11 @@
-/* global process, setImmediate */
+/* global process, setImmediate, setInterval */
 // A separate OS process on a storage, opened through the built backends (dist/), for the
 // storage contract: `fetch` prints samples as JSON; `write-trades` stores trade-like samples with
-// their checkpoint in every call, until it is killed (the crash test kills it with SIGKILL).
+// their checkpoint in every call, until it is killed (the crash test kills it with SIGKILL), through
+// a fenced view when given a fence (the fencing test stops it with SIGSTOP), printing its storage's
+// counters as `stats {...}` lines every 50 ms.
 // Usage: node storage-child-process.js <dist dir> <spec JSON> fetch <key> <start> <end>
-//        node storage-child-process.js <dist dir> <spec JSON> write-trades <collector> <key,key,...>
+//        node storage-child-process.js <dist dir> <spec JSON> write-trades <collector> <key,key,...> [<fence JSON>]
 const [dist, specText, action, ...args] = process.argv.slice(2);
 const spec = JSON.parse(specText);
 
@@ -30,13 +32,18 @@ if (action === 'fetch') {
 } else if (action === 'write-trades') {
   // Resumes like a trade collector: from each key's committed checkpoint (trade number n at
   // time 1,000 + n / 3, so several trades share a millisecond and `sum` fields merge).
-  const [collector, keyList] = args;
+  const [collector, keyList, fenceText] = args;
   const keys = keyList.split(',');
   const storage = await open(false);
   for (const key of keys) await storage.declare({ key, fields: { amount: 'sum', count: 'sum', id: 'max' } });
+  const writer = fenceText ? await storage.fenced(JSON.parse(fenceText), keys) : storage;
   const record = await storage.collectorState.load(collector);
   const next = new Map(keys.map((key) => [key, Number(record?.checkpoints.find((c) => c.key === key)?.lastTradeId ?? 0) + 1]));
   process.stdout.write('ready\n');
+  setInterval(() => {
+    const { written, staleWritesRefused } = storage.stats();
+    process.stdout.write(`stats ${JSON.stringify({ written, staleWritesRefused })}\n`);
+  }, 50);
   for (let round = 0; ; round++) {
     const points = [];
     const checkpoints = [];
@@ -47,7 +54,7 @@ if (action === 'fetch') {
       next.set(key, id);
       checkpoints.push({ key, lastTradeId: String(id - 1), lastTimestamp: 1_000 + Math.floor((id - 1) / 3) });
     }
-    await storage.storeMany(points, { checkpoint: { collector, checkpoints } });
+    await writer.storeMany(points, { checkpoint: { collector, checkpoints } });
     if (round % 50 === 0) await new Promise((resolve) => setImmediate(resolve));
   }
 }

@@ -1,0 +1,174 @@
+/**
+ * High availability with whole daemons: 3 `collector run` processes share 300 trade streams of
+ * 2 simulated exchanges through leases in a plain redis-server, storing into Redis TimeSeries.
+ * One is killed with SIGKILL, one paused (SIGSTOP) past its lease, a fourth joins, the lease
+ * Redis restarts without its data; in the end every series holds every generated trade once.
+ * Binance and OKX serve past trades by id, so every gap is backfilled over REST.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { builtInExchanges } from '../collectors/exchanges/index.js';
+import type { ExchangeSimulator, SimulatorControls } from '../collectors/simulator/controls.js';
+import type { ServiceStatus } from '../src/data-collector.js';
+import { RedisTimeSeriesStorage } from '../storage/redis-timeseries/index.js';
+import { daemonTestbed, startCollectorDaemon, type RunningDaemon } from './support/cli.js';
+import { RedisServer, SKIP_MESSAGE, timeSeriesTarget } from './support/redis-server.js';
+
+const EXCHANGES = ['binance', 'okx'] as const;
+const SYMBOLS = Array.from({ length: 150 }, (_, i) => `C${i}-USDT`);
+const TTL_MS = 3_000;
+const UNIT_SYMBOLS = 25; // 150 / 25 = 6 units per exchange, 12 in all
+
+type Simulator = ExchangeSimulator & Pick<SimulatorControls<unknown>, 'generated' | 'pause' | 'resume'>;
+
+const bed = daemonTestbed('qc-cluster-');
+const timeSeries = timeSeriesTarget();
+if (!timeSeries) console.warn(`${SKIP_MESSAGE} (cluster of daemons)`);
+
+async function status(daemon: RunningDaemon): Promise<ServiceStatus> {
+  const res = await fetch(`${daemon.statusUrl}/status`, { signal: AbortSignal.timeout(2_000) });
+  return (await res.json()) as ServiceStatus;
+}
+
+/** Units running with data stored since their start, per live daemon. */
+async function runningUnits(daemons: readonly RunningDaemon[]): Promise<Map<string, string>> {
+  const running = new Map<string, string>();
+  for (const daemon of daemons) {
+    const s = await status(daemon).catch(() => undefined);
+    for (const unit of s?.cluster?.units ?? []) {
+      if (unit.owner !== s!.cluster!.node) continue;
+      const delivering = unit.collectors.every((id) => s!.collectors.find((c) => c.id === id)?.state === 'running');
+      if (delivering) running.set(unit.unit, s!.cluster!.node);
+    }
+  }
+  return running;
+}
+
+async function until(what: string, done: () => Promise<boolean>, ms: number): Promise<number> {
+  const start = Date.now();
+  while (!(await done())) {
+    if (Date.now() - start > ms) throw new Error(`not within ${ms} ms: ${what}`);
+    await sleep(100);
+  }
+  return Date.now() - start;
+}
+
+describe('a cluster of daemons', () => {
+  it.skipIf(!timeSeries)(
+    'keeps 300 streams collected through kill -9, SIGSTOP past the lease, a fourth daemon and a lease-store restart: every trade stored once',
+    async () => {
+      const storageRedis = timeSeries!.url ?? (await RedisServer.start({ module: timeSeries!.module })).url;
+      const leaseRedis = await RedisServer.start();
+      const sims: Simulator[] = [];
+      for (const exchange of EXCHANGES) {
+        const sim = (await builtInExchanges.get(exchange).simulator!({ symbols: SYMBOLS, tradesPerSecond: 1 })) as Simulator;
+        sim.pause();
+        sims.push(sim);
+        bed.sims.push(sim);
+      }
+      const exchanges = EXCHANGES.map((e, i) => `  ${e}: { wsUrl: "${sims[i]!.wsUrl}", restUrl: "${sims[i]!.restUrl}" }`).join('\n');
+      const feeds = EXCHANGES.flatMap((e) => SYMBOLS.map((s) => `  - { name: ${e}-${s}, exchange: ${e}, symbol: ${s}, collect: [trades] }`)).join('\n');
+      const configOf = (node: string) => {
+        const file = join(bed.dir, `${node}.yaml`);
+        writeFileSync(
+          file,
+          `storage: { kind: redis-timeseries, url: "${storageRedis}" }\nhttp: { listen: 127.0.0.1:0 }\n` +
+            `cluster: { url: "${leaseRedis.url}", node: ${node}, leaseTtl: ${TTL_MS}ms, unitSymbols: ${UNIT_SYMBOLS} }\n` +
+            `exchanges:\n${exchanges}\nfeeds:\n${feeds}\n`,
+        );
+        return file;
+      };
+      const start = async (node: string) => {
+        const daemon = await startCollectorDaemon(['--config', configOf(node)]);
+        bed.daemons.push(daemon);
+        return daemon;
+      };
+      const live = [await start('d1'), await start('d2'), await start('d3')];
+      await until('12 units running, 4 on each daemon', async () => {
+        const running = await runningUnits(live);
+        return running.size === 12 && ['d1', 'd2', 'd3'].every((n) => [...running.values()].filter((o) => o === n).length === 4);
+      }, 20_000);
+      await sleep(1_000); // subscribed
+      sims.forEach((sim) => sim.resume());
+      await sleep(2_000);
+
+      // kill -9: the others run its units within the TTL plus a few seconds.
+      live[0]!.child.kill('SIGKILL');
+      await live[0]!.exited;
+      live.shift();
+      const takeover = await until('every unit running again', async () => (await runningUnits(live)).size === 12, TTL_MS + 5_000);
+      console.log(`takeover after kill -9: ${takeover} ms (lease TTL ${TTL_MS} ms)`);
+
+      // SIGSTOP past the lease: the others take over; once resumed it writes nothing (fenced) and stops its units.
+      const paused = live[0]!;
+      paused.child.kill('SIGSTOP');
+      const others = live.slice(1);
+      others.push(await start('d4'));
+      await until('the paused daemon’s units running elsewhere', async () => (await runningUnits(others)).size === 12, TTL_MS + 8_000);
+      await sleep(1_000);
+      paused.child.kill('SIGCONT');
+      await until('the resumed daemon gives its units up', async () => (await status(paused)).cluster!.leasesLost > 0, 5_000);
+      const all = [paused, ...others];
+      await until('every unit running once', async () => (await runningUnits(all)).size === 12, 10_000);
+
+      // The lease store restarts without its data: the daemons keep going.
+      await leaseRedis.stop({ save: false });
+      await sleep(500);
+      await leaseRedis.restart();
+      await sleep(TTL_MS);
+      await until('every unit running after the lease store restarted', async () => (await runningUnits(all)).size === 12, 10_000);
+      // Balanced again: 4 units on each of the 3 live daemons.
+      await until('4 units on each live daemon', async () => {
+        const owners = [...(await runningUnits(all)).values()];
+        return ['d2', 'd3', 'd4'].every((n) => owners.filter((o) => o === n).length === 4);
+      }, 10_000).catch(async (err: unknown) => {
+        const views = await Promise.all(all.map(async (d) => JSON.stringify((await status(d)).cluster?.members)));
+        throw new Error(`${(err as Error).message}: ${views.join(' | ')}`);
+      });
+
+      // The market stops; each series must hold every generated trade exactly once.
+      await sleep(2_000);
+      sims.forEach((sim) => sim.pause());
+      const storage = await RedisTimeSeriesStorage.open({ url: storageRedis, readOnly: true });
+      try {
+        const tally = async (exchange: string, symbol: string) => {
+          const rows = await storage.fetch(`trades:${exchange}:${symbol}`, 0, Date.now() + 60_000);
+          let count = 0;
+          let amount = 0;
+          for (const [, v] of rows) {
+            const r = v as Record<string, number>;
+            count += r.count!;
+            amount += r.amount!;
+          }
+          return { count, amount };
+        };
+        const short = async () => {
+          for (const [i, exchange] of EXCHANGES.entries()) {
+            for (const symbol of SYMBOLS) if ((await tally(exchange, symbol)).count < sims[i]!.generated(symbol).count) return `${exchange} ${symbol}`;
+          }
+          return undefined;
+        };
+        await until('every trade stored', async () => (await short()) === undefined, 30_000).catch(async (err: unknown) => {
+          throw new Error(`${(err as Error).message}: ${await short()} is short`);
+        });
+        await Promise.all(all.map(async (d) => (d.child.kill('SIGINT'), expect(await d.exited).toBe(0))));
+        let generatedTrades = 0;
+        for (const [i, exchange] of EXCHANGES.entries()) {
+          for (const symbol of SYMBOLS) {
+            const generated = sims[i]!.generated(symbol);
+            generatedTrades += generated.count;
+            const got = await tally(exchange, symbol);
+            expect({ series: `${exchange}:${symbol}`, count: got.count }).toEqual({ series: `${exchange}:${symbol}`, count: generated.count });
+            expect(got.amount).toBeCloseTo(generated.amount, 6);
+          }
+        }
+        expect(generatedTrades).toBeGreaterThan(300 * 10);
+      } finally {
+        await storage.close();
+      }
+    },
+    240_000,
+  );
+});
