@@ -15,22 +15,16 @@ import type { TradeProtocol } from './trades/protocol.js';
 
 export const MiB = 1024 * 1024;
 
-/**
- * The largest WebSocket frame taken from an exchange when none is given (a collector built
- * directly, without its Exchange): generous, still far below `ws`'s 100 MiB default.
- */
-export const UNMEASURED_MAX_FRAME_BYTES = 16 * MiB;
-
 /** What an exchange serves; an absent one cannot be collected from it (see `capabilityOf`). */
 export interface Capabilities {
   /** Live trades over WebSocket. */
   readonly trades?: TradeProtocol;
   /**
-   * Past trades over REST, by id (`fetchAfter`): gaps are backfilled. Without it a gap is recorded
-   * instead. The same object as `trades.history`.
+   * Past trades over REST, by id (`fetchAfter`): the trades collector backfills gaps with it.
+   * Without it a gap is recorded instead.
    */
   readonly tradeHistory?: TradeHistory;
-  /** The instrument list: a configured symbol not listed fails at start. The same object as `trades.instruments`. */
+  /** The instrument list: a configured symbol not listed fails at start (trades). */
   readonly instruments?: InstrumentList;
   /** Candles over REST, with the intervals it serves (`klines.intervals`). */
   readonly klines?: KlineProtocol;

@@ -1,12 +1,12 @@
 /**
- * The built-in collector kinds, collecting from the built-in exchanges: where the engines meet
- * the list of exchanges (they never import it themselves).
+ * The built-in collector kinds (each built in kinds/ on any list of exchanges), collecting from the
+ * built-in exchanges: where the engines meet the list of exchanges (they never import it themselves).
  */
-import { createCandlesCollectorKind } from './candles/kind.js';
 import { builtInExchanges } from './exchanges/index.js';
-import { createKlinesCollectorKind } from './klines/kind.js';
-import { createLiquidityCollectorKind } from './liquidity/kind.js';
-import { createTradesCollectorKind } from './trades/kind.js';
+import { createCandlesCollectorKind } from './kinds/candles.js';
+import { createKlinesCollectorKind } from './kinds/klines.js';
+import { createLiquidityCollectorKind } from './kinds/liquidity.js';
+import { createTradesCollectorKind } from './kinds/trades.js';
 
 export const tradesCollectorKind = createTradesCollectorKind(builtInExchanges);
 export const candlesCollectorKind = createCandlesCollectorKind(builtInExchanges);

@@ -2,15 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { binanceBook } from '../collectors/exchanges/binance/book.js';
 import { binanceDepthRest } from '../collectors/exchanges/binance/depth-rest.js';
 import { SyncedBook } from '../collectors/liquidity/book-sync.js';
-import { SymbolTable } from '../collectors/trades/protocol.js';
+import { channelUrl } from '../collectors/ws/channel-protocol.js';
+import { SymbolTable } from '../collectors/ws/symbol-table.js';
 import { fixture, NO_FIXTURES } from './support/fixtures.js';
 
-const symbols = new SymbolTable(['FLM-USDT', 'ETH-USDT'], (s) => binanceBook.toExchangeSymbol(s));
+const symbols = new SymbolTable(['FLM-USDT', 'ETH-USDT'], (s) => binanceBook.connection.toExchangeSymbol(s));
 const context = { symbols, receivedAt: 0 };
 
 describe('binance book channel', () => {
   it('subscribes to depth20@100ms on /stream and reads acks', () => {
-    expect(binanceBook.url('wss://stream.binance.com:9443/', symbols)).toBe('wss://stream.binance.com:9443/stream');
+    expect(channelUrl(binanceBook, 'wss://stream.binance.com:9443/', symbols)).toBe('wss://stream.binance.com:9443/stream');
     const [request] = binanceBook.subscribeMessages(symbols);
     expect(JSON.parse(request!.text)).toEqual({ method: 'SUBSCRIBE', params: ['flmusdt@depth20@100ms', 'ethusdt@depth20@100ms'], id: 1 });
     expect(binanceBook.onMessage('{"result":null,"id":1}', context)).toEqual({ ack: '1' });

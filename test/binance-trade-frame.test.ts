@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
 import { readTradeBytes, readTradeFrame } from '../collectors/exchanges/binance/trade-frame.js';
 import { binanceTrades, parseFrame } from '../collectors/exchanges/binance/trades.js';
-import type { FrameContext } from '../collectors/trades/protocol.js';
+import type { FrameContext } from '../collectors/ws/channel-protocol.js';
 import { fixture, fixturePath, NO_FIXTURES } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';
 import { tradeFrameReaders } from './support/trade-frames.js';

@@ -6,7 +6,7 @@ import { binanceTrades } from '../collectors/exchanges/binance/trades.js';
 import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
 import { compareTradeIds, TradeDeduplicator } from '../collectors/trades/dedup.js';
 import { tradesCollectorKind } from '../collectors/kinds.js';
-import { SymbolTable } from '../collectors/trades/protocol.js';
+import { SymbolTable } from '../collectors/ws/symbol-table.js';
 import type { Trade } from '../collectors/trades/trade.js';
 import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';
 import { openWebSocket, SocketLoop } from '../collectors/ws/socket.js';
@@ -87,18 +87,18 @@ describe.skipIf(NO_FIXTURES)('Binance trade frames (real recordings)', () => {
 
 describe('Binance trade protocol hooks', () => {
   it('maps symbols both ways through the subscribed set', () => {
-    expect(binanceTrades.toExchangeSymbol('BTC-USDT')).toBe('BTCUSDT');
-    expect(() => binanceTrades.toExchangeSymbol('btc-usdt')).toThrow(/binance: bad symbol "btc-usdt"/);
-    expect(() => binanceTrades.toExchangeSymbol('BTCUSDT')).toThrow(/BASE-QUOTE/);
-    const table = new SymbolTable(['BTC-USDT', 'ETH-BTC'], binanceTrades.toExchangeSymbol);
+    expect(binanceTrades.connection.toExchangeSymbol('BTC-USDT')).toBe('BTCUSDT');
+    expect(() => binanceTrades.connection.toExchangeSymbol('btc-usdt')).toThrow(/binance: bad symbol "btc-usdt"/);
+    expect(() => binanceTrades.connection.toExchangeSymbol('BTCUSDT')).toThrow(/BASE-QUOTE/);
+    const table = new SymbolTable(['BTC-USDT', 'ETH-BTC'], binanceTrades.connection.toExchangeSymbol);
     expect(table.fromExchange('ETHBTC')).toBe('ETH-BTC');
     expect(table.fromExchange('BNBBTC')).toBeUndefined();
   });
 
   it('subscribes on /ws in requests of at most 200 streams, each with its own id', () => {
     const symbols = Array.from({ length: 450 }, (_, i) => `C${i}-USDT`);
-    const table = new SymbolTable(symbols, binanceTrades.toExchangeSymbol);
-    expect(binanceTrades.url('wss://stream.binance.com:9443/', table)).toBe('wss://stream.binance.com:9443/ws');
+    const table = new SymbolTable(symbols, binanceTrades.connection.toExchangeSymbol);
+    expect(binanceTrades.connection.url('wss://stream.binance.com:9443/', table)).toBe('wss://stream.binance.com:9443/ws');
     const requests = binanceTrades.subscribeMessages(table);
     expect(requests.map((r) => JSON.parse(r.text).id)).toEqual([1, 2, 3]);
     expect(requests.map((r) => JSON.parse(r.text).params.length)).toEqual([200, 200, 50]);
@@ -253,7 +253,7 @@ describe('WebSocket loop edge cases', () => {
 
   it('rejects when the link goes silent (no frame, no ping)', async () => {
     const wsUrl = await startServer((socket) => socket.on('message', () => socket.send('{"result":null,"id":1}')));
-    const protocol = { ...binanceTrades, keepalive: { silenceTimeoutMs: 300 } };
+    const protocol = { ...binanceTrades, connection: { ...binanceTrades.connection, keepalive: { silenceTimeoutMs: 300 } } };
     const collector = new TradeStreamCollector({ id: 'trades:binance', protocol, symbols: ['BTC-USDT'], wsUrl });
     await expect(collector.run(new MemoryStorage(), new AbortController().signal)).rejects.toThrow(
       'trades:binance: no frame or ping for 300 ms; the connection is presumed dead',

@@ -3,11 +3,11 @@ import { bitstampBook } from '../collectors/exchanges/bitstamp/book.js';
 import { bitstampDepthRest } from '../collectors/exchanges/bitstamp/depth-rest.js';
 import { startBitstampSimulator } from '../collectors/exchanges/bitstamp/simulator.js';
 import { SyncedBook } from '../collectors/liquidity/book-sync.js';
-import { SymbolTable } from '../collectors/trades/protocol.js';
+import { SymbolTable } from '../collectors/ws/symbol-table.js';
 import { fixture, fixtureLines, NO_FIXTURES } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';
 
-const context = { symbols: new SymbolTable(['BTC-USD', 'ETH-USD'], (s) => bitstampBook.toExchangeSymbol(s)), receivedAt: 0 };
+const context = { symbols: new SymbolTable(['BTC-USD', 'ETH-USD'], (s) => bitstampBook.connection.toExchangeSymbol(s)), receivedAt: 0 };
 
 describe.skipIf(NO_FIXTURES)('Bitstamp order_book_ (real recordings)', () => {
   it('reads the 2020 100-level frames as snapshots ordered by microtimestamp; a frame gone back is refused', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bitstampTrades } from '../collectors/exchanges/bitstamp/trades.js';
 import { parseBitstampInstruments } from '../collectors/exchanges/bitstamp/instruments.js';
-import { SymbolTable } from '../collectors/trades/protocol.js';
+import { SymbolTable } from '../collectors/ws/symbol-table.js';
 import type { Trade } from '../collectors/trades/trade.js';
 import { fixture, fixtureLines, NO_FIXTURES } from './support/fixtures.js';
 import { RECEIVED_AT, tradeFrameReaders } from './support/trade-frames.js';
@@ -46,7 +46,7 @@ describe.skipIf(NO_FIXTURES)('Bitstamp trade frames (real recordings)', () => {
   it('reads the whole 2022 session: 20 acks by channel, 10 trades, the book frames of no interest', () => {
     const pairs = ['sgbeur', 'ethusd', 'xrpeur', 'bateur', 'usdteur', 'usdtusd', 'xlmgbp', 'adaeur', 'batbtc', 'galaeur'];
     const unified = pairs.map((p) => `${p.slice(0, -3).toUpperCase()}-${p.slice(-3).toUpperCase()}`);
-    const context = { symbols: new SymbolTable(unified, bitstampTrades.toExchangeSymbol), receivedAt: RECEIVED_AT };
+    const context = { symbols: new SymbolTable(unified, bitstampTrades.connection.toExchangeSymbol), receivedAt: RECEIVED_AT };
     const frames = fixtureLines('bitstamp', 'ws_session_2022-01-05.jsonl').map((line) => bitstampTrades.onMessage(line, context));
     expect(frames).toHaveLength(747);
     const acks = frames.flatMap((f) => (f.ack ? [f.ack] : []));
@@ -55,7 +55,7 @@ describe.skipIf(NO_FIXTURES)('Bitstamp trade frames (real recordings)', () => {
     expect(frames.flatMap((f) => f.trades ?? [])).toHaveLength(10);
     expect(frames.filter((f) => Object.keys(f).length === 0)).toHaveLength(717);
     // What we send is what cryptofeed sent.
-    const table = new SymbolTable(['ETH-USD'], bitstampTrades.toExchangeSymbol);
+    const table = new SymbolTable(['ETH-USD'], bitstampTrades.connection.toExchangeSymbol);
     expect(bitstampTrades.subscribeMessages(table)).toEqual([{ text: '{"event":"bts:subscribe","data":{"channel":"live_trades_ethusd"}}', acks: [{ key: 'live_trades_ethusd', symbols: ['ETH-USD'] }] }]);
   });
 
@@ -67,22 +67,22 @@ describe.skipIf(NO_FIXTURES)('Bitstamp trade frames (real recordings)', () => {
     expect(bitstampTrades.onMessage(reconnect, context).closing).toMatch(/bts:request_reconnect/);
     // The reply shape is undocumented: any bts:heartbeat event counts.
     expect(bitstampTrades.onMessage('{"event":"bts:heartbeat","channel":"","data":{"status":"success"}}', context)).toEqual({ heartbeat: true });
-    expect(bitstampTrades.keepalive.clientPing?.text).toBe(JSON.stringify((JSON.parse(fixture('bitstamp', 'docs_examples_protocol.json')) as { heartbeat_request: unknown }).heartbeat_request));
+    expect(bitstampTrades.connection.keepalive.clientPing?.text).toBe(JSON.stringify((JSON.parse(fixture('bitstamp', 'docs_examples_protocol.json')) as { heartbeat_request: unknown }).heartbeat_request));
   });
 
   it('lists the 140 recorded pairs with BASE-QUOTE spellings and their trading state', () => {
     const listed = parseBitstampInstruments(JSON.parse(fixture('bitstamp', 'rest_trading-pairs-info_2022-01-05.json')));
     expect(listed).toHaveLength(140);
     expect(listed[0]).toEqual({ exchangeSymbol: 'btcusd', unified: 'BTC-USD', trading: true, status: 'Enabled' });
-    for (const { exchangeSymbol, unified } of listed) expect(bitstampTrades.toExchangeSymbol(unified)).toBe(exchangeSymbol);
+    for (const { exchangeSymbol, unified } of listed) expect(bitstampTrades.connection.toExchangeSymbol(unified)).toBe(exchangeSymbol);
     expect(() => parseBitstampInstruments({ status: 'error' })).toThrow(/bitstamp: trading-pairs-info answered with no array/);
   });
 });
 
 describe('Bitstamp trade protocol hooks', () => {
   it('maps BTC-USD ↔ btcusd and refuses a malformed symbol', () => {
-    expect(bitstampTrades.toExchangeSymbol('BTC-USD')).toBe('btcusd');
-    expect(() => bitstampTrades.toExchangeSymbol('btcusd')).toThrow(/bitstamp: bad symbol "btcusd"/);
+    expect(bitstampTrades.connection.toExchangeSymbol('BTC-USD')).toBe('btcusd');
+    expect(() => bitstampTrades.connection.toExchangeSymbol('btcusd')).toThrow(/bitstamp: bad symbol "btcusd"/);
   });
 
   it('names the refused channel of a bts:error when Bitstamp gives one', () => {

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { bybitBook } from '../collectors/exchanges/bybit/book.js';
 import { bybitDepthRest } from '../collectors/exchanges/bybit/depth-rest.js';
 import { SyncedBook } from '../collectors/liquidity/book-sync.js';
-import { SymbolTable } from '../collectors/trades/protocol.js';
+import { SymbolTable } from '../collectors/ws/symbol-table.js';
 import { fixtureLines, NO_FIXTURES } from './support/fixtures.js';
 
-const symbols = new SymbolTable(['BTC-USDT', 'XRP-USDT'], (s) => bybitBook.toExchangeSymbol(s));
+const symbols = new SymbolTable(['BTC-USDT', 'XRP-USDT'], (s) => bybitBook.connection.toExchangeSymbol(s));
 const context = { symbols, receivedAt: 0 };
 
 describe('bybit orderbook.50', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { bybitTrades } from '../collectors/exchanges/bybit/trades.js';
 import { TradeDeduplicator } from '../collectors/trades/dedup.js';
-import { SymbolTable } from '../collectors/trades/protocol.js';
-import { SubscriptionAcks } from '../collectors/trades/subscription-acks.js';
+import { SymbolTable } from '../collectors/ws/symbol-table.js';
+import { SubscriptionAcks } from '../collectors/ws/subscription-acks.js';
 import type { Trade } from '../collectors/trades/trade.js';
 import { docsExample, fixture, fixtureLines, NO_FIXTURES } from './support/fixtures.js';
 import { RECEIVED_AT, tradeFrameReaders } from './support/trade-frames.js';
@@ -106,18 +106,18 @@ describe('Bybit acks, refusals and pongs', () => {
 
 describe('Bybit trade protocol hooks', () => {
   it('maps BTC-USDT ↔ BTCUSDT through the subscribed set', () => {
-    expect(bybitTrades.toExchangeSymbol('BTC-USDT')).toBe('BTCUSDT');
-    expect(() => bybitTrades.toExchangeSymbol('btc-usdt')).toThrow(/bybit: bad symbol "btc-usdt"/);
-    expect(() => bybitTrades.toExchangeSymbol('BTCUSDT')).toThrow(/BASE-QUOTE/);
-    const table = new SymbolTable(['BTC-USDC', 'ETH-BTC'], bybitTrades.toExchangeSymbol);
+    expect(bybitTrades.connection.toExchangeSymbol('BTC-USDT')).toBe('BTCUSDT');
+    expect(() => bybitTrades.connection.toExchangeSymbol('btc-usdt')).toThrow(/bybit: bad symbol "btc-usdt"/);
+    expect(() => bybitTrades.connection.toExchangeSymbol('BTCUSDT')).toThrow(/BASE-QUOTE/);
+    const table = new SymbolTable(['BTC-USDC', 'ETH-BTC'], bybitTrades.connection.toExchangeSymbol);
     expect(table.fromExchange('ETHBTC')).toBe('ETH-BTC');
     expect(table.fromExchange('BTCUSDT')).toBeUndefined();
   });
 
   it('subscribes on /v5/public/spot in requests of at most 10 topics, each acked by its req_id', () => {
     const symbols = Array.from({ length: 25 }, (_, i) => `C${i}-USDT`);
-    const table = new SymbolTable(symbols, bybitTrades.toExchangeSymbol);
-    expect(bybitTrades.url('wss://stream.bybit.com/', table)).toBe('wss://stream.bybit.com/v5/public/spot');
+    const table = new SymbolTable(symbols, bybitTrades.connection.toExchangeSymbol);
+    expect(bybitTrades.connection.url('wss://stream.bybit.com/', table)).toBe('wss://stream.bybit.com/v5/public/spot');
     const requests = bybitTrades.subscribeMessages(table);
     expect(requests.map((r) => JSON.parse(r.text).args.length)).toEqual([10, 10, 5]);
     expect(requests[0]!.text).toBe(`{"req_id":"trades1","op":"subscribe","args":[${symbols.slice(0, 10).map((s) => `"publicTrade.${s.replace('-', '')}"`).join(',')}]}`);

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { coinbaseBook } from '../collectors/exchanges/coinbase/book.js';
 import { coinbaseDepthRest } from '../collectors/exchanges/coinbase/depth-rest.js';
 import { SyncedBook } from '../collectors/liquidity/book-sync.js';
-import { SymbolTable } from '../collectors/trades/protocol.js';
+import { SymbolTable } from '../collectors/ws/symbol-table.js';
 import { fixture, fixtureLines, NO_FIXTURES } from './support/fixtures.js';
 
-const symbols = new SymbolTable(['NU-GBP', 'SKL-USD'], (s) => coinbaseBook.toExchangeSymbol(s));
+const symbols = new SymbolTable(['NU-GBP', 'SKL-USD'], (s) => coinbaseBook.connection.toExchangeSymbol(s));
 const context = { symbols, receivedAt: 0 };
 
 describe.skipIf(NO_FIXTURES)('coinbase level2_batch', () => {

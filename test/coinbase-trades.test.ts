@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { startCoinbaseSimulator, type CoinbaseMatchPayload } from '../collectors/exchanges/coinbase/simulator.js';
 import { coinbaseTimeMs, coinbaseTrades, parseCoinbaseMatch } from '../collectors/exchanges/coinbase/trades.js';
 import { tradesCollectorKind } from '../collectors/kinds.js';
-import { SubscriptionAcks } from '../collectors/trades/subscription-acks.js';
+import { SubscriptionAcks } from '../collectors/ws/subscription-acks.js';
 import type { Trade } from '../collectors/trades/trade.js';
 import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';
 import { MemoryStorage } from '../storage/memory.js';
@@ -132,17 +132,17 @@ describe('Coinbase trade frames (real recordings)', () => {
 
 describe('Coinbase trade protocol hooks', () => {
   it('keeps product ids as they are and validates them', () => {
-    expect(coinbaseTrades.toExchangeSymbol('BTC-USD')).toBe('BTC-USD');
-    expect(() => coinbaseTrades.toExchangeSymbol('btc-usd')).toThrow(/coinbase: bad symbol "btc-usd"/);
-    expect(() => coinbaseTrades.toExchangeSymbol('BTCUSD')).toThrow(/BASE-QUOTE/);
+    expect(coinbaseTrades.connection.toExchangeSymbol('BTC-USD')).toBe('BTC-USD');
+    expect(() => coinbaseTrades.connection.toExchangeSymbol('btc-usd')).toThrow(/coinbase: bad symbol "btc-usd"/);
+    expect(() => coinbaseTrades.connection.toExchangeSymbol('BTCUSD')).toThrow(/BASE-QUOTE/);
     expect(tradesCollectorKind.keysFor('coinbase', 'BTC-USD', undefined)).toEqual(['trades:coinbase:BTC-USD']);
   });
 
   it.skipIf(NO_FIXTURES)('connects to the feed URL itself and subscribes matches and heartbeat in one documented frame', () => {
     const { symbols } = contextFor('ETH-USD', 'ETH-EUR');
-    expect(coinbaseTrades.url('wss://ws-feed.exchange.coinbase.com', symbols)).toBe('wss://ws-feed.exchange.coinbase.com');
+    expect(coinbaseTrades.connection.url('wss://ws-feed.exchange.coinbase.com', symbols)).toBe('wss://ws-feed.exchange.coinbase.com');
     const docs = JSON.parse(fixture('coinbase', 'docs_examples_protocol.json')) as Json;
-    expect(coinbaseTrades.defaultWsUrl).toBe(docs.ws_url);
+    expect(coinbaseTrades.connection.defaultWsUrl).toBe(docs.ws_url);
     const requests = coinbaseTrades.subscribeMessages(symbols);
     expect(requests).toEqual([{ text: JSON.stringify(docs.subscribe_request_flat), acks: [{ key: 'matches', symbols: ['ETH-USD', 'ETH-EUR'] }] }]);
     expect(requests[0]!.text).toBe('{"type":"subscribe","product_ids":["ETH-USD","ETH-EUR"],"channels":["matches","heartbeat"]}');
@@ -158,7 +158,7 @@ describe('TradeStreamCollector against the Coinbase simulator', () => {
   it('presumes the link dead when even heartbeats stop', async () => {
     const sim = await simulator.start({ symbols: ['BTC-USD'], tradesPerSecond: 50, heartbeatIntervalMs: 60_000 });
     sim.pause();
-    const collector = collectorFor(['BTC-USD'], { ...coinbaseTrades, keepalive: { silenceTimeoutMs: 300 } });
+    const collector = collectorFor(['BTC-USD'], { ...coinbaseTrades, connection: { ...coinbaseTrades.connection, keepalive: { silenceTimeoutMs: 300 } } });
     await expect(collector.run(new MemoryStorage(), new AbortController().signal)).rejects.toThrow(
       'trades:coinbase: no frame or ping for 300 ms; the connection is presumed dead',
     );

@@ -2,17 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { exchangeDirectory, type Exchange } from '../collectors/exchange.js';
 import { binance } from '../collectors/exchanges/binance/index.js';
 import { exchanges } from '../collectors/exchanges/index.js';
-import { createLiquidityCollectorKind } from '../collectors/liquidity/kind.js';
-import { createTradesCollectorKind } from '../collectors/trades/kind.js';
+import { createLiquidityCollectorKind } from '../collectors/kinds/liquidity.js';
+import { createTradesCollectorKind } from '../collectors/kinds/trades.js';
 import { QUOTES, SIMULATED } from './support/simulated-exchanges.js';
 
 // The one list of exchanges: each entry is one consistent object, and what it names is its own.
 describe.each(exchanges.map((exchange: Exchange) => ({ name: exchange.name, exchange })))('the $name exchange object', ({ name, exchange }) => {
-  it('names itself in every capability, and shares one REST limit and one history with its protocols', () => {
-    const { trades, tradeHistory, instruments, klines, book, depthRest, status } = exchange.capabilities;
-    for (const capability of [trades, klines, book, depthRest]) expect(capability?.exchange ?? name).toBe(name);
-    expect(tradeHistory).toBe(trades?.history);
-    expect(instruments).toBe(trades?.instruments);
+  it('names itself in every capability, and shares one REST limit and one set of connection rules with its protocols', () => {
+    const { trades, klines, book, depthRest, status } = exchange.capabilities;
+    for (const capability of [trades?.connection, klines, book?.connection, depthRest]) expect(capability?.exchange ?? name).toBe(name);
+    if (trades && book) expect(book.connection).toBe(trades.connection);
+    expect(exchange.endpoints.wsUrl).toBe((trades ?? book)?.connection.defaultWsUrl);
     expect(status).toBe(klines?.health);
     if (klines) expect(klines.limits).toBe(exchange.restLimits);
     expect(exchange.maxFrameBytes).toBeGreaterThanOrEqual(1024 * 1024);

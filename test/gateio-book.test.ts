@@ -4,11 +4,11 @@ import { gateioBook } from '../collectors/exchanges/gateio/book.js';
 import { gateioDepthRest } from '../collectors/exchanges/gateio/depth-rest.js';
 import { startGateioSimulator } from '../collectors/exchanges/gateio/simulator.js';
 import { SyncedBook } from '../collectors/liquidity/book-sync.js';
-import { SymbolTable } from '../collectors/trades/protocol.js';
+import { SymbolTable } from '../collectors/ws/symbol-table.js';
 import { fixture, fixtureLines, fixturePath, NO_FIXTURES } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';
 
-const context = { symbols: new SymbolTable(['BTC-USDT', 'ETH-USDT'], (s) => gateioBook.toExchangeSymbol(s)), receivedAt: 0 };
+const context = { symbols: new SymbolTable(['BTC-USDT', 'ETH-USDT'], (s) => gateioBook.connection.toExchangeSymbol(s)), receivedAt: 0 };
 
 describe.skipIf(NO_FIXTURES)('Gate.io spot.order_book (real recordings)', () => {
   it('reads the 2022 20-level frame as a snapshot ordered by lastUpdateId; a frame gone back is refused', () => {

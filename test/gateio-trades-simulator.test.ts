@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { startGateioSimulator } from '../collectors/exchanges/gateio/simulator.js';
 import { gateioTrades } from '../collectors/exchanges/gateio/trades.js';
 import { tradesCollectorKind } from '../collectors/kinds.js';
-import { SymbolTable } from '../collectors/trades/protocol.js';
+import { SymbolTable } from '../collectors/ws/symbol-table.js';
 import { silentLogger } from '../common/logger.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { dropAndReconnect, runRestarting, untilStored } from './support/backfill.js';
@@ -40,13 +40,13 @@ describe('Gate.io simulator fidelity', () => {
     const ids = frames.map((f) => f.result.id as number);
     ids.slice(1).forEach((id, i) => expect(id - ids[i]!).toBeGreaterThan(1));
     // Each is a trade the collector can read.
-    expect(gateioTrades.onMessage(JSON.stringify(frames[0]), { symbols: new SymbolTable(['BTC-USDT'], gateioTrades.toExchangeSymbol), receivedAt: 1 }).trades).toHaveLength(1);
+    expect(gateioTrades.onMessage(JSON.stringify(frames[0]), { symbols: new SymbolTable(['BTC-USDT'], gateioTrades.connection.toExchangeSymbol), receivedAt: 1 }).trades).toHaveLength(1);
   });
 
   it.skipIf(NO_FIXTURES)('answers spot.ping with the documented spot.pong and refuses bad requests with Gate error replies', async () => {
     const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 0 });
     const client = await simulator.probe();
-    client.socket.send(gateioTrades.keepalive.clientPing!.text);
+    client.socket.send(gateioTrades.connection.keepalive.clientPing!.text);
     const pong = JSON.parse(await client.next()) as Json;
     expect(Object.keys(pong)).toEqual(Object.keys(JSON.parse(docsExample('gateio', 'spot_pong_response')) as Json));
     expect(pong).toMatchObject({ channel: 'spot.pong', event: '', error: null, result: null });

@@ -4,8 +4,8 @@ import { gateioRestLimits } from '../collectors/exchanges/gateio/rest-limits.js'
 import { parseGateioTrade } from '../collectors/exchanges/gateio/trade.js';
 import { gateioTrades } from '../collectors/exchanges/gateio/trades.js';
 import { compareTradeIds } from '../collectors/trades/dedup.js';
-import { SymbolTable } from '../collectors/trades/protocol.js';
-import { SubscriptionAcks } from '../collectors/trades/subscription-acks.js';
+import { SymbolTable } from '../collectors/ws/symbol-table.js';
+import { SubscriptionAcks } from '../collectors/ws/subscription-acks.js';
 import type { Trade } from '../collectors/trades/trade.js';
 import { docsExample, fixture, fixtureLines, NO_FIXTURES } from './support/fixtures.js';
 import { RECEIVED_AT, tradeFrameReaders } from './support/trade-frames.js';
@@ -109,7 +109,7 @@ describe('Gate.io acks, errors and keepalive frames', () => {
     const acks = new SubscriptionAcks('gateio');
     gateioTrades.subscribeMessages(context.symbols).forEach((request) => acks.expect(request));
     // The message names BTC_USDT: it alone is refused, FOO-USDT of the same request is subscribed again.
-    const triage = acks.triage(frame.error!, gateioTrades.toExchangeSymbol);
+    const triage = acks.triage(frame.error!, gateioTrades.connection.toExchangeSymbol);
     expect(triage?.refused.map((r) => r.symbol)).toEqual(['BTC-USDT']);
     expect(triage?.retry).toEqual(['FOO-USDT']);
   });
@@ -119,7 +119,7 @@ describe('Gate.io acks, errors and keepalive frames', () => {
     gateioTrades.subscribeMessages(context.symbols).forEach((request) => acks.expect(request));
     const reply = { time: 1, id: 1, channel: 'spot.trades', event: 'subscribe', error: { code: 2, message: 'unknown currency pair: FOO_USDT' }, result: { status: 'fail' } };
     const frame = gateioTrades.onMessage(JSON.stringify(reply), context);
-    expect(acks.triage(frame.error!, gateioTrades.toExchangeSymbol)).toEqual({
+    expect(acks.triage(frame.error!, gateioTrades.connection.toExchangeSymbol)).toEqual({
       refused: [{ symbol: 'FOO-USDT', reason: 'gateio rejected the trades subscription for FOO-USDT (request spot.trades#1): code 2: unknown currency pair: FOO_USDT' }],
       retry: ['BTC-USDT'],
       oneByOne: false,
@@ -128,7 +128,7 @@ describe('Gate.io acks, errors and keepalive frames', () => {
 
   it.skipIf(NO_FIXTURES)('pings with spot.ping carrying the current time and reads spot.pong as a heartbeat', () => {
     expect(gateioTrades.onMessage(docsExample('gateio', 'spot_pong_response'), context)).toEqual({ heartbeat: true });
-    const ping = JSON.parse(gateioTrades.keepalive.clientPing!.text) as { time: number; channel: string };
+    const ping = JSON.parse(gateioTrades.connection.keepalive.clientPing!.text) as { time: number; channel: string };
     expect(ping.channel).toBe('spot.ping');
     expect(Math.abs(ping.time - Date.now() / 1000)).toBeLessThan(5);
   });
@@ -136,14 +136,14 @@ describe('Gate.io acks, errors and keepalive frames', () => {
 
 describe('Gate.io trade protocol hooks', () => {
   it('spells BTC-USDT as BTC_USDT and refuses malformed symbols', () => {
-    expect(gateioTrades.toExchangeSymbol('BTC-USDT')).toBe('BTC_USDT');
-    expect(gateioTrades.toExchangeSymbol('QTUM3S-USDT')).toBe('QTUM3S_USDT');
-    expect(() => gateioTrades.toExchangeSymbol('btc-usdt')).toThrow(/gateio: bad symbol "btc-usdt"/);
+    expect(gateioTrades.connection.toExchangeSymbol('BTC-USDT')).toBe('BTC_USDT');
+    expect(gateioTrades.connection.toExchangeSymbol('QTUM3S-USDT')).toBe('QTUM3S_USDT');
+    expect(() => gateioTrades.connection.toExchangeSymbol('btc-usdt')).toThrow(/gateio: bad symbol "btc-usdt"/);
   });
 
   it('subscribes on /ws/v4/ in requests of at most 100 pairs, each with its own id and one ack', () => {
-    const table = new SymbolTable(Array.from({ length: 250 }, (_, i) => `C${i}-USDT`), gateioTrades.toExchangeSymbol);
-    expect(gateioTrades.url('wss://api.gateio.ws/', table)).toBe('wss://api.gateio.ws/ws/v4/');
+    const table = new SymbolTable(Array.from({ length: 250 }, (_, i) => `C${i}-USDT`), gateioTrades.connection.toExchangeSymbol);
+    expect(gateioTrades.connection.url('wss://api.gateio.ws/', table)).toBe('wss://api.gateio.ws/ws/v4/');
     const requests = gateioTrades.subscribeMessages(table, 4);
     expect(requests.map((r) => (JSON.parse(r.text) as { payload: string[] }).payload.length)).toEqual([100, 100, 50]);
     expect(JSON.parse(requests[0]!.text)).toEqual({ time: expect.any(Number), id: 4, channel: 'spot.trades', event: 'subscribe', payload: expect.arrayContaining(['C0_USDT']) });
@@ -163,7 +163,7 @@ describe.skipIf(NO_FIXTURES)('Gate.io currency pairs', () => {
     expect(pairs[0]).toEqual({ exchangeSymbol: 'IHT_ETH', unified: 'IHT-ETH', trading: true, status: 'tradable' });
     expect(pairs.find((p) => p.exchangeSymbol === 'BTC_USDT')).toEqual({ exchangeSymbol: 'BTC_USDT', unified: 'BTC-USDT', trading: true, status: 'tradable' });
     // Every listed id is the spelling toExchangeSymbol gives its base and quote.
-    for (const pair of pairs.filter((p) => /^[A-Z0-9]+-[A-Z0-9]+$/.test(p.unified))) expect(gateioTrades.toExchangeSymbol(pair.unified)).toBe(pair.exchangeSymbol);
+    for (const pair of pairs.filter((p) => /^[A-Z0-9]+-[A-Z0-9]+$/.test(p.unified))) expect(gateioTrades.connection.toExchangeSymbol(pair.unified)).toBe(pair.exchangeSymbol);
     expect(() => parseGateioCurrencyPairs({ label: 'SERVER_ERROR', message: 'x' })).toThrow(/currency_pairs answered with no array/);
   });
 });

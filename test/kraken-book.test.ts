@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { krakenBook, krakenBookChecksum } from '../collectors/exchanges/kraken/book.js';
 import { krakenDepthRest } from '../collectors/exchanges/kraken/depth-rest.js';
 import { SyncedBook } from '../collectors/liquidity/book-sync.js';
-import { SymbolTable } from '../collectors/trades/protocol.js';
+import { SymbolTable } from '../collectors/ws/symbol-table.js';
 import { fixture, fixtureLines, lazyFixture, NO_FIXTURES } from './support/fixtures.js';
 
-const symbols = new SymbolTable(['ETH-USD'], (s) => krakenBook.toExchangeSymbol(s));
+const symbols = new SymbolTable(['ETH-USD'], (s) => krakenBook.connection.toExchangeSymbol(s));
 const context = { symbols, receivedAt: 0 };
 const recorded = lazyFixture(() => {
   const [ack, snapshot, update] = fixtureLines('kraken', 'ws_v2_book_ETH-USD_depth10_ack_snapshot_update_2025-05-06.jsonl') as [string, string, string];

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { krakenTimeMs, krakenTrades } from '../collectors/exchanges/kraken/trades.js';
 import { tradesCollectorKind } from '../collectors/kinds.js';
-import { SymbolTable } from '../collectors/trades/protocol.js';
-import { SubscriptionAcks } from '../collectors/trades/subscription-acks.js';
+import { SymbolTable } from '../collectors/ws/symbol-table.js';
+import { SubscriptionAcks } from '../collectors/ws/subscription-acks.js';
 import { docsExample, fixtureLines, lazyFixture, NO_FIXTURES } from './support/fixtures.js';
 import { RECEIVED_AT, tradeFrameReaders } from './support/trade-frames.js';
 
@@ -89,18 +89,18 @@ describe('Kraken trade frames (real recordings)', () => {
 
 describe('Kraken trade protocol hooks', () => {
   it('maps BTC-USD to BTC/USD and refuses the v1 name XBT', () => {
-    expect(krakenTrades.toExchangeSymbol('BTC-USD')).toBe('BTC/USD');
-    expect(krakenTrades.toExchangeSymbol('ETH-BTC')).toBe('ETH/BTC');
-    expect(() => krakenTrades.toExchangeSymbol('XBT-USD')).toThrow(/kraken: bad symbol "XBT-USD": WebSocket v2 spells bitcoin BTC/);
-    expect(() => krakenTrades.toExchangeSymbol('BTC/USD')).toThrow(/BASE-QUOTE/);
+    expect(krakenTrades.connection.toExchangeSymbol('BTC-USD')).toBe('BTC/USD');
+    expect(krakenTrades.connection.toExchangeSymbol('ETH-BTC')).toBe('ETH/BTC');
+    expect(() => krakenTrades.connection.toExchangeSymbol('XBT-USD')).toThrow(/kraken: bad symbol "XBT-USD": WebSocket v2 spells bitcoin BTC/);
+    expect(() => krakenTrades.connection.toExchangeSymbol('BTC/USD')).toThrow(/BASE-QUOTE/);
     expect(tradesCollectorKind.keysFor('kraken', 'BTC-USD', undefined)).toEqual(['trades:kraken:BTC-USD']);
   });
 
   it.skipIf(NO_FIXTURES)('connects to /v2 and subscribes without snapshot, 50 symbols a request, one ack per symbol', () => {
     const symbols = Array.from({ length: 120 }, (_, i) => `C${i}-USD`);
-    const table = new SymbolTable(symbols, krakenTrades.toExchangeSymbol);
-    expect(krakenTrades.url('wss://ws.kraken.com', table)).toBe('wss://ws.kraken.com/v2');
-    expect(krakenTrades.url('wss://ws.kraken.com/v2/', table)).toBe('wss://ws.kraken.com/v2');
+    const table = new SymbolTable(symbols, krakenTrades.connection.toExchangeSymbol);
+    expect(krakenTrades.connection.url('wss://ws.kraken.com', table)).toBe('wss://ws.kraken.com/v2');
+    expect(krakenTrades.connection.url('wss://ws.kraken.com/v2/', table)).toBe('wss://ws.kraken.com/v2');
     const requests = krakenTrades.subscribeMessages(table);
     expect(requests.map((r) => (JSON.parse(r.text) as { params: { symbol: string[] } }).params.symbol.length)).toEqual([50, 50, 20]);
     expect(requests[2]!.text).toBe(
@@ -112,6 +112,6 @@ describe('Kraken trade protocol hooks', () => {
     const documented = JSON.parse(docsExample('kraken', 'trade_subscribe')) as { params: Json };
     const one = JSON.parse(krakenTrades.subscribeMessages(contextFor('MATIC-USD').symbols)[0]!.text) as Json;
     expect(one).toEqual({ ...documented, params: { ...documented.params, snapshot: false }, req_id: 1 });
-    expect(JSON.parse(krakenTrades.keepalive.clientPing!.text)).toEqual({ method: 'ping', req_id: 0 });
+    expect(JSON.parse(krakenTrades.connection.keepalive.clientPing!.text)).toEqual({ method: 'ping', req_id: 0 });
   });
 });

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { okxBook, okxBookChecksum, okxBookProtocol } from '../collectors/exchanges/okx/book.js';
 import { okxDepthRest } from '../collectors/exchanges/okx/depth-rest.js';
 import { SyncedBook } from '../collectors/liquidity/book-sync.js';
-import { SymbolTable } from '../collectors/trades/protocol.js';
+import { SymbolTable } from '../collectors/ws/symbol-table.js';
 import { fixture, fixtureLines, NO_FIXTURES } from './support/fixtures.js';
 
-const symbols = new SymbolTable(['BTC-USDT'], (s) => okxBook.toExchangeSymbol(s));
+const symbols = new SymbolTable(['BTC-USDT'], (s) => okxBook.connection.toExchangeSymbol(s));
 const context = { symbols, receivedAt: 0 };
 
 describe('okx book channels', () => {

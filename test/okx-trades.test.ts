@@ -3,8 +3,10 @@ import { okxTrades } from '../collectors/exchanges/okx/trades.js';
 import { startOkxSimulator } from '../collectors/exchanges/okx/simulator.js';
 import { compareTradeIds } from '../collectors/trades/dedup.js';
 import { tradesCollectorKind } from '../collectors/kinds.js';
-import { SymbolTable, type FrameContext, type TradeProtocol } from '../collectors/trades/protocol.js';
-import { SubscriptionAcks } from '../collectors/trades/subscription-acks.js';
+import type { TradeProtocol } from '../collectors/trades/protocol.js';
+import type { FrameContext } from '../collectors/ws/channel-protocol.js';
+import { SymbolTable } from '../collectors/ws/symbol-table.js';
+import { SubscriptionAcks } from '../collectors/ws/subscription-acks.js';
 import type { Trade } from '../collectors/trades/trade.js';
 import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';
 import { MemoryStorage } from '../storage/memory.js';
@@ -154,16 +156,16 @@ describe('OKX acks, errors and keepalive frames', () => {
 
 describe('OKX trade protocol hooks', () => {
   it('keeps instIds as unified symbols and refuses malformed ones', () => {
-    expect(okxTrades.toExchangeSymbol('BTC-USDT')).toBe('BTC-USDT');
-    expect(() => okxTrades.toExchangeSymbol('btc-usdt')).toThrow(/okx: bad symbol "btc-usdt"/);
-    expect(() => okxTrades.toExchangeSymbol('BTCUSDT')).toThrow(/BASE-QUOTE/);
+    expect(okxTrades.connection.toExchangeSymbol('BTC-USDT')).toBe('BTC-USDT');
+    expect(() => okxTrades.connection.toExchangeSymbol('btc-usdt')).toThrow(/okx: bad symbol "btc-usdt"/);
+    expect(() => okxTrades.connection.toExchangeSymbol('BTCUSDT')).toThrow(/BASE-QUOTE/);
     expect(tradesCollectorKind.keysFor('okx', 'ETH-BTC', undefined)).toEqual(['trades:okx:ETH-BTC']);
   });
 
   it('subscribes on /ws/v5/public in requests of at most 100 args, expecting one ack per arg', () => {
     const symbols = Array.from({ length: 250 }, (_, i) => `C${i}-USDT`);
-    const table = new SymbolTable(symbols, okxTrades.toExchangeSymbol);
-    expect(okxTrades.url('wss://ws.okx.com:8443/', table)).toBe('wss://ws.okx.com:8443/ws/v5/public');
+    const table = new SymbolTable(symbols, okxTrades.connection.toExchangeSymbol);
+    expect(okxTrades.connection.url('wss://ws.okx.com:8443/', table)).toBe('wss://ws.okx.com:8443/ws/v5/public');
     const requests = okxTrades.subscribeMessages(table);
     expect(requests.map((r) => JSON.parse(r.text).args.length)).toEqual([100, 100, 50]);
     expect(JSON.parse(requests[0]!.text)).toEqual({ id: 'trades1', op: 'subscribe', args: expect.arrayContaining([{ channel: 'trades', instId: 'C0-USDT' }]) });
@@ -180,7 +182,7 @@ describe('TradeStreamCollector against the OKX simulator', () => {
 
   it('is cut by OKX (close 4004) when it neither pings nor receives data', async () => {
     await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 0, idleTimeoutMs: 200 });
-    const protocol = { ...okxTrades, keepalive: { silenceTimeoutMs: 30_000 } };
+    const protocol = { ...okxTrades, connection: { ...okxTrades.connection, keepalive: { silenceTimeoutMs: 30_000 } } };
     await expect(collectorFor(['BTC-USDT'], protocol).run(new MemoryStorage(), new AbortController().signal)).rejects.toThrow(
       'trades:okx: connection closed by the server (code 4004, No data received in 30s)',
     );

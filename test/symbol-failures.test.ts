@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { binance } from '../collectors/exchanges/binance/index.js';
 import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
 import { binanceTrades } from '../collectors/exchanges/binance/trades.js';
 import type { ExchangeSimulator, SimulatorControls, SimulatorStartOptions } from '../collectors/simulator/controls.js';
@@ -93,7 +94,7 @@ describe('a symbol delisted while collected (Binance)', () => {
 
   it('fails alone once the instrument list no longer lists it; the others go on', async () => {
     const sim = await simulator.start({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 100 });
-    const trades = new TradeStreamCollector({ id: 'trades:binance', protocol: binanceTrades, symbols: ['BTC-USDT', 'ETH-USDT'], wsUrl: sim.wsUrl, restUrl: sim.restUrl, symbolRetryMs: 300 });
+    const trades = new TradeStreamCollector({ id: 'trades:binance', protocol: binanceTrades, history: binance.capabilities.tradeHistory, instruments: binance.capabilities.instruments, symbols: ['BTC-USDT', 'ETH-USDT'], wsUrl: sim.wsUrl, restUrl: sim.restUrl, symbolRetryMs: 300 });
     const storage = new MemoryStorage();
     const abort = new AbortController();
     const running = trackRun(trades.run(storage, abort.signal));

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { binance } from '../collectors/exchanges/binance/index.js';
 import { startBinanceSimulator, type BinanceTradePayload } from '../collectors/exchanges/binance/simulator.js';
 import { binanceTrades } from '../collectors/exchanges/binance/trades.js';
 import { startBybitSimulator, type BybitTradePayload } from '../collectors/exchanges/bybit/simulator.js';
@@ -60,7 +61,7 @@ describe('a Binance frame whose trade id lies far outside the sequence', () => {
   for (const withRest of [true, false]) {
     it(`one id a million ahead and one far behind lose no real trade and record no gap (${withRest ? 'REST history at hand' : 'no REST history'})`, async () => {
       const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 500 });
-      const collector = new TradeStreamCollector({ id: 'trades:binance', protocol: binanceTrades, symbols: ['BTC-USDT'], wsUrl: sim.wsUrl, restUrl: withRest ? sim.restUrl : undefined });
+      const collector = new TradeStreamCollector({ id: 'trades:binance', protocol: binanceTrades, history: binance.capabilities.tradeHistory, symbols: ['BTC-USDT'], wsUrl: sim.wsUrl, restUrl: withRest ? sim.restUrl : undefined });
       const storage = await collectAround(
         collector,
         sim,
@@ -77,7 +78,7 @@ describe('a Binance frame whose trade id lies far outside the sequence', () => {
 
   it('a run of ids far ahead, each following the one before, is refuted by REST history: dropped, no gap recorded', async () => {
     const sim = await simulator.start({ symbols: ['BTC-USDT'], tradesPerSecond: 500 });
-    const collector = new TradeStreamCollector({ id: 'trades:binance', protocol: binanceTrades, symbols: ['BTC-USDT'], wsUrl: sim.wsUrl, restUrl: sim.restUrl });
+    const collector = new TradeStreamCollector({ id: 'trades:binance', protocol: binanceTrades, history: binance.capabilities.tradeHistory, symbols: ['BTC-USDT'], wsUrl: sim.wsUrl, restUrl: sim.restUrl });
     const storage = await collectAround(
       collector,
       sim,

@@ -1,45 +1,22 @@
-import type { KeepaliveRules, SubscribeRequest, SymbolTable } from '../trades/protocol.js';
+import type { ChannelFrame, ChannelProtocol } from '../ws/channel-protocol.js';
+import type { SymbolTable } from '../ws/symbol-table.js';
 import type { LevelText, OrderBook } from './order-book.js';
 
 /**
- * The hooks one exchange provides so the generic book stream can keep its order books: where to
- * connect, what to send, how to read each frame and how to check a book. One file per exchange
- * (collectors/exchanges/<exchange>/book.ts), in the spirit of trades/protocol.ts.
+ * The order-book channel of one exchange, so the generic book stream can keep its books: how to
+ * subscribe, how to read each frame and how to check a book, over the exchange's connection rules
+ * (`connection`). One file per exchange (collectors/exchanges/<exchange>/book.ts).
  */
-export interface BookProtocol {
-  /** Exchange name as used in configs and keys, e.g. `binance`. */
-  readonly exchange: string;
-  /** Production WebSocket base URL, used unless the config overrides it. */
-  readonly defaultWsUrl: string;
-  /** Most symbols one connection may carry; more are split over several collectors. */
-  readonly maxSymbolsPerConnection: number;
-  /** Least spacing between frames the client sends. */
-  readonly minSendIntervalMs: number;
-  readonly keepalive: KeepaliveRules;
+export interface BookProtocol extends ChannelProtocol<BookFrame> {
   /** Levels per side the channel maintains; the local book is truncated to it (checksums cover it). */
   readonly depth?: number;
-  /** Unified `BASE-QUOTE` → the exchange's symbol; throws a clear Error for a malformed symbol. */
-  toExchangeSymbol(symbol: string): string;
-  /** The URL to connect to for these symbols. */
-  url(wsUrl: string, symbols: SymbolTable): string;
-  /** The frames that subscribe to the symbols' book channel; `firstRequest` as in TradeProtocol.subscribeMessages. */
-  subscribeMessages(symbols: SymbolTable, firstRequest?: number): SubscribeRequest[];
   /**
    * The frames that make the exchange send `symbol`'s book afresh (unsubscribe + subscribe);
    * empty when every frame of the channel is a full snapshot anyway (Binance depth20, OKX books5).
    */
   resyncMessages(symbol: string, symbols: SymbolTable): string[];
-  /** Reads one text frame; throws when it cannot be parsed (the stream counts it and goes on). */
-  onMessage(text: string, context: BookFrameContext): BookFrame;
   /** The exchange's checksum of a book, compared with `BookUpdate.checksum` after each update. */
   checksum?(book: OrderBook): number;
-}
-
-/** What `onMessage` gets besides the text. */
-export interface BookFrameContext {
-  symbols: SymbolTable;
-  /** Wall clock when the frame arrived, ms. */
-  receivedAt: number;
 }
 
 /** One book message for one symbol. */
@@ -65,17 +42,7 @@ export interface BookUpdate {
   checksum?: number;
 }
 
-/** What one frame meant. A frame of no interest is `{}`. */
-export interface BookFrame {
+/** What one frame of a book channel meant: its book messages, and its connection part. */
+export interface BookFrame extends ChannelFrame {
   books?: BookUpdate[];
-  /** Key of an acknowledged subscribe request (see SubscribeRequest.acks). */
-  ack?: string;
-  /** The exchange refused something; `ack` names the request when the exchange says which. */
-  error?: { ack?: string; reason: string };
-  /** An application-level heartbeat or pong: proves the link, not the data. */
-  heartbeat?: boolean;
-  /** Text to send back at once (an answer to an application-level ping). */
-  reply?: string;
-  /** The server announced it is going away. */
-  closing?: string;
 }

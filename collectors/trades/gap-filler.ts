@@ -1,7 +1,7 @@
 import type { Logger } from '../../common/logger.js';
 import type { CollectorProgress } from '../types.js';
 import type { TradeHistory } from './history.js';
-import type { SymbolTable } from './protocol.js';
+import type { SymbolTable } from '../ws/symbol-table.js';
 import type { RestClient } from '../rest/rest-client.js';
 import { LastUsedMap } from '../../common/last-used-map.js';
 import type { Trade } from './trade.js';

@@ -18,7 +18,7 @@ export interface HistoryPageRequest {
 
 /**
  * The optional hook an exchange provides when it can serve its past trades by id over REST
- * (collectors/exchanges/<exchange>/trade-history.ts, set as `TradeProtocol.history`). The gap
+ * (collectors/exchanges/<exchange>/trade-history.ts, the Exchange's `capabilities.tradeHistory`). The gap
  * filler uses it to fetch what a disconnect or a daemon restart missed.
  */
 export interface TradeHistory {

@@ -1,7 +1,7 @@
 import type { Logger } from '../../common/logger.js';
 import { restClientFor, type RestLimits } from '../rest/rest-client.js';
-import type { ListedInstrument } from './instruments.js';
-import type { SymbolTable, TradeProtocol } from './protocol.js';
+import type { SymbolTable } from '../ws/symbol-table.js';
+import type { InstrumentList, ListedInstrument } from './instruments.js';
 
 // The list is a check, not a prerequisite: a REST API that does not answer within this long is
 // passed over, so an outage delays collecting once by at most this (the request is tried once).
@@ -11,7 +11,9 @@ const SUGGESTIONS = 3;
 
 /** What checking a connection's symbols needs. */
 export interface InstrumentCheckOptions {
-  protocol: TradeProtocol;
+  exchange: string;
+  /** The exchange's instrument list; without one nothing is checked. */
+  instruments: InstrumentList | undefined;
   symbols: SymbolTable;
   /** Where to ask; undefined when there is none (only `wsUrl` overridden: production lists would not fit). */
   restUrl: string | undefined;
@@ -34,9 +36,9 @@ const outcomes = new Map<string, { at: number; unlisted: Promise<ReadonlyMap<str
  * list cannot be had (warned about), so collecting goes on with the configured spelling.
  */
 export async function unlistedSymbols(options: InstrumentCheckOptions): Promise<ReadonlyMap<string, string>> {
-  const { protocol, symbols, restUrl, signal, maxAgeMs } = options;
-  if (!protocol.instruments) return new Map();
-  const key = `${protocol.exchange} ${restUrl ?? '-'} ${symbols.unified.join(',')}`;
+  const { exchange, instruments, symbols, restUrl, signal, maxAgeMs } = options;
+  if (!instruments) return new Map();
+  const key = `${exchange} ${restUrl ?? '-'} ${symbols.unified.join(',')}`;
   const now = Date.now();
   let outcome = outcomes.get(key);
   if (!outcome || now - outcome.at >= maxAgeMs) outcomes.set(key, (outcome = { at: now, unlisted: checkOnce(options) }));
@@ -44,8 +46,7 @@ export async function unlistedSymbols(options: InstrumentCheckOptions): Promise<
 }
 
 /** Fetches the list and compares; never rejects. */
-async function checkOnce({ protocol, symbols, restUrl, restLimits, logger }: InstrumentCheckOptions): Promise<ReadonlyMap<string, string>> {
-  const { exchange, instruments } = protocol;
+async function checkOnce({ exchange, instruments, symbols, restUrl, restLimits, logger }: InstrumentCheckOptions): Promise<ReadonlyMap<string, string>> {
   const unlisted = new Map<string, string>();
   if (restUrl === undefined) {
     logger.warn({ exchange }, `no REST URL for ${exchange} (only wsUrl is configured): symbols are not checked against its instrument list`);

@@ -25,7 +25,7 @@ export interface InstrumentListRequest {
 
 /**
  * The optional hook an exchange provides to list its spot instruments over REST
- * (collectors/exchanges/<exchange>/instruments.ts, set as `TradeProtocol.instruments`), so a
+ * (collectors/exchanges/<exchange>/instruments.ts, the Exchange's `capabilities.instruments`), so a
  * configured symbol the exchange does not list fails clearly instead of streaming nothing.
  */
 export interface InstrumentList {

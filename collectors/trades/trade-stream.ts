@@ -1,22 +1,20 @@
 import type WebSocket from 'ws';
-import { silentLogger, type Logger } from '../../common/logger.js';
-import { maskUrl } from '../../common/sanitize.js';
+import type { Logger } from '../../common/logger.js';
 import type { CollectorCheckpoint, DataCollectionStorage } from '../../storage/types.js';
-import { UNMEASURED_MAX_FRAME_BYTES } from '../exchange.js';
+import { restClientFor, type RestLimits } from '../rest/rest-client.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';
 import { tradeProblem, withoutRefused } from '../validation.js';
-import { droppedFrames, type DroppedFrames } from '../ws/dropped-frames.js';
-import { openWebSocket, SocketLoop } from '../ws/socket.js';
+import { Channel, type ChannelCollectorOptions } from '../ws/channel.js';
+import type { ChannelConnection } from '../ws/channel-connection.js';
+import type { SymbolTable } from '../ws/symbol-table.js';
 import { ConnectionTrades } from './connection-rotation.js';
 import { TradeDeduplicator } from './dedup.js';
 import { GapFiller, type GapSink } from './gap-filler.js';
 import { GAP_FIELDS, gapsKey } from './gap-records.js';
+import type { TradeHistory } from './history.js';
 import { unlistedSymbols } from './instrument-check.js';
-import { SymbolTable, type FrameContext, type ParsedFrame, type TradeProtocol } from './protocol.js';
-import { restClientFor, type RestLimits } from '../rest/rest-client.js';
-import { RequestSender } from './request-sender.js';
-import { SubscriptionAcks } from './subscription-acks.js';
-import { SYMBOL_RETRY_MS, SymbolSubscriptions } from './symbol-subscriptions.js';
+import type { InstrumentList } from './instruments.js';
+import type { TradeFrame, TradeProtocol } from './protocol.js';
 import { TradeCheckpoints } from './trade-checkpoints.js';
 import type { TradeTap } from './trade-tap.js';
 import { TRADE_FIELDS, tradesKey, type Trade } from './trade.js';
@@ -25,14 +23,10 @@ import { TradeWriter } from './trade-writer.js';
 // Longest a connection rotation waits, once the replacement's acks are in, for the old connection
 // to deliver what the replacement already has; quiet symbols never let it know, so it switches then.
 const HANDOVER_WAIT_MS = 5_000;
-// How often failed symbols are looked at for a retry (each is retried at its own time).
-const RETRY_CHECK_MS = 30_000;
 
 /** One WebSocket connection of a run. */
 interface Connection {
-  loop: SocketLoop;
-  acks: SubscriptionAcks;
-  sender: RequestSender;
+  channel: ChannelConnection<TradeFrame>;
   trades: ConnectionTrades;
   /** Aborting it closes the connection normally (code 1000): how an old connection is retired. */
   closer: AbortController;
@@ -40,7 +34,6 @@ interface Connection {
 
 /** One run's connections: the current one and, during a rotation, its replacement. */
 interface Run {
-  url: string;
   /** Aborts when the run ends, for whatever reason. */
   signal: AbortSignal;
   current: Connection;
@@ -50,37 +43,25 @@ interface Run {
   handoverTimer?: NodeJS.Timeout;
 }
 
-export interface TradeStreamOptions {
-  /** e.g. `trades:binance`, `trades:binance#2`. */
-  id: string;
-  protocol: TradeProtocol;
-  /** Unified `BASE-QUOTE` symbols, at most `protocol.maxStreamsPerConnection`. */
-  symbols: readonly string[];
-  /** Overrides `protocol.defaultWsUrl` (testnet, proxy, simulator). */
-  wsUrl?: string;
+export interface TradeStreamOptions extends ChannelCollectorOptions<TradeProtocol> {
+  /** Past trades by id over REST (the exchange's `tradeHistory`), where it serves them: gaps are then backfilled. */
+  history?: TradeHistory;
+  /** The exchange's instrument list (its `instruments`): a configured symbol it does not list fails alone. */
+  instruments?: InstrumentList;
   /**
-   * Overrides `protocol.history.defaultRestUrl` for backfills and `protocol.instruments.defaultRestUrl`
-   * for the symbol check. With `wsUrl` overridden and this not, nothing is backfilled (production
-   * ids do not fit a testnet's or simulator's stream): gaps are recorded instead; nor are symbols checked.
+   * Overrides `history.defaultRestUrl` for backfills and `instruments.defaultRestUrl` for the
+   * symbol check. With `wsUrl` overridden and this not, nothing is backfilled (production ids do
+   * not fit a testnet's or simulator's stream): gaps are recorded instead; nor are symbols checked.
    */
   restUrl?: string;
-  staleAfterMs?: number;
-  logger?: Logger;
-  connectTimeoutMs?: number;
-  /** How long after the last subscribe request every ack must have arrived. */
-  ackTimeoutMs?: number;
-  /** Overrides `protocol.maxConnectionAgeMs` (tests). */
+  /** Overrides `protocol.connection.maxConnectionAgeMs` (tests). */
   maxConnectionAgeMs?: number;
   /** Where new trades (after dedup, live and backfilled) are handed on, for derived data such as candles. */
   tap?: TradeTap;
   /** Missed trades older than this are recorded as a gap rather than fetched (the feeds' `history`). */
   maxBackfillMs?: number;
-  /** How often a symbol that cannot be collected (not listed, refused) is tried again (ms); default 5 minutes. */
-  symbolRetryMs?: number;
   /** The exchange's REST limits (Exchange.restLimits), for backfills and the instrument list; without them requests are only serialized. */
   restLimits?: RestLimits;
-  /** The largest frame taken (Exchange.maxFrameBytes); default UNMEASURED_MAX_FRAME_BYTES. */
-  maxFrameBytes?: number;
 }
 
 /**
@@ -95,13 +76,11 @@ export class TradeStreamCollector implements DataSourceCollector {
   readonly progress = new CollectorProgress();
 
   private readonly protocol: TradeProtocol;
+  private readonly exchange: string;
+  // Outlives a run: its symbols, which of them failed, and how frames are read and counted.
+  private readonly channel: Channel<TradeFrame>;
   private readonly symbols: SymbolTable;
-  private readonly wsUrl: string;
-  private readonly maxFrameBytes: number;
-  private readonly dropped: DroppedFrames;
   private readonly logger: Logger;
-  private readonly connectTimeoutMs: number;
-  private readonly ackTimeoutMs: number;
   private readonly maxConnectionAgeMs: number | undefined;
   // Outlives a run: a restart must not count trades of the previous connection again.
   private readonly dedup: TradeDeduplicator;
@@ -111,61 +90,43 @@ export class TradeStreamCollector implements DataSourceCollector {
   // Outlives a run: the last id per symbol is where the next connection's catch-up starts.
   private readonly gapFiller: GapFiller;
   private readonly tap: TradeTap | undefined;
+  private readonly instruments: InstrumentList | undefined;
   // Where the exchange's instrument list is asked for; undefined when nowhere (only wsUrl overridden).
   private readonly instrumentsRestUrl: string | undefined;
   private readonly restLimits: RestLimits | undefined;
-  // Outlives a run: a symbol that failed stays out until its retry is due.
-  private readonly subscriptions: SymbolSubscriptions;
-  private readonly symbolRetryMs: number;
-  private context: FrameContext | undefined;
-  /** Set while `context.receivedAt` holds this TCP read's arrival time (see frameContext). */
-  private clockRead = false;
-  private readonly forgetClock = (): void => {
-    this.clockRead = false;
-  };
   private rotations = 0;
 
   constructor(options: TradeStreamOptions) {
-    const { protocol, symbols } = options;
-    if (symbols.length === 0) throw new Error(`${options.id}: no symbols to collect`);
-    if (symbols.length > protocol.maxStreamsPerConnection) {
-      throw new Error(`${options.id}: ${symbols.length} symbols exceed ${protocol.exchange}'s ${protocol.maxStreamsPerConnection} streams per connection`);
-    }
+    const { protocol, history, instruments } = options;
+    const exchange = protocol.connection.exchange;
+    this.channel = new Channel(options, 'trades', this.progress, (symbol) => tradesKey(exchange, symbol));
     this.id = options.id;
     this.protocol = protocol;
-    this.symbols = new SymbolTable(symbols, (symbol) => protocol.toExchangeSymbol(symbol));
-    this.keys = symbols.map((symbol) => tradesKey(protocol.exchange, symbol));
+    this.exchange = exchange;
+    this.symbols = this.channel.symbols;
+    this.keys = this.symbols.unified.map((symbol) => tradesKey(exchange, symbol));
     this.staleAfterMs = options.staleAfterMs;
-    this.wsUrl = options.wsUrl ?? protocol.defaultWsUrl;
-    this.maxFrameBytes = options.maxFrameBytes ?? UNMEASURED_MAX_FRAME_BYTES;
-    this.logger = (options.logger ?? silentLogger).child({ collector: this.id });
-    this.dropped = droppedFrames(this.progress, this.logger, protocol.exchange, this.maxFrameBytes);
-    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
-    this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
-    this.maxConnectionAgeMs = options.maxConnectionAgeMs ?? protocol.maxConnectionAgeMs;
+    this.logger = this.channel.logger;
+    this.maxConnectionAgeMs = options.maxConnectionAgeMs ?? protocol.connection.maxConnectionAgeMs;
     this.dedup = new TradeDeduplicator(protocol.idsIncrease);
     this.checkpoints = new TradeCheckpoints(this.id, this.logger);
-    const { history } = protocol;
     const restUrl = options.restUrl ?? (options.wsUrl === undefined ? history?.defaultRestUrl : undefined);
     this.gapFiller = new GapFiller({
-      exchange: protocol.exchange,
+      exchange,
       symbols: this.symbols,
       history,
       idsSequential: history?.idsSequential ?? false,
       restUrl,
-      http: restClientFor(protocol.exchange, restUrl ?? '', this.logger, options.restLimits),
+      http: restClientFor(exchange, restUrl ?? '', this.logger, options.restLimits),
       logger: this.logger,
       progress: this.progress,
       maxBackfillMs: options.maxBackfillMs,
     });
     this.tap = options.tap;
     this.restLimits = options.restLimits;
-    this.instrumentsRestUrl = options.restUrl ?? (options.wsUrl === undefined ? protocol.instruments?.defaultRestUrl : undefined);
-    this.symbolOfKey = new Map(this.symbols.unified.map((symbol) => [tradesKey(protocol.exchange, symbol), symbol]));
-    this.symbolRetryMs = options.symbolRetryMs ?? SYMBOL_RETRY_MS;
-    const keyOf = (symbol: string) => tradesKey(protocol.exchange, symbol);
-    const requestsFor = (table: SymbolTable, firstRequest: number) => protocol.subscribeMessages(table, firstRequest);
-    this.subscriptions = new SymbolSubscriptions(this.symbols, this.progress.failures, keyOf, this.symbolRetryMs, this.logger, requestsFor);
+    this.instruments = instruments;
+    this.instrumentsRestUrl = options.restUrl ?? (options.wsUrl === undefined ? instruments?.defaultRestUrl : undefined);
+    this.symbolOfKey = new Map(this.symbols.unified.map((symbol) => [tradesKey(exchange, symbol), symbol]));
   }
 
   /**
@@ -195,14 +156,14 @@ export class TradeStreamCollector implements DataSourceCollector {
     // A symbol the exchange does not list fails alone, clearly, rather than streaming nothing.
     const unlisted = await this.unlisted(signal);
     if (signal.aborted) return;
-    this.subscriptions.beginRun(unlisted);
+    this.channel.subscriptions.beginRun(unlisted);
     // Nothing to collect until a retry is due: the run fails, naming each symbol's reason.
-    if (this.subscriptions.noneLeft) throw this.progress.failures.everyFailed();
+    if (this.channel.subscriptions.noneLeft) throw this.progress.failures.everyFailed();
     for (const symbol of this.symbols.unified) {
       await storage.declare({
-        key: tradesKey(this.protocol.exchange, symbol),
+        key: tradesKey(this.exchange, symbol),
         fields: TRADE_FIELDS,
-        labels: { kind: 'trades', exchange: this.protocol.exchange, symbol },
+        labels: { kind: 'trades', exchange: this.exchange, symbol },
       });
     }
     // Before the first frame: trades a previous process stored must be known as seen.
@@ -220,13 +181,11 @@ export class TradeStreamCollector implements DataSourceCollector {
    * the exchange's age limit is replaced on the way (see `rotate`) without ending the run.
    */
   private async stream(storage: DataCollectionStorage, signal: AbortSignal): Promise<void> {
-    const url = this.protocol.url(this.wsUrl, this.symbols);
-    const socket = await openWebSocket(url, { timeoutMs: this.connectTimeoutMs, signal, label: this.id, maxFrameBytes: this.maxFrameBytes });
+    const socket = await this.channel.open(signal);
     if (!socket) return;
-    this.logger.info({ url: maskUrl(url), symbols: this.symbols.unified.length }, 'connected');
 
     const endOfRun = new AbortController();
-    const run = { url, signal: AbortSignal.any([signal, endOfRun.signal]) } as Run;
+    const run = { signal: AbortSignal.any([signal, endOfRun.signal]) } as Run;
     run.current = this.attach(socket, run, false);
     let writeFailed = false;
     const writer = new TradeWriter(
@@ -236,18 +195,18 @@ export class TradeStreamCollector implements DataSourceCollector {
       (err) => {
         // Fatal whichever connection is current: no switching to a replacement after it.
         writeFailed = true;
-        run.current.loop.fail(err);
+        run.current.channel.fail(err);
       },
       storage.collectorState ? this.checkpoints : undefined,
     );
     const gapWrites = new Set<Promise<void>>();
-    this.gapFiller.beginRun(this.gapSink(storage, writer, endOfRun.signal, gapWrites), this.subscriptions.table.unified);
-    const retries = setInterval(() => void this.retryFailedSymbols(run), Math.min(this.symbolRetryMs, RETRY_CHECK_MS));
+    this.gapFiller.beginRun(this.gapSink(storage, writer, endOfRun.signal, gapWrites), this.channel.subscriptions.table.unified);
+    const retries = setInterval(() => void this.retryFailedSymbols(run), this.channel.retryCheckMs);
 
     let failure: unknown;
     for (;;) {
       const connection = run.current;
-      const ended = await connection.loop.done.then(
+      const ended = await connection.channel.done.then(
         () => undefined,
         (err: unknown) => ({ err }),
       );
@@ -275,38 +234,25 @@ export class TradeStreamCollector implements DataSourceCollector {
     if (failure !== undefined) throw failure;
   }
 
-  /** Runs an open socket as a connection of `run`: subscribes, and schedules its rotation. */
+  /** Runs an open socket as a connection of `run` (see Channel.connect), and schedules its rotation. */
   private attach(socket: WebSocket, run: Run, replacement: boolean): Connection {
-    const connection = {
-      acks: new SubscriptionAcks(this.protocol.exchange, 'trades'),
-      trades: new ConnectionTrades(this.protocol.idsIncrease, replacement),
-      closer: new AbortController(),
-    } as Connection;
-    connection.loop = new SocketLoop(socket, {
-      label: this.id,
-      signal: AbortSignal.any([run.signal, connection.closer.signal]),
-      silenceTimeoutMs: this.protocol.keepalive.silenceTimeoutMs,
-      onText: (text) => this.onText(text, connection, run),
-      ...this.dropped,
-      onBytes: this.protocol.onBytes ? (data) => this.onBytes(data, connection, run) : undefined,
-      onPing: () => this.progress.recordHeartbeat(),
-    });
-    const stopSending = this.startSending(connection);
+    const connection = { trades: new ConnectionTrades(this.protocol.idsIncrease, replacement), closer: new AbortController() } as Connection;
+    const signal = AbortSignal.any([run.signal, connection.closer.signal]);
+    connection.channel = this.channel.connect(socket, signal, (frame) => this.onFrame(frame, connection, run));
     const maxAge = this.maxConnectionAgeMs;
     const ageTimer = maxAge !== undefined ? setTimeout(() => this.rotate(run, connection, maxAge), maxAge) : undefined;
-    const stop = (): void => {
-      stopSending();
-      clearTimeout(ageTimer);
-    };
-    connection.loop.done.then(stop, (err: unknown) => {
-      stop();
-      if (run.next !== connection) return;
-      // A replacement that fails changes nothing: the current connection goes on until it closes.
-      run.next = undefined;
-      clearTimeout(run.handoverTimer);
-      run.handoverTimer = undefined;
-      this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'replacement connection failed: keeping the current one');
-    });
+    connection.channel.done.then(
+      () => clearTimeout(ageTimer),
+      (err: unknown) => {
+        clearTimeout(ageTimer);
+        if (run.next !== connection) return;
+        // A replacement that fails changes nothing: the current connection goes on until it closes.
+        run.next = undefined;
+        clearTimeout(run.handoverTimer);
+        run.handoverTimer = undefined;
+        this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'replacement connection failed: keeping the current one');
+      },
+    );
     return connection;
   }
 
@@ -317,7 +263,8 @@ export class TradeStreamCollector implements DataSourceCollector {
   private rotate(run: Run, connection: Connection, ageMs: number): void {
     if (run.current !== connection || run.next || run.connecting || run.signal.aborted) return;
     this.logger.info({ ageMs }, 'connection reached its maximum age: opening a replacement');
-    run.connecting = openWebSocket(run.url, { timeoutMs: this.connectTimeoutMs, signal: run.signal, label: this.id, maxFrameBytes: this.maxFrameBytes })
+    run.connecting = this.channel
+      .open(run.signal)
       .then(
         (socket) => {
           if (!socket) return;
@@ -335,9 +282,9 @@ export class TradeStreamCollector implements DataSourceCollector {
    */
   private maybeHandOver(run: Run): void {
     const next = run.next;
-    if (!next || next.acks.waiting().length > 0) return;
+    if (!next || next.channel.acks.waiting().length > 0) return;
     run.handoverTimer ??= setTimeout(() => this.handOver(run), HANDOVER_WAIT_MS);
-    if (next.trades.caughtUpBy(run.current.trades, this.subscriptions.table.unified)) this.handOver(run);
+    if (next.trades.caughtUpBy(run.current.trades, this.channel.subscriptions.table.unified)) this.handOver(run);
   }
 
   /** Makes the replacement current, closes the old connection normally and passes on the held trades. */
@@ -382,9 +329,9 @@ export class TradeStreamCollector implements DataSourceCollector {
         return fresh;
       },
       gap: (symbol, fromTime, toTime) => {
-        const key = gapsKey(this.protocol.exchange, symbol);
+        const key = gapsKey(this.exchange, symbol);
         const write = storage
-          .declare({ key, fields: GAP_FIELDS, labels: { kind: 'gaps', exchange: this.protocol.exchange, symbol } })
+          .declare({ key, fields: GAP_FIELDS, labels: { kind: 'gaps', exchange: this.exchange, symbol } })
           .then(() => storage.store(key, { from_time: fromTime, to_time: toTime }, fromTime))
           .catch((err: unknown) => this.logger.error({ key, err: err instanceof Error ? err.message : String(err) }, 'cannot store a gap record'))
           .finally(() => pending.delete(write));
@@ -393,99 +340,27 @@ export class TradeStreamCollector implements DataSourceCollector {
     };
   }
 
-  /** Subscribes the symbols not failed, spaced by the exchange's rate limit with their acks checked in time, and sends app-level pings. */
-  private startSending(connection: Connection): () => void {
-    const { minSendIntervalMs, keepalive } = this.protocol;
-    connection.sender = new RequestSender(connection.loop, connection.acks, minSendIntervalMs, this.ackTimeoutMs);
-    this.subscriptions.subscribe(connection.sender, this.subscriptions.table.unified);
-    const { clientPing } = keepalive;
-    const pinger = clientPing ? setInterval(() => connection.loop.send(clientPing.text), clientPing.intervalMs) : undefined;
-    return () => {
-      connection.sender.stop();
-      clearInterval(pinger);
-    };
-  }
-
   /** Subscribes again, on the current connection, the failed symbols due for a retry; fails those delisted meanwhile. */
   private async retryFailedSymbols(run: Run): Promise<void> {
     if (this.progress.failures.size === 0 && this.instrumentsRestUrl === undefined) return;
     const unlisted = await this.unlisted(run.signal);
     if (run.signal.aborted) return;
-    const retry = this.subscriptions.retries(unlisted);
-    if (this.subscriptions.noneLeft) return run.current.loop.fail(this.progress.failures.everyFailed());
-    this.subscriptions.subscribe(run.current.sender, retry);
+    run.current.channel.retryFailedSymbols(unlisted);
   }
 
   /** The collector's symbols the exchange does not list, with why; asked again at most every symbolRetryMs. */
   private unlisted(signal: AbortSignal): Promise<ReadonlyMap<string, string>> {
-    const { protocol, symbols, logger } = this;
-    return unlistedSymbols({ protocol, symbols, restUrl: this.instrumentsRestUrl, restLimits: this.restLimits, logger, signal, maxAgeMs: this.symbolRetryMs });
+    const { exchange, instruments, symbols, logger } = this;
+    return unlistedSymbols({ exchange, instruments, symbols, restUrl: this.instrumentsRestUrl, restLimits: this.restLimits, logger, signal, maxAgeMs: this.channel.symbolRetryMs });
   }
 
-  private onText(text: string, connection: Connection, run: Run): void {
-    let frame: ParsedFrame;
-    try {
-      frame = this.protocol.onMessage(text, this.frameContext());
-    } catch (err) {
-      this.dropped.unparsed(text, err);
-      return;
-    }
-    this.onFrame(frame, connection, run);
-  }
-
-  /** A frame the protocol reads from its bytes (no string decoded); false: it goes to onText. */
-  private onBytes(data: Buffer, connection: Connection, run: Run): boolean {
-    let frame: ParsedFrame | undefined;
-    try {
-      frame = this.protocol.onBytes!(data, this.frameContext());
-    } catch {
-      // onBytes must not throw; if it does, the text path reads (or counts) the frame.
-      return false;
-    }
-    if (frame === undefined) return false;
-    this.onFrame(frame, connection, run);
-    return true;
-  }
-
-  private onFrame(frame: ParsedFrame, connection: Connection, run: Run): void {
-    const { loop, acks } = connection;
+  /** A frame's trades, once the channel has handled its connection part (an ack may complete a replacement's subscriptions). */
+  private onFrame(frame: TradeFrame, connection: Connection, run: Run): void {
     if (frame.trades) {
       const passed = connection.trades.receive(frame.trades);
       if (passed.length > 0) this.gapFiller.accept(passed);
     }
-    if (frame.ack !== undefined) {
-      const acknowledged = acks.acknowledge(frame.ack);
-      if (acknowledged) {
-        this.progress.recordHeartbeat();
-        this.subscriptions.acknowledged(acknowledged);
-      }
-    }
-    if (frame.heartbeat) this.progress.recordHeartbeat();
-    if (frame.reply !== undefined) loop.send(frame.reply);
-    if (frame.error) {
-      // Only the refused symbols fail; a refusal naming none, or every symbol failed, ends the connection.
-      const fatal = this.subscriptions.onRefusal(frame.error, acks, connection.sender);
-      if (fatal) loop.fail(fatal);
-    }
-    if (frame.closing) loop.fail(new Error(`${this.id}: ${frame.closing}`));
     if (run.next && (frame.trades || frame.ack !== undefined)) this.maybeHandOver(run);
-  }
-
-  /**
-   * The context of the frame being read: one object (protocols read it synchronously). `ws` emits
-   * the frames of one TCP read back to back, so one clock reading serves them all; the microtask
-   * that runs once they are emitted makes the next read take a new one.
-   */
-  private frameContext(): FrameContext {
-    const context = (this.context ??= { symbols: this.symbols, receivedAt: 0 });
-    if (!this.clockRead) {
-      // Frames are read against the symbols subscribed now (a failed one is not).
-      context.symbols = this.subscriptions.table;
-      context.receivedAt = Date.now();
-      this.clockRead = true;
-      queueMicrotask(this.forgetClock);
-    }
-    return context;
   }
 
   /** A trade with impossible values: counted, logged (sampled), never stored. */

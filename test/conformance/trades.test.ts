@@ -15,8 +15,9 @@ import type { KrakenTradeEntry } from '../../collectors/exchanges/kraken/simulat
 import type { OkxTradePayload } from '../../collectors/exchanges/okx/simulator.js';
 import { tradesCollectorKind } from '../../collectors/kinds.js';
 import type { ExchangeSimulator, SimulatorControls, SimulatorStartOptions } from '../../collectors/simulator/controls.js';
-import type { KeepaliveRules, TradeProtocol } from '../../collectors/trades/protocol.js';
+import type { TradeProtocol } from '../../collectors/trades/protocol.js';
 import type { Trade } from '../../collectors/trades/trade.js';
+import type { KeepaliveRules } from '../../collectors/ws/channel-protocol.js';
 import { TradeStreamCollector } from '../../collectors/trades/trade-stream.js';
 import { silentLogger } from '../../common/logger.js';
 import { MemoryStorage } from '../../storage/memory.js';
@@ -274,7 +275,7 @@ describe.each(withTrades.map((e) => ({ ...e, row: ROWS[e.name]! })))('$name trad
   it(`keeps a quiet connection alive the way its protocol says (${Object.keys(row.keepalive.counts).join(' and ')} counted), each answer read as a heartbeat`, async () => {
     const sim = await simulator.start({ symbols: [btc], tradesPerSecond: 50, ...row.keepalive.options });
     sim.pause();
-    const collector = collectorFor([btc], { ...protocol, keepalive: quickKeepalive(protocol.keepalive) });
+    const collector = collectorFor([btc], { ...protocol, connection: { ...protocol.connection, keepalive: quickKeepalive(protocol.connection.keepalive) } });
     const abort = new AbortController();
     const running = trackRun(collector.run(new MemoryStorage(), abort.signal));
     try {

@@ -1,4 +1,6 @@
-import { SymbolTable, type FrameContext, type TradeProtocol } from '../../collectors/trades/protocol.js';
+import type { TradeProtocol } from '../../collectors/trades/protocol.js';
+import type { FrameContext } from '../../collectors/ws/channel-protocol.js';
+import { SymbolTable } from '../../collectors/ws/symbol-table.js';
 import type { Trade } from '../../collectors/trades/trade.js';
 
 /** When every test frame "arrived": a fixed time, so expected trades can spell out receivedAt. */
@@ -15,7 +17,7 @@ export interface TradeFrameReaders {
 /** The frame readers of `protocol`, for the recorded-frame tests of its exchange. */
 export function tradeFrameReaders(protocol: TradeProtocol): TradeFrameReaders {
   return {
-    contextFor: (...symbols) => ({ symbols: new SymbolTable(symbols, protocol.toExchangeSymbol), receivedAt: RECEIVED_AT }),
+    contextFor: (...symbols) => ({ symbols: new SymbolTable(symbols, protocol.connection.toExchangeSymbol), receivedAt: RECEIVED_AT }),
     tradesOf: (text, context) => protocol.onMessage(text, context).trades ?? [],
   };
 }

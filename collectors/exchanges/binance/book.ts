@@ -1,8 +1,9 @@
-import type { BookFrame, BookFrameContext, BookProtocol, BookUpdate } from '../../liquidity/book-protocol.js';
-import type { SubscribeRequest, SymbolTable } from '../../trades/protocol.js';
-import { type Json, integer, isObject } from '../../trades/wire.js';
-import { BINANCE_MAX_STREAMS, binanceRequestReply, binanceSubscribeRequests, binanceTrades } from './trades.js';
+import type { BookFrame, BookProtocol, BookUpdate } from '../../liquidity/book-protocol.js';
 import { textLevels } from '../../liquidity/levels.js';
+import type { FrameContext, SubscribeRequest } from '../../ws/channel-protocol.js';
+import type { SymbolTable } from '../../ws/symbol-table.js';
+import { type Json, integer, isObject } from '../../trades/wire.js';
+import { BINANCE_SHUTDOWN, binanceConnection, binanceRequestReply, binanceSubscribeRequests } from './connection.js';
 
 // web-socket-streams.md "Partial Book Depth Streams": <symbol>@depth<levels>@100ms pushes the top
 // 20 levels of each side every 100 ms as a full snapshot; the payload has no symbol, so the
@@ -23,15 +24,9 @@ function parseDepth(symbol: string, data: Json): BookUpdate {
 
 /** Binance spot top-20 partial depth over `/stream` with SUBSCRIBE requests whose acks are checked. */
 export const binanceBook: BookProtocol = {
-  exchange: 'binance',
-  defaultWsUrl: 'wss://stream.binance.com:9443',
-  maxSymbolsPerConnection: BINANCE_MAX_STREAMS,
-  // 5 incoming messages per second including pongs: 4/s leaves room (web-socket-streams.md).
-  minSendIntervalMs: 250,
-  keepalive: { serverPingIntervalMs: 20_000, silenceTimeoutMs: 60_000 },
+  connection: binanceConnection,
 
-  toExchangeSymbol: (symbol) => binanceTrades.toExchangeSymbol(symbol),
-
+  // The combined endpoint: the depth payload names no symbol, its stream name does.
   url(wsUrl: string): string {
     return `${wsUrl.replace(/\/+$/, '')}/stream`;
   },
@@ -45,13 +40,13 @@ export const binanceBook: BookProtocol = {
     return [];
   },
 
-  onMessage(text: string, context: BookFrameContext): BookFrame {
+  onMessage(text: string, context: FrameContext): BookFrame {
     const message: unknown = JSON.parse(text);
     if (!isObject(message)) throw new Error('frame is not a JSON object');
     const reply = binanceRequestReply(message);
     if (reply) return reply;
     if (typeof message.stream !== 'string') throw new Error('frame has no stream');
-    if (message.stream === '!serverShutdown') return { closing: 'binance announced a server shutdown (serverShutdown event)' };
+    if (message.stream === '!serverShutdown') return BINANCE_SHUTDOWN;
     if (!message.stream.endsWith(DEPTH_STREAM_SUFFIX)) return {};
     if (!isObject(message.data)) throw new Error(`${message.stream} frame without a data object`);
     const exchangeSymbol = message.stream.slice(0, -DEPTH_STREAM_SUFFIX.length).toUpperCase();

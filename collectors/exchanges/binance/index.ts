@@ -5,13 +5,14 @@ import { binanceInstruments } from './instruments.js';
 import { binanceKlines } from './klines.js';
 import { binanceRestLimits } from './rest-limits.js';
 import { binanceTradeHistory } from './trade-history.js';
+import { binanceConnection } from './connection.js';
 import { binanceTrades } from './trades.js';
 
 /** Binance (spot): everything the engines need of it; registered in ../index.ts. */
 export const binance = {
   name: 'binance',
-  symbols: { toExchange: (symbol: string) => binanceTrades.toExchangeSymbol(symbol) },
-  endpoints: { wsUrl: binanceTrades.defaultWsUrl, restUrl: binanceKlines.defaultRestUrl },
+  symbols: { toExchange: (symbol: string) => binanceConnection.toExchangeSymbol(symbol) },
+  endpoints: { wsUrl: binanceConnection.defaultWsUrl, restUrl: binanceKlines.defaultRestUrl },
   restLimits: binanceRestLimits,
   // Sizes measured in ../shared/fixtures/exchanges (longest line of each recorded frame file).
   // Largest recorded: depth20 snapshot 1.3 KB (ws_depth20_100ms_FLMUSDT_full20.json), combined-stream

@@ -2,7 +2,7 @@ import type { Kline } from '../../klines/kline.js';
 import { pageSpan, type KlinePageQuery, type KlineProtocol, type ProviderHealth, type RestRequest } from '../../klines/protocol.js';
 import { decimal, integer, isObject } from '../../trades/wire.js';
 import { binanceRestLimits } from './rest-limits.js';
-import { binanceTrades } from './trades.js';
+import { binanceConnection } from './connection.js';
 
 // rest-api.md "Kline/Candlestick data" (binance-spot-api-docs a5e0bc3, 2026-07-21):
 // GET /api/v3/klines, weight 2, symbol, interval, startTime, endTime, limit (default 500, max 1000);
@@ -51,7 +51,7 @@ export const binanceKlines: KlineProtocol = {
   optionalFields: ['quote_volume', 'trades'],
   limits: binanceRestLimits,
 
-  toExchangeSymbol: (symbol) => binanceTrades.toExchangeSymbol(symbol),
+  toExchangeSymbol: (symbol) => binanceConnection.toExchangeSymbol(symbol),
 
   pageRequest(query: KlinePageQuery): RestRequest {
     const interval = INTERVALS[query.interval];

@@ -10,7 +10,8 @@
  * `{"e":"trade","E":<int>,"s":"<SYMBOL>","t":<int>,"p":"<decimal>","q":"<decimal>",
  * ["b":<int>,"a":<int>,]"T":<int>,"m":<bool>,"M":<bool>}` (`b`/`a` until 2021).
  */
-import type { FrameContext, SymbolTable } from '../../trades/protocol.js';
+import type { FrameContext } from '../../ws/channel-protocol.js';
+import type { SymbolTable } from '../../ws/symbol-table.js';
 import { TAKER_BUY, TAKER_SELL, type Trade } from '../../trades/trade.js';
 
 const COMBINED_HEAD = '{"stream":"';

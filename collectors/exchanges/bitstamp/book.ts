@@ -1,9 +1,9 @@
-import type { BookFrame, BookFrameContext, BookProtocol, BookUpdate } from '../../liquidity/book-protocol.js';
-import type { SubscribeRequest, SymbolTable } from '../../trades/protocol.js';
-import { type Json, isObject } from '../../trades/wire.js';
-import { bitstampEnvelope, controlFrame, subscribeRequests } from './envelope.js';
-import { bitstampTrades } from './trades.js';
+import type { BookFrame, BookProtocol, BookUpdate } from '../../liquidity/book-protocol.js';
 import { textLevels } from '../../liquidity/levels.js';
+import { type Json, isObject } from '../../trades/wire.js';
+import type { FrameContext, SubscribeRequest } from '../../ws/channel-protocol.js';
+import type { SymbolTable } from '../../ws/symbol-table.js';
+import { bitstampConnection, bitstampControl, bitstampEnvelope, bitstampSubscribeRequests } from './connection.js';
 
 // `order_book_<pair>`: every frame is the whole top 100 of each side (docs: "List of top 100
 // bids/asks"; ws_order_book_btcusd_100levels_2020_gct.jsonl has 100 a side). Chosen over
@@ -21,7 +21,7 @@ export function bitstampMicros(data: Json): number {
 }
 
 /** One `order_book_` frame: a snapshot ordered by its microtimestamp (one going back in time is refused by the book). */
-function parseBook(message: Json & { channel: string }, context: BookFrameContext): BookUpdate {
+function parseBook(message: Json & { channel: string }, context: FrameContext): BookUpdate {
   const pair = message.channel.slice(CHANNEL_PREFIX.length);
   const symbol = context.symbols.fromExchange(pair);
   if (symbol === undefined) throw new Error(`book for ${pair}, which this connection did not subscribe`);
@@ -39,23 +39,17 @@ function parseBook(message: Json & { channel: string }, context: BookFrameContex
 
 /** Bitstamp WebSocket v2 `order_book_<pair>`: top-100 snapshots, nothing to resync. */
 export const bitstampBook: BookProtocol = {
-  exchange: 'bitstamp',
-  defaultWsUrl: bitstampTrades.defaultWsUrl,
-  maxSymbolsPerConnection: bitstampTrades.maxStreamsPerConnection,
-  minSendIntervalMs: bitstampTrades.minSendIntervalMs,
-  keepalive: bitstampTrades.keepalive,
+  connection: bitstampConnection,
   depth: DEPTH,
-  toExchangeSymbol: (symbol) => bitstampTrades.toExchangeSymbol(symbol),
-  url: (wsUrl, symbols) => bitstampTrades.url(wsUrl, symbols),
   subscribeMessages(symbols: SymbolTable): SubscribeRequest[] {
-    return subscribeRequests(CHANNEL_PREFIX, symbols);
+    return bitstampSubscribeRequests(CHANNEL_PREFIX, symbols);
   },
   // Every frame is a full snapshot: the next one resynchronizes.
   resyncMessages: () => [],
-  onMessage(text: string, context: BookFrameContext): BookFrame {
+  onMessage(text: string, context: FrameContext): BookFrame {
     const message = bitstampEnvelope(text);
     if (message.event === 'data' && message.channel.startsWith(CHANNEL_PREFIX)) return { books: [parseBook(message, context)] };
     // diff_order_book_ and detail_order_book_ frames share event "data" but not this prefix.
-    return controlFrame(message) ?? {};
+    return bitstampControl(message) ?? {};
   },
 };

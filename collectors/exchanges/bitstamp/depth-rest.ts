@@ -1,7 +1,7 @@
 import type { DepthSource } from '../../liquidity/depth-poller.js';
 import { isObject } from '../../trades/wire.js';
 import { bitstampMicros } from './book.js';
-import { bitstampSymbol } from './envelope.js';
+import { bitstampSymbol } from './connection.js';
 import { textLevels } from '../../liquidity/levels.js';
 
 /**

@@ -4,13 +4,14 @@ import { bitstampDepthRest } from './depth-rest.js';
 import { bitstampRestLimits } from './rest-limits.js';
 import { bitstampInstruments } from './instruments.js';
 import { bitstampKlines } from './klines.js';
+import { bitstampConnection } from './connection.js';
 import { bitstampTrades } from './trades.js';
 
 /** Bitstamp (spot): everything the engines need of it; registered in ../index.ts. */
 export const bitstamp = {
   name: 'bitstamp',
-  symbols: { toExchange: (symbol: string) => bitstampTrades.toExchangeSymbol(symbol) },
-  endpoints: { wsUrl: bitstampTrades.defaultWsUrl, restUrl: bitstampInstruments.defaultRestUrl },
+  symbols: { toExchange: (symbol: string) => bitstampConnection.toExchangeSymbol(symbol) },
+  endpoints: { wsUrl: bitstampConnection.defaultWsUrl, restUrl: bitstampInstruments.defaultRestUrl },
   restLimits: bitstampRestLimits,
   // Sizes measured in ../shared/fixtures/exchanges/bitstamp (longest line of each frame file):
   // order_book_btcusd 100 levels a side 5.5 KB (ws_order_book_btcusd_100levels_2020_gct.jsonl),

@@ -1,7 +1,7 @@
 import type { Kline } from '../../klines/kline.js';
 import { pageSpan, type KlinePageQuery, type KlineProtocol, type ProviderHealth, type RestRequest } from '../../klines/protocol.js';
 import { decimal, isObject } from '../../trades/wire.js';
-import { bitstampSymbol } from './envelope.js';
+import { bitstampSymbol } from './connection.js';
 import { bitstampRestLimits } from './rest-limits.js';
 
 // GET /api/v2/ohlc/<pair>/?step=&limit=&start=&end= (seconds): {"data":{"pair":"BTC/USD","ohlc":[{timestamp,

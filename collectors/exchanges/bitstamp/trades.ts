@@ -1,8 +1,9 @@
-import type { FrameContext, ParsedFrame, SubscribeRequest, SymbolTable, TradeProtocol } from '../../trades/protocol.js';
+import type { TradeFrame, TradeProtocol } from '../../trades/protocol.js';
 import { TAKER_BUY, TAKER_SELL, type Trade } from '../../trades/trade.js';
 import { type Json, decimal, integer, isObject } from '../../trades/wire.js';
-import { bitstampEnvelope, bitstampSymbol, controlFrame, subscribeRequests } from './envelope.js';
-import { bitstampInstruments } from './instruments.js';
+import type { FrameContext, SubscribeRequest } from '../../ws/channel-protocol.js';
+import type { SymbolTable } from '../../ws/symbol-table.js';
+import { bitstampConnection, bitstampControl, bitstampEnvelope, bitstampSubscribeRequests } from './connection.js';
 
 const CHANNEL_PREFIX = 'live_trades_';
 // amount_str is a decimal string, except that Bitstamp prints 1e-8 as "1E-8"
@@ -55,36 +56,20 @@ function parseTrade(message: Json & { channel: string }, context: FrameContext):
  * Bybit, rather than filled from a window that may not reach back to it.
  */
 export const bitstampTrades: TradeProtocol = {
-  exchange: 'bitstamp',
-  defaultWsUrl: 'wss://ws.bitstamp.net',
-  // Bitstamp documents no limit on channels per connection; the recorded session carries 20.
-  // 100 keeps one connection's subscribe burst short.
-  maxStreamsPerConnection: 100,
-  // No documented message rate for subscribes either: 20 a second subscribes 100 pairs in 5 s.
-  minSendIntervalMs: 50,
+  connection: bitstampConnection,
   // Ids are one counter across all pairs (ethusd 216000477, 216000484, 216000485, 216000500, ... in
   // ws_live_trades_ethusd_2022-01-05.jsonl): they increase per pair in every recording, but skip.
   idsIncrease: true,
-  // docs: "you should do so by websocket heartbeat" ({"event":"bts:heartbeat"}); the reply is
-  // undocumented, so a quiet pair whose server does not answer is reopened after 60 s of silence.
-  // No maxConnectionAgeMs: the 90-day limit is beyond a timer's range, and Bitstamp announces its
-  // own closes with bts:request_reconnect.
-  keepalive: { clientPing: { intervalMs: 20_000, text: '{"event":"bts:heartbeat"}' }, silenceTimeoutMs: 60_000 },
-  instruments: bitstampInstruments,
-  toExchangeSymbol: bitstampSymbol,
-  url(wsUrl: string): string {
-    return wsUrl;
-  },
   subscribeMessages(symbols: SymbolTable): SubscribeRequest[] {
-    return subscribeRequests(CHANNEL_PREFIX, symbols);
+    return bitstampSubscribeRequests(CHANNEL_PREFIX, symbols);
   },
-  onMessage(text: string, context: FrameContext): ParsedFrame {
+  onMessage(text: string, context: FrameContext): TradeFrame {
     const message = bitstampEnvelope(text);
     if (message.event === 'trade') {
       if (!message.channel.startsWith(CHANNEL_PREFIX)) throw new Error(`trade event on channel ${JSON.stringify(message.channel)}`);
       return { trades: [parseTrade(message, context)] };
     }
     // Book channels (event "data") and other events are of no interest here.
-    return controlFrame(message) ?? {};
+    return bitstampControl(message) ?? {};
   },
 };

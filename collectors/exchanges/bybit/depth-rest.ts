@@ -1,6 +1,6 @@
 import type { DepthSource } from '../../liquidity/depth-poller.js';
 import { isObject } from '../../trades/wire.js';
-import { bybitTrades } from './trades.js';
+import { bybitConnection } from './connection.js';
 import { textLevels } from '../../liquidity/levels.js';
 
 // v5 market/orderbook: spot limit 1–200.
@@ -10,7 +10,7 @@ const LIMIT = 200;
 export const bybitDepthRest: DepthSource = {
   exchange: 'bybit',
   defaultRestUrl: 'https://api.bybit.com',
-  toRestSymbol: (symbol) => bybitTrades.toExchangeSymbol(symbol),
+  toRestSymbol: (symbol) => bybitConnection.toExchangeSymbol(symbol),
 
   request(restSymbol: string) {
     return { path: '/v5/market/orderbook', params: { category: 'spot', symbol: restSymbol, limit: LIMIT } };

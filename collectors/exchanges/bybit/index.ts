@@ -4,13 +4,14 @@ import { bybitDepthRest } from './depth-rest.js';
 import { bybitInstruments } from './instruments.js';
 import { bybitKlines } from './klines.js';
 import { bybitRestLimits } from './rest-limits.js';
+import { bybitConnection } from './connection.js';
 import { bybitTrades } from './trades.js';
 
 /** Bybit (spot): everything the engines need of it; registered in ../index.ts. */
 export const bybit = {
   name: 'bybit',
-  symbols: { toExchange: (symbol: string) => bybitTrades.toExchangeSymbol(symbol) },
-  endpoints: { wsUrl: bybitTrades.defaultWsUrl, restUrl: bybitKlines.defaultRestUrl },
+  symbols: { toExchange: (symbol: string) => bybitConnection.toExchangeSymbol(symbol) },
+  endpoints: { wsUrl: bybitConnection.defaultWsUrl, restUrl: bybitKlines.defaultRestUrl },
   restLimits: bybitRestLimits,
   // Sizes measured in ../shared/fixtures/exchanges (longest line of each recorded frame file).
   // orderbook.50 spot snapshot 2.5 KB (ws_orderbook50_spot_BTCUSDT_snapshot_delta_2024-11-08.jsonl),

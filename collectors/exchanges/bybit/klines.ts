@@ -2,7 +2,7 @@ import type { Kline } from '../../klines/kline.js';
 import { pageSpan, type KlinePageQuery, type KlineProtocol, type ProviderHealth, type RestRequest } from '../../klines/protocol.js';
 import { decimal, isObject } from '../../trades/wire.js';
 import { bybitRestLimits } from './rest-limits.js';
-import { bybitTrades } from './trades.js';
+import { bybitConnection } from './connection.js';
 
 // bybit-exchange/docs docs/v5/market/kline.mdx (072c197, 2026-07-24): GET /v5/market/kline,
 // category (spot), symbol, interval, start, end (ms), limit [1, 1000] default 200; the list is
@@ -66,7 +66,7 @@ export const bybitKlines: KlineProtocol = {
   optionalFields: ['quote_volume'],
   limits: bybitRestLimits,
 
-  toExchangeSymbol: (symbol) => bybitTrades.toExchangeSymbol(symbol),
+  toExchangeSymbol: (symbol) => bybitConnection.toExchangeSymbol(symbol),
 
   pageRequest(query: KlinePageQuery): RestRequest {
     const interval = INTERVALS[query.interval];

@@ -1,16 +1,11 @@
-import type { FrameContext, ParsedFrame, SubscribeRequest, SymbolTable, TradeProtocol } from '../../trades/protocol.js';
+import type { TradeFrame, TradeProtocol } from '../../trades/protocol.js';
 import { TAKER_BUY, TAKER_SELL, type Trade } from '../../trades/trade.js';
-import { type Json, decimal, integer, isObject, splitSymbol } from '../../trades/wire.js';
-import { bybitInstruments } from './instruments.js';
+import { integer, decimal, isObject } from '../../trades/wire.js';
+import type { FrameContext, SubscribeRequest } from '../../ws/channel-protocol.js';
+import type { SymbolTable } from '../../ws/symbol-table.js';
+import { bybitConnection, bybitOpReply, bybitSubscribeRequests } from './connection.js';
 
-// Limits from bybit-exchange/docs v5/ws/connect ("Public channel - Args limits"): spot takes at most
-// 10 args per subscribe request (more is refused whole: "args size >10"), and the args of one public
-// connection may not exceed 21,000 characters. 200 topics of at most ~35 characters stay well inside
-// that, in 20 requests.
-const MAX_STREAMS = 200;
-const ARGS_PER_REQUEST = 10;
 const TOPIC_PREFIX = 'publicTrade.';
-
 
 /** One entry of a `publicTrade` push as a normalized Trade. */
 function parseTrade(data: unknown, context: FrameContext): Trade {
@@ -34,66 +29,18 @@ function parseTrade(data: unknown, context: FrameContext): Trade {
   };
 }
 
-/** A reply to one of our `op` requests: subscribe ack or refusal, or a pong. */
-function parseOpReply(message: Json): ParsedFrame {
-  const reqId = typeof message.req_id === 'string' && message.req_id !== '' ? message.req_id : undefined;
-  const reason = typeof message.ret_msg === 'string' ? message.ret_msg : JSON.stringify(message);
-  switch (message.op) {
-    case 'subscribe':
-      // docs subscribe_ack_public_spot: {"success":true,"ret_msg":"subscribe","conn_id":...,"req_id":"10001","op":"subscribe"};
-      // refusals carry success:false and the reason in ret_msg ("Invalid symbol :[publicTrade.XXX]").
-      if (message.success === false) return { error: { ack: reqId, reason } };
-      // Without our req_id (we always send one) an ack cannot be matched to a request.
-      return reqId !== undefined ? { ack: reqId } : {};
-    case 'ping':
-      // docs pong_public_spot: {"success":true,"ret_msg":"pong","conn_id":...,"op":"ping"}.
-      return { heartbeat: true };
-    case 'pong':
-      // ws_private_pong_example.jsonl: {"op":"pong","args":["1753340040127"],"conn_id":...} (private and linear streams).
-      return { heartbeat: true };
-    default:
-      return {};
-  }
-}
-
 /** Bybit v5 spot `publicTrade.<SYMBOL>` topics on `/v5/public/spot`, one ack per request (by req_id). */
 export const bybitTrades: TradeProtocol = {
-  exchange: 'bybit',
-  defaultWsUrl: 'wss://stream.bybit.com',
-  maxStreamsPerConnection: MAX_STREAMS,
-  // Bybit documents no per-message limit on public streams; 10 requests a second subscribes 200
-  // symbols in 2 s without bursting.
-  minSendIntervalMs: 100,
+  connection: bybitConnection,
   // Spot ids are numbers without a documented order and other categories use UUIDs: dedup keeps a
   // bounded set of recent ids instead of a last id.
   idsIncrease: false,
-  // docs v5/ws/connect: "we recommend that you send the ping heartbeat packet every 20 seconds";
-  // the server answers each one, so 30 s without any frame means the link is gone.
-  keepalive: { clientPing: { intervalMs: 20_000, text: '{"op":"ping"}' }, silenceTimeoutMs: 30_000 },
-  instruments: bybitInstruments,
 
-  toExchangeSymbol(symbol: string): string {
-    const [base, quote] = splitSymbol('bybit', symbol);
-    return base + quote;
+  subscribeMessages(symbols: SymbolTable, firstRequest?: number): SubscribeRequest[] {
+    return bybitSubscribeRequests(symbols, TOPIC_PREFIX, 'trades', firstRequest);
   },
 
-  url(wsUrl: string): string {
-    return `${wsUrl.replace(/\/+$/, '')}/v5/public/spot`;
-  },
-
-  subscribeMessages(symbols: SymbolTable, firstRequest = 1): SubscribeRequest[] {
-    const requests: SubscribeRequest[] = [];
-    for (let start = 0; start < symbols.unified.length; start += ARGS_PER_REQUEST) {
-      const chunk = symbols.unified.slice(start, start + ARGS_PER_REQUEST);
-      // req_id is echoed in the ack (docs subscribe_ack_public_spot): the only way to tell requests apart.
-      const reqId = `trades${firstRequest + requests.length}`;
-      const args = chunk.map((symbol) => TOPIC_PREFIX + symbols.toExchange(symbol));
-      requests.push({ text: JSON.stringify({ req_id: reqId, op: 'subscribe', args }), acks: [{ key: reqId, symbols: chunk }] });
-    }
-    return requests;
-  },
-
-  onMessage(text: string, context: FrameContext): ParsedFrame {
+  onMessage(text: string, context: FrameContext): TradeFrame {
     const message: unknown = JSON.parse(text);
     if (!isObject(message)) throw new Error('frame is not a JSON object');
     if (typeof message.topic === 'string') {
@@ -102,7 +49,7 @@ export const bybitTrades: TradeProtocol = {
       if (!Array.isArray(message.data)) throw new Error(`${message.topic} frame without a data array`);
       return { trades: message.data.map((entry) => parseTrade(entry, context)) };
     }
-    if (typeof message.op === 'string') return parseOpReply(message);
+    if (typeof message.op === 'string') return bybitOpReply(message);
     throw new Error('frame has neither a topic nor an op');
   },
 };

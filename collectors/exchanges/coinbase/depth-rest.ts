@@ -1,13 +1,13 @@
 import type { DepthSource } from '../../liquidity/depth-poller.js';
 import { isObject } from '../../trades/wire.js';
-import { coinbaseTrades } from './trades.js';
+import { coinbaseConnection } from './connection.js';
 import { textLevels } from '../../liquidity/levels.js';
 
 /** Coinbase Exchange `GET /products/<id>/book?level=2` (the top 50 aggregated levels per side). */
 export const coinbaseDepthRest: DepthSource = {
   exchange: 'coinbase',
   defaultRestUrl: 'https://api.exchange.coinbase.com',
-  toRestSymbol: (symbol) => coinbaseTrades.toExchangeSymbol(symbol),
+  toRestSymbol: (symbol) => coinbaseConnection.toExchangeSymbol(symbol),
 
   request(restSymbol: string) {
     return { path: `/products/${encodeURIComponent(restSymbol)}/book`, params: { level: 2 } };

@@ -5,13 +5,14 @@ import { coinbaseInstruments } from './instruments.js';
 import { coinbaseKlines } from './klines.js';
 import { coinbaseRestLimits } from './rest-limits.js';
 import { coinbaseTradeHistory } from './trade-history.js';
+import { coinbaseConnection } from './connection.js';
 import { coinbaseTrades } from './trades.js';
 
 /** Coinbase: everything the engines need of it; registered in ../index.ts. */
 export const coinbase = {
   name: 'coinbase',
-  symbols: { toExchange: (symbol: string) => coinbaseTrades.toExchangeSymbol(symbol) },
-  endpoints: { wsUrl: coinbaseTrades.defaultWsUrl, restUrl: coinbaseKlines.defaultRestUrl },
+  symbols: { toExchange: (symbol: string) => coinbaseConnection.toExchangeSymbol(symbol) },
+  endpoints: { wsUrl: coinbaseConnection.defaultWsUrl, restUrl: coinbaseKlines.defaultRestUrl },
   restLimits: coinbaseRestLimits,
   // Sizes measured in ../shared/fixtures/exchanges (longest line of each recorded frame file).
   // level2_batch starts with the WHOLE book: SKL-USD's is 40 KB for 2,155 levels (~19 B a level,

@@ -5,13 +5,14 @@ import { gateioInstruments } from './instruments.js';
 import { gateioKlines } from './klines.js';
 import { gateioRestLimits } from './rest-limits.js';
 import { gateioTradeHistory } from './trade-history.js';
+import { gateioConnection } from './connection.js';
 import { gateioTrades } from './trades.js';
 
 /** Gate.io (spot, API v4): everything the engines need of it; registered in ../index.ts. */
 export const gateio = {
   name: 'gateio',
-  symbols: { toExchange: (symbol: string) => gateioTrades.toExchangeSymbol(symbol) },
-  endpoints: { wsUrl: gateioTrades.defaultWsUrl, restUrl: gateioKlines.defaultRestUrl },
+  symbols: { toExchange: (symbol: string) => gateioConnection.toExchangeSymbol(symbol) },
+  endpoints: { wsUrl: gateioConnection.defaultWsUrl, restUrl: gateioKlines.defaultRestUrl },
   restLimits: gateioRestLimits,
   // Sizes measured in ../shared/fixtures/exchanges: spot.order_book 20 levels a side 1.0 KB
   // (ws_order_book_BTC_USDT_20levels_2022-09-08_cmp.json, the channel read); the diff channel, not

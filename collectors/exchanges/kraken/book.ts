@@ -1,16 +1,15 @@
 import { crc32 } from 'node:zlib';
-import type { BookFrame, BookFrameContext, BookProtocol, BookUpdate } from '../../liquidity/book-protocol.js';
+import type { BookFrame, BookProtocol, BookUpdate } from '../../liquidity/book-protocol.js';
 import type { BookLevel, LevelText, OrderBook } from '../../liquidity/order-book.js';
-import type { SubscribeRequest, SymbolTable } from '../../trades/protocol.js';
-import { integer, isObject } from '../../trades/wire.js';
-import { krakenMethodReply, krakenTimeMs, krakenTrades } from './trades.js';
+import { integer, isObject, isoTimeMs } from '../../trades/wire.js';
+import type { FrameContext, SubscribeRequest } from '../../ws/channel-protocol.js';
+import type { SymbolTable } from '../../ws/symbol-table.js';
+import { krakenConnection, krakenMethodReply, krakenOtherChannel, krakenSubscribeRequests } from './connection.js';
 
 // spot-websocket-v2/book: depth 10, 25, 100, 500 or 1000. 100 levels reach further from the mid
 // than 10 or 25 on liquid pairs, for the 100 bps band; the checksum covers the top 10 whatever the depth.
 export const KRAKEN_BOOK_DEPTH = 100;
 const CHECKSUM_LEVELS = 10;
-const SYMBOLS_PER_REQUEST = 50;
-const PING = JSON.stringify({ method: 'ping', req_id: 0 });
 // A JSON number as Kraken prints it: plain decimal, full precision (no exponent). The sign is
 // read so a negative size is refused as a value (validation.ts), not as an unreadable frame.
 const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/;
@@ -39,7 +38,7 @@ function levelTexts(text: string, side: 'bids' | 'asks'): LevelText[][] {
 }
 
 /** One `data` entry of a book frame, with its levels' literal texts. */
-function parseEntry(entry: unknown, type: 'snapshot' | 'delta', bids: LevelText[] | undefined, asks: LevelText[] | undefined, context: BookFrameContext): BookUpdate {
+function parseEntry(entry: unknown, type: 'snapshot' | 'delta', bids: LevelText[] | undefined, asks: LevelText[] | undefined, context: FrameContext): BookUpdate {
   if (!isObject(entry)) throw new Error('book entry is not an object');
   if (typeof entry.symbol !== 'string') throw new Error('book entry without a symbol');
   const symbol = context.symbols.fromExchange(entry.symbol);
@@ -52,7 +51,7 @@ function parseEntry(entry: unknown, type: 'snapshot' | 'delta', bids: LevelText[
     type,
     bids,
     asks,
-    time: entry.timestamp === undefined ? undefined : krakenTimeMs(entry.timestamp),
+    time: entry.timestamp === undefined ? undefined : isoTimeMs(entry.timestamp, 'timestamp'),
     checksum: integer(entry.checksum, 'checksum'),
   };
 }
@@ -81,24 +80,12 @@ function bookRequest(method: 'subscribe' | 'unsubscribe', names: readonly string
 
 /** Kraken spot WebSocket v2 `book` channel, each update's CRC32 checksum verified. */
 export const krakenBook: BookProtocol = {
-  exchange: 'kraken',
-  defaultWsUrl: 'wss://ws.kraken.com',
-  maxSymbolsPerConnection: 200,
-  minSendIntervalMs: 250,
-  keepalive: { clientPing: { intervalMs: 20_000, text: PING }, silenceTimeoutMs: 10_000 },
+  connection: krakenConnection,
   // "after each update, the book should be truncated to your subscribed depth" (guides/spot-ws-book-v2).
   depth: KRAKEN_BOOK_DEPTH,
-  toExchangeSymbol: (symbol) => krakenTrades.toExchangeSymbol(symbol),
-  url: (wsUrl, symbols) => krakenTrades.url(wsUrl, symbols),
 
-  subscribeMessages(symbols: SymbolTable, firstRequest = 1): SubscribeRequest[] {
-    const requests: SubscribeRequest[] = [];
-    for (let start = 0; start < symbols.unified.length; start += SYMBOLS_PER_REQUEST) {
-      const chunk = symbols.unified.slice(start, start + SYMBOLS_PER_REQUEST);
-      const names = chunk.map((symbol) => symbols.toExchange(symbol));
-      requests.push({ text: bookRequest('subscribe', names, firstRequest + requests.length), acks: chunk.map((symbol, i) => ({ key: names[i]!, symbols: [symbol] })) });
-    }
-    return requests;
+  subscribeMessages(symbols: SymbolTable, firstRequest?: number): SubscribeRequest[] {
+    return krakenSubscribeRequests(symbols, (names, reqId) => bookRequest('subscribe', names, reqId), firstRequest);
   },
 
   // Resubscribing is the only way to get a new snapshot; subscribing twice is refused ("Already subscribed").
@@ -107,27 +94,17 @@ export const krakenBook: BookProtocol = {
     return [bookRequest('unsubscribe', [name], 0), bookRequest('subscribe', [name], 0)];
   },
 
-  onMessage(text: string, context: BookFrameContext): BookFrame {
+  onMessage(text: string, context: FrameContext): BookFrame {
     const message: unknown = JSON.parse(text);
     if (!isObject(message)) throw new Error('frame is not a JSON object');
     if (typeof message.method === 'string') return krakenMethodReply(message, 'book');
-    switch (message.channel) {
-      case 'book': {
-        if (!Array.isArray(message.data)) throw new Error('book frame without a data array');
-        if (message.type !== 'snapshot' && message.type !== 'update') throw new Error(`book frame of unknown type ${JSON.stringify(message.type)}`);
-        const type = message.type === 'snapshot' ? 'snapshot' : 'delta';
-        const bids = levelTexts(text, 'bids');
-        const asks = levelTexts(text, 'asks');
-        return { books: message.data.map((entry, i) => parseEntry(entry, type, bids[i], asks[i], context)) };
-      }
-      case 'heartbeat':
-      case 'status':
-        return { heartbeat: true };
-      case undefined:
-        throw new Error('frame has neither a method nor a channel');
-      default:
-        return {};
-    }
+    if (message.channel !== 'book') return krakenOtherChannel(message);
+    if (!Array.isArray(message.data)) throw new Error('book frame without a data array');
+    if (message.type !== 'snapshot' && message.type !== 'update') throw new Error(`book frame of unknown type ${JSON.stringify(message.type)}`);
+    const type = message.type === 'snapshot' ? 'snapshot' : 'delta';
+    const bids = levelTexts(text, 'bids');
+    const asks = levelTexts(text, 'asks');
+    return { books: message.data.map((entry, i) => parseEntry(entry, type, bids[i], asks[i], context)) };
   },
 
   checksum: krakenBookChecksum,

@@ -3,7 +3,7 @@ import type { KlinePageQuery, KlineProtocol, ProviderHealth } from '../../klines
 import { decimal, isObject } from '../../trades/wire.js';
 import { krakenRestLimits } from './rest-limits.js';
 import { krakenRestPair } from './trade-history.js';
-import { krakenTrades } from './trades.js';
+import { krakenConnection } from './connection.js';
 
 // Kraken spot REST "Get OHLC Data" (docs.kraken.com api-reference/market-data/get-ohlc-data;
 // rest_OHLC_XBTUSDT_1m_2025-11.json): GET /0/public/OHLC?pair=&interval=<minutes>&since=<s>.
@@ -66,7 +66,7 @@ export const krakenKlines: KlineProtocol = {
 
   toExchangeSymbol(symbol: string): string {
     // The trade hooks' checks (BASE-QUOTE, BTC not XBT), then REST's altname: BTC-USD → XBTUSD.
-    return krakenRestPair(krakenTrades.toExchangeSymbol(symbol));
+    return krakenRestPair(krakenConnection.toExchangeSymbol(symbol));
   },
 
   pageRequest(query: KlinePageQuery) {

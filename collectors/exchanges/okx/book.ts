@@ -1,12 +1,12 @@
 import { crc32 } from 'node:zlib';
-import type { BookFrame, BookFrameContext, BookProtocol, BookUpdate } from '../../liquidity/book-protocol.js';
-import type { BookLevel, OrderBook } from '../../liquidity/order-book.js';
-import type { SubscribeRequest, SymbolTable } from '../../trades/protocol.js';
-import { type Json, isObject } from '../../trades/wire.js';
-import { okxTrades } from './trades.js';
+import type { BookFrame, BookProtocol, BookUpdate } from '../../liquidity/book-protocol.js';
 import { textLevels } from '../../liquidity/levels.js';
+import type { BookLevel, OrderBook } from '../../liquidity/order-book.js';
+import { type Json, isObject } from '../../trades/wire.js';
+import type { FrameContext, SubscribeRequest } from '../../ws/channel-protocol.js';
+import type { SymbolTable } from '../../ws/symbol-table.js';
+import { OKX_PONG, okxConnection, okxEvent, okxRequest, okxSubscribeRequests } from './connection.js';
 
-const ARGS_PER_REQUEST = 100;
 const CHECKSUM_LEVELS = 25;
 const MILLIS = /^\d{1,15}$/;
 
@@ -38,7 +38,7 @@ function optionalInteger(value: unknown, field: string): number | undefined {
 }
 
 /** One entry of a books push. */
-function parseEntry(entry: unknown, instId: string, type: BookUpdate['type'], context: BookFrameContext): BookUpdate {
+function parseEntry(entry: unknown, instId: string, type: BookUpdate['type'], context: FrameContext): BookUpdate {
   if (!isObject(entry)) throw new Error('books entry is not an object');
   const symbol = context.symbols.fromExchange(instId);
   if (symbol === undefined) throw new Error(`book for ${instId}, which this connection did not subscribe`);
@@ -57,54 +57,28 @@ function parseEntry(entry: unknown, instId: string, type: BookUpdate['type'], co
   };
 }
 
-/** An `{"event": ...}` frame: delegated to the trades hooks, which read OKX's acks and errors the same way. */
-function parseEvent(text: string, context: BookFrameContext): BookFrame {
-  const { ack, error, closing } = okxTrades.onMessage(text, context);
-  return { ack, error, closing };
-}
-
-/** The subscribe or unsubscribe request for some instruments on `channel`. */
-function request(op: 'subscribe' | 'unsubscribe', channel: OkxBookChannel, instIds: readonly string[], id: string): string {
-  return JSON.stringify({ id, op, args: instIds.map((instId) => ({ channel, instId })) });
-}
-
 /** OKX v5 public order-book hooks for one of its book channels on `/ws/v5/public`. */
 export function okxBookProtocol(channel: OkxBookChannel): BookProtocol {
   return {
-    exchange: 'okx',
-    defaultWsUrl: okxTrades.defaultWsUrl,
-    maxSymbolsPerConnection: okxTrades.maxStreamsPerConnection,
-    minSendIntervalMs: okxTrades.minSendIntervalMs,
-    keepalive: okxTrades.keepalive,
+    connection: okxConnection,
     depth: channel === 'books5' ? 5 : 400,
-    toExchangeSymbol: (symbol) => okxTrades.toExchangeSymbol(symbol),
-    url: (wsUrl, symbols) => okxTrades.url(wsUrl, symbols),
 
-    subscribeMessages(symbols: SymbolTable, firstRequest = 1): SubscribeRequest[] {
-      const requests: SubscribeRequest[] = [];
-      for (let start = 0; start < symbols.unified.length; start += ARGS_PER_REQUEST) {
-        const chunk = symbols.unified.slice(start, start + ARGS_PER_REQUEST);
-        const instIds = chunk.map((symbol) => symbols.toExchange(symbol));
-        requests.push({
-          text: request('subscribe', channel, instIds, `books${firstRequest + requests.length}`),
-          acks: chunk.map((symbol, i) => ({ key: `${channel}:${instIds[i]!}`, symbols: [symbol] })),
-        });
-      }
-      return requests;
+    subscribeMessages(symbols: SymbolTable, firstRequest?: number): SubscribeRequest[] {
+      return okxSubscribeRequests(symbols, channel, 'books', firstRequest);
     },
 
     // books5 pushes full snapshots; `books` sends a new snapshot only on a new subscription.
     resyncMessages(symbol: string, symbols: SymbolTable): string[] {
       if (channel === 'books5') return [];
       const instId = symbols.toExchange(symbol);
-      return [request('unsubscribe', channel, [instId], 'resync'), request('subscribe', channel, [instId], 'resync')];
+      return [okxRequest('unsubscribe', channel, [instId], 'resync'), okxRequest('subscribe', channel, [instId], 'resync')];
     },
 
-    onMessage(text: string, context: BookFrameContext): BookFrame {
-      if (text === 'pong') return { heartbeat: true };
+    onMessage(text: string, context: FrameContext): BookFrame {
+      if (text === 'pong') return OKX_PONG;
       const message: unknown = JSON.parse(text);
       if (!isObject(message)) throw new Error('frame is not a JSON object');
-      if (typeof message.event === 'string') return parseEvent(text, context);
+      if (typeof message.event === 'string') return okxEvent(message);
       const arg: Json = isObject(message.arg) ? message.arg : {};
       if (typeof arg.channel !== 'string') throw new Error('frame has neither an event nor an arg.channel');
       if (arg.channel !== channel) return {};

@@ -1,6 +1,6 @@
 import type { DepthSource } from '../../liquidity/depth-poller.js';
 import { isObject } from '../../trades/wire.js';
-import { okxTrades } from './trades.js';
+import { okxConnection } from './connection.js';
 import { textLevels } from '../../liquidity/levels.js';
 
 // rest market/books: sz up to 400 levels per side; 40 requests per 2 s per IP.
@@ -10,7 +10,7 @@ const LEVELS = 400;
 export const okxDepthRest: DepthSource = {
   exchange: 'okx',
   defaultRestUrl: 'https://www.okx.com',
-  toRestSymbol: (symbol) => okxTrades.toExchangeSymbol(symbol),
+  toRestSymbol: (symbol) => okxConnection.toExchangeSymbol(symbol),
 
   request(restSymbol: string) {
     return { path: '/api/v5/market/books', params: { instId: restSymbol, sz: LEVELS } };

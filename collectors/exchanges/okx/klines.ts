@@ -2,7 +2,7 @@ import type { Kline } from '../../klines/kline.js';
 import { pageSpan, type KlinePageQuery, type KlineProtocol, type ProviderHealth, type RestRequest } from '../../klines/protocol.js';
 import { decimal, isObject } from '../../trades/wire.js';
 import { okxRestLimits } from './rest-limits.js';
-import { okxTrades } from './trades.js';
+import { okxConnection } from './connection.js';
 
 // OKX v5 docs "GET / Candlesticks" and "GET / Candlesticks history" (crawled 2026-07):
 // - /api/v5/market/candles "can retrieve the latest 1,440 data entries", limit ≤ 300, 40 req / 2 s;
@@ -80,7 +80,7 @@ export const okxKlines: KlineProtocol = {
   optionalFields: ['quote_volume'],
   limits: okxRestLimits,
 
-  toExchangeSymbol: (symbol) => okxTrades.toExchangeSymbol(symbol),
+  toExchangeSymbol: (symbol) => okxConnection.toExchangeSymbol(symbol),
 
   pageRequest(query: KlinePageQuery): RestRequest {
     const bar = BARS[query.interval];

@@ -1,9 +1,9 @@
 import { formatDuration } from '../../common/duration.js';
 import { capabilityOf, type ExchangeDirectory } from '../exchange.js';
 import type { CollectorContext, CollectorKind, DataRequirement, DataSourceCollector } from '../types.js';
-import { klineGapsKey, klinesKey } from './kline.js';
-import { KlinePoller } from './kline-poller.js';
-import { intervalMs } from './open-times.js';
+import { klineGapsKey, klinesKey } from '../klines/kline.js';
+import { KlinePoller } from '../klines/kline-poller.js';
+import { intervalMs } from '../klines/open-times.js';
 
 /** `klines:<interval>`: candles polled over each exchange's REST API, one poller per series. */
 export function createKlinesCollectorKind(exchanges: ExchangeDirectory): CollectorKind {

@@ -1,6 +1,7 @@
 import type { Logger } from '../../common/logger.js';
 import type { SymbolFailures } from '../symbol-failures.js';
-import { SymbolTable, type SubscribeRequest } from './protocol.js';
+import type { SubscribeRequest } from './channel-protocol.js';
+import { SymbolTable } from './symbol-table.js';
 import type { RequestSender } from './request-sender.js';
 import type { RefusalTriage, SubscriptionAcks } from './subscription-acks.js';
 

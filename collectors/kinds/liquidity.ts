@@ -1,11 +1,12 @@
+import { groupBy, minDefined } from '../../common/collections.js';
 import { formatDuration } from '../../common/duration.js';
 import { capabilityOf, type ExchangeDirectory } from '../exchange.js';
+import { BookStreamCollector } from '../liquidity/book-stream.js';
+import { DEFAULT_LIQUIDITY_INTERVAL_MS, parseLiquidityArg, type LiquidityMode } from '../liquidity/collect-arg.js';
+import { DepthPollCollector } from '../liquidity/depth-poller.js';
+import { liquidityKey } from '../liquidity/depth.js';
 import type { CollectorContext, CollectorKind, DataRequirement, DataSourceCollector } from '../types.js';
-import { BookStreamCollector } from './book-stream.js';
-import { DEFAULT_LIQUIDITY_INTERVAL_MS, parseLiquidityArg, type LiquidityMode } from './collect-arg.js';
-import { DepthPollCollector } from './depth-poller.js';
-import { liquidityKey } from './depth.js';
-import { groupBy, minDefined } from '../../common/collections.js';
+import { symbolsPerConnection } from '../ws/channel-protocol.js';
 
 /** One pair to collect and how, after merging every requirement naming it. */
 interface PairPlan extends LiquidityMode {
@@ -63,7 +64,7 @@ export function createLiquidityCollectorKind(exchanges: ExchangeDirectory): Coll
     keysFor(exchange: string, symbol: string, arg: string | undefined): string[] {
       const mode = parseLiquidityArg(arg);
       // Validates the exchange and the symbol's spelling at config time, not at connect.
-      if (mode.source === 'ws') capabilityOf(exchanges.get(exchange), 'book').toExchangeSymbol(symbol);
+      if (mode.source === 'ws') capabilityOf(exchanges.get(exchange), 'book').connection.toExchangeSymbol(symbol);
       else capabilityOf(exchanges.get(exchange), 'depthRest').toRestSymbol(symbol);
       return [liquidityKey(exchange, symbol)];
     },
@@ -76,7 +77,7 @@ export function createLiquidityCollectorKind(exchanges: ExchangeDirectory): Coll
         const endpoints = context.exchanges[exchange] ?? {};
         const of = exchanges.get(exchange);
         const book = source === 'ws' ? capabilityOf(of, 'book') : undefined;
-        const perCollector = Math.min(book ? book.maxSymbolsPerConnection : group.length, context.maxSymbolsPerCollector ?? Infinity);
+        const perCollector = Math.min(book ? symbolsPerConnection(book) : group.length, context.maxSymbolsPerCollector ?? Infinity);
         for (let start = 0; start < group.length; start += perCollector) {
           const chunk = group.slice(start, start + perCollector);
           const common = {

@@ -1,4 +1,4 @@
-import type { SubscribeRequest } from './protocol.js';
+import type { SubscribeRequest } from './channel-protocol.js';
 
 /** What a refusal means for the symbols of a connection (see SubscriptionAcks.triage). */
 export interface RefusalTriage {

@@ -1,8 +1,8 @@
 import { capabilityOf, type ExchangeDirectory } from '../exchange.js';
-import { createTradesCollectorKind } from '../trades/kind.js';
+import { createTradesCollectorKind } from './trades.js';
 import type { CollectorContext, CollectorKind, DataRequirement, DataSourceCollector } from '../types.js';
-import { parseTimeframes, type Timeframe } from './candle-builder.js';
-import { CandleCollector, candlesKey } from './candle-collector.js';
+import { parseTimeframes, type Timeframe } from '../candles/candle-builder.js';
+import { CandleCollector, candlesKey } from '../candles/candle-collector.js';
 
 /** Every timeframe the requirements ask of each symbol, shortest first (two feeds may ask different sets). */
 function timeframesBySymbol(requirements: readonly DataRequirement[]): Map<string, Timeframe[]> {

@@ -1,9 +1,10 @@
-import { capabilityOf, type ExchangeDirectory } from '../exchange.js';
-import type { CollectorContext, CollectorKind, DataRequirement, DataSourceCollector } from '../types.js';
-import { gapsKey } from './gap-records.js';
-import { tradesKey } from './trade.js';
-import { TradeStreamCollector } from './trade-stream.js';
 import { groupBy } from '../../common/collections.js';
+import { capabilityOf, type ExchangeDirectory } from '../exchange.js';
+import { gapsKey } from '../trades/gap-records.js';
+import { TradeStreamCollector } from '../trades/trade-stream.js';
+import { tradesKey } from '../trades/trade.js';
+import type { CollectorContext, CollectorKind, DataRequirement, DataSourceCollector } from '../types.js';
+import { symbolsPerConnection } from '../ws/channel-protocol.js';
 
 /** The smallest staleAfterMs among requirements, or undefined when none sets one. */
 function minStaleAfter(requirements: readonly DataRequirement[]): number | undefined {
@@ -27,7 +28,7 @@ export function createTradesCollectorKind(exchanges: ExchangeDirectory): Collect
     keysFor(exchange: string, symbol: string, arg: string | undefined): string[] {
       if (arg !== undefined) throw new Error(`trades takes no argument, got trades:${arg} (write just "trades")`);
       // Validates the exchange and the symbol's spelling now, at config time, not at connect.
-      capabilityOf(exchanges.get(exchange), 'trades').toExchangeSymbol(symbol);
+      capabilityOf(exchanges.get(exchange), 'trades').connection.toExchangeSymbol(symbol);
       return [tradesKey(exchange, symbol)];
     },
 
@@ -39,10 +40,10 @@ export function createTradesCollectorKind(exchanges: ExchangeDirectory): Collect
     create(requirements: readonly DataRequirement[], context: CollectorContext): DataSourceCollector[] {
       const collectors: DataSourceCollector[] = [];
       for (const [exchange, ofExchange] of groupBy(requirements, (r) => r.exchange)) {
-        const { restLimits, maxFrameBytes } = exchanges.get(exchange);
+        const { restLimits, maxFrameBytes, capabilities } = exchanges.get(exchange);
         const protocol = capabilityOf(exchanges.get(exchange), 'trades');
         const bySymbol = [...groupBy(ofExchange, (r) => r.symbol)];
-        const perConnection = Math.min(protocol.maxStreamsPerConnection, context.maxSymbolsPerCollector ?? Infinity);
+        const perConnection = Math.min(symbolsPerConnection(protocol), context.maxSymbolsPerCollector ?? Infinity);
         for (let start = 0; start < bySymbol.length; start += perConnection) {
           const group = bySymbol.slice(start, start + perConnection);
           const index = start / perConnection + 1;
@@ -51,6 +52,8 @@ export function createTradesCollectorKind(exchanges: ExchangeDirectory): Collect
             new TradeStreamCollector({
               id,
               protocol,
+              history: capabilities.tradeHistory,
+              instruments: capabilities.instruments,
               symbols: group.map(([symbol]) => symbol),
               wsUrl: context.exchanges[exchange]?.wsUrl,
               restUrl: context.exchanges[exchange]?.restUrl,

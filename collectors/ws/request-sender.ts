@@ -1,5 +1,5 @@
-import type { SocketLoop } from '../ws/socket.js';
-import type { SubscribeRequest } from './protocol.js';
+import type { SocketLoop } from './socket.js';
+import type { SubscribeRequest } from './channel-protocol.js';
 import type { SubscriptionAcks } from './subscription-acks.js';
 
 /**
