@@ -64,7 +64,8 @@ function exchangeSymbol(symbol: string): string {
 
 /** A generated fill as Bitstamp frames it: prices with 2 decimals, amounts with 8, the float beside each string. */
 function tradePayload(fill: SimulatedTrade, pairIndex: number, pairs: number): BitstampTradePayload {
-  const priceStr = Number(fill.price).toFixed(2);
+  // A planted price beyond a double (dropped-input tests) goes out as its digits, as Bitstamp's string field would carry them.
+  const priceStr = Number.isFinite(Number(fill.price)) ? Number(fill.price).toFixed(2) : fill.price;
   // Sub-millisecond digits vary, as in the 2019 recordings (2022's are whole milliseconds).
   const micros = fill.time * 1000 + ((fill.id * 337) % 1000);
   const orderId = ORDER_ID_BASE + fill.id * 2 * pairs + pairIndex;
