@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
+import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator/index.js';
 import { KlineHistory } from '../collectors/klines/kline-history.js';
 import { binanceKlines } from '../collectors/exchanges/binance/klines.js';
 import { PoliteRestClient } from '../collectors/rest/rest-client.js';

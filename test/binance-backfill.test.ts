@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startBinanceSimulator, type BinanceSimulatorOptions } from '../collectors/exchanges/binance/simulator.js';
+import { startBinanceSimulator, type BinanceSimulatorOptions } from '../collectors/exchanges/binance/simulator/index.js';
 import { binanceTradeHistory } from '../collectors/exchanges/binance/trade-history.js';
 import { silentLogger } from '../common/logger.js';
 import { tradesCollectorKind } from '../collectors/kinds.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { binanceKlines } from '../collectors/exchanges/binance/klines.js';
-import { startBinanceSimulator, type BinanceSimulatorOptions } from '../collectors/exchanges/binance/simulator.js';
+import { startBinanceSimulator, type BinanceSimulatorOptions } from '../collectors/exchanges/binance/simulator/index.js';
 import { alignDown } from '../collectors/klines/open-times.js';
 import type { KlinePageQuery } from '../collectors/klines/protocol.js';
 import { docsExample, fixture, NO_FIXTURES } from './support/fixtures.js';

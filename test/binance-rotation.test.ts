@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { startBinanceSimulator, type BinanceTradePayload } from '../collectors/exchanges/binance/simulator.js';
+import { startBinanceSimulator, type BinanceTradePayload } from '../collectors/exchanges/binance/simulator/index.js';
 import { binanceTrades } from '../collectors/exchanges/binance/trades.js';
 import { ConnectionTrades } from '../collectors/trades/connection-rotation.js';
 import type { Trade } from '../collectors/trades/trade.js';

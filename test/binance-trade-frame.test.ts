@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
+import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator/index.js';
 import { readTradeBytes, readTradeFrame } from '../collectors/exchanges/binance/trade-frame.js';
 import { binanceTrades, parseFrame } from '../collectors/exchanges/binance/trades.js';
 import type { FrameContext } from '../collectors/ws/channel-protocol.js';

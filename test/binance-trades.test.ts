@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { binanceTrades } from '../collectors/exchanges/binance/trades.js';
-import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
+import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator/index.js';
 import { compareTradeIds, TradeDeduplicator } from '../collectors/trades/dedup.js';
 import { tradesCollectorKind } from '../collectors/kinds.js';
 import { SymbolTable } from '../collectors/ws/symbol-table.js';

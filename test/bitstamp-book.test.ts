@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bitstampBook } from '../collectors/exchanges/bitstamp/book.js';
 import { bitstampDepthRest } from '../collectors/exchanges/bitstamp/depth-rest.js';
-import { startBitstampSimulator } from '../collectors/exchanges/bitstamp/simulator.js';
+import { startBitstampSimulator } from '../collectors/exchanges/bitstamp/simulator/index.js';
 import { SyncedBook } from '../collectors/liquidity/book-sync.js';
 import { SymbolTable } from '../collectors/ws/symbol-table.js';
 import { fixture, fixtureLines, NO_FIXTURES } from './support/fixtures.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bitstampKlines } from '../collectors/exchanges/bitstamp/klines.js';
-import { startBitstampSimulator, type BitstampSimulatorOptions } from '../collectors/exchanges/bitstamp/simulator.js';
+import { startBitstampSimulator, type BitstampSimulatorOptions } from '../collectors/exchanges/bitstamp/simulator/index.js';
 import type { KlinePageQuery } from '../collectors/klines/protocol.js';
 import { fixture, NO_FIXTURES } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startBitstampSimulator } from '../collectors/exchanges/bitstamp/simulator.js';
+import { startBitstampSimulator } from '../collectors/exchanges/bitstamp/simulator/index.js';
 import { fixtureLines, lazyFixture, NO_FIXTURES } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';
 

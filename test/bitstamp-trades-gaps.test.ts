@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { startBitstampSimulator, type BitstampSimulatorOptions } from '../collectors/exchanges/bitstamp/simulator.js';
+import { startBitstampSimulator, type BitstampSimulatorOptions } from '../collectors/exchanges/bitstamp/simulator/index.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { collectorFor, expectStoredEventually, generatedSinceFirstStored, runRestarting, untilStored } from './support/backfill.js';
 import { useSimulator } from './support/simulator-harness.js';

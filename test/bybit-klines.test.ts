@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bybitKlines } from '../collectors/exchanges/bybit/klines.js';
-import { startBybitSimulator, type BybitSimulatorOptions } from '../collectors/exchanges/bybit/simulator.js';
+import { startBybitSimulator, type BybitSimulatorOptions } from '../collectors/exchanges/bybit/simulator/index.js';
 import { alignDown } from '../collectors/klines/open-times.js';
 import type { KlinePageQuery } from '../collectors/klines/protocol.js';
 import { docsExample, fixture, NO_FIXTURES } from './support/fixtures.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bybitRestLimits } from '../collectors/exchanges/bybit/rest-limits.js';
-import { startBybitSimulator } from '../collectors/exchanges/bybit/simulator.js';
+import { startBybitSimulator } from '../collectors/exchanges/bybit/simulator/index.js';
 import { PoliteRestClient, RestError } from '../collectors/rest/rest-client.js';
 import { silentLogger } from '../common/logger.js';
 import { useSimulator } from './support/simulator-harness.js';

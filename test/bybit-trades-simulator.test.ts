@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { startBybitSimulator } from '../collectors/exchanges/bybit/simulator.js';
+import { startBybitSimulator } from '../collectors/exchanges/bybit/simulator/index.js';
 import { docsExample, fixture, fixtureLines, lazyFixture, NO_FIXTURES } from './support/fixtures.js';
 import type { ProbeClient } from './support/probe-client.js';
 import { useSimulator } from './support/simulator-harness.js';

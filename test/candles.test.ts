@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { bucketStart, CandleBuilder, parseTimeframes, timeframeName, type Candle, type CandleUpdate, type Timeframe } from '../collectors/candles/candle-builder.js';
 import { CandleCollector, candlesKey } from '../collectors/candles/candle-collector.js';
-import { startBinanceSimulator, type BinanceTradePayload } from '../collectors/exchanges/binance/simulator.js';
+import { startBinanceSimulator, type BinanceTradePayload } from '../collectors/exchanges/binance/simulator/index.js';
 import { TradeTap } from '../collectors/trades/trade-tap.js';
 import type { Trade } from '../collectors/trades/trade.js';
 import type { DataSourceCollector } from '../collectors/types.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
+import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator/index.js';
 import { builtInExchanges } from '../collectors/exchanges/index.js';
 import { describeFault, parseFaults, scheduleFaults } from '../src/cli/faults.js';
 import { collector, REPO, startCollectorDaemon, type RunningDaemon } from './support/cli.js';

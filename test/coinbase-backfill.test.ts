@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startCoinbaseSimulator, type CoinbaseSimulatorOptions } from '../collectors/exchanges/coinbase/simulator.js';
+import { startCoinbaseSimulator, type CoinbaseSimulatorOptions } from '../collectors/exchanges/coinbase/simulator/index.js';
 import { coinbaseTradeHistory } from '../collectors/exchanges/coinbase/trade-history.js';
 import { fixture, NO_FIXTURES } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';

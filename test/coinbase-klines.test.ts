@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { coinbaseKlines } from '../collectors/exchanges/coinbase/klines.js';
-import { startCoinbaseSimulator, type CoinbaseSimulatorOptions } from '../collectors/exchanges/coinbase/simulator.js';
+import { startCoinbaseSimulator, type CoinbaseSimulatorOptions } from '../collectors/exchanges/coinbase/simulator/index.js';
 import type { Kline } from '../collectors/klines/kline.js';
 import type { KlinePageQuery } from '../collectors/klines/protocol.js';
 import { PoliteRestClient } from '../collectors/rest/rest-client.js';

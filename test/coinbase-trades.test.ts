@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startCoinbaseSimulator, type CoinbaseMatchPayload } from '../collectors/exchanges/coinbase/simulator.js';
+import { startCoinbaseSimulator, type CoinbaseMatchPayload } from '../collectors/exchanges/coinbase/simulator/index.js';
 import { coinbaseTimeMs, coinbaseTrades, parseCoinbaseMatch } from '../collectors/exchanges/coinbase/trades.js';
 import { tradesCollectorKind } from '../collectors/kinds.js';
 import { SubscriptionAcks } from '../collectors/ws/subscription-acks.js';

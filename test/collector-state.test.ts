@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { binanceTrades } from '../collectors/exchanges/binance/trades.js';
-import { startBinanceSimulator, type BinanceSimulator, type BinanceTradePayload } from '../collectors/exchanges/binance/simulator.js';
+import { startBinanceSimulator, type BinanceSimulator, type BinanceTradePayload } from '../collectors/exchanges/binance/simulator/index.js';
 import { TradeDeduplicator } from '../collectors/trades/dedup.js';
 import { TradeCheckpoints } from '../collectors/trades/trade-checkpoints.js';
 import type { Trade } from '../collectors/trades/trade.js';

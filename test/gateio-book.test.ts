@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { gateioBook } from '../collectors/exchanges/gateio/book.js';
 import { gateioDepthRest } from '../collectors/exchanges/gateio/depth-rest.js';
-import { startGateioSimulator } from '../collectors/exchanges/gateio/simulator.js';
+import { startGateioSimulator } from '../collectors/exchanges/gateio/simulator/index.js';
 import { SyncedBook } from '../collectors/liquidity/book-sync.js';
 import { SymbolTable } from '../collectors/ws/symbol-table.js';
 import { fixture, fixtureLines, fixturePath, NO_FIXTURES } from './support/fixtures.js';

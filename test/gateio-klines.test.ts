@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gateioKlines } from '../collectors/exchanges/gateio/klines.js';
-import { startGateioSimulator, type GateioSimulatorOptions } from '../collectors/exchanges/gateio/simulator.js';
+import { startGateioSimulator, type GateioSimulatorOptions } from '../collectors/exchanges/gateio/simulator/index.js';
 import type { KlinePageQuery } from '../collectors/klines/protocol.js';
 import { docsExample, fixture, NO_FIXTURES } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { startGateioSimulator } from '../collectors/exchanges/gateio/simulator.js';
+import { startGateioSimulator } from '../collectors/exchanges/gateio/simulator/index.js';
 import { gateioTrades } from '../collectors/exchanges/gateio/trades.js';
 import { tradesCollectorKind } from '../collectors/kinds.js';
 import { SymbolTable } from '../collectors/ws/symbol-table.js';

@@ -1,9 +1,9 @@
 import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { parseBinanceExchangeInfo } from '../collectors/exchanges/binance/instruments.js';
-import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
+import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator/index.js';
 import { parseBybitInstruments } from '../collectors/exchanges/bybit/instruments.js';
-import { startBybitSimulator } from '../collectors/exchanges/bybit/simulator.js';
+import { startBybitSimulator } from '../collectors/exchanges/bybit/simulator/index.js';
 import { parseCoinbaseProducts } from '../collectors/exchanges/coinbase/instruments.js';
 import { parseKrakenAssetPairs } from '../collectors/exchanges/kraken/instruments.js';
 import { parseOkxInstruments } from '../collectors/exchanges/okx/instruments.js';

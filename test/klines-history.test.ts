@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
+import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator/index.js';
 import { alignDown } from '../collectors/klines/open-times.js';
 import { capabilityOf } from '../collectors/exchange.js';
 import { binance } from '../collectors/exchanges/binance/index.js';

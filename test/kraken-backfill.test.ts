@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startKrakenSimulator, type KrakenSimulatorOptions } from '../collectors/exchanges/kraken/simulator.js';
+import { startKrakenSimulator, type KrakenSimulatorOptions } from '../collectors/exchanges/kraken/simulator/index.js';
 import { krakenRestPair, krakenTradeHistory } from '../collectors/exchanges/kraken/trade-history.js';
 import { fixture, NO_FIXTURES } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';

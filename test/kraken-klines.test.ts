@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { krakenKlines } from '../collectors/exchanges/kraken/klines.js';
 import { krakenRestLimits } from '../collectors/exchanges/kraken/rest-limits.js';
-import { startKrakenSimulator, type KrakenSimulatorOptions } from '../collectors/exchanges/kraken/simulator.js';
+import { startKrakenSimulator, type KrakenSimulatorOptions } from '../collectors/exchanges/kraken/simulator/index.js';
 import type { Kline } from '../collectors/klines/kline.js';
 import type { KlinePageQuery } from '../collectors/klines/protocol.js';
 import { PoliteRestClient } from '../collectors/rest/rest-client.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { startKrakenSimulator } from '../collectors/exchanges/kraken/simulator.js';
+import { startKrakenSimulator } from '../collectors/exchanges/kraken/simulator/index.js';
 import { fixture, fixtureLines, lazyFixture, NO_FIXTURES } from './support/fixtures.js';
 import type { ProbeClient } from './support/probe-client.js';
 import { useSimulator } from './support/simulator-harness.js';

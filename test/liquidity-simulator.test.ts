@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
-import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
-import { startCoinbaseSimulator } from '../collectors/exchanges/coinbase/simulator.js';
-import { startKrakenSimulator } from '../collectors/exchanges/kraken/simulator.js';
+import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator/index.js';
+import { startCoinbaseSimulator } from '../collectors/exchanges/coinbase/simulator/index.js';
+import { startKrakenSimulator } from '../collectors/exchanges/kraken/simulator/index.js';
 import { okxBookProtocol } from '../collectors/exchanges/okx/book.js';
-import { startOkxSimulator } from '../collectors/exchanges/okx/simulator.js';
+import { startOkxSimulator } from '../collectors/exchanges/okx/simulator/index.js';
 import { BookStreamCollector } from '../collectors/liquidity/book-stream.js';
 import { DepthPollCollector } from '../collectors/liquidity/depth-poller.js';
 import { MemoryStorage } from '../storage/memory.js';

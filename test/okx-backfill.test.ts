@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startOkxSimulator, type OkxSimulatorOptions } from '../collectors/exchanges/okx/simulator.js';
+import { startOkxSimulator, type OkxSimulatorOptions } from '../collectors/exchanges/okx/simulator/index.js';
 import { okxTradeHistory } from '../collectors/exchanges/okx/trade-history.js';
 import { fixture, NO_FIXTURES } from './support/fixtures.js';
 import { useSimulator } from './support/simulator-harness.js';

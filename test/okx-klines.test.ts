@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { okxKlines } from '../collectors/exchanges/okx/klines.js';
-import { startOkxSimulator, type OkxSimulatorOptions } from '../collectors/exchanges/okx/simulator.js';
+import { startOkxSimulator, type OkxSimulatorOptions } from '../collectors/exchanges/okx/simulator/index.js';
 import { KlineHistory } from '../collectors/klines/kline-history.js';
 import { alignDown, pages } from '../collectors/klines/open-times.js';
 import type { KlinePageQuery } from '../collectors/klines/protocol.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { startOkxSimulator } from '../collectors/exchanges/okx/simulator.js';
-import { answerRequest } from '../collectors/exchanges/okx/simulator-requests.js';
+import { startOkxSimulator } from '../collectors/exchanges/okx/simulator/index.js';
+import { answerRequest } from '../collectors/exchanges/okx/simulator/requests.js';
 import { docsExample, fixture, fixtureLines, lazyFixture, NO_FIXTURES } from './support/fixtures.js';
 import type { ProbeClient } from './support/probe-client.js';
 import { useSimulator } from './support/simulator-harness.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { okxTrades } from '../collectors/exchanges/okx/trades.js';
-import { startOkxSimulator } from '../collectors/exchanges/okx/simulator.js';
+import { startOkxSimulator } from '../collectors/exchanges/okx/simulator/index.js';
 import { compareTradeIds } from '../collectors/trades/dedup.js';
 import { tradesCollectorKind } from '../collectors/kinds.js';
 import type { TradeProtocol } from '../collectors/trades/protocol.js';

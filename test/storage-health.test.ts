@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startBinanceSimulator, type BinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
+import { startBinanceSimulator, type BinanceSimulator } from '../collectors/exchanges/binance/simulator/index.js';
 import type { HealthReport } from '../src/health.js';
 import { SqliteStorage } from '../storage/sqlite.js';
 import { collector, expectEverySentTradeStored, REPO, startCollectorDaemon, type RunningDaemon } from './support/cli.js';

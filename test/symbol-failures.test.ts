@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { binance } from '../collectors/exchanges/binance/index.js';
-import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator.js';
+import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator/index.js';
 import { binanceTrades } from '../collectors/exchanges/binance/trades.js';
 import type { ExchangeSimulator, SimulatorControls, SimulatorStartOptions } from '../collectors/simulator/controls.js';
 import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { binance } from '../collectors/exchanges/binance/index.js';
-import { startBinanceSimulator, type BinanceTradePayload } from '../collectors/exchanges/binance/simulator.js';
+import { startBinanceSimulator, type BinanceTradePayload } from '../collectors/exchanges/binance/simulator/index.js';
 import { binanceTrades } from '../collectors/exchanges/binance/trades.js';
-import { startBybitSimulator, type BybitTradePayload } from '../collectors/exchanges/bybit/simulator.js';
+import { startBybitSimulator, type BybitTradePayload } from '../collectors/exchanges/bybit/simulator/index.js';
 import { bybitTrades } from '../collectors/exchanges/bybit/trades.js';
 import { gapsKey } from '../collectors/trades/gap-records.js';
 import { TradeStreamCollector } from '../collectors/trades/trade-stream.js';

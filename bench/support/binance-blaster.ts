@@ -1,7 +1,7 @@
 /**
  * A bench-only loopback Binance spot stream that sends a pre-generated trade tape as fast as
  * the socket drains (or at a fixed rate), for the ingest benchmark. The project's simulator
- * (collectors/exchanges/binance/simulator.ts) generates trades on a timer, far below the 100k+
+ * (collectors/exchanges/binance/simulator/) generates trades on a timer, far below the 100k+
  * trades/s a throughput benchmark needs; this one speaks the same protocol with the same frames:
  *
  * - paths `/ws`, `/ws/<anything>` (raw payloads; ccxt connects to `/ws/<stream index>`) and
@@ -25,7 +25,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { answerRequest, streamSymbol, type ConnectionState } from '../../collectors/exchanges/binance/simulator-requests.js';
+import { answerRequest, streamSymbol, type ConnectionState } from '../../collectors/exchanges/binance/simulator/requests.js';
 import { TAPE_SYMBOL, wallNow, type TradeTape } from './trade-tape.js';
 
 const TRADE_STREAM = `${TAPE_SYMBOL.toLowerCase()}@trade`;

@@ -6,13 +6,13 @@
  * through its trades protocol. Exchange-specific behaviour stays in test/<exchange>-trades.test.ts.
  */
 import { describe, expect, it, vi } from 'vitest';
-import type { BinanceTradePayload } from '../../collectors/exchanges/binance/simulator.js';
-import type { BitstampTradePayload } from '../../collectors/exchanges/bitstamp/simulator.js';
-import type { BybitTradePayload } from '../../collectors/exchanges/bybit/simulator.js';
-import type { CoinbaseMatchPayload } from '../../collectors/exchanges/coinbase/simulator.js';
-import type { GateTradePayload } from '../../collectors/exchanges/gateio/simulator.js';
-import type { KrakenTradeEntry } from '../../collectors/exchanges/kraken/simulator.js';
-import type { OkxTradePayload } from '../../collectors/exchanges/okx/simulator.js';
+import type { BinanceTradePayload } from '../../collectors/exchanges/binance/simulator/index.js';
+import type { BitstampTradePayload } from '../../collectors/exchanges/bitstamp/simulator/index.js';
+import type { BybitTradePayload } from '../../collectors/exchanges/bybit/simulator/index.js';
+import type { CoinbaseMatchPayload } from '../../collectors/exchanges/coinbase/simulator/index.js';
+import type { GateTradePayload } from '../../collectors/exchanges/gateio/simulator/index.js';
+import type { KrakenTradeEntry } from '../../collectors/exchanges/kraken/simulator/index.js';
+import type { OkxTradePayload } from '../../collectors/exchanges/okx/simulator/index.js';
 import { tradesCollectorKind } from '../../collectors/kinds.js';
 import type { ExchangeSimulator, SimulatorControls, SimulatorStartOptions } from '../../collectors/simulator/controls.js';
 import type { TradeProtocol } from '../../collectors/trades/protocol.js';

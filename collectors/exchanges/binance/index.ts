@@ -28,5 +28,5 @@ export const binance = {
     status: binanceKlines.health,
   },
   // Loaded on first use: the daemon never runs a simulator.
-  simulator: async (options) => (await import('./simulator.js')).startBinanceSimulator(options),
+  simulator: async (options) => (await import('./simulator/index.js')).startBinanceSimulator(options),
 } as const satisfies Exchange;

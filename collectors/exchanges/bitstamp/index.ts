@@ -27,5 +27,5 @@ export const bitstamp = {
     status: bitstampKlines.health,
   },
   // Loaded on first use: the daemon never runs a simulator.
-  simulator: async (options) => (await import('./simulator.js')).startBitstampSimulator(options),
+  simulator: async (options) => (await import('./simulator/index.js')).startBitstampSimulator(options),
 } as const satisfies Exchange;

@@ -27,5 +27,5 @@ export const bybit = {
     status: bybitKlines.health,
   },
   // Loaded on first use: the daemon never runs a simulator.
-  simulator: async (options) => (await import('./simulator.js')).startBybitSimulator(options),
+  simulator: async (options) => (await import('./simulator/index.js')).startBybitSimulator(options),
 } as const satisfies Exchange;

@@ -30,5 +30,5 @@ export const coinbase = {
     status: coinbaseKlines.health,
   },
   // Loaded on first use: the daemon never runs a simulator.
-  simulator: async (options) => (await import('./simulator.js')).startCoinbaseSimulator(options),
+  simulator: async (options) => (await import('./simulator/index.js')).startCoinbaseSimulator(options),
 } as const satisfies Exchange;

@@ -29,5 +29,5 @@ export const gateio = {
     depthRest: gateioDepthRest,
   },
   // Loaded on first use: the daemon never runs a simulator.
-  simulator: async (options) => (await import('./simulator.js')).startGateioSimulator(options),
+  simulator: async (options) => (await import('./simulator/index.js')).startGateioSimulator(options),
 } as const satisfies Exchange;

@@ -28,5 +28,5 @@ export const kraken = {
     status: krakenKlines.health,
   },
   // Loaded on first use: the daemon never runs a simulator.
-  simulator: async (options) => (await import('./simulator.js')).startKrakenSimulator(options),
+  simulator: async (options) => (await import('./simulator/index.js')).startKrakenSimulator(options),
 } as const satisfies Exchange;

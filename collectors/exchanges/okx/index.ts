@@ -28,5 +28,5 @@ export const okx = {
     status: okxKlines.health,
   },
   // Loaded on first use: the daemon never runs a simulator.
-  simulator: async (options) => (await import('./simulator.js')).startOkxSimulator(options),
+  simulator: async (options) => (await import('./simulator/index.js')).startOkxSimulator(options),
 } as const satisfies Exchange;
