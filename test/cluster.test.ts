@@ -171,4 +171,34 @@ describe('a cluster of daemons', () => {
     },
     240_000,
   );
+
+  it.skipIf(!timeSeries)('static shards: two daemons with shard 1/2 and 2/2 run disjoint units that together are all of them', async () => {
+    const storageRedis = timeSeries!.url ?? (await RedisServer.start({ module: timeSeries!.module })).url;
+    const symbols = SYMBOLS.slice(0, 40);
+    const sim = (await builtInExchanges.get('binance').simulator!({ symbols, tradesPerSecond: 2 })) as Simulator;
+    bed.sims.push(sim);
+    const feeds = symbols.map((s) => `  - { name: ${s}, exchange: binance, symbol: ${s}, collect: [trades] }`).join('\n');
+    const shard = async (index: number) => {
+      const file = join(bed.dir, `shard-${index}.yaml`);
+      writeFileSync(
+        file,
+        `storage: { kind: redis-timeseries, url: "${storageRedis}" }\nhttp: { listen: 127.0.0.1:0 }\ncluster: { shard: ${index}/2, unitSymbols: 5 }\n` +
+          `exchanges:\n  binance: { wsUrl: "${sim.wsUrl}", restUrl: "${sim.restUrl}" }\nfeeds:\n${feeds}\n`,
+      );
+      const daemon = await startCollectorDaemon(['--config', file]);
+      bed.daemons.push(daemon);
+      return daemon;
+    };
+    const daemons = [await shard(1), await shard(2)];
+    await until('8 units running', async () => (await runningUnits(daemons)).size === 8, 15_000);
+    const [one, two] = await Promise.all(daemons.map(status));
+    const mine = (s: ServiceStatus) => s.cluster!.units.filter((u) => u.owner === s.cluster!.node).map((u) => u.unit);
+    expect(one!.cluster).toMatchObject({ mode: 'static', shard: '1/2' });
+    expect([...mine(one!), ...mine(two!)].sort()).toEqual(one!.cluster!.units.map((u) => u.unit).sort());
+    expect(mine(one!).length).toBeGreaterThan(0);
+    expect(mine(two!).length).toBeGreaterThan(0);
+    // What shard 2 runs is standby on shard 1.
+    for (const unit of mine(two!)) expect(one!.collectors.find((c) => c.id === unit)?.state).toBe('standby');
+    await Promise.all(daemons.map(async (d) => (d.child.kill('SIGINT'), expect(await d.exited).toBe(0))));
+  }, 60_000);
 });
