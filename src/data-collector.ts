@@ -155,6 +155,8 @@ export class DataCollector {
   private readonly watchdogIntervalMs: number;
   private readonly abandonAfterMs: number;
   private readonly stateSaveIntervalMs: number;
+  /** Collectors start only when told (see DataCollectorOptions.managed). */
+  private readonly managed: boolean;
   /** State saves in flight; shutdown waits for them before closing the storage. */
   private readonly stateSaves = new Set<Promise<void>>();
   private stateSaveFailing = false;
@@ -192,8 +194,6 @@ export class DataCollector {
     this.stateSaveIntervalMs = options.stateSaveIntervalMs ?? STATE_SAVE_INTERVAL_MS;
     this.managed = options.managed ?? false;
   }
-
-  private readonly managed: boolean;
 
   /** The collectors it supervises, started or not. */
   get collectors(): DataSourceCollector[] {
