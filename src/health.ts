@@ -53,6 +53,10 @@ export function evaluateHealth(status: ServiceStatus, policy: HealthPolicy = DEF
       `(since ${storage.failingSince}): ${storage.lastError ?? 'unknown error'}`;
     (since(storage.failingSince) >= policy.storageFailingForMs ? unhealthy : degradedReasons).push(what);
   }
+  const differentConfig = status.cluster?.differentConfig ?? [];
+  if (differentConfig.length > 0) {
+    degradedReasons.push(`cluster members ${differentConfig.join(', ')} run a config that makes other units: no unit is taken over until all run the same`);
+  }
   if (storage.buffered > policy.maxBacklog) degradedReasons.push(`storage backlog of ${storage.buffered} samples is above ${policy.maxBacklog}`);
 
   for (const c of collectors) {

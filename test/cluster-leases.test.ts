@@ -13,6 +13,7 @@ import { LeaseStore } from '../src/cluster/lease-store.js';
 import { workUnits } from '../src/cluster/units.js';
 import { formatClusterStatus } from '../src/cli/format.js';
 import { DataCollector } from '../src/data-collector.js';
+import { evaluateHealth } from '../src/health.js';
 import { startStatusServer } from '../src/status-server.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { connectRedis, type RedisConnection } from '../storage/redis-timeseries/index.js';
@@ -117,10 +118,10 @@ describe('leases in Redis', () => {
     expect(await store.renew([first!], 5_000)).toEqual(['u']);
     expect((await store.holders(['u', 'v'])).get('u')).toMatchObject({ node: 'b', token: second!.token });
 
-    await store.heartbeat('a', 300);
-    expect((await store.heartbeat('b', 5_000)).sort()).toEqual(['a', 'b']);
+    await store.heartbeat('a', 300, 'plan-1');
+    expect(await store.heartbeat('b', 5_000, 'plan-1')).toEqual(new Map([['a', 'plan-1'], ['b', 'plan-1']]));
     await sleep(400);
-    expect(await store.heartbeat('b', 5_000)).toEqual(['b']);
+    expect(await store.heartbeat('b', 5_000, 'plan-2')).toEqual(new Map([['b', 'plan-2']]));
 
     // Redis restarted without its data: b's renewal puts its lease back, a new lease gets a bigger token.
     await store.acquire('w', 'a', 5_000);
@@ -136,13 +137,13 @@ describe('leases in Redis', () => {
 
 describe('coordinators sharing units', () => {
   /** A daemon's orchestrator and coordinator over `units` scripted collectors, each storing a sample every 20 ms. */
-  async function daemon(url: string, node: string, units: number) {
+  async function daemon(url: string, node: string, units: number, { start = true } = {}) {
     const collectors = Array.from({ length: units }, (_, i) => new ScriptedCollector(`unit-${i + 1}`, [{ samples: 1e9, everyMs: 20, then: 'run-until-abort' }]));
     const storage = new MemoryStorage();
     const collector = new DataCollector(collectors, storage, { managed: true, logger: silentLogger });
     collector.start();
     const coordinator = new LeaseCoordinator({ node, leaseTtlMs: 1_500, leases: await leaseStore(url), units: workUnits(collectors), collector, storage, logger: silentLogger });
-    await coordinator.start();
+    if (start) await coordinator.start();
     const running = () => collector.status().collectors.filter((c) => c.state === 'running').map((c) => c.id);
     return { collector, coordinator, running };
   }
@@ -199,6 +200,25 @@ describe('coordinators sharing units', () => {
     } finally {
       clearInterval(watch);
     }
+  }, 30_000);
+
+  it('members whose configs make other units take and hand over nothing until they agree; /health says why', async () => {
+    const redis = await RedisServer.start();
+    // A rolling config change: b's config has one more unit, so unit ids would cover other series.
+    const [a, b] = await Promise.all([daemon(redis.url, 'a', 6, { start: false }), daemon(redis.url, 'b', 7, { start: false })]);
+    await Promise.all([a.coordinator.start(), b.coordinator.start()]);
+    await sleep(1_500); // three renewal intervals
+    expect([a.running().length, b.running().length]).toEqual([0, 0]);
+    expect(a.coordinator.status().differentConfig).toEqual(['b']);
+    const report = evaluateHealth({ ...a.collector.status(), cluster: a.coordinator.status() });
+    expect(report.status).toBe('degraded');
+    expect(report.reasons).toContainEqual(expect.stringMatching(/^cluster members b run a config that makes other units/));
+    expect(formatClusterStatus({ ...a.collector.status(), cluster: a.coordinator.status() })).toMatch(/members with ANOTHER CONFIG \(nothing taken over\): b/);
+    await b.coordinator.stop();
+    await until('a runs all 6 once b has left', () => a.running().length === 6);
+    expect(a.coordinator.status().differentConfig).toEqual([]);
+    await a.coordinator.stop();
+    await Promise.all([a.collector.stop(), b.collector.stop()]);
   }, 30_000);
 
   it('a daemon that cannot reach Redis stops its units before its leases run out, and takes them again once Redis is back', async () => {

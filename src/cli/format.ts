@@ -106,7 +106,8 @@ export function formatClusterStatus(status: ServiceStatus): string {
     `cluster (${cluster.mode === 'static' ? `static shard ${cluster.shard}` : `leases, ttl ${formatDuration(cluster.leaseTtlMs ?? 0)}`}): this daemon is ${cluster.node}, ` +
       `runs ${cluster.owned} of ${cluster.units.length} units; ${cluster.takeovers} takeovers, ${cluster.leasesLost} leases lost, ` +
       `${cluster.staleWritesRefused} stale writes refused` +
-      (cluster.connected ? '' : `; lease store UNREACHABLE: ${cluster.lastError ?? 'unknown error'}`),
+      (cluster.connected ? '' : `; lease store UNREACHABLE: ${cluster.lastError ?? 'unknown error'}`) +
+      (cluster.differentConfig.length > 0 ? `; members with ANOTHER CONFIG (nothing taken over): ${cluster.differentConfig.join(', ')}` : ''),
     '',
     table(['member', 'units'], cluster.members.map((m) => [m.node + (m.node === cluster.node ? ' (this daemon)' : ''), String(m.units)])),
     '',

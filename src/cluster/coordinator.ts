@@ -2,6 +2,7 @@ import type { Logger } from '../../common/logger.js';
 import { sanitizeError } from '../../common/sanitize.js';
 import type { DataCollectionStorage } from '../../storage/types.js';
 import type { DataCollector } from '../data-collector.js';
+import { createHash } from 'node:crypto';
 import { planAssignment } from './assignment.js';
 import type { Lease, LeaseHolder, LeaseStore } from './lease-store.js';
 import type { ClusterStatus } from './status.js';
@@ -37,6 +38,10 @@ export class LeaseCoordinator {
   private readonly held = new Map<string, Held>();
   private readonly unitsById: ReadonlyMap<string, WorkUnit>;
   private members: string[] = [];
+  /** What this daemon's config makes of the units (ids and their series), hashed: members must agree. */
+  private readonly plan: string;
+  /** Live members whose config makes other units: nothing is taken or handed over until they agree. */
+  private differentPlans: string[] = [];
   private holders = new Map<string, LeaseHolder>();
   private readonly everHeldBy = new Map<string, string>();
   /** Units still stopping after their lease was lost: not taken again until they have. */
@@ -54,6 +59,9 @@ export class LeaseCoordinator {
 
   constructor(private readonly options: LeaseCoordinatorOptions) {
     this.unitsById = new Map(options.units.map((u) => [u.id, u]));
+    const plan = createHash('sha1');
+    for (const unit of options.units) plan.update(`${unit.id}\u0000${unit.keys.join('\u0001')}\u0002`);
+    this.plan = plan.digest('hex').slice(0, 16);
     this.intervalMs = Math.max(100, Math.floor(options.leaseTtlMs / 3));
     // Renewals are answered within a round trip; stopping a unit takes at most a moment more.
     this.marginMs = Math.max(200, Math.floor(options.leaseTtlMs / 5));
@@ -110,6 +118,7 @@ export class LeaseCoordinator {
         };
       }),
       owned: this.held.size,
+      differentConfig: [...this.differentPlans],
       takeovers: this.takeovers,
       leasesLost: this.leasesLost,
       staleWritesRefused: this.options.storage.stats().staleWritesRefused ?? 0,
@@ -133,7 +142,16 @@ export class LeaseCoordinator {
     const startedAt = Date.now();
     try {
       this.expireUnrenewed();
-      this.members = await leases.heartbeat(node, leaseTtlMs);
+      const members = await leases.heartbeat(node, leaseTtlMs, this.plan);
+      this.members = [...members.keys()];
+      const different = [...members].filter(([, plan]) => plan !== this.plan).map(([member]) => member);
+      if (different.join() !== this.differentPlans.join()) {
+        if (different.length > 0) {
+          // Other unit ids over the same series (e.g. a symbol added on some daemons only) would let two units collect one series.
+          logger.error({ members: different }, 'cluster: members run a config that makes other units; taking and handing over nothing until all agree');
+        } else logger.info('cluster: every member runs the same units again');
+      }
+      this.differentPlans = different;
       const mine = [...this.held.values()];
       const lost = new Set(await leases.renew(mine.map((h) => h.lease), leaseTtlMs));
       for (const h of mine) {
@@ -148,7 +166,7 @@ export class LeaseCoordinator {
       if (!this.connected) logger.info({ node, members: this.members }, 'cluster: connected to the lease store');
       this.connected = true;
       this.lastError = null;
-      if (rebalance && !this.stopping) await this.rebalance();
+      if (rebalance && !this.stopping && this.differentPlans.length === 0) await this.rebalance();
     } catch (err) {
       if (this.connected) logger.warn({ err: sanitizeError(err) }, 'cluster: cannot reach the lease store; units stop when their leases would run out');
       this.connected = false;

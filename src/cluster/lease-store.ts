@@ -8,6 +8,7 @@ import type { RedisConnection } from '../../storage/redis-timeseries/index.js';
  */
 const TAG = '{qc-cluster}';
 const MEMBERS = `${TAG}:members`;
+const PLANS = `${TAG}:plans`;
 const leaseKey = (unit: string) => `${TAG}:lease:${unit}`;
 const tokenKey = (unit: string) => `${TAG}:token:${unit}`;
 
@@ -39,10 +40,16 @@ return out`;
 
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
+// Members in a zset scored by expiry, each with its plan (what its config makes of the units) in a hash.
 const HEARTBEAT = `${NOW_MS}
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+for _, gone in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do redis.call('HDEL', KEYS[2], gone) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-return redis.call('ZRANGE', KEYS[1], 0, -1)`;
+local live = redis.call('ZRANGE', KEYS[1], 0, -1)
+local out = {}
+for i, member in ipairs(live) do out[2 * i - 1] = member out[2 * i] = redis.call('HGET', KEYS[2], member) or '' end
+return out`;
 
 /** A lease this daemon holds: the value it set (owner, token, when) and the token. */
 export interface Lease {
@@ -116,14 +123,18 @@ export class LeaseStore {
     return found;
   }
 
-  /** Marks `node` alive for `ttlMs`; returns the live members. */
-  async heartbeat(node: string, ttlMs: number): Promise<string[]> {
-    return ((await this.run(HEARTBEAT, [MEMBERS], [node, String(ttlMs)])) as unknown[]).map(String);
+  /** Marks `node` alive for `ttlMs` with its `plan`; returns the live members and their plans. */
+  async heartbeat(node: string, ttlMs: number, plan = ''): Promise<Map<string, string>> {
+    const flat = ((await this.run(HEARTBEAT, [MEMBERS, PLANS], [node, String(ttlMs), plan])) as unknown[]).map(String);
+    const members = new Map<string, string>();
+    for (let i = 0; i < flat.length; i += 2) members.set(flat[i]!, flat[i + 1]!);
+    return members;
   }
 
   /** Leaves the members at once. */
   async leave(node: string): Promise<void> {
-    this.traffic.commands += 1;
+    this.traffic.commands += 2;
     await this.redis.send(MEMBERS, ['ZREM', MEMBERS, node]);
+    await this.redis.send(PLANS, ['HDEL', PLANS, node]);
   }
 }

@@ -49,6 +49,7 @@ export class StaticShard {
         renewedAgoMs: null,
       })),
       owned: this.mine.length,
+      differentConfig: [],
       takeovers: 0,
       leasesLost: 0,
       staleWritesRefused: 0,

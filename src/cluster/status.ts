@@ -15,6 +15,11 @@ export interface ClusterStatus {
   units: ClusterUnitStatus[];
   /** Units this daemon runs. */
   owned: number;
+  /**
+   * Live members whose config makes other units than this daemon's (a rolling config change): while
+   * any, no unit is taken or handed over, so two units never collect one series.
+   */
+  differentConfig: string[];
   /** Units this daemon took over from another daemon since start. */
   takeovers: number;
   /** Units this daemon stopped because it could not renew their lease in time, since start. */
