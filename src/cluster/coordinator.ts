@@ -44,7 +44,7 @@ export class LeaseCoordinator {
   private differentPlans: string[] = [];
   private holders = new Map<string, LeaseHolder>();
   private readonly everHeldBy = new Map<string, string>();
-  /** Units still stopping after their lease was lost: not taken again until they have. */
+  /** Units still stopping (lease lost, or handed over to rebalance): not taken again until they have. */
   private readonly stoppingUnits = new Map<string, Promise<void>>();
   private timer?: NodeJS.Timeout;
   private guard?: NodeJS.Timeout;
@@ -190,11 +190,17 @@ export class LeaseCoordinator {
       const h = this.held.get(unitId);
       if (!h) continue;
       this.held.delete(unitId);
-      await this.stopUnit(h.unit);
-      // What it stored (and its checkpoint) is durable before the next owner reads the checkpoint.
-      await this.options.storage.flush();
-      await leases.release(h.lease);
-      logger.info({ unit: unitId }, 'cluster: handed a unit over to rebalance');
+      // In the background: renewing the other leases must not wait for a unit to stop.
+      const handover = (async () => {
+        await this.stopUnit(h.unit);
+        // What it stored (and its checkpoint) is durable before the next owner reads the checkpoint.
+        await this.options.storage.flush();
+        await leases.release(h.lease);
+        logger.info({ unit: unitId }, 'cluster: handed a unit over to rebalance');
+      })()
+        .catch((err: unknown) => logger.warn({ unit: unitId, err: sanitizeError(err) }, 'cluster: handing a unit over failed; its lease runs out by itself'))
+        .finally(() => this.stoppingUnits.delete(unitId));
+      this.stoppingUnits.set(unitId, handover);
     }
     for (const unitId of plan.acquire) {
       if (this.stopping) return;
