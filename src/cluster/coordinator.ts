@@ -230,6 +230,8 @@ export class LeaseCoordinator {
   private async startUnit(unit: WorkUnit, lease: Lease): Promise<void> {
     const { storage, collector } = this.options;
     const fenced = storage.fenced ? await storage.fenced({ unit: unit.id, token: lease.token }, unit.keys) : storage;
+    // Fencing waits on storage: the lease may have been given up meanwhile (not renewed in time, stopping).
+    if (this.held.get(unit.id)?.lease !== lease || this.stopping) return;
     for (const c of unit.collectors) collector.startCollector(c.id, fenced);
   }
 
