@@ -9,7 +9,7 @@ import { registryOf } from './container.js';
 import { DataCollector } from './data-collector.js';
 import type { Logger } from '../common/logger.js';
 import { openStorage } from './open-storage.js';
-import { startStatusServer } from './status-server.js';
+import { startStatusServer } from './http/status-server.js';
 import { startCluster, type Cluster } from './cluster/start.js';
 
 /** A running daemon: its feeds, orchestrator, storage and status server. */

@@ -23,7 +23,7 @@ export { DataCollector, type CollectorStatus, type DataCollectorOptions, type Se
 export { backoffDelay, type RestartPolicy } from './backoff.js';
 export { openStorage, type OpenStorageOptions } from './open-storage.js';
 export { startDaemon, type Daemon } from './daemon.js';
-export { startStatusServer, type StatusServerOptions } from './status-server.js';
+export { startStatusServer, type StatusServerOptions } from './http/status-server.js';
 export { DEFAULT_HEALTH_POLICY, evaluateHealth, isReady, type HealthPolicy, type HealthReport } from './health.js';
 export { maskSecrets, maskUrl } from '../common/sanitize.js';
 export { createLogger, silentLogger, type Logger } from '../common/logger.js';

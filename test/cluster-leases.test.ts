@@ -14,7 +14,7 @@ import { workUnits } from '../src/cluster/units.js';
 import { formatClusterStatus } from '../src/cli/format.js';
 import { DataCollector } from '../src/data-collector.js';
 import { evaluateHealth } from '../src/health.js';
-import { startStatusServer } from '../src/status-server.js';
+import { startStatusServer } from '../src/http/status-server.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { connectRedis, type RedisConnection } from '../storage/redis-timeseries/index.js';
 import { ScriptedCollector } from './support/scripted-collector.js';

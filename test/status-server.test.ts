@@ -10,7 +10,7 @@ import { ConfigError } from '../src/config/errors.js';
 import { createContainer } from '../src/container.js';
 import { DataCollector } from '../src/data-collector.js';
 import { DEFAULT_HEALTH_POLICY, type HealthPolicy, type HealthReport } from '../src/health.js';
-import { startStatusServer } from '../src/status-server.js';
+import { startStatusServer } from '../src/http/status-server.js';
 import { MemoryStorage } from '../storage/memory.js';
 import { errorOf } from './support/assertions.js';
 import { collector } from './support/cli.js';

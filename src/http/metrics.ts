@@ -1,36 +1,12 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Gauge, Registry as MetricsRegistry } from 'prom-client';
-import type { ServiceStatus } from './data-collector.js';
-import { DEFAULT_HEALTH_POLICY, evaluateHealth, isReady, type HealthPolicy } from './health.js';
-import { maskSecrets } from '../common/sanitize.js';
-
-/** What the HTTP server serves: the status snapshot of the running daemon. */
-export interface StatusSource {
-  status(): ServiceStatus;
-}
-
-/** How the status server runs besides where it listens. */
-export interface StatusServerOptions {
-  /** Every path but /health/live then needs `Authorization: Bearer <token>`. */
-  token?: string;
-  health?: HealthPolicy;
-}
-
-/** Paths served without the token: a process supervisor's liveness probe. */
-const LIVENESS_PATH = '/health/live';
-
-/** True when the request carries `Authorization: Bearer <token>`; compared in constant time. */
-function authorized(req: IncomingMessage, tokenDigest: Buffer): boolean {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-  // Digests have one length whatever was sent, so the comparison time says nothing about the token.
-  return match !== null && timingSafeEqual(createHash('sha256').update(match[1]!).digest(), tokenDigest);
-}
+import { collectDefaultMetrics, Gauge, Registry as MetricsRegistry } from 'prom-client';
+import type { ServiceStatus } from '../data-collector.js';
+import type { StatusSource } from './types.js';
 
 /** Prometheus gauges read from the status snapshot at scrape time. */
-function metricsFor(source: StatusSource): MetricsRegistry {
+export function metricsFor(source: StatusSource): MetricsRegistry {
   const registry = new MetricsRegistry();
+  // The process's own figures (CPU, RSS, heap, event-loop lag, open fds) under prom-client's standard names.
+  collectDefaultMetrics({ register: registry });
   const perCollector = (name: string, help: string, value: (c: ServiceStatus['collectors'][number]) => number) =>
     new Gauge({
       name,
@@ -115,57 +91,4 @@ function clusterMetrics(source: StatusSource, registry: MetricsRegistry): void {
       for (const u of cluster?.units ?? []) if (u.owner === cluster?.node && u.leaseAgeMs !== null) this.set({ unit: u.unit }, u.leaseAgeMs / 1000);
     },
   });
-}
-
-/**
- * Serves on `host:port`: GET /health (200 ok or degraded, 503 unhealthy), /health/live (200 while
- * the process serves; never asks for the token), /health/ready (200 when ok, or degraded while
- * collectors deliver; else 503), /status (JSON) and /metrics (Prometheus). Every answer is masked.
- */
-export async function startStatusServer(
-  source: StatusSource,
-  host: string,
-  port: number,
-  options: StatusServerOptions = {},
-): Promise<{ server: Server; url: string }> {
-  const metrics = metricsFor(source);
-  const policy = options.health ?? DEFAULT_HEALTH_POLICY;
-  const tokenDigest = options.token === undefined ? undefined : createHash('sha256').update(options.token).digest();
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const send = (code: number, body: unknown, type = 'application/json', headers: Record<string, string> = {}) => {
-      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store', ...headers });
-      // Last line of defence: an error text or label that quotes a URL never shows its credentials.
-      res.end(maskSecrets(typeof body === 'string' ? body : `${JSON.stringify(body, null, 2)}\n`));
-    };
-    if (req.method !== 'GET') return send(405, { error: 'only GET is served' });
-    if (path === LIVENESS_PATH) return send(200, { status: 'live' });
-    if (tokenDigest && !authorized(req, tokenDigest)) {
-      return send(401, { error: 'unauthorized: send Authorization: Bearer <http.token>' }, 'application/json', { 'www-authenticate': 'Bearer realm="quoting-collector"' });
-    }
-    if (path === '/health' || path === '/health/ready') {
-      const report = evaluateHealth(source.status(), policy);
-      const up = path === '/health' ? report.status !== 'unhealthy' : isReady(report);
-      return send(up ? 200 : 503, report);
-    }
-    if (path === '/status') return send(200, source.status());
-    if (path === '/metrics') {
-      metrics.metrics().then(
-        (text) => send(200, text, metrics.contentType),
-        (err: Error) => send(500, { error: err.message }),
-      );
-      return;
-    }
-    send(404, { error: `no such path ${path}; try /health, /health/live, /health/ready, /status or /metrics` });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  return { server, url: `http://${shownHost}:${addr.port}` };
 }
