@@ -12,8 +12,17 @@ const BIN = join(REPO, 'bin', 'collector.js');
 
 /** Runs `collector ARGS` to completion in its own process. */
 export function collector(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runProcess(process.execPath, [BIN, ...args], { env: { LOG_LEVEL: 'warn', ...env } });
+}
+
+/** Runs any command to completion (in the repository unless `cwd` says otherwise), with `env` over this process's. */
+export function runProcess(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, env: { ...process.env, LOG_LEVEL: 'warn', ...env } });
+    const child = spawn(command, args, { cwd: options.cwd ?? REPO, env: { ...process.env, ...options.env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d));
@@ -48,7 +57,15 @@ export interface RunningDaemon {
 
 /** Starts `collector run` and waits for its "running" line (which names the status URL). */
 export function startCollectorDaemon(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningDaemon> {
-  const child = spawn(process.execPath, [BIN, 'run', ...args], { cwd: REPO, env: { ...process.env, LOG_LEVEL: 'info', ...env } });
+  return startDaemonProcess(process.execPath, [BIN, 'run', ...args], { env });
+}
+
+/**
+ * Starts a command that runs the daemon (`collector run`, however a deploy file spells it) and
+ * waits for its "running" line (which names the status URL).
+ */
+export function startDaemonProcess(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunningDaemon> {
+  const child = spawn(command, args, { cwd: options.cwd ?? REPO, env: { ...process.env, LOG_LEVEL: 'info', ...options.env } });
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   return new Promise((resolve, reject) => {
