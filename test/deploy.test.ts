@@ -121,6 +121,10 @@ describe('the image (deploy/Dockerfile)', () => {
     const runs = instructionArgs(buildStage, 'RUN');
     expect(runs[0]).toBe(ciInstall);
     expect(runs.slice(1)).toEqual([expect.stringMatching(/^npm prune --omit=dev\b/)]);
+    // It installs from the lock file, never from this machine's node_modules or dist.
+    const ignored = read('deploy/Dockerfile.dockerignore').split('\n');
+    expect(ignored).toEqual(expect.arrayContaining(['node_modules', 'dist']));
+    expect(instructionArgs(buildStage, 'COPY')).toEqual(['. .']);
     // What the README promises and the image relies on: `npm ci` builds.
     const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string>; engines: { node: string } };
     expect(pkg.scripts.prepare).toBe('npm run build');
