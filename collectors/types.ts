@@ -71,6 +71,45 @@ export class CollectorProgress {
   recordHeartbeat(now = Date.now()): void {
     this.lastHeartbeatAt = now;
   }
+
+  private openConnections = 0;
+  private readonly holders = new Set<() => number>();
+
+  /** WebSocket connections open and HTTP requests in flight now (see openConnection). */
+  get connections(): number {
+    return this.openConnections;
+  }
+
+  /**
+   * Counts one connection until the returned function is called (later calls do nothing): a
+   * WebSocket from its handshake until its socket has closed, an HTTP request while it is sent
+   * and answered (waiting for its turn in the exchange's queue does not count).
+   */
+  openConnection(): () => void {
+    this.openConnections += 1;
+    let open = true;
+    return () => {
+      if (open) this.openConnections -= 1;
+      open = false;
+    };
+  }
+
+  /**
+   * Adds `count` to bufferedFrames until the returned function is called: how many records the
+   * collector holds received and not yet handed to storage (a writer's queue, trades held behind a
+   * backfill). Read only when the status is asked, so nothing is counted per frame.
+   */
+  holdsRecords(count: () => number): () => void {
+    this.holders.add(count);
+    return () => this.holders.delete(count);
+  }
+
+  /** Records received and held, not yet handed to storage, now. */
+  get bufferedFrames(): number {
+    let held = 0;
+    for (const count of this.holders) held += count();
+    return held;
+  }
 }
 
 /**

@@ -7,6 +7,7 @@ import { silentLogger, type Logger } from '../common/logger.js';
 import { sanitizeError } from '../common/sanitize.js';
 import { VERSION } from './version.js';
 import type { ClusterStatus } from './cluster/status.js';
+import { ProcessFiguresSampler, type ProcessFigures } from './process-figures.js';
 
 /**
  * `standby`: configured, but run by another daemon of the cluster (or not yet assigned); see
@@ -56,6 +57,10 @@ export interface CollectorStatus {
   /** Items stored per second over the last ~10 s. */
   itemsPerSecond: number;
   staleAfterMs: number | null;
+  /** WebSocket connections it has open and HTTP requests it has in flight, now. */
+  connections: number;
+  /** Records it received and holds, not yet handed to storage (a writer's queue, trades held behind a backfill), now. */
+  bufferedFrames: number;
 }
 
 /** One series a collector cannot collect now. */
@@ -79,6 +84,8 @@ export interface ServiceStatus {
   /** The backend's counters, plus samples written per second over the last ~10 s. */
   storage: StorageStatus;
   collectors: CollectorStatus[];
+  /** The process's CPU, memory, event-loop lag, descriptors and sockets. */
+  process: ProcessFigures;
   /** With `cluster` configured: members, units and their owners, takeovers (src/cluster/). */
   cluster?: ClusterStatus;
 }
@@ -166,6 +173,8 @@ export class DataCollector {
   /** (time, samples written) snapshots of the storage, for its write rate. */
   private readonly storageRate: Array<[number, number]> = [];
   private stopped?: Promise<void>;
+  /** Sampled from start to shutdown: the daemon's own resource use. */
+  private readonly processFigures = new ProcessFiguresSampler();
 
   constructor(
     collectors: readonly DataSourceCollector[],
@@ -205,6 +214,7 @@ export class DataCollector {
     if (this.state !== 'starting') throw new Error(`DataCollector.start() called twice`);
     this.startedAt = Date.now();
     this.state = 'running';
+    this.processFigures.start();
     if (!this.managed) for (const s of this.supervised) this.launch(s, this.storage);
     this.watchdog = setInterval(() => this.tick(), this.watchdogIntervalMs);
     this.watchdog.unref();
@@ -266,6 +276,7 @@ export class DataCollector {
   private async shutdown(): Promise<void> {
     this.state = 'stopping';
     clearInterval(this.watchdog);
+    this.processFigures.stop();
     this.main.abort(new Error('shutting down'));
     await Promise.all(this.supervised.map((s) => s.loop));
     // Each loop saved its collector's final state as it ended; those saves need the storage open.
@@ -296,6 +307,7 @@ export class DataCollector {
         writtenPerSecond: itemsPerSecond(this.storageRate, now, storageStats.written),
       },
       collectors: this.supervised.map((s) => this.collectorStatus(s, now)),
+      process: this.processFigures.current(now),
     };
   }
 
@@ -330,6 +342,8 @@ export class DataCollector {
       tradeIdOutliers: p.tradeIdOutliers,
       itemsPerSecond: itemsPerSecond(s.rate, now, p.itemsStored),
       staleAfterMs: s.collector.staleAfterMs ?? null,
+      connections: p.connections,
+      bufferedFrames: p.bufferedFrames,
     };
   }
 

@@ -20,6 +20,7 @@ export { ConfigError } from './config/errors.js';
 export { createContainer, registerCollectorKind, registerFeedKind, registerStorageKind, registryOf, TOKENS } from './container.js';
 export { Registry, UnknownKindError } from './registry.js';
 export { DataCollector, type CollectorStatus, type DataCollectorOptions, type ServiceStatus } from './data-collector.js';
+export type { ProcessFigures } from './process-figures.js';
 export { backoffDelay, type RestartPolicy } from './backoff.js';
 export { openStorage, type OpenStorageOptions } from './open-storage.js';
 export { startDaemon, type Daemon } from './daemon.js';

@@ -76,6 +76,7 @@ describe('Binance 24-hour connection cut', () => {
       abort.abort();
     }
     await expect(running.run).resolves.toBeUndefined();
+    await vi.waitFor(() => expect(collector.progress.connections).toBe(0), WAIT);
     // Each connection was replaced (and closed by the collector) before the server's cut.
     expect(sim.connectionsOpened()).toBe(collector.connectionRotations + 1);
     expect(sim.connectionsCut()).toBe(0);
@@ -126,12 +127,15 @@ describe('a replacement connection that fails', () => {
       // The replacement is opened, then dropped by its ack timeout; trades keep coming on the first.
       await vi.waitFor(() => expect(sockets.length).toBe(2), WAIT);
       await vi.waitFor(() => expect(sockets[1]!.readyState).toBe(sockets[1]!.CLOSED), WAIT);
+      // The dropped replacement no longer counts among the collector's connections.
+      await vi.waitFor(() => expect(collector.progress.connections).toBe(1), WAIT);
       const stored = await storedCount(storage, 'trades:binance:BTC-USDT');
       await vi.waitFor(async () => expect(await storedCount(storage, 'trades:binance:BTC-USDT')).toBeGreaterThan(stored + 20), WAIT);
       expect(running.settled()).toBe(false);
       expect(collector.connectionRotations).toBe(0);
       sockets[0]!.close(1000);
       await expect(running.run).rejects.toThrow(/^trades:binance: connection closed by the server \(code 1000\)$/);
+      await vi.waitFor(() => expect(collector.progress.connections).toBe(0), WAIT);
     } finally {
       clearInterval(feed);
     }

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator/index.js';
 import { builtInExchanges } from '../collectors/exchanges/index.js';
 import { describeFault, parseFaults, scheduleFaults } from '../src/cli/faults.js';
+import type { ProcessFigures } from '../src/process-figures.js';
 import { collector, REPO, startCollectorDaemon, type RunningDaemon } from './support/cli.js';
 import { SIMULATED } from './support/simulated-exchanges.js';
 
@@ -20,7 +21,7 @@ function writeConfig(name: string, body: string): string {
   return file;
 }
 
-async function status(url: string): Promise<{ collectors: Array<Record<string, unknown>>; state: string }> {
+async function status(url: string): Promise<{ collectors: Array<Record<string, unknown>>; state: string; process: ProcessFigures }> {
   return (await (await fetch(`${url}/status`)).json()) as never;
 }
 
@@ -65,8 +66,15 @@ feeds:
     expect(st.code).toBe(0);
     expect(st.stdout).toMatch(/quoting-collector .*: running, up/);
     expect(st.stdout).toMatch(/clock:TICK-TOCK\s+running\s+0\s+\d+/);
+    expect(st.stdout).toMatch(/^process: CPU [\d.]+%, RSS [\d.]+ MiB, heap [\d.]+\/[\d.]+ MiB, event-loop lag p50 [\d.]+ ms p99 [\d.]+ ms, \d+ fds, \d+ sockets$/m);
     const json = await status(daemon.statusUrl);
-    expect(json.collectors[0]).toMatchObject({ id: 'clock:TICK-TOCK', state: 'running', restarts: 0, lastError: null });
+    // A plugin's collector holds no connection the framework sees, and nothing in wait.
+    expect(json.collectors[0]).toMatchObject({ id: 'clock:TICK-TOCK', state: 'running', restarts: 0, lastError: null, connections: 0, bufferedFrames: 0 });
+    // The daemon's own process: its descriptors include the SQLite file and the status server's socket.
+    expect(json.process).toMatchObject({ rssBytes: expect.any(Number), openFds: expect.any(Number), openSockets: expect.any(Number) });
+    expect(json.process.rssBytes).toBeGreaterThan(json.process.heapUsedBytes);
+    expect(json.process.openFds).toBeGreaterThan(json.process.openSockets);
+    expect(json.process.openSockets).toBeGreaterThanOrEqual(1);
     const metrics = await (await fetch(`${daemon.statusUrl}/metrics`)).text();
     expect(metrics).toMatch(/collector_items_stored_total\{collector="clock:TICK-TOCK",kind="clock"\} \d+/);
 

@@ -1,14 +1,19 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { builtInExchanges } from '../collectors/exchanges/index.js';
+import type { SimulatorControls } from '../collectors/simulator/controls.js';
+import { silentLogger } from '../common/logger.js';
 import type { RestartPolicy } from '../src/backoff.js';
 import { loadConfig } from '../src/config/load.js';
 import { ConfigError } from '../src/config/errors.js';
 import { createContainer } from '../src/container.js';
-import { DataCollector } from '../src/data-collector.js';
+import { startDaemon, type Daemon } from '../src/daemon.js';
+import { DataCollector, type CollectorStatus, type ServiceStatus } from '../src/data-collector.js';
 import { DEFAULT_HEALTH_POLICY, type HealthPolicy, type HealthReport } from '../src/health.js';
 import { startStatusServer } from '../src/http/status-server.js';
 import { MemoryStorage } from '../storage/memory.js';
@@ -18,12 +23,14 @@ import { ScriptedCollector } from './support/scripted-collector.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qc-status-server-'));
 const running: Array<{ dc: DataCollector; server: Server }> = [];
+const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const { dc, server } of running.splice(0)) {
     await dc.stop(2_000);
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   }
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
 /** A DataCollector over memory storage, served on a free loopback port. */
@@ -164,5 +171,143 @@ describe('http.token', () => {
     const empty = await collector(['validate', '-c', write('empty.yaml', '{ listen: 0.0.0.0:9464, token: "${QC_TOKEN:-}" }')]);
     expect(empty.code).toBe(2);
     expect(empty.stderr).toMatch(/http\.token: expected a non-empty token/);
+  });
+});
+
+describe('resource figures', { timeout: 60_000 }, () => {
+  const WAIT = { timeout: 20_000, interval: 50 };
+
+  async function simulator(exchange: string, symbols: string[]): Promise<SimulatorControls<unknown>> {
+    const sim = (await builtInExchanges.get(exchange).simulator!({ symbols, tradesPerSecond: 40 })) as unknown as SimulatorControls<unknown>;
+    cleanups.push(() => sim.close());
+    return sim;
+  }
+
+  /** A daemon in this process on the simulators, storing in memory, its status on a free loopback port. */
+  async function daemon(name: string, endpoints: Record<string, { wsUrl?: string; restUrl: string }>, feeds: string[], restart = ''): Promise<Daemon & { statusUrl: string }> {
+    const file = join(dir, `${name}.yaml`);
+    const exchanges = Object.entries(endpoints).map(([exchange, urls]) => `  ${exchange}: ${JSON.stringify({ wsUrl: urls.wsUrl, restUrl: urls.restUrl })}`);
+    writeFileSync(
+      file,
+      `storage: { kind: memory }\nhttp: { listen: "127.0.0.1:0" }\ncollector: { restart: { initialDelay: 50ms, maxDelay: 200ms${restart} } }\n` +
+        `exchanges:\n${exchanges.join('\n')}\nfeeds:\n${feeds.map((f) => `  - ${f}`).join('\n')}\n`,
+    );
+    const container = createContainer({ logger: silentLogger });
+    const started = await startDaemon(await loadConfig(file, container), container, silentLogger);
+    cleanups.push(() => started.stop());
+    return started as Daemon & { statusUrl: string };
+  }
+
+  const statusOf = async (d: { statusUrl: string }) => (await (await fetch(`${d.statusUrl}/status`)).json()) as ServiceStatus;
+  const collectorOf = async (d: { statusUrl: string }, id: string): Promise<CollectorStatus> => (await statusOf(d)).collectors.find((c) => c.id === id)!;
+  /** A per-collector gauge of GET /metrics, by collector id. */
+  async function gauge(d: { statusUrl: string }, name: string): Promise<Record<string, number>> {
+    const text = await (await fetch(`${d.statusUrl}/metrics`)).text();
+    return Object.fromEntries([...text.matchAll(new RegExp(`^${name}\\{collector="([^"]+)",kind="[^"]+"\\} (\\S+)$`, 'gm'))].map(([, id, value]) => [id, Number(value)]));
+  }
+
+  it('shows the process figures and each collector its connections in /status, /metrics and collector status; a stopped or failed collector holds none', async () => {
+    const binance = await simulator('binance', ['BTC-USDT', 'ETH-USDT']);
+    const okx = await simulator('okx', ['BTC-USDT']);
+    const d = await daemon('figures', { binance, okx }, [
+      '{ name: btc, exchange: binance, symbol: BTC-USDT, collect: [trades, "klines:1m", "candles:1m", liquidity] }',
+      '{ name: eth, exchange: binance, symbol: ETH-USDT, collect: ["liquidity:rest:1s"] }',
+      '{ name: okx, exchange: okx, symbol: BTC-USDT, collect: [trades] }',
+    ], ', maxRestarts: 1');
+    await vi.waitFor(async () => {
+      const status = await statusOf(d);
+      for (const id of ['trades:binance', 'liquidity:binance', 'trades:okx']) expect(status.collectors.find((c) => c.id === id)).toMatchObject({ state: 'running', connections: 1 });
+    }, WAIT);
+
+    const status = await statusOf(d);
+    expect(status.collectors.map((c) => c.kind).sort()).toEqual(['candles', 'klines', 'liquidity', 'liquidity', 'trades', 'trades']);
+    for (const c of status.collectors) {
+      expect(c.connections, c.id).toBeGreaterThanOrEqual(0);
+      expect(c.bufferedFrames, c.id).toBeGreaterThanOrEqual(0);
+    }
+    // Built from the trade tap: no connection of its own.
+    expect(status.collectors.find((c) => c.kind === 'candles')!.connections).toBe(0);
+    // The collectors' WebSockets are the simulators' clients.
+    const ws = (exchange: string) => status.collectors.filter((c) => c.id.includes(exchange) && ['trades', 'liquidity'].includes(c.kind) && !c.id.includes(':rest')).reduce((n, c) => n + c.connections, 0);
+    expect(ws('binance')).toBe(binance.connections());
+    expect(ws('okx')).toBe(okx.connections());
+    const { process: p } = status;
+    expect(p.rssBytes).toBeGreaterThan(p.heapUsedBytes);
+    expect(p.heapUsedBytes).toBeGreaterThan(0);
+    expect(p.heapTotalBytes).toBeGreaterThanOrEqual(p.heapUsedBytes);
+    expect(p.cpuPercent).toBeGreaterThanOrEqual(0);
+    expect(p.eventLoopLagMs.p99).toBeGreaterThanOrEqual(p.eventLoopLagMs.p50);
+    expect(p.eventLoopLagMs.p50).toBeGreaterThanOrEqual(0);
+    // Both ends of the three WebSockets (the simulators run in this process), and three listening sockets.
+    expect(p.openSockets).toBeGreaterThanOrEqual(9);
+    expect(p.openFds).toBeGreaterThan(p.openSockets);
+
+    const metrics = await (await fetch(`${d.statusUrl}/metrics`)).text();
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_p50_seconds', 'nodejs_eventloop_lag_p99_seconds', 'process_open_fds', 'process_start_time_seconds']) {
+      expect(metrics, name).toMatch(new RegExp(`^${name} \\d`, 'm'));
+    }
+    expect(await gauge(d, 'collector_connections')).toMatchObject({ 'trades:binance': 1, 'liquidity:binance': 1, 'trades:okx': 1, 'candles:binance': 0 });
+    expect(Object.keys(await gauge(d, 'collector_buffered_frames')).sort()).toEqual(status.collectors.map((c) => c.id).sort());
+
+    const printed = await collector(['status', '--url', d.statusUrl]);
+    expect(printed.stderr).toBe('');
+    expect(printed.stdout).toMatch(/^process: CPU \d+(\.\d+)?%, RSS \d+\.\d MiB, heap \d+\.\d\/\d+\.\d MiB, event-loop lag p50 [\d.]+ ms p99 [\d.]+ ms, \d+ fds, \d+ sockets$/m);
+    expect(printed.stdout).toMatch(/^collector\s+state\s+restarts\s+items\s+items\/s\s+conns\s+buffered\s/m);
+    expect(printed.stdout).toMatch(/^trades:okx\s+running\s+0\s+\d+\s+[\d.]+\s+1\s+\d+\s/m);
+
+    // The exchange goes away: the collector fails for good and holds nothing.
+    await okx.close();
+    await vi.waitFor(async () => expect(await collectorOf(d, 'trades:okx')).toMatchObject({ state: 'failed', connections: 0, bufferedFrames: 0 }), WAIT);
+    // Stopped: its socket closed.
+    await d.collector.stopCollector('trades:binance');
+    await vi.waitFor(async () => expect(await collectorOf(d, 'trades:binance')).toMatchObject({ state: 'stopped', connections: 0, bufferedFrames: 0 }), WAIT);
+    expect(await gauge(d, 'collector_connections')).toMatchObject({ 'trades:binance': 0, 'trades:okx': 0, 'liquidity:binance': 1 });
+    expect((await collectorOf(d, 'liquidity:binance')).connections).toBe(binance.connections());
+  });
+
+  it('counts as buffered the live trades held behind a backfill the exchange throttles, and none once the collector is stopped', async () => {
+    const binance = await simulator('binance', ['BTC-USDT']);
+    const d = await daemon('buffered', { binance }, ['{ name: btc, exchange: binance, symbol: BTC-USDT, collect: [trades] }']);
+    await vi.waitFor(async () => expect((await collectorOf(d, 'trades:binance')).itemsStored).toBeGreaterThan(0), WAIT);
+    // Reconnected, the collector fetches what it missed over REST, which answers 429 (Retry-After 60 s):
+    // the live trades wait behind that backfill, in the collector.
+    binance.throttleRest();
+    binance.dropConnections();
+    await vi.waitFor(async () => expect((await collectorOf(d, 'trades:binance')).bufferedFrames).toBeGreaterThan(5), WAIT);
+    expect((await gauge(d, 'collector_buffered_frames'))['trades:binance']).toBeGreaterThan(5);
+    expect((await collectorOf(d, 'trades:binance')).connections).toBe(1);
+    await d.collector.stopCollector('trades:binance');
+    expect(await collectorOf(d, 'trades:binance')).toMatchObject({ state: 'stopped', bufferedFrames: 0 });
+  });
+
+  it('counts an HTTP request among the connections of its collector while it is on the wire', async () => {
+    const binance = await simulator('binance', ['BTC-USDT']);
+    // A loopback proxy in front of the simulator's REST API that holds the requests until told.
+    let held: Array<() => void> | undefined = [];
+    const proxy = createServer((req, res) => {
+      const forward = () =>
+        void fetch(`${binance.restUrl}${req.url}`).then(async (answer) => {
+          res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+          res.end(Buffer.from(await answer.arrayBuffer()));
+        });
+      if (held) held.push(forward);
+      else forward();
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => proxy.close(resolve)));
+    const d = await daemon('http', { binance: { restUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` } }, ['{ name: btc, exchange: binance, symbol: BTC-USDT, collect: ["klines:1m"] }']);
+    const id = 'klines:binance:BTC-USDT:1m';
+    await vi.waitFor(() => expect(held).toHaveLength(1), WAIT);
+    expect((await collectorOf(d, id)).connections).toBe(1);
+    expect((await gauge(d, 'collector_connections'))[id]).toBe(1);
+    const waiting = held!;
+    held = undefined;
+    waiting.forEach((forward) => forward());
+    // Answered and stored; the poller then sleeps until the next minute with nothing on the wire.
+    await vi.waitFor(async () => {
+      const klines = await collectorOf(d, id);
+      expect(klines.itemsStored).toBeGreaterThan(0);
+      expect(klines.connections).toBe(0);
+    }, WAIT);
   });
 });

@@ -112,6 +112,14 @@ export class CandleCollector implements DataSourceCollector {
     this.inputs = [...options.series.keys()].map((symbol) => tradesKey(this.exchange, symbol));
     this.keys = [...options.series].flatMap(([symbol, tfs]) => tfs.map((tf) => candlesKey(this.exchange, symbol, tf.name)));
     this.symbolOfKey = new Map([...options.series].flatMap(([symbol, tfs]) => tfs.map((tf): [string, string] => [candlesKey(this.exchange, symbol, tf.name), symbol])));
+    this.progress.holdsRecords(() => this.heldRecords);
+  }
+
+  /** Trades waiting for the series to be restored, and candles not stored yet (being written, or left by a failed write). */
+  private get heldRecords(): number {
+    let held = this.waiting?.length ?? 0;
+    for (const byTime of this.unsent.values()) held += byTime.size;
+    return held;
   }
 
   /** Trades left out of some timeframe because they came after its buckets were forgotten. */

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger, type Logger } from '../../common/logger.js';
 import type { DataCollectionStorage } from '../../storage/types.js';
-import { restClientFor, RestError, type RestClient } from '../rest/rest-client.js';
+import { heldBy, restClientFor, RestError, type RestClient } from '../rest/rest-client.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';
 import { KlineHistory } from './kline-history.js';
 import { alignDown } from './open-times.js';
@@ -61,7 +61,7 @@ export class KlinePoller implements DataSourceCollector {
     this.id = `klines:${protocol.exchange}:${symbol}:${interval}`;
     this.logger = (options.logger ?? silentLogger).child({ collector: this.id });
     const restUrl = options.restUrl ?? protocol.defaultRestUrl;
-    const http = options.http ?? restClientFor(protocol.exchange, restUrl, this.logger, protocol.limits);
+    const http = heldBy(options.http ?? restClientFor(protocol.exchange, restUrl, this.logger, protocol.limits), this.progress);
     this.history = new KlineHistory({ protocol, symbol, interval, restUrl, http, logger: this.logger, progress: this.progress, settleMs: options.settleMs });
     this.keys = [this.history.key, this.history.gapsKey];
     this.staleAfterMs = options.staleAfterMs;

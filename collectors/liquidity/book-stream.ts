@@ -71,7 +71,11 @@ export class BookStreamCollector implements DataSourceCollector {
     return this.books.get(symbol)?.synced ?? false;
   }
 
-  /** Keeps the books until `signal` aborts; throws saying why the connection ended otherwise. */
+  /**
+   * Keeps the books until `signal` aborts; throws saying why the connection ended otherwise. Each
+   * frame is applied as it arrives and snapshots are taken from the books: nothing is held for
+   * storage (bufferedFrames stays 0); its socket is counted by the channel.
+   */
   async run(storage: DataCollectionStorage, signal: AbortSignal): Promise<void> {
     if (signal.aborted) return;
     const { subscriptions } = this.channel;

@@ -1,7 +1,7 @@
 import { silentLogger, type Logger } from '../../common/logger.js';
 import { maskUrl } from '../../common/sanitize.js';
 import type { DataCollectionStorage } from '../../storage/types.js';
-import { restClientFor, type RestClient, type RestLimits } from '../rest/rest-client.js';
+import { heldBy, restClientFor, type RestClient, type RestLimits } from '../rest/rest-client.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';
 import { liquidityKey } from './depth.js';
 import { validLevels } from './levels.js';
@@ -63,6 +63,8 @@ export class DepthPollCollector implements DataSourceCollector {
   private readonly intervalMs: number;
   private readonly logger: Logger;
   private readonly http: RestClient;
+  /** The books of this interval fetched so far, stored once every symbol's is in. */
+  private fetched: BookView[] = [];
 
   constructor(options: DepthPollerOptions) {
     const { source, symbols } = options;
@@ -76,7 +78,8 @@ export class DepthPollCollector implements DataSourceCollector {
     this.baseUrl = (options.restUrl ?? source.defaultRestUrl).replace(/\/+$/, '');
     this.intervalMs = options.intervalMs;
     this.logger = (options.logger ?? silentLogger).child({ collector: this.id });
-    this.http = options.http ?? restClientFor(source.exchange, this.baseUrl, this.logger, options.restLimits);
+    this.http = heldBy(options.http ?? restClientFor(source.exchange, this.baseUrl, this.logger, options.restLimits), this.progress);
+    this.progress.holdsRecords(() => this.fetched.length);
   }
 
   /** Polls until `signal` aborts; throws only when storage fails. */
@@ -85,13 +88,17 @@ export class DepthPollCollector implements DataSourceCollector {
     await declareLiquiditySeries(storage, this.source.exchange, this.symbols);
     this.logger.info({ url: maskUrl(this.baseUrl), symbols: this.symbols.length, intervalMs: this.intervalMs }, 'polling order books');
     await everyInterval(this.intervalMs, signal, async (tick) => {
-      const views: BookView[] = [];
-      for (const symbol of this.symbols) {
-        const view = await this.poll(symbol, signal);
-        if (view) views.push(view);
+      const views: BookView[] = (this.fetched = []);
+      try {
+        for (const symbol of this.symbols) {
+          const view = await this.poll(symbol, signal);
+          if (view) views.push(view);
+        }
+        if (signal.aborted) return;
+        await storeSnapshots(storage, this.source.exchange, views, tick, this.progress, this.logger);
+      } finally {
+        this.fetched = [];
       }
-      if (signal.aborted) return;
-      await storeSnapshots(storage, this.source.exchange, views, tick, this.progress, this.logger);
     });
   }
 

@@ -10,6 +10,14 @@ export interface RequestOptions {
   weight?: number;
   /** Tries for this request, overriding the client's maxAttempts (1: a check not worth waiting for). */
   attempts?: number;
+  /** The collector the request is made for: each attempt counts among its connections while on the wire. */
+  heldBy?: ConnectionHolder;
+}
+
+/** What counts a collector's open connections (its CollectorProgress). */
+export interface ConnectionHolder {
+  /** Counts one connection until the returned function is called. */
+  openConnection(): () => void;
 }
 
 /** GETs JSON from an exchange's REST API. */
@@ -101,12 +109,19 @@ export class PoliteRestClient implements RestClient {
   }
 
   getJson(url: string, params: Readonly<Record<string, string | number>>, signal: AbortSignal, options: RequestOptions = {}): Promise<unknown> {
-    const turn = this.queue.then(() => this.attempt(url, params, signal, options.weight ?? 1, options.attempts ?? this.maxAttempts));
+    const turn = this.queue.then(() => this.attempt(url, params, signal, options.weight ?? 1, options.attempts ?? this.maxAttempts, options.heldBy));
     this.queue = turn.catch(() => undefined);
     return turn;
   }
 
-  private async attempt(url: string, params: Readonly<Record<string, string | number>>, signal: AbortSignal, weight: number, maxAttempts: number): Promise<unknown> {
+  private async attempt(
+    url: string,
+    params: Readonly<Record<string, string | number>>,
+    signal: AbortSignal,
+    weight: number,
+    maxAttempts: number,
+    heldBy: ConnectionHolder | undefined,
+  ): Promise<unknown> {
     const limits = this.options.limits;
     const shown = maskUrl(url); // for messages: the URL may carry credentials
     for (let attempt = 1; ; attempt++) {
@@ -116,7 +131,10 @@ export class PoliteRestClient implements RestClient {
       try {
         await this.bucket?.take(weight, signal);
         this.requests += 1;
-        const res = await axios.get<unknown>(url, { params, timeout: this.timeoutMs, signal, validateStatus: () => true, responseType: 'json' });
+        const closed = heldBy?.openConnection();
+        const res = await axios
+          .get<unknown>(url, { params, timeout: this.timeoutMs, signal, validateStatus: () => true, responseType: 'json' })
+          .finally(closed);
         const remaining = limits?.remainingFromHeaders?.(res.headers as Record<string, unknown>);
         if (remaining !== undefined) this.bucket?.reportRemaining(remaining);
         const throttled = res.status >= 200 && res.status < 300 ? limits?.throttledBody?.(res.data) : limits?.throttledStatus?.(res.status, res.data);
@@ -143,6 +161,11 @@ export class PoliteRestClient implements RestClient {
       await sleep(wait, undefined, { signal });
     }
   }
+}
+
+/** `client` with every request made for `holder`: counted among its connections while on the wire (see RequestOptions.heldBy). */
+export function heldBy(client: RestClient, holder: ConnectionHolder): RestClient {
+  return { getJson: (url, params, signal, options) => client.getJson(url, params, signal, { ...options, heldBy: holder }) };
 }
 
 const clients = new Map<string, PoliteRestClient>();

@@ -21,6 +21,11 @@ export class ConnectionTrades {
     if (holding) this.held = [];
   }
 
+  /** Trades held back for the switch: none once switched to. */
+  get heldTrades(): number {
+    return this.held?.length ?? 0;
+  }
+
   /** Notes the trades of a frame; returns those to pass on now (none while holding). */
   receive(trades: readonly Trade[]): readonly Trade[] {
     for (let i = 0; i < trades.length; i++) this.lastIds.of(trades[i]!.symbol).id = trades[i]!.id;

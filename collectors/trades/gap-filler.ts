@@ -82,6 +82,13 @@ export class GapFiller {
     this.states.clear();
   }
 
+  /** Live trades held back behind backfills, and suspects held until the next trade confirms them. */
+  get heldTrades(): number {
+    let held = 0;
+    for (const state of this.states.values()) held += (state.buffer?.length ?? 0) + (state.suspect ? 1 : 0);
+    return held;
+  }
+
   /** Where a previous process stopped: the last id and time it stored for `symbol`. */
   seed(symbol: string, lastId: string | undefined, lastTime: number | undefined): void {
     const state = this.state(symbol);

@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/logger.js';
-import { restClientFor, type RestLimits } from '../rest/rest-client.js';
+import { heldBy, restClientFor, type ConnectionHolder, type RestLimits } from '../rest/rest-client.js';
 import type { SymbolTable } from '../ws/symbol-table.js';
 import type { InstrumentList, ListedInstrument } from './instruments.js';
 
@@ -23,6 +23,8 @@ export interface InstrumentCheckOptions {
   signal: AbortSignal;
   /** An answer this old (ms) is asked for again: how soon a symbol listed or delisted meanwhile is noticed. */
   maxAgeMs: number;
+  /** The collector asking: the request counts among its connections. */
+  progress: ConnectionHolder;
 }
 
 // Per exchange, REST URL and symbols: the last answer (unlisted symbol → why), shared by the runs of
@@ -46,7 +48,7 @@ export async function unlistedSymbols(options: InstrumentCheckOptions): Promise<
 }
 
 /** Fetches the list and compares; never rejects. */
-async function checkOnce({ exchange, instruments, symbols, restUrl, restLimits, logger }: InstrumentCheckOptions): Promise<ReadonlyMap<string, string>> {
+async function checkOnce({ exchange, instruments, symbols, restUrl, restLimits, logger, progress }: InstrumentCheckOptions): Promise<ReadonlyMap<string, string>> {
   const unlisted = new Map<string, string>();
   if (restUrl === undefined) {
     logger.warn({ exchange }, `no REST URL for ${exchange} (only wsUrl is configured): symbols are not checked against its instrument list`);
@@ -55,7 +57,7 @@ async function checkOnce({ exchange, instruments, symbols, restUrl, restLimits, 
   const wanted = symbols.unified.map((symbol) => symbols.toExchange(symbol));
   let listed: ListedInstrument[];
   try {
-    const http = restClientFor(exchange, restUrl, logger, restLimits);
+    const http = heldBy(restClientFor(exchange, restUrl, logger, restLimits), progress);
     listed = await instruments!.fetch({ wanted, restUrl, http, signal: AbortSignal.timeout(LIST_WAIT_MS) });
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);

@@ -1,7 +1,7 @@
 import type WebSocket from 'ws';
 import type { Logger } from '../../common/logger.js';
 import type { CollectorCheckpoint, DataCollectionStorage } from '../../storage/types.js';
-import { restClientFor, type RestLimits } from '../rest/rest-client.js';
+import { heldBy, restClientFor, type RestLimits } from '../rest/rest-client.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';
 import { tradeProblem, withoutRefused } from '../validation.js';
 import { Channel, type ChannelCollectorOptions } from '../ws/channel.js';
@@ -117,7 +117,7 @@ export class TradeStreamCollector implements DataSourceCollector {
       history,
       idsSequential: history?.idsSequential ?? false,
       restUrl,
-      http: restClientFor(exchange, restUrl ?? '', this.logger, options.restLimits),
+      http: heldBy(restClientFor(exchange, restUrl ?? '', this.logger, options.restLimits), this.progress),
       logger: this.logger,
       progress: this.progress,
       maxBackfillMs: options.maxBackfillMs,
@@ -202,6 +202,7 @@ export class TradeStreamCollector implements DataSourceCollector {
     const gapWrites = new Set<Promise<void>>();
     this.gapFiller.beginRun(this.gapSink(storage, writer, endOfRun.signal, gapWrites), this.channel.subscriptions.table.unified);
     const retries = setInterval(() => void this.retryFailedSymbols(run), this.channel.retryCheckMs);
+    const releaseHeld = this.progress.holdsRecords(() => writer.queuedSamples + this.gapFiller.heldTrades + (run.next?.trades.heldTrades ?? 0));
 
     let failure: unknown;
     for (;;) {
@@ -231,6 +232,7 @@ export class TradeStreamCollector implements DataSourceCollector {
     await Promise.all(gapWrites);
     // Trades received before the end are still written, whatever ended the stream.
     await writer.drain().catch((err: unknown) => (failure ??= err));
+    releaseHeld();
     if (failure !== undefined) throw failure;
   }
 
@@ -350,8 +352,8 @@ export class TradeStreamCollector implements DataSourceCollector {
 
   /** The collector's symbols the exchange does not list, with why; asked again at most every symbolRetryMs. */
   private unlisted(signal: AbortSignal): Promise<ReadonlyMap<string, string>> {
-    const { exchange, instruments, symbols, logger } = this;
-    return unlistedSymbols({ exchange, instruments, symbols, restUrl: this.instrumentsRestUrl, restLimits: this.restLimits, logger, signal, maxAgeMs: this.channel.symbolRetryMs });
+    const { exchange, instruments, symbols, logger, progress } = this;
+    return unlistedSymbols({ exchange, instruments, symbols, restUrl: this.instrumentsRestUrl, restLimits: this.restLimits, logger, signal, maxAgeMs: this.channel.symbolRetryMs, progress });
   }
 
   /** A frame's trades, once the channel has handled its connection part (an ack may complete a replacement's subscriptions). */

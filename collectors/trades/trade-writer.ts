@@ -58,6 +58,13 @@ export class TradeWriter {
     this.writing ??= this.writeSoon();
   }
 
+  /** Samples queued and not yet handed to storage. */
+  get queuedSamples(): number {
+    let count = 0;
+    for (const queue of this.queued) count += queue.points.length;
+    return count;
+  }
+
   /** Writes everything queued; throws the write error, if any. */
   async drain(): Promise<void> {
     while (this.writing) await this.writing;

@@ -95,10 +95,16 @@ export class Channel<F extends ChannelFrame> {
     return Math.min(this.symbolRetryMs, RETRY_CHECK_MS);
   }
 
-  /** Opens a connection: undefined when `signal` aborts first; rejects with an Error naming the URL when it cannot. */
+  /**
+   * Opens a connection, counted among the collector's connections until it has closed: undefined
+   * when `signal` aborts first; rejects with an Error naming the URL when it cannot.
+   */
   async open(signal: AbortSignal): Promise<WebSocket | undefined> {
     const socket = await openWebSocket(this.url, { timeoutMs: this.connectTimeoutMs, signal, label: this.id, maxFrameBytes: this.maxFrameBytes });
-    if (socket) this.logger.info({ url: maskUrl(this.url), symbols: this.symbols.unified.length }, 'connected');
+    if (!socket) return undefined;
+    // Counted until the TCP connection is gone, whoever ends it (a normal close, a failure, a rotation).
+    socket.once('close', this.progress.openConnection());
+    this.logger.info({ url: maskUrl(this.url), symbols: this.symbols.unified.length }, 'connected');
     return socket;
   }
 

@@ -39,6 +39,8 @@ export function metricsFor(source: StatusSource): MetricsRegistry {
   perCollector('collector_degraded', '1 while the collector waits out an exchange problem (maintenance, unreachable)', (c) => (c.degraded !== null ? 1 : 0));
   perCollector('collector_failed_series', 'Series the collector cannot collect now (symbol not listed, refused at subscribe)', (c) => c.failedSeries.length);
   perCollector('collector_trade_id_outliers_total', 'Trades dropped because their id lay far outside the sequence, unconfirmed', (c) => c.tradeIdOutliers);
+  perCollector('collector_connections', 'WebSocket connections the collector has open and HTTP requests it has in flight', (c) => c.connections);
+  perCollector('collector_buffered_frames', 'Records the collector received and holds, not yet handed to storage', (c) => c.bufferedFrames);
   perCollector('collector_last_data_age_seconds', 'Seconds since the collector last stored data', (c) =>
     c.lastDataAt ? (Date.now() - Date.parse(c.lastDataAt)) / 1000 : -1,
   );
