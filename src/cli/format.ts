@@ -77,7 +77,7 @@ export function formatStatus(status: ServiceStatus, now = Date.now()): string {
   ];
   const rows = status.collectors.map((c) => [
     c.id,
-    c.state + (c.nextRestartAt ? ` (retry in ${formatDuration(Math.max(0, Date.parse(c.nextRestartAt) - now))})` : '') + (c.degraded ? ` (degraded: ${c.degraded})` : ''),
+    c.state + (c.stoppedByOperator ? ' by operator' : '') + (c.nextRestartAt ? ` (retry in ${formatDuration(Math.max(0, Date.parse(c.nextRestartAt) - now))})` : '') + (c.degraded ? ` (degraded: ${c.degraded})` : ''),
     String(c.restarts),
     String(c.itemsStored),
     String(c.itemsPerSecond),
