@@ -179,6 +179,8 @@ describe('a collector run daemon collecting from three simulators', () => {
       const moved = await cli(['reload', '-c', config]);
       expect(moved.code).toBe(2);
       expect(moved.stderr).toMatch(/collector\.yaml: storage: cannot change while the daemon runs .*restart the daemon/);
+      const shown = await cli(['status', '-c', config]);
+      expect(shown.stdout).toMatch(/^config .*collector\.yaml: 2 reload\(s\) applied, 3 refused; the last .* ago REFUSED \(the running config stays\): .*storage: cannot change/m);
 
       // The running config stayed: same collectors, same connections, still storing.
       expect((await status()).collectors.map((c) => [c.id, c.state])).toEqual([

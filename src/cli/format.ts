@@ -73,6 +73,7 @@ export function formatStatus(status: ServiceStatus, now = Date.now()): string {
     `${status.service} ${status.version}: ${status.state}, up ${formatDuration(status.uptimeSeconds * 1000)} (since ${status.startedAt})`,
     `storage ${status.storage.backend}: ${status.storage.written} written (${status.storage.writtenPerSecond ?? 0}/s), ${status.storage.buffered} buffered, ${status.storage.rejected} rejected, ${status.storage.errors} errors`,
     ...(status.storage.failingSince ? [`storage FAILING since ${status.storage.failingSince} (${ago(status.storage.failingSince)}): ${status.storage.lastError ?? 'unknown error'}`] : []),
+    ...(status.config?.lastReload ? [reloadLine(status.config, ago)] : []),
     '',
   ];
   const rows = status.collectors.map((c) => [
@@ -96,6 +97,13 @@ export function formatStatus(status: ServiceStatus, now = Date.now()): string {
   );
   if (failed.length > 0) out.push('', table(['collector', 'failed series', 'since', 'next retry', 'reason'], failed));
   return out.join('\n');
+}
+
+/** The daemon's reloads: how many, and the last one (a refusal with its first problem). */
+function reloadLine(config: NonNullable<ServiceStatus['config']>, ago: (at: string | null) => string): string {
+  const last = config.lastReload!;
+  const what = last.result === 'refused' ? `REFUSED (the running config stays): ${last.message.split('\n')[0]}` : `applied: ${last.message}`;
+  return `config ${config.file}: ${config.reloads.applied} reload(s) applied, ${config.reloads.refused} refused; the last ${ago(last.at)} ${what}`;
 }
 
 /** Formats the `cluster` part of a daemon's `/status` (`collector status --cluster`): members, then every unit and its owner. */
