@@ -1,63 +1,64 @@
 import type { Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Container } from 'inversify';
-import { buildFeeds, loadDataSourceCollectors } from '../feeds/load.js';
-import type { Feed, KindLookup } from '../feeds/types.js';
-import type { DataSourceCollector } from '../collectors/types.js';
+import { TradeTap } from '../collectors/trades/trade-tap.js';
+import { buildFeeds } from '../feeds/load.js';
+import type { Feed } from '../feeds/types.js';
 import type { DataCollectionStorage } from '../storage/types.js';
 import type { CollectorConfig } from './config/load.js';
+import { collectorsOf } from './config-collectors.js';
 import { registryOf } from './container.js';
 import { DataCollector } from './data-collector.js';
 import type { Logger } from '../common/logger.js';
 import { openStorage } from './open-storage.js';
+import { controlRoutes } from './http/control-routes.js';
 import { startStatusServer } from './http/status-server.js';
 import { startCluster, type Cluster } from './cluster/start.js';
+import { healthPolicyOf, restartPolicyOf, RuntimeControl, type CollectorAction, type ReloadOutcome } from './runtime-control.js';
+import type { CollectorStatus } from './data-collector.js';
+
+export { collectorsOf } from './config-collectors.js';
 
 /** A running daemon: its feeds, orchestrator, storage and status server. */
 export interface Daemon {
-  feeds: Feed[];
+  /** The feeds of the running config (a reload applied changes them). */
+  readonly feeds: Feed[];
+  /** The running config: the one it started with, or the last reload applied. */
+  readonly config: CollectorConfig;
   collector: DataCollector;
   storage: DataCollectionStorage;
   /** Base URL of the status server, when one is configured. */
   statusUrl?: string;
+  /** Re-reads the config file and applies it (see RuntimeControl.reload); `trigger` is logged. */
+  reload(trigger?: string): Promise<ReloadOutcome>;
+  /** Stops, starts or restarts one collector for an operator (see RuntimeControl.act). */
+  act(id: string, action: CollectorAction): Promise<CollectorStatus>;
   /** Aborts the collectors, flushes and closes storage, stops the HTTP server; true when done in time. */
   stop(timeoutMs?: number): Promise<boolean>;
-}
-
-/** The collectors a config runs (in a cluster: split into units of at most `cluster.unitSymbols` symbols). */
-export function collectorsOf(config: CollectorConfig, feeds: readonly Feed[], registry: KindLookup, logger: Logger): DataSourceCollector[] {
-  return loadDataSourceCollectors(feeds, registry, { exchanges: config.exchanges, logger, maxSymbolsPerCollector: config.cluster?.unitSymbols });
 }
 
 /** Opens storage, derives collectors from the feeds, starts them and the status server. */
 export async function startDaemon(config: CollectorConfig, container: Container, logger: Logger): Promise<Daemon> {
   const registry = registryOf(container);
   const feeds = buildFeeds(config.feeds, registry);
-  const collectors = collectorsOf(config, feeds, registry, logger);
+  // One tap for the daemon's life: collectors a reload builds hear the trades of those it keeps.
+  const trades = new TradeTap(logger);
+  const collectors = collectorsOf(config, feeds, registry, logger, trades);
   const storage = await openStorage(config, { container, logger });
-  const collector = new DataCollector(collectors, storage, {
-    logger,
-    managed: config.cluster !== undefined,
-    restart: {
-      initialDelayMs: config.collector.restart.initialDelay,
-      maxDelayMs: config.collector.restart.maxDelay,
-      resetAfterMs: config.collector.restart.resetAfter,
-      maxRestarts: config.collector.restart.maxRestarts,
-    },
-  });
+  const collector = new DataCollector(collectors, storage, { logger, managed: config.cluster !== undefined, restart: restartPolicyOf(config) });
+  // The status server reads this object on every request; a reload updates it in place.
+  const health = healthPolicyOf(config);
+  const control = new RuntimeControl({ config, feeds, registry, collector, trades, health, logger });
   let server: Server | undefined;
   let statusUrl: string | undefined;
   let cluster: Cluster | undefined;
-  const source = { status: () => ({ ...collector.status(), ...(cluster ? { cluster: cluster.status() } : {}) }) };
+  const source = { status: () => ({ ...collector.status(), ...(cluster ? { cluster: cluster.status() } : {}), config: control.status() }) };
   if (config.http) {
     try {
       ({ server, url: statusUrl } = await startStatusServer(source, config.http.listen.host, config.http.listen.port, {
         token: config.http.token,
-        health: {
-          graceMs: config.health.grace,
-          noDataForMs: config.health.noDataFor,
-          storageFailingForMs: config.health.storageFailingFor,
-          maxBacklog: config.health.maxBacklog,
-        },
+        health,
+        routes: controlRoutes(control),
       }));
     } catch (err) {
       await storage.close();
@@ -79,11 +80,20 @@ export async function startDaemon(config: CollectorConfig, container: Container,
     'daemon started',
   );
   return {
-    feeds,
+    get feeds() {
+      return control.feeds;
+    },
+    get config() {
+      return control.runningConfig;
+    },
     collector,
     storage,
     statusUrl,
-    async stop(timeoutMs = config.collector.shutdownTimeout) {
+    reload: (trigger = 'reload') => control.reload(trigger),
+    act: (id, action) => control.act(id, action),
+    async stop(timeoutMs = control.runningConfig.collector.shutdownTimeout) {
+      // A reload or operator request under way finishes first (each is bounded by the collectors' abandon time).
+      await Promise.race([control.close(), sleep(timeoutMs, undefined, { ref: false })]);
       // Leases first: the units stop, their data is flushed, and other daemons take them at once.
       await cluster?.stop();
       const done = await collector.stop(timeoutMs);

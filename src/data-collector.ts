@@ -61,6 +61,11 @@ export interface CollectorStatus {
   connections: number;
   /** Records it received and holds, not yet handed to storage (a writer's queue, trades held behind a backfill), now. */
   bufferedFrames: number;
+  /**
+   * Stopped by an operator (`collector stop`, POST /collectors/<id>/stop): `state` is `stopped`,
+   * it stays stopped across reloads until started, and health does not count it.
+   */
+  stoppedByOperator: boolean;
 }
 
 /** One series a collector cannot collect now. */
@@ -88,6 +93,18 @@ export interface ServiceStatus {
   process: ProcessFigures;
   /** With `cluster` configured: members, units and their owners, takeovers (src/cluster/). */
   cluster?: ClusterStatus;
+  /** The daemon's config file and its reloads (absent for a DataCollector used as a library). */
+  config?: ConfigStatus;
+}
+
+/** The config a daemon runs and how its reloads (`SIGHUP`, `collector reload`) went. */
+export interface ConfigStatus {
+  file: string;
+  /** When the running config was loaded: at start, or by the last reload applied (ISO). */
+  loadedAt: string;
+  reloads: { applied: number; refused: number };
+  /** The last reload: what it changed, or why it was refused (the refusal's message, as `collector validate` prints it). */
+  lastReload: { at: string; result: 'applied' | 'refused'; message: string } | null;
 }
 
 /**
@@ -147,6 +164,12 @@ interface Supervised {
   active?: AbortController;
   /** Its supervision loop while it is started. */
   loop?: Promise<void>;
+  /** Stopped by an operator: not started again (reload, start) until an operator starts it. */
+  stoppedByOperator: boolean;
+  /** An operator asked for a new run: resolved once the current run (or backoff) has ended and the next begins. */
+  restartRequested?: () => void;
+  /** Aborted to cut a backoff short (an operator's restart). */
+  wake?: AbortController;
 }
 
 /**
@@ -156,7 +179,7 @@ interface Supervised {
  */
 export class DataCollector {
   private readonly supervised: Supervised[];
-  private readonly policy: RestartPolicy;
+  private policy: RestartPolicy;
   private readonly logger: Logger;
   private readonly main = new AbortController();
   private readonly watchdogIntervalMs: number;
@@ -186,22 +209,32 @@ export class DataCollector {
       if (ids.has(c.id)) throw new Error(`two collectors have the id ${c.id}`);
       ids.add(c.id);
     }
-    this.supervised = collectors.map((collector) => ({
-      collector,
-      storage,
-      state: options.managed ? 'standby' : 'stopped',
-      restarts: 0,
-      attempt: 0,
-      runStartedAt: 0,
-      rate: [],
-      stateSavedAt: 0,
-    }));
+    this.managed = options.managed ?? false;
+    this.supervised = collectors.map((collector) => this.entry(collector, false));
     this.policy = { ...DEFAULT_RESTART_POLICY, ...options.restart };
     this.logger = options.logger ?? silentLogger;
     this.watchdogIntervalMs = options.watchdogIntervalMs ?? 1_000;
     this.abandonAfterMs = options.abandonAfterMs ?? 5_000;
     this.stateSaveIntervalMs = options.stateSaveIntervalMs ?? STATE_SAVE_INTERVAL_MS;
-    this.managed = options.managed ?? false;
+  }
+
+  private entry(collector: DataSourceCollector, stoppedByOperator: boolean): Supervised {
+    return {
+      collector,
+      storage: this.storage,
+      state: this.managed && !stoppedByOperator ? 'standby' : 'stopped',
+      restarts: 0,
+      attempt: 0,
+      runStartedAt: 0,
+      rate: [],
+      stateSavedAt: 0,
+      stoppedByOperator,
+    };
+  }
+
+  /** The restart policy for backoffs from now on (a reloaded config). */
+  setRestartPolicy(restart: Partial<RestartPolicy>): void {
+    this.policy = { ...DEFAULT_RESTART_POLICY, ...restart };
   }
 
   /** The collectors it supervises, started or not. */
@@ -216,6 +249,7 @@ export class DataCollector {
     this.state = 'running';
     this.processFigures.start();
     if (!this.managed) for (const s of this.supervised) this.launch(s, this.storage);
+    if (!this.managed) for (const s of this.supervised) if (!s.stoppedByOperator) this.launch(s, this.storage);
     this.watchdog = setInterval(() => this.tick(), this.watchdogIntervalMs);
     this.watchdog.unref();
     if (!this.managed) this.logger.info({ collectors: this.supervised.map((s) => s.collector.id) }, 'collectors started');
@@ -245,6 +279,114 @@ export class DataCollector {
     if (this.managed && s.state === 'stopped') s.state = 'standby';
   }
 
+  /**
+   * Adds a collector (a reloaded config's new one) and starts it unless the service is not
+   * running yet, it is managed (a cluster starts it) or `stoppedByOperator`.
+   */
+  addCollector(collector: DataSourceCollector, options: { stoppedByOperator?: boolean } = {}): void {
+    if (this.supervised.some((s) => s.collector.id === collector.id)) throw new Error(`two collectors have the id ${collector.id}`);
+    const s = this.entry(collector, options.stoppedByOperator ?? false);
+    this.supervised.push(s);
+    if (this.state === 'running' && !this.managed && !s.stoppedByOperator) {
+      this.launch(s, this.storage);
+      this.logger.info({ collector: collector.id }, 'collector started');
+    }
+  }
+
+  /** Stops collector `id` as at shutdown (what it received is durable, checkpoints and final state saved) and forgets it. */
+  async removeCollector(id: string): Promise<void> {
+    const s = this.supervisedById(id);
+    await this.stopCollector(id);
+    this.supervised.splice(this.supervised.indexOf(s), 1);
+    await this.persistAfterStop(id);
+    this.logger.info({ collector: id }, 'collector removed');
+  }
+
+  /**
+   * Puts `next` in the place of the collector with its id (a reloaded config changed what or
+   * how it collects): the old one stops as at shutdown, then the new one starts, unless an
+   * operator stopped the old one (the new one stays stopped) or a cluster starts it.
+   */
+  async replaceCollector(next: DataSourceCollector): Promise<void> {
+    const s = this.supervisedById(next.id);
+    await this.stopCollector(next.id);
+    // Durable first: the new one reads the checkpoints the old one left.
+    await this.persistAfterStop(next.id);
+    const fresh = this.entry(next, s.stoppedByOperator);
+    this.supervised[this.supervised.indexOf(s)] = fresh;
+    if (this.state === 'running' && !this.managed && !fresh.stoppedByOperator) this.launch(fresh, this.storage);
+    this.logger.info({ collector: next.id, started: fresh.loop !== undefined }, 'collector replaced');
+  }
+
+  /**
+   * Stops collector `id` for an operator: like shutdown for this one collector (its data and
+   * checkpoints are made durable), `stopped` with `stoppedByOperator` until `startByOperator`.
+   */
+  async stopByOperator(id: string): Promise<void> {
+    const s = this.supervisedById(id);
+    s.stoppedByOperator = true;
+    if (s.loop) await this.stopCollector(id);
+    if (s.state !== 'stopped') {
+      // It had given up (`failed`): its loop had already ended.
+      s.state = 'stopped';
+      this.saveState(s);
+    }
+    await this.persistAfterStop(id);
+    this.logger.info({ collector: id }, 'collector stopped by operator');
+  }
+
+  /** Starts collector `id` for an operator: one stopped by an operator, or one that gave up (`failed`); no-op when it runs. */
+  startByOperator(id: string): void {
+    if (this.state !== 'running') throw new Error(`cannot start ${id}: the service is ${this.state}`);
+    const s = this.supervisedById(id);
+    s.stoppedByOperator = false;
+    if (s.loop && s.state !== 'failed') return;
+    this.relaunch(s);
+    this.logger.info({ collector: id }, 'collector started by operator');
+  }
+
+  /**
+   * Ends collector `id`'s current run (or backoff) and starts a new run at once; neither counts
+   * as a failure (no restart counted, no backoff). A stopped or failed collector is started.
+   * Resolves once the new run has begun.
+   */
+  async restartCollector(id: string): Promise<void> {
+    if (this.state !== 'running') throw new Error(`cannot restart ${id}: the service is ${this.state}`);
+    const s = this.supervisedById(id);
+    if (!s.loop || s.state === 'failed') {
+      if (this.managed && !s.loop) throw new Error(`${id} is not run by this daemon (standby): the cluster runs it elsewhere`);
+      s.stoppedByOperator = false;
+      this.relaunch(s);
+    } else {
+      await new Promise<void>((resolve) => {
+        s.restartRequested = resolve;
+        s.wake?.abort();
+        s.run?.abort(new Error('restarted by operator'));
+      });
+    }
+    this.logger.info({ collector: id }, 'collector restarted by operator');
+  }
+
+  /** Waits for the collector state saves in flight, then flushes the storage: what was stored is durable. */
+  async persist(): Promise<void> {
+    await Promise.all(this.stateSaves);
+    await this.storage.flush();
+  }
+
+  /** `persist()` after a collector stopped: a storage failing now keeps the data in its backlog, retried; said in the log. */
+  private async persistAfterStop(id: string): Promise<void> {
+    try {
+      await this.persist();
+    } catch (err) {
+      this.logger.warn({ collector: id, err: sanitizeError(err) }, 'collector stopped; flushing the storage failed, its data waits in the backlog');
+    }
+  }
+
+  private relaunch(s: Supervised): void {
+    // A managed collector that gave up keeps the storage view (fence) its unit was started with.
+    this.launch(s, this.managed ? s.storage : this.storage);
+  }
+
   private supervisedById(id: string): Supervised {
     const s = this.supervised.find((x) => x.collector.id === id);
     if (!s) throw new Error(`no collector ${JSON.stringify(id)}`);
@@ -255,6 +397,7 @@ export class DataCollector {
     // Managed: another daemon may have run it since this one did.
     if (this.managed) s.collector.forgetProgress?.();
     s.storage = storage;
+    s.wake = undefined;
     s.active = new AbortController();
     s.attempt = 0;
     s.loop = this.supervise(s, s.active.signal);
@@ -279,10 +422,9 @@ export class DataCollector {
     this.processFigures.stop();
     this.main.abort(new Error('shutting down'));
     await Promise.all(this.supervised.map((s) => s.loop));
-    // Each loop saved its collector's final state as it ended; those saves need the storage open.
-    await Promise.all(this.stateSaves);
     try {
-      await this.storage.flush();
+      // Each loop saved its collector's final state as it ended; those saves need the storage open.
+      await this.persist();
     } finally {
       await this.storage.close();
       this.state = 'stopped';
@@ -344,6 +486,7 @@ export class DataCollector {
       staleAfterMs: s.collector.staleAfterMs ?? null,
       connections: p.connections,
       bufferedFrames: p.bufferedFrames,
+      stoppedByOperator: s.stoppedByOperator,
     };
   }
 
@@ -367,6 +510,7 @@ export class DataCollector {
         reason = sanitizeError(err);
       }
       if (stopping.aborted) break;
+      if (this.restartAsked(s)) continue;
       reason = s.staleReason ?? reason;
       const now = Date.now();
       if (now - s.runStartedAt >= this.policy.resetAfterMs) s.attempt = 0;
@@ -386,15 +530,29 @@ export class DataCollector {
       s.nextRestartAt = now + delay;
       this.saveState(s);
       log.warn({ reason, restartInMs: delay, restarts: s.restarts }, 'collector stopped; restarting after backoff');
+      s.wake = new AbortController();
       try {
-        await sleep(delay, undefined, { signal: stopping });
+        await sleep(delay, undefined, { signal: AbortSignal.any([stopping, s.wake.signal]) });
       } catch {
+        if (!stopping.aborted && this.restartAsked(s)) continue;
         break; // shutting down, or stopped alone
       }
     }
+    s.restartRequested?.(); // nothing left to restart: shutting down, or stopped alone
+    s.restartRequested = undefined;
     s.state = 'stopped';
     // A unit moving to another daemon: its new owner saves the record from now on.
     if (!(this.managed && active.aborted && !this.main.signal.aborted)) this.saveState(s);
+  }
+
+  /** An operator's restart ended the run or backoff: the next run starts at once, with nothing counted as a failure. */
+  private restartAsked(s: Supervised): boolean {
+    const resolve = s.restartRequested;
+    if (!resolve) return false;
+    s.restartRequested = undefined;
+    s.attempt = 0;
+    resolve();
+    return true;
   }
 
   /**

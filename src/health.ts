@@ -36,8 +36,8 @@ export function evaluateHealth(status: ServiceStatus, policy: HealthPolicy = DEF
   const degradedReasons: string[] = [];
   const since = (iso: string) => now - Date.parse(iso);
   const { storage } = status;
-  // Run by another daemon of the cluster: its health is that daemon's.
-  const collectors = status.collectors.filter((c) => c.state !== 'standby');
+  // Run by another daemon of the cluster: its health is that daemon's. Stopped by an operator: meant to be.
+  const collectors = status.collectors.filter((c) => c.state !== 'standby' && !c.stoppedByOperator);
 
   if (status.state !== 'running') unhealthy.push(`the service is ${status.state}`);
   const failed = collectors.filter((c) => c.state === 'failed');

@@ -19,11 +19,12 @@ export { loadConfig, type CollectorConfig, type CollectorPlugin } from './config
 export { ConfigError } from './config/errors.js';
 export { createContainer, registerCollectorKind, registerFeedKind, registerStorageKind, registryOf, TOKENS } from './container.js';
 export { Registry, UnknownKindError } from './registry.js';
-export { DataCollector, type CollectorStatus, type DataCollectorOptions, type ServiceStatus } from './data-collector.js';
+export { DataCollector, type CollectorStatus, type ConfigStatus, type DataCollectorOptions, type ServiceStatus } from './data-collector.js';
 export type { ProcessFigures } from './process-figures.js';
 export { backoffDelay, type RestartPolicy } from './backoff.js';
 export { openStorage, type OpenStorageOptions } from './open-storage.js';
 export { startDaemon, type Daemon } from './daemon.js';
+export { ControlError, type CollectorAction, type ReloadApplied, type ReloadOutcome, type ReloadRefused } from './runtime-control.js';
 export { startStatusServer, type StatusServerOptions } from './http/status-server.js';
 export { DEFAULT_HEALTH_POLICY, evaluateHealth, isReady, type HealthPolicy, type HealthReport } from './health.js';
 export { maskSecrets, maskUrl } from '../common/sanitize.js';

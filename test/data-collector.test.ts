@@ -112,6 +112,73 @@ describe('DataCollector', () => {
   });
 });
 
+describe('DataCollector under operator control', () => {
+  const slow = { initialDelayMs: 60_000, maxDelayMs: 60_000, resetAfterMs: 60_000 };
+
+  it('restart cuts a backoff short and starts a new run at once, counting no failure', async () => {
+    const c = new ScriptedCollector('flaky', [{ then: { throw: 'refused' } }, { samples: 1_000_000, everyMs: 2, then: 'run-until-abort' }]);
+    const dc = new DataCollector([c], new MemoryStorage(), { restart: slow });
+    dc.start();
+    await until('a backoff of a minute', () => dc.status().collectors[0]!.state === 'backing-off');
+    await dc.restartCollector('flaky');
+    await until('the second run to store', () => c.progress.itemsStored > 0);
+    expect(dc.status().collectors[0]).toMatchObject({ state: 'running', restarts: 1, lastError: 'refused' });
+    // A restart of a running collector: its run is aborted (not failed) and a new one begins.
+    await dc.restartCollector('flaky');
+    expect(c.runs).toBe(3);
+    expect(c.abortedRuns).toBe(1);
+    expect(dc.status().collectors[0]).toMatchObject({ state: 'running', restarts: 1 });
+    await dc.stop();
+  });
+
+  it('stop keeps a collector stopped (a failed one too) until started; its data is flushed and its state saved', async () => {
+    const storage = new MemoryStorage();
+    const steady = new ScriptedCollector('steady', [{ samples: 1_000_000, everyMs: 2, then: 'run-until-abort' }]);
+    const bad = new ScriptedCollector('bad', [{ then: { throw: 'HTTP 451' } }]);
+    const dc = new DataCollector([steady, bad], storage, { restart: { ...fast, maxRestarts: 1 } });
+    dc.start();
+    await until('steady to store and bad to fail', () => steady.progress.itemsStored > 5 && dc.status().collectors[1]!.state === 'failed');
+    await dc.stopByOperator('steady');
+    await dc.stopByOperator('bad');
+    expect(dc.status().collectors.map((c) => [c.id, c.state, c.stoppedByOperator])).toEqual([
+      ['steady', 'stopped', true],
+      ['bad', 'stopped', true],
+    ]);
+    expect(storage.stats().buffered).toBe(0);
+    expect((await storage.collectorState.load('steady'))?.state).toBe('stopped');
+    expect(steady.abortedRuns).toBe(1);
+    const stored = steady.progress.itemsStored;
+    dc.startByOperator('steady');
+    await until('steady to store again', () => steady.progress.itemsStored > stored);
+    expect(dc.status().collectors[0]).toMatchObject({ state: 'running', stoppedByOperator: false, restarts: 0 });
+    await dc.stop();
+  });
+
+  it('adds, replaces and removes collectors while running; a replaced one an operator stopped stays stopped', async () => {
+    const storage = new MemoryStorage();
+    const a = new ScriptedCollector('a', [{ samples: 1_000_000, everyMs: 2, then: 'run-until-abort' }]);
+    const b = new ScriptedCollector('b', [{ samples: 1_000_000, everyMs: 2, then: 'run-until-abort' }]);
+    const dc = new DataCollector([a, b], storage, { restart: fast });
+    dc.start();
+    await dc.stopByOperator('b');
+    const b2 = new ScriptedCollector('b', [{ samples: 1_000_000, everyMs: 2, then: 'run-until-abort' }]);
+    await dc.replaceCollector(b2);
+    const c = new ScriptedCollector('c', [{ samples: 1_000_000, everyMs: 2, then: 'run-until-abort' }]);
+    dc.addCollector(c);
+    expect(() => dc.addCollector(new ScriptedCollector('c', [{ then: 'return' }]))).toThrow(/two collectors have the id c/);
+    await until('c to store', () => c.progress.itemsStored > 0);
+    await dc.removeCollector('a');
+    expect(a.abortedRuns).toBe(1);
+    expect(dc.collectors).toEqual([b2, c]);
+    expect(b2.runs).toBe(0);
+    expect(dc.status().collectors.map((x) => [x.id, x.state, x.stoppedByOperator])).toEqual([
+      ['b', 'stopped', true],
+      ['c', 'running', false],
+    ]);
+    await dc.stop();
+  });
+});
+
 describe('backoffDelay', () => {
   const policy = { initialDelayMs: 1_000, maxDelayMs: 60_000, resetAfterMs: 60_000 };
   it('doubles from the first delay up to the cap, with jitter in the upper half', () => {

@@ -48,6 +48,8 @@ export interface SimulatorControls<T> {
   sent(symbol: string): SentRecords<T>;
   /** Open client connections. */
   connections(): number;
+  /** Client connections accepted since the start, open or closed: unchanged while the same connections stay open. */
+  connectionsAccepted(): number;
   /** Stops generating trades (connections stay open). */
   pause(): void;
   /** Generates trades again. */
@@ -80,6 +82,7 @@ export function simulatorControls<C extends SimulatorClient, T>(server: Simulato
     generatedTrades: (symbol) => feed.history(symbol),
     sent: (symbol) => feed.sent(symbol),
     connections: () => server.clients.size,
+    connectionsAccepted: () => server.accepted(),
     pause: () => feed.pause(),
     resume: () => feed.resume(),
     dropConnections: () => server.dropConnections(),

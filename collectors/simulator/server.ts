@@ -32,6 +32,8 @@ export interface SimulatorServer<C extends SimulatorClient> {
   restUrl: string;
   /** Open clients; one leaves the set when its socket closes or fails. */
   readonly clients: ReadonlySet<C>;
+  /** WebSocket connections accepted since the start, open or closed: a reconnect counts one more. */
+  accepted(): number;
   /**
    * Sends each client the text frame `frameFor` gives it (undefined: none; a Buffer goes out as
    * the frame's bytes, valid UTF-8 or not); true when at least one client got one.
@@ -72,7 +74,9 @@ export async function startSimulatorServer<C extends SimulatorClient>(port: numb
   const timers: NodeJS.Timeout[] = [];
   const wss = new WebSocketServer({ noServer: true });
 
+  let accepted = 0;
   const register = (client: C): void => {
+    accepted += 1;
     clients.add(client);
     client.socket.on('close', () => clients.delete(client));
     client.socket.on('error', () => clients.delete(client));
@@ -114,6 +118,7 @@ export async function startSimulatorServer<C extends SimulatorClient>(port: numb
     wsUrl: `ws://127.0.0.1:${address}`,
     restUrl: `http://127.0.0.1:${address}`,
     clients,
+    accepted: () => accepted,
     sendEach: (frameFor, { binary } = { binary: false }) => {
       let sent = false;
       for (const client of clients) {

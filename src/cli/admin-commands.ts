@@ -2,12 +2,12 @@ import type { DataSourceCollector } from '../../collectors/types.js';
 import { buildFeeds, dataRequirements, requirementWarnings } from '../../feeds/load.js';
 import { workUnits } from '../cluster/units.js';
 import { loadConfig, type CollectorConfig } from '../config/load.js';
-import { collectorsOf } from '../daemon.js';
+import { collectorsOf } from '../config-collectors.js';
 import { createContainer, registryOf } from '../container.js';
 import type { ServiceStatus } from '../data-collector.js';
 import { silentLogger } from '../../common/logger.js';
 import { sanitizeError } from '../../common/sanitize.js';
-import { UsageError } from './errors.js';
+import { daemonEndpoint, requestDaemon } from './daemon-client.js';
 import { formatClusterStatus, formatStatus } from './format.js';
 
 /** `collector validate`: checks a config and says what it would run. */
@@ -46,26 +46,8 @@ function clusterSummary(cluster: NonNullable<CollectorConfig['cluster']>, collec
  * config's `http.token` (or `$COLLECTOR_TOKEN`) as a bearer token.
  */
 export async function statusCommand(opts: { url?: string; config: string; json?: boolean; cluster?: boolean }): Promise<string> {
-  let base = opts.url;
-  let token = process.env.COLLECTOR_TOKEN || undefined;
-  if (!base) {
-    const config = await loadConfig(opts.config, createContainer());
-    if (!config.http) throw new UsageError(`${config.file}: http is off, so there is no status to read; pass --url`);
-    const { host, port } = config.http.listen;
-    base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    token = config.http.token ?? token;
-  }
-  const url = new URL('/status', base).href;
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: AbortSignal.timeout(5_000), headers: token ? { authorization: `Bearer ${token}` } : {} });
-  } catch (err) {
-    throw new Error(`cannot reach the daemon at ${url}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`);
-  }
-  if (res.status === 401) {
-    throw new UsageError(`${url} wants a token${token ? ' and refused the one sent' : ''}: set http.token in the config or $COLLECTOR_TOKEN`);
-  }
-  if (!res.ok) throw new Error(`${url} answered ${res.status} ${res.statusText}`);
+  const res = await requestDaemon(await daemonEndpoint(opts), '/status');
+  if (!res.ok) throw new Error(`${res.url} answered ${res.status} ${res.statusText}`);
   const status = (await res.json()) as ServiceStatus;
   if (opts.cluster) return opts.json ? JSON.stringify(status.cluster ?? null, null, 2) : formatClusterStatus(status);
   return opts.json ? JSON.stringify(status, null, 2) : formatStatus(status);

@@ -75,11 +75,12 @@ export function formatStatus(status: ServiceStatus, now = Date.now()): string {
     `storage ${status.storage.backend}: ${status.storage.written} written (${status.storage.writtenPerSecond ?? 0}/s), ${status.storage.buffered} buffered, ${status.storage.rejected} rejected, ${status.storage.errors} errors`,
     ...(status.process ? [formatProcess(status.process)] : []),
     ...(status.storage.failingSince ? [`storage FAILING since ${status.storage.failingSince} (${ago(status.storage.failingSince)}): ${status.storage.lastError ?? 'unknown error'}`] : []),
+    ...(status.config?.lastReload ? [reloadLine(status.config, ago)] : []),
     '',
   ];
   const rows = status.collectors.map((c) => [
     c.id,
-    c.state + (c.nextRestartAt ? ` (retry in ${formatDuration(Math.max(0, Date.parse(c.nextRestartAt) - now))})` : '') + (c.degraded ? ` (degraded: ${c.degraded})` : ''),
+    c.state + (c.stoppedByOperator ? ' by operator' : '') + (c.nextRestartAt ? ` (retry in ${formatDuration(Math.max(0, Date.parse(c.nextRestartAt) - now))})` : '') + (c.degraded ? ` (degraded: ${c.degraded})` : ''),
     String(c.restarts),
     String(c.itemsStored),
     String(c.itemsPerSecond),
@@ -109,6 +110,13 @@ function formatProcess(p: ProcessFigures): string {
     `process: CPU ${p.cpuPercent}%, RSS ${mib(p.rssBytes)} MiB, heap ${mib(p.heapUsedBytes)}/${mib(p.heapTotalBytes)} MiB, ` +
     `event-loop lag p50 ${p.eventLoopLagMs.p50} ms p99 ${p.eventLoopLagMs.p99} ms, ${p.openFds ?? '?'} fds, ${p.openSockets} sockets`
   );
+}
+
+/** The daemon's reloads: how many, and the last one (a refusal with its first problem). */
+function reloadLine(config: NonNullable<ServiceStatus['config']>, ago: (at: string | null) => string): string {
+  const last = config.lastReload!;
+  const what = last.result === 'refused' ? `REFUSED (the running config stays): ${last.message.split('\n')[0]}` : `applied: ${last.message}`;
+  return `config ${config.file}: ${config.reloads.applied} reload(s) applied, ${config.reloads.refused} refused; the last ${ago(last.at)} ${what}`;
 }
 
 /** Formats the `cluster` part of a daemon's `/status` (`collector status --cluster`): members, then every unit and its owner. */

@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { statusCommand, validateCommand } from './admin-commands.js';
 import { backfillCommand } from './backfill.js';
+import { collectorActionCommand, reloadCommand } from './control-commands.js';
+import { COLLECTOR_ACTIONS } from '../runtime-control.js';
 import { describeFailure, UsageError } from './errors.js';
 import { CommandOutput, type CommandText } from './output.js';
 import { fetchCommand, keysCommand, priceCommand } from './read-commands.js';
@@ -106,6 +108,27 @@ async function runProgram(argv: string[], stdout: CommandOutput, stderr: Command
       if (opts.cluster && sources > 0 && opts.url === undefined) throw new UsageError('--cluster reads a running daemon: give --url or the config, not --redis/--from-storage');
       await print(opts.redis !== undefined || opts.fromStorage ? await savedStateCommand(opts) : await statusCommand(opts));
     });
+
+  const daemonOptions = (command: Command) =>
+    command
+      .option('-u, --url <url>', 'daemon base URL (default: from the config http.listen)')
+      .option(...configOption)
+      .option('--json', 'print the raw JSON answer');
+
+  daemonOptions(
+    program.command('reload').description("make the running daemon re-read its config file (as SIGHUP does): feeds added start, removed stop, unchanged ones go on untouched"),
+  ).action(async (opts: { url?: string; config: string; json?: boolean }) => {
+    await print(await reloadCommand(opts));
+  });
+
+  const actionHelp = { restart: 'restart one collector of the running daemon (not counted as a failure)', stop: 'stop one collector of the running daemon until started (kept across reloads)', start: 'start a collector stopped by an operator (or one that gave up)' };
+  for (const action of COLLECTOR_ACTIONS) {
+    daemonOptions(program.command(action).description(actionHelp[action]).argument('<id>', 'collector id as collector status shows it, e.g. trades:binance')).action(
+      async (id: string, opts: { url?: string; config: string; json?: boolean }) => {
+        await print(await collectorActionCommand(action, id, opts));
+      },
+    );
+  }
 
   program
     .command('backfill')

@@ -7,7 +7,7 @@ import { UsageError } from './errors.js';
 
 /**
  * `collector run`: starts the daemon and runs until SIGINT/SIGTERM or `--duration`;
- * a second signal forces exit. Resolves with the exit code.
+ * a second signal forces exit; SIGHUP reloads the config file. Resolves with the exit code.
  */
 export async function runCommand(opts: { config: string; duration?: string }): Promise<number> {
   let durationMs: number | undefined;
@@ -27,7 +27,7 @@ export async function runCommand(opts: { config: string; duration?: string }): P
     `collector: running ${daemon.feeds.length} feed(s) into ${config.storage.kind}` +
       (daemon.statusUrl ? `; status at ${daemon.statusUrl}/status` : '') +
       (durationMs !== undefined ? `; stopping after ${formatDuration(durationMs)}` : '') +
-      '. Ctrl-C stops.\n',
+      '. Ctrl-C stops; SIGHUP reloads the config.\n',
   );
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -40,7 +40,7 @@ export async function runCommand(opts: { config: string; duration?: string }): P
       logger.info({ why }, 'stopping');
       daemon.stop().then(
         (clean) => {
-          if (!clean) logger.error({ timeoutMs: config.collector.shutdownTimeout }, 'shutdown did not finish in time');
+          if (!clean) logger.error({ timeoutMs: daemon.config.collector.shutdownTimeout }, 'shutdown did not finish in time');
           resolve(clean ? 0 : 1);
         },
         (err: Error) => {
@@ -51,6 +51,10 @@ export async function runCommand(opts: { config: string; duration?: string }): P
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    // The outcome (applied, or refused with the reason) is logged by the reload itself.
+    process.on('SIGHUP', () => {
+      if (!stopping) daemon.reload('SIGHUP').catch((err: Error) => logger.warn({ err: err.message }, 'reload not done'));
+    });
     if (durationMs !== undefined) setTimeout(() => stop('duration elapsed'), durationMs);
   });
 }

@@ -36,6 +36,7 @@ export function metricsFor(source: StatusSource): MetricsRegistry {
   });
   perCollector('collector_restarts_total', 'Restarts of the collector since start', (c) => c.restarts);
   perCollector('collector_up', '1 while the collector runs, 0 otherwise', (c) => (c.state === 'running' ? 1 : 0));
+  perCollector('collector_stopped_by_operator', '1 while an operator keeps the collector stopped (collector stop), 0 otherwise', (c) => (c.stoppedByOperator ? 1 : 0));
   perCollector('collector_degraded', '1 while the collector waits out an exchange problem (maintenance, unreachable)', (c) => (c.degraded !== null ? 1 : 0));
   perCollector('collector_failed_series', 'Series the collector cannot collect now (symbol not listed, refused at subscribe)', (c) => c.failedSeries.length);
   perCollector('collector_trade_id_outliers_total', 'Trades dropped because their id lay far outside the sequence, unconfirmed', (c) => c.tradeIdOutliers);
@@ -58,6 +59,18 @@ export function metricsFor(source: StatusSource): MetricsRegistry {
   storage('storage_rejected_samples_total', 'Samples the storage refused', (s) => s.rejected);
   storage('storage_errors_total', 'Storage write errors', (s) => s.errors);
   storage('storage_failing', '1 while storage writes fail (disk full, read-only, unreachable), 0 otherwise', (s) => (s.failingSince !== null ? 1 : 0));
+  new Gauge({
+    name: 'collector_config_reloads_total',
+    help: 'Config reloads (SIGHUP, collector reload) since start, by result: applied, or refused (the running config stayed)',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      const config = source.status().config;
+      if (!config) return;
+      this.set({ result: 'applied' }, config.reloads.applied);
+      this.set({ result: 'refused' }, config.reloads.refused);
+    },
+  });
   clusterMetrics(source, registry);
   return registry;
 }
