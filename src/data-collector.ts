@@ -248,7 +248,6 @@ export class DataCollector {
     this.startedAt = Date.now();
     this.state = 'running';
     this.processFigures.start();
-    if (!this.managed) for (const s of this.supervised) this.launch(s, this.storage);
     if (!this.managed) for (const s of this.supervised) if (!s.stoppedByOperator) this.launch(s, this.storage);
     this.watchdog = setInterval(() => this.tick(), this.watchdogIntervalMs);
     this.watchdog.unref();
