@@ -10,6 +10,8 @@ import { DataCollector } from './data-collector.js';
 import type { Logger } from '../common/logger.js';
 import { openStorage } from './open-storage.js';
 import { startStatusServer } from './http/status-server.js';
+import { pageRoutes } from './http/page.js';
+import { seriesRoutes } from './http/series.js';
 import { startCluster, type Cluster } from './cluster/start.js';
 
 /** A running daemon: its feeds, orchestrator, storage and status server. */
@@ -58,6 +60,7 @@ export async function startDaemon(config: CollectorConfig, container: Container,
           storageFailingForMs: config.health.storageFailingFor,
           maxBacklog: config.health.maxBacklog,
         },
+        routes: [...pageRoutes(), ...seriesRoutes(storage)],
       }));
     } catch (err) {
       await storage.close();
