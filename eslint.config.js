@@ -34,6 +34,16 @@ export default tseslint.config(
     },
   },
   {
+    // The status page's script runs in the browser, as served (no build step).
+    files: ['web/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['window', 'document', 'fetch', 'getComputedStyle', 'matchMedia', 'ResizeObserver', 'AbortSignal', 'setTimeout', 'clearTimeout', 'uPlot'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['bin/**/*.js', 'bench/**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },

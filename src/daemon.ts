@@ -13,6 +13,8 @@ import type { Logger } from '../common/logger.js';
 import { openStorage } from './open-storage.js';
 import { controlRoutes } from './http/control-routes.js';
 import { startStatusServer } from './http/status-server.js';
+import { pageRoutes } from './http/page.js';
+import { seriesRoutes } from './http/series.js';
 import { startCluster, type Cluster } from './cluster/start.js';
 import { healthPolicyOf, restartPolicyOf, RuntimeControl, type CollectorAction, type ReloadOutcome } from './runtime-control.js';
 import type { CollectorStatus } from './data-collector.js';
@@ -58,7 +60,7 @@ export async function startDaemon(config: CollectorConfig, container: Container,
       ({ server, url: statusUrl } = await startStatusServer(source, config.http.listen.host, config.http.listen.port, {
         token: config.http.token,
         health,
-        routes: controlRoutes(control),
+        routes: [...controlRoutes(control), ...pageRoutes(), ...seriesRoutes(storage)],
       }));
     } catch (err) {
       await storage.close();

@@ -1,8 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_HEALTH_POLICY, evaluateHealth, isReady, type HealthPolicy } from '../health.js';
 import { maskSecrets } from '../../common/sanitize.js';
+import { LOGIN_PAGE, tokenCheck } from './auth.js';
 import { metricsFor } from './metrics.js';
 import type { Route, RouteContext, StatusSource } from './types.js';
 
@@ -10,7 +10,7 @@ export type { Route, RouteContext, StatusSource } from './types.js';
 
 /** How the status server runs besides where it listens. */
 export interface StatusServerOptions {
-  /** Every path but /health/live then needs `Authorization: Bearer <token>`. */
+  /** Every path but /health/live then needs `Authorization: Bearer <token>` (or the status page's session cookie). */
   token?: string;
   health?: HealthPolicy;
   /** More paths to answer (after the built-in ones), each behind the token. */
@@ -20,17 +20,11 @@ export interface StatusServerOptions {
 /** Paths served without the token: a process supervisor's liveness probe. */
 const LIVENESS_PATH = '/health/live';
 
-/** True when the request carries `Authorization: Bearer <token>`; compared in constant time. */
-function authorized(req: IncomingMessage, tokenDigest: Buffer): boolean {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-  // Digests have one length whatever was sent, so the comparison time says nothing about the token.
-  return match !== null && timingSafeEqual(createHash('sha256').update(match[1]!).digest(), tokenDigest);
-}
-
 /**
  * Serves on `host:port`: GET /health (200 ok or degraded, 503 unhealthy), /health/live (200 while
  * the process serves; never asks for the token), /health/ready (200 when ok, or degraded while
  * collectors deliver; else 503), /status (JSON) and /metrics (Prometheus). Every answer is masked.
+ * With a token, `GET /?token=<token>` answers a session cookie and a redirect to `/` (see auth.ts).
  */
 export async function startStatusServer(
   source: StatusSource,
@@ -40,7 +34,7 @@ export async function startStatusServer(
 ): Promise<{ server: Server; url: string }> {
   const metrics = metricsFor(source);
   const policy = options.health ?? DEFAULT_HEALTH_POLICY;
-  const tokenDigest = options.token === undefined ? undefined : createHash('sha256').update(options.token).digest();
+  const auth = options.token === undefined ? undefined : tokenCheck(options.token);
   const builtIn: Route[] = [
     ...['/health', '/health/ready'].map((path): Route => ({
       method: 'GET',
@@ -75,8 +69,14 @@ export async function startStatusServer(
       res.end(maskSecrets(typeof body === 'string' ? body : `${JSON.stringify(body, null, 2)}\n`));
     };
     if (req.method === 'GET' && path === LIVENESS_PATH) return send(200, { status: 'live' });
-    if (tokenDigest && !authorized(req, tokenDigest)) {
-      return send(401, { error: 'unauthorized: send Authorization: Bearer <http.token>' }, 'application/json', { 'www-authenticate': 'Bearer realm="quoting-collector"' });
+    const cookie = auth?.login(req, url);
+    // A browser that opened /?token=...: the session cookie, and the page without the token in the address.
+    if (cookie) return send(303, { location: '/' }, 'application/json', { location: '/', 'set-cookie': cookie });
+    if (auth && !auth.authorized(req)) {
+      const challenge = { 'www-authenticate': 'Bearer realm="quoting-collector"' };
+      // A person opening the status page gets told how to get in.
+      if (req.method === 'GET' && path === '/') return send(401, LOGIN_PAGE, 'text/html; charset=utf-8', challenge);
+      return send(401, { error: 'unauthorized: send Authorization: Bearer <http.token>' }, 'application/json', challenge);
     }
     const onPath = routes.flatMap((route) => {
       if (typeof route.path === 'string') return route.path === path ? [{ route, params: [] as string[] }] : [];

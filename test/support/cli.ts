@@ -85,6 +85,38 @@ export function startDaemonProcess(command: string, args: string[], options: { c
   });
 }
 
+/** A `collector simulate` server in its own process, which a test can kill like an exchange going away. */
+export interface SimulatorProcess {
+  child: ChildProcessWithoutNullStreams;
+  wsUrl: string;
+  restUrl: string;
+  /** Resolves with the exit code (or null when killed by a signal). */
+  exited: Promise<number | null>;
+}
+
+/** Starts `collector simulate -e EXCHANGE --port 0 --symbols ...` and waits for the URLs it prints. */
+export function startSimulatorProcess(exchange: string, symbols: readonly string[]): Promise<SimulatorProcess> {
+  const child = spawn(process.execPath, [BIN, 'simulate', '-e', exchange, '--port', '0', '--symbols', symbols.join(',')], { cwd: REPO });
+  let out = '';
+  child.stderr.on('data', (d: Buffer) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${exchange} simulator did not start:\n${out}`)), 20_000);
+    child.stdout.on('data', (d: Buffer) => {
+      out += d;
+      const m = /wsUrl: "([^"]+)", restUrl: "([^"]+)"/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, wsUrl: m[1]!, restUrl: m[2]!, exited });
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${exchange} simulator exited with ${code} before starting:\n${out}`));
+    });
+  });
+}
+
 /**
  * Stops the market, lets the last frames arrive, stops the daemon with Ctrl-C (exit 0), then checks
  * from another process that every trade sent was stored once: count and summed amount per symbol.
