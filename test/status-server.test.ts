@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,6 +15,7 @@ import { MemoryStorage } from '../storage/memory.js';
 import { errorOf } from './support/assertions.js';
 import { collector } from './support/cli.js';
 import { ScriptedCollector } from './support/scripted-collector.js';
+import { A_FEED, writeConfig } from './support/config-files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qc-status-server-'));
 const running: Array<{ dc: DataCollector; server: Server }> = [];
@@ -123,7 +124,7 @@ describe('http.token', () => {
     const steady = new ScriptedCollector('steady', [{ samples: 1_000_000, everyMs: 5, then: 'run-until-abort' }]);
     const { url } = await serve([steady], { token });
     const config = join(dir, 'token.yaml');
-    writeFileSync(config, `storage: { kind: memory }\nhttp: { listen: "${new URL(url).host}", token: "\${QC_TOKEN}" }\n`);
+    writeConfig(config, `storage: { kind: memory }\nhttp: { listen: "${new URL(url).host}", token: "\${QC_TOKEN}" }\n${A_FEED}`);
     const fromConfig = await collector(['status', '-c', config], { QC_TOKEN: token });
     expect(fromConfig.stderr).toBe('');
     expect(fromConfig.stdout).toMatch(/steady\s+running/);
@@ -138,7 +139,7 @@ describe('http.token', () => {
   it('is required when http.listen is not a loopback address: the config is refused naming http.token (exit 2)', async () => {
     const write = (name: string, http: string) => {
       const file = join(dir, name);
-      writeFileSync(file, `storage: { kind: memory }\nhttp: ${http}\n`);
+      writeConfig(file, `storage: { kind: memory }\nhttp: ${http}\n${A_FEED}`);
       return file;
     };
     const open = write('open.yaml', '{ listen: 0.0.0.0:9464 }');

@@ -52,6 +52,7 @@ export async function statusCommand(opts: { url?: string; config: string; json?:
     const config = await loadConfig(opts.config, createContainer());
     if (!config.http) throw new UsageError(`${config.file}: http is off, so there is no status to read; pass --url`);
     const { host, port } = config.http.listen;
+    if (port === 0) throw new UsageError(`${config.file}: http.listen port 0 is a free port picked at start; pass --url (the daemon prints it)`);
     base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     token = config.http.token ?? token;
   }
