@@ -173,6 +173,12 @@ describe('config holes', () => {
     const empty = await collector(['run', '-c', configFile('')]);
     expect(empty.code).toBe(2);
     expect(empty.stderr).toMatch(/^collector: \S+\.yaml: feeds: no feeds/);
+    // Beyond a timer's reach the daemon would stop as soon as it started.
+    const long = await collector(['run', '-c', 'config/default.yaml', '--duration', '30d']);
+    expect([long.code, long.stderr]).toEqual([2, 'collector: --duration: expected at most 24d, got 30d\n']);
+    const anyPort = validConfigFile(`http: { listen: 127.0.0.1:0 }\n${A_FEED}`);
+    const status = await collector(['status', '-c', anyPort]);
+    expect([status.code, status.stderr]).toEqual([2, `collector: ${anyPort}: http.listen port 0 is a free port picked at start; pass --url (the daemon prints it)\n`]);
   });
 
   it('refuses other durations, URLs and aliases nothing could run with', async () => {
