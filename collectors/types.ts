@@ -196,6 +196,8 @@ export interface CollectorKind {
    * `gaps:binance:BTC-USDT`). Default: `[name]`. `collector fetch` refuses a kind nobody writes.
    */
   readonly seriesKinds?: readonly string[];
+  /** The exchanges it collects from, when it knows them: an `exchanges:` override must name one (or a feed's). */
+  readonly exchanges?: readonly string[];
   /** The series keys a requirement of this kind writes (also validates `arg`). */
   keysFor(exchange: string, symbol: string, arg: string | undefined): string[];
   /**

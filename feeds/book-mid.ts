@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { durationMs } from '../common/schema.js';
+import { positiveDurationMs } from '../common/schema.js';
 import type { DataCollectionStorage } from '../storage/types.js';
 import { BaseFeed, readField } from './base-feed.js';
 import type { FeedConfig, FeedKind, PricePoint, RequirementResolver } from './types.js';
 
-const params = z.object({ maxAge: durationMs.default(60_000) });
+const params = z.object({ maxAge: positiveDurationMs.prefault('60s').describe('The mid may be at most this old to be the price') });
 type Params = z.output<typeof params>;
 
 /** The mid of the pair's order book, from the liquidity snapshots. */

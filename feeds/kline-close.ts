@@ -5,7 +5,7 @@ import type { DataCollectionStorage } from '../storage/types.js';
 import { BaseFeed, readField } from './base-feed.js';
 import type { FeedConfig, FeedKind, PricePoint, RequirementResolver } from './types.js';
 
-const params = z.object({ interval: intervalName.default('1m') });
+const params = z.object({ interval: intervalName.default('1m').describe('The klines interval whose close is the price') });
 type Params = z.output<typeof params>;
 
 /** The close of the pair's klines at an interval; a candle is timestamped by its open time. */

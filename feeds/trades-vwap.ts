@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { durationMs } from '../common/schema.js';
+import { positiveDurationMs } from '../common/schema.js';
 import type { DataCollectionStorage } from '../storage/types.js';
 import { BaseFeed } from './base-feed.js';
 import type { FeedConfig, FeedKind, PricePoint, RequirementResolver } from './types.js';
 
-const params = z.object({ window: durationMs.default(60_000) });
+const params = z.object({ window: positiveDurationMs.prefault('1m').describe('The trailing window the VWAP is taken over') });
 type Params = z.output<typeof params>;
 
 /** VWAP of an exchange pair's trades over a trailing window, at each stored trade time. */

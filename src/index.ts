@@ -17,6 +17,7 @@ export { BaseFeed, readField } from '../feeds/base-feed.js';
 export { buildFeed, buildFeeds, loadDataSourceCollectors } from '../feeds/load.js';
 export { loadConfig, type CollectorConfig, type CollectorPlugin } from './config/load.js';
 export { ConfigError } from './config/errors.js';
+export { configJsonSchema } from './config/json-schema.js';
 export { createContainer, registerCollectorKind, registerFeedKind, registerStorageKind, registryOf, TOKENS } from './container.js';
 export { Registry, UnknownKindError } from './registry.js';
 export { DataCollector, type CollectorStatus, type ConfigStatus, type DataCollectorOptions, type ServiceStatus } from './data-collector.js';

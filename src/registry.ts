@@ -39,6 +39,11 @@ export class Registry implements KindLookup {
     return [...new Set([...this.collectors.values()].flatMap((kind) => kind.seriesKinds ?? [kind.name]))].sort();
   }
 
+  /** The exchanges the collector kinds say they collect from (a kind may not say), sorted. */
+  exchangeNames(): string[] {
+    return [...new Set([...this.collectors.values()].flatMap((kind) => kind.exchanges ?? []))].sort();
+  }
+
   names(): { feeds: string[]; collectors: string[]; storages: string[] } {
     return { feeds: [...this.feeds.keys()], collectors: [...this.collectors.keys()], storages: [...this.storages.keys()] };
   }

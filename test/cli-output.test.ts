@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, mkdtempSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStorage } from '../storage/sqlite.js';
 import type { Point } from '../storage/types.js';
 import { collector, collectorInto } from './support/cli.js';
+import { writeConfig } from './support/config-files.js';
 import { freePort } from './support/redis-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qc-cli-output-'));
@@ -18,7 +19,7 @@ const config = join(dir, 'big.yaml');
 const FORMATS = ['table', 'json', 'csv'] as const;
 
 beforeAll(async () => {
-  writeFileSync(
+  writeConfig(
     config,
     `storage: { kind: sqlite, path: ./big.db }
 feeds:
@@ -120,7 +121,7 @@ describe('collector exit codes', { timeout: 60_000 }, () => {
     const port = await freePort();
     const url = `redis://u:s3cret-pw@127.0.0.1:${port}`;
     const redisConfig = join(dir, 'away.yaml');
-    writeFileSync(
+    writeConfig(
       redisConfig,
       `storage: { kind: redis-timeseries, url: "${url}", connectTimeoutMs: 300 }
 feeds:

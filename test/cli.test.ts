@@ -8,6 +8,7 @@ import { builtInExchanges } from '../collectors/exchanges/index.js';
 import { describeFault, parseFaults, scheduleFaults } from '../src/cli/faults.js';
 import type { ProcessFigures } from '../src/process-figures.js';
 import { collector, REPO, startCollectorDaemon, type RunningDaemon } from './support/cli.js';
+import { A_FEED, writeConfig as writeSchemaValidConfig } from './support/config-files.js';
 import { SIMULATED } from './support/simulated-exchanges.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qc-cli-'));
@@ -15,7 +16,11 @@ const plugin = join(REPO, 'test', 'support', 'clock-plugin.js');
 const daemons: RunningDaemon[] = [];
 afterAll(() => daemons.forEach((d) => d.child.kill('SIGKILL')));
 
-function writeConfig(name: string, body: string): string {
+/** A config the schema accepts (see writeConfig in support/config-files.ts). */
+const writeConfig = (name: string, body: string): string => writeSchemaValidConfig(join(dir, name), body);
+
+/** A config written to be refused. */
+function writeBadConfig(name: string, body: string): string {
   const file = join(dir, name);
   writeFileSync(file, body);
   return file;
@@ -98,7 +103,7 @@ feeds:
   });
 
   it('a bad config exits 2 naming the file and the field, and starts nothing', async () => {
-    const config = writeConfig('bad.yaml', `http: { listen: 127.0.0.1:0 }\nfeeds:\n  - { name: x, kind: trades-vwap, exchange: binance, symbol: BTCUSDT }\n`);
+    const config = writeBadConfig('bad.yaml', `http: { listen: 127.0.0.1:0 }\nfeeds:\n  - { name: x, kind: trades-vwap, exchange: binance, symbol: BTCUSDT }\n`);
     for (const cmd of ['run', 'validate']) {
       const out = await collector([cmd, '--config', config]);
       expect(out.code).toBe(2);
@@ -120,7 +125,7 @@ feeds:
   });
 
   it('validate never prints a secret from the config', async () => {
-    const config = writeConfig('secret.yaml', 'storage: { kind: redis-timeseries, url: "redis://user:hunter2@127.0.0.1:1", password: "${QC_SECRET}" }\n');
+    const config = writeConfig('secret.yaml', `storage: { kind: redis-timeseries, url: "redis://user:hunter2@127.0.0.1:1", password: "\${QC_SECRET}" }\n${A_FEED}`);
     const out = await collector(['validate', '--config', config], { QC_SECRET: 's3cr3t' });
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/url=redis:\/\/user:\*\*\*@127\.0\.0\.1:1 password=\*\*\*/);
@@ -156,7 +161,7 @@ feeds:
   });
 
   it('fetch with a bad key or range exits 2 with one line, and touches nothing stored', async () => {
-    const config = writeConfig('read.yaml', `storage: { kind: sqlite, path: ./read.db }\n`);
+    const config = writeConfig('read.yaml', `storage: { kind: sqlite, path: ./read.db }\n${A_FEED}`);
     const seed = await collector(['keys', '-c', config]);
     expect(seed.stderr).toMatch(/read\.db/); // no database yet: said clearly
     expect(seed.code).toBe(2);

@@ -6,7 +6,6 @@
  * Binance and OKX serve past trades by id, so every gap is backfilled over REST; Bybit does not,
  * so its series hold every trade but those inside its gap records, exactly.
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +15,7 @@ import type { ServiceStatus } from '../src/data-collector.js';
 import { RedisTimeSeriesStorage } from '../storage/redis-timeseries/index.js';
 import { daemonTestbed, startCollectorDaemon, type RunningDaemon } from './support/cli.js';
 import { RedisServer, SKIP_MESSAGE, timeSeriesTarget } from './support/redis-server.js';
+import { writeConfig } from './support/config-files.js';
 
 // Binance and OKX serve past trades by id (every gap backfilled); Bybit does not (gap records).
 const EXCHANGES = ['binance', 'okx', 'bybit'] as const;
@@ -76,7 +76,7 @@ describe('a cluster of daemons', () => {
       const feeds = EXCHANGES.flatMap((e) => symbolsOf(e).map((s) => `  - { name: ${e}-${s}, exchange: ${e}, symbol: ${s}, collect: [trades] }`)).join('\n');
       const configOf = (node: string) => {
         const file = join(bed.dir, `${node}.yaml`);
-        writeFileSync(
+        writeConfig(
           file,
           `storage: { kind: redis-timeseries, url: "${storageRedis}" }\nhttp: { listen: 127.0.0.1:0 }\n` +
             `cluster: { url: "${leaseRedis.url}", node: ${node}, leaseTtl: ${TTL_MS}ms, unitSymbols: ${UNIT_SYMBOLS} }\n` +
@@ -208,7 +208,7 @@ describe('a cluster of daemons', () => {
     const feeds = symbols.map((s) => `  - { name: ${s}, exchange: binance, symbol: ${s}, collect: [trades] }`).join('\n');
     const shard = async (index: number) => {
       const file = join(bed.dir, `shard-${index}.yaml`);
-      writeFileSync(
+      writeConfig(
         file,
         `storage: { kind: redis-timeseries, url: "${storageRedis}" }\nhttp: { listen: 127.0.0.1:0 }\ncluster: { shard: ${index}/2, unitSymbols: 5 }\n` +
           `exchanges:\n  binance: { wsUrl: "${sim.wsUrl}", restUrl: "${sim.restUrl}" }\nfeeds:\n${feeds}\n`,

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,6 +10,7 @@ import { startDaemon, type Daemon } from '../src/daemon.js';
 import { silentLogger } from '../common/logger.js';
 import type { DataCollectionStorage } from '../storage/types.js';
 import { simulatedExchanges } from './support/simulated-exchanges.js';
+import { writeConfig } from './support/config-files.js';
 
 // Everything a feed can collect from an exchange: trades, klines and its book over WebSocket.
 const exchanges = simulatedExchanges('trades', 'klines', 'book');
@@ -23,7 +24,7 @@ afterEach(async () => {
 /** Starts a daemon in this process on a config written from `yaml`. */
 async function daemonOn(name: string, yaml: string): Promise<Daemon> {
   const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, yaml);
+  writeConfig(file, yaml);
   const container = createContainer({ logger: silentLogger });
   const daemon = await startDaemon(await loadConfig(file, container), container, silentLogger);
   cleanups.push(() => daemon.stop());

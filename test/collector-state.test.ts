@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,7 @@ import type { CollectorStateRecord, CollectorStateStore, DataCollectionStorage }
 import { collector, startCollectorDaemon, type RunningDaemon } from './support/cli.js';
 import { disposeRedisServers, freePort, RedisServer, SKIP_MESSAGE, timeSeriesTarget, withRedis } from './support/redis-server.js';
 import { ScriptedCollector } from './support/scripted-collector.js';
+import { writeConfig } from './support/config-files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qc-state-'));
 const sims: BinanceSimulator[] = [];
@@ -583,7 +584,7 @@ describe.each(daemonBackends)('checkpoints surviving a daemon restart, on $name'
     const relay = await replayingRelay(sim);
     const config = join(dir, `restart-${name}.yaml`);
     const KEY = 'trades:binance:BTC-USDT';
-    writeFileSync(
+    writeConfig(
       config,
       `storage: ${storage}
 http: { listen: 127.0.0.1:0 }

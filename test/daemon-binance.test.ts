@@ -1,10 +1,10 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator/index.js';
 import { collector, daemonTestbed, expectEverySentTradeStored, startCollectorDaemon } from './support/cli.js';
 import { RedisServer, SKIP_MESSAGE, timeSeriesTarget } from './support/redis-server.js';
+import { writeConfig } from './support/config-files.js';
 
 const { dir, sims, daemons } = daemonTestbed('qc-daemon-');
 
@@ -31,7 +31,7 @@ describe.each(backends)('the daemon end to end against a simulated Binance, into
     const sim = await startBinanceSimulator({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 200, pingIntervalMs: 1_000 });
     sims.push(sim);
     const config = join(dir, `${name}.yaml`);
-    writeFileSync(
+    writeConfig(
       config,
       `storage: ${await storage()}
 http: { listen: 127.0.0.1:0 }

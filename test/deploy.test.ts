@@ -33,12 +33,13 @@ import {
   unitValue,
 } from './support/deploy-files.js';
 import { freePort, RedisServer, SKIP_MESSAGE, timeSeriesTarget, withRedis } from './support/redis-server.js';
+import { writeConfig } from './support/config-files.js';
 
 const DEPLOY = join(REPO, 'deploy');
 const read = (path: string): string => readFileSync(join(REPO, path), 'utf8');
 const bed = daemonTestbed('qc-deploy-');
 
-const defaults = configSchema.parse({}).http;
+const defaults = configSchema.parse({ feeds: [{ name: 'x', exchange: 'binance', symbol: 'BTC-USDT', collect: ['trades'] }] }).http;
 if (!defaults) throw new Error('the config schema has no default http.listen');
 /** The daemon's default status port: every deploy file must use it. */
 const PORT = defaults.listen.port;
@@ -105,7 +106,7 @@ beforeAll(async () => {
   for (const [, to] of paths) mkdirSync(to, { recursive: true });
   const port = await freePort();
   const [source, target] = instructionArgs(runtime, 'COPY').find((a) => !a.startsWith('--from'))!.split(' ');
-  writeFileSync(mapPaths(target!, paths), runnableConfig(read(source!), { defaultPort: PORT, port, simulators }));
+  writeConfig(mapPaths(target!, paths), runnableConfig(read(source!), { defaultPort: PORT, port, simulators }));
   const env = Object.fromEntries(Object.entries(imageEnv).map(([k, v]) => [k, mapPaths(v, paths)]));
   const [command, args] = withThisNode(imageCommand);
   const daemon = await startDaemonProcess(command, args, { cwd: mapPaths(imageWorkdir, paths), env: { ...env, COLLECTOR_TOKEN: TOKEN } });
@@ -245,7 +246,7 @@ describe('the systemd unit (deploy/systemd/quoting-collector.service)', () => {
 
     beforeAll(async () => {
       for (const [, to] of paths.slice(2)) mkdirSync(to, { recursive: true });
-      writeFileSync(mapPaths(configPath, paths), runnableConfig(read('deploy/config.yaml'), { defaultPort: PORT, port: await freePort(), simulators }));
+      writeConfig(mapPaths(configPath, paths), runnableConfig(read('deploy/config.yaml'), { defaultPort: PORT, port: await freePort(), simulators }));
     });
 
     it('exits with the config error code when the token is missing from its EnvironmentFile', async () => {
@@ -349,7 +350,7 @@ async function startPod(objects: K8sObject[], w: K8sWorkload, ordinal: number, s
   const { path, text } = podConfig(objects, w);
   const port = await freePort();
   const paths: Array<[string, string]> = [[dirname(path), root], [imageWorkdir, REPO]];
-  writeFileSync(mapPaths(path, paths), runnableConfig(text, { defaultPort: PORT, port, simulators }));
+  writeConfig(mapPaths(path, paths), runnableConfig(text, { defaultPort: PORT, port, simulators }));
   const env = Object.fromEntries(Object.entries(podEnv(container, { token: TOKEN, ...secrets })).map(([k, v]) => [k, mapPaths(v, paths)]));
   const [command, args] = withThisNode(podCommand(container));
   const daemon = await startDaemonProcess(command, args, { cwd: REPO, env: { ...env, HOSTNAME: `${w.metadata.name}-${ordinal}` } });
@@ -387,7 +388,7 @@ describe.each([
     expect(container.env.find((e) => e.name === 'COLLECTOR_TOKEN')?.valueFrom?.secretKeyRef).toMatchObject({ name: 'quoting-collector', key: 'token' });
     const { text } = podConfig(objects, w);
     const file = join(folder(`validate-${w.metadata.name}`), 'config.yaml');
-    writeFileSync(file, text);
+    writeConfig(file, text);
     const env = { ...podEnv(container, { token: TOKEN, 'redis-url': 'redis://redis:6379' }), HOSTNAME: `${w.metadata.name}-0`, COLLECTOR_SHARD: '1/1', COLLECTOR_CONFIG: file };
     const result = await runProcess(process.execPath, [join(REPO, 'bin', 'collector.js'), 'validate'], { env });
     expect(result.stderr).toBe('');
@@ -420,7 +421,7 @@ describe('the StatefulSet shards', () => {
     expect(container.env.find((e) => e.name === 'COLLECTOR_SHARDS')?.value).toBe(String(statefulSet.spec.replicas));
     const { text } = podConfig(shardedObjects, statefulSet);
     const file = join(folder('shards'), 'config.yaml');
-    writeFileSync(file, text);
+    writeConfig(file, text);
     const env = { ...podEnv(container, { token: TOKEN, 'redis-url': 'redis://redis:6379' }), COLLECTOR_CONFIG: file };
     // The container's own command, with `validate` for args: it prints the shard the pod would run.
     const [command, ...args] = container.command!;

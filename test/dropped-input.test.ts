@@ -4,7 +4,7 @@
  * `invalid`, a binary frame is skipped, a frame over the exchange's size limit is dropped unread
  * and the connection reopened, each counted where an operator looks (/status, /metrics).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -20,6 +20,7 @@ import { silentLogger } from '../common/logger.js';
 import type { MemoryStorage } from '../storage/memory.js';
 import { simulatedExchanges } from './support/simulated-exchanges.js';
 import { storedCount, storedSamples, toLots } from './support/trade-samples.js';
+import { writeConfig } from './support/config-files.js';
 
 type Simulator = SimulatorControls<unknown>;
 
@@ -54,7 +55,7 @@ async function simulator(exchange: string, symbol: string, options: { klineHoles
 /** A daemon in this process with a status server on a free loopback port, storing in memory. */
 async function daemonFor(name: string, exchange: string, sim: Simulator, feed: string): Promise<Daemon & { statusUrl: string }> {
   const file = join(dir, `${name}.yaml`);
-  writeFileSync(
+  writeConfig(
     file,
     `storage: { kind: memory }
 http: { listen: "127.0.0.1:0" }

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { openStorage } from '../src/open-storage.js';
 import { MemoryStorage } from '../storage/memory.js';
 // @ts-expect-error -- a plain-JS plugin, as users write them
 import { clockCollectorKind, clockCountFeedKind } from './support/clock-plugin.js';
+import { A_FEED, writeConfig } from './support/config-files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qc-feeds-'));
 const context = { exchanges: {}, logger: silentLogger };
@@ -98,7 +99,7 @@ describe('feed kinds compute prices from storage', () => {
 describe('the registry takes new kinds without editing the core', () => {
   it('a plugin named in the config adds a collector kind and a feed kind', async () => {
     const file = join(dir, 'plugin.yaml');
-    writeFileSync(
+    writeConfig(
       file,
       `plugins: [${JSON.stringify(join(import.meta.dirname, 'support/clock-plugin.js'))}]\nstorage: { kind: memory }\nfeeds:\n  - { name: ticks, kind: clock-count, exchange: local, symbol: TICK-TOCK, windowMs: 5000, collect: ["clock:20ms"] }\n`,
     );
@@ -130,12 +131,12 @@ describe('the registry takes new kinds without editing the core', () => {
     };
     registerStorageKind(container, kind as StorageKind);
     const file = join(dir, 'storage.yaml');
-    writeFileSync(file, 'storage: { kind: tagged-memory, tag: blue }\n');
+    writeConfig(file, `storage: { kind: tagged-memory, tag: blue }\n${A_FEED}`);
     const storage = await openStorage(await loadConfig(file, container), { container });
     await storage.store('x:y:Z-W', 1, 1);
     expect(await storage.fetch('x:y:Z-W', 0, 1)).toEqual([[1, 1]]);
     expect(opened).toEqual(['blue']);
-    writeFileSync(file, 'storage: { kind: tagged-memory }\n');
+    writeConfig(file, `storage: { kind: tagged-memory }\n${A_FEED}`);
     await expect(loadConfig(file, container)).rejects.toThrow(/storage\.tag: Invalid input: expected string/);
   });
 });

@@ -3,7 +3,7 @@
  * trades by id is killed with SIGKILL at random moments and restarted on the same storage; in the
  * end each series holds every trade the exchange generated, once (count and summed amount).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +12,7 @@ import type { ExchangeSimulator, SimulatorControls } from '../collectors/simulat
 import { collector, startCollectorDaemon, type RunningDaemon } from './support/cli.js';
 import { disposeRedisServers, RedisServer, SKIP_MESSAGE, timeSeriesTarget } from './support/redis-server.js';
 import { simulatedExchanges } from './support/simulated-exchanges.js';
+import { writeConfig } from './support/config-files.js';
 
 // The exchanges whose trades can be fetched by id after an outage (the others record gaps), each collected on its BTC symbol.
 const EXCHANGES = simulatedExchanges('trades', 'tradeHistory');
@@ -58,7 +59,7 @@ describe.each(backends)('kill -9 in a loop, into $name', ({ name, skip, storage 
       const config = join(dir, `${name}.yaml`);
       const exchanges = EXCHANGES.map((e, i) => `  ${e.name}: { wsUrl: "${started[i]!.wsUrl}", restUrl: "${started[i]!.restUrl}" }`).join('\n');
       const feeds = EXCHANGES.map((e) => `  - { name: ${e.name}, exchange: ${e.name}, symbol: ${e.btc}, collect: [trades] }`).join('\n');
-      writeFileSync(config, `storage: ${await storage()}\nhttp: { listen: 127.0.0.1:0 }\nexchanges:\n${exchanges}\nfeeds:\n${feeds}\n`);
+      writeConfig(config, `storage: ${await storage()}\nhttp: { listen: 127.0.0.1:0 }\nexchanges:\n${exchanges}\nfeeds:\n${feeds}\n`);
 
       daemon = await startCollectorDaemon(['--config', config]);
       for (const sim of started) while (sim.connections() === 0) await sleep(50);

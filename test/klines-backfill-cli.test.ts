@@ -1,10 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBinanceSimulator, type BinanceSimulator } from '../collectors/exchanges/binance/simulator/index.js';
 import { SqliteStorage } from '../storage/sqlite.js';
 import { collector } from './support/cli.js';
+import { writeConfig } from './support/config-files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qc-backfill-'));
 let sim: BinanceSimulator;
@@ -12,7 +13,7 @@ let config: string;
 beforeAll(async () => {
   sim = await startBinanceSimulator({ symbols: ['BTC-USDT'], tradesPerSecond: 5, klineHoles: { permanentEvery: 1001 } });
   config = join(dir, 'backfill.yaml');
-  writeFileSync(
+  writeConfig(
     config,
     `storage: { kind: sqlite, path: ./k.db }
 exchanges:

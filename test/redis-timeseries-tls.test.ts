@@ -1,11 +1,12 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, SKIP_MESSAGE, timeSeriesTarget } from './support/redis-server.js';
 import { collector } from './support/cli.js';
+import { A_FEED, writeConfig } from './support/config-files.js';
 
 const target = timeSeriesTarget();
 const dir = mkdtempSync(join(tmpdir(), 'qc-tls-'));
@@ -35,7 +36,7 @@ describe.skipIf(skip !== undefined)('redis-timeseries over TLS (rediss://)', () 
     const port = await freePort();
     server = spawn('redis-server', ['--port', '0', '--tls-port', String(port), '--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', cert, '--tls-auth-clients', 'no', '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1', '--dir', dir, '--loadmodule', target!.module!], { stdio: 'ignore' });
     const config = join(dir, 'tls.yaml');
-    writeFileSync(config, `storage: { kind: redis-timeseries, url: "rediss://127.0.0.1:${port}" }\nfeeds: []\n`);
+    writeConfig(config, `storage: { kind: redis-timeseries, url: "rediss://127.0.0.1:${port}" }\n${A_FEED}`);
     const env = { NODE_EXTRA_CA_CERTS: cert };
 
     // Up when `keys` answers; until then the server is still starting.

@@ -19,6 +19,7 @@ import { startDaemon } from '../src/daemon.js';
 import { ControlError } from '../src/runtime-control.js';
 import { collector, daemonTestbed, startCollectorDaemon, type RunningDaemon } from './support/cli.js';
 import { freePort, RedisServer, SKIP_MESSAGE, timeSeriesTarget } from './support/redis-server.js';
+import { writeConfig as writeValidConfig } from './support/config-files.js';
 
 const { dir, sims, daemons } = daemonTestbed('qc-runtime-control-');
 const TOKEN = 'rc-token-0123456789';
@@ -38,8 +39,9 @@ const FEEDS = {
   bybit: '  - { name: bybit-btc, exchange: bybit, symbol: BTC-USDT, collect: [trades] }',
 };
 
-function writeConfig(feeds: string[], storagePath = './rc.db'): void {
-  writeFileSync(
+/** The daemon's config; `bad` marks one written to be refused (not checked against the schema). */
+function writeConfig(feeds: string[], storagePath = './rc.db', bad = false): void {
+  (bad ? writeFileSync : writeValidConfig)(
     config,
     `storage: { kind: sqlite, path: ${storagePath} }
 http: { listen: "127.0.0.1:${port}", token: "\${QC_TOKEN}" }
@@ -153,7 +155,7 @@ describe('a collector run daemon collecting from three simulators', () => {
 
     it('refuses a bad config (collector reload exits 2 with what collector validate says; SIGHUP logs it) and keeps collecting', async () => {
       const before = connections();
-      writeConfig([FEEDS.binance, FEEDS.bybit, '  - { name: typo, exchange: binance, symbol: BTCUSDT, collect: [trades] }']);
+      writeConfig([FEEDS.binance, FEEDS.bybit, '  - { name: typo, exchange: binance, symbol: BTCUSDT, collect: [trades] }'], './rc.db', true);
       const validate = await cli(['validate', '-c', config]);
       expect(validate.code).toBe(2);
       expect(validate.stderr).toMatch(/feeds\[2\]\.symbol: expected BASE-QUOTE/);
@@ -267,7 +269,7 @@ describe('what a reload restarts (a daemon in this process)', () => {
     sims.push(sim);
     const file = join(dir, 'in-process.yaml');
     const write = (window: string, more = '') =>
-      writeFileSync(
+      writeValidConfig(
         file,
         `storage: { kind: memory }
 http: false
@@ -317,7 +319,7 @@ describe('in a cluster', () => {
     const storageUrl = timeSeries!.url ?? (await RedisServer.start({ module: timeSeries!.module })).url;
     const file = join(dir, 'cluster.yaml');
     const write = (window: string, more = '') =>
-      writeFileSync(
+      writeValidConfig(
         file,
         `storage: { kind: redis-timeseries, url: "${storageUrl}" }
 http: false

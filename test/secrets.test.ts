@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +5,7 @@ import { startBinanceSimulator } from '../collectors/exchanges/binance/simulator
 import { maskSecrets } from '../common/sanitize.js';
 import { collector, daemonTestbed, startCollectorDaemon } from './support/cli.js';
 import { freePort, RedisServer, SKIP_MESSAGE, timeSeriesTarget } from './support/redis-server.js';
+import { writeConfig as writeSchemaValidConfig } from './support/config-files.js';
 
 const { dir, sims, daemons } = daemonTestbed('qc-secrets-');
 
@@ -23,9 +23,7 @@ function expectNoSecret(what: string, text: string): void {
 }
 
 function writeConfig(name: string, body: string): string {
-  const file = join(dir, name);
-  writeFileSync(file, body);
-  return file;
+  return writeSchemaValidConfig(join(dir, name), body);
 }
 
 describe('maskSecrets', () => {

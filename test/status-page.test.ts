@@ -3,13 +3,14 @@
  * a `collector run` daemon with a token, collecting from two `collector simulate` processes
  * (Binance and OKX). Saves test-output/status-page.png (and -phone, -dark) for a person to look at.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceStatus } from '../src/data-collector.js';
 import { daemonTestbed, REPO, startCollectorDaemon, startSimulatorProcess, type RunningDaemon, type SimulatorProcess } from './support/cli.js';
 import { freePort } from './support/redis-server.js';
+import { writeConfig } from './support/config-files.js';
 
 // The callbacks given to page.evaluate and waitForFunction run in the page: the browser globals they use.
 interface PageElement {
@@ -62,7 +63,7 @@ describe.skipIf(NO_BROWSER)('the status page in Chromium, against a daemon colle
     okx = await startSimulatorProcess('okx', ['BTC-USDT']);
     for (const sim of [binance, okx]) bed.sims.push({ close: async () => sim.child.kill('SIGKILL') });
     config = join(bed.dir, 'page.yaml');
-    writeFileSync(
+    writeConfig(
       config,
       `storage: { kind: sqlite, path: ./page.db }
 http: { listen: "127.0.0.1:${await freePort()}", token: "${TOKEN}" }

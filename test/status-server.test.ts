@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,6 +20,7 @@ import { MemoryStorage } from '../storage/memory.js';
 import { errorOf } from './support/assertions.js';
 import { collector } from './support/cli.js';
 import { ScriptedCollector } from './support/scripted-collector.js';
+import { A_FEED, writeConfig } from './support/config-files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qc-status-server-'));
 const running: Array<{ dc: DataCollector; server: Server }> = [];
@@ -130,7 +131,7 @@ describe('http.token', () => {
     const steady = new ScriptedCollector('steady', [{ samples: 1_000_000, everyMs: 5, then: 'run-until-abort' }]);
     const { url } = await serve([steady], { token });
     const config = join(dir, 'token.yaml');
-    writeFileSync(config, `storage: { kind: memory }\nhttp: { listen: "${new URL(url).host}", token: "\${QC_TOKEN}" }\n`);
+    writeConfig(config, `storage: { kind: memory }\nhttp: { listen: "${new URL(url).host}", token: "\${QC_TOKEN}" }\n${A_FEED}`);
     const fromConfig = await collector(['status', '-c', config], { QC_TOKEN: token });
     expect(fromConfig.stderr).toBe('');
     expect(fromConfig.stdout).toMatch(/steady\s+running/);
@@ -145,7 +146,7 @@ describe('http.token', () => {
   it('is required when http.listen is not a loopback address: the config is refused naming http.token (exit 2)', async () => {
     const write = (name: string, http: string) => {
       const file = join(dir, name);
-      writeFileSync(file, `storage: { kind: memory }\nhttp: ${http}\n`);
+      writeConfig(file, `storage: { kind: memory }\nhttp: ${http}\n${A_FEED}`);
       return file;
     };
     const open = write('open.yaml', '{ listen: 0.0.0.0:9464 }');
@@ -187,7 +188,7 @@ describe('resource figures', { timeout: 60_000 }, () => {
   async function daemon(name: string, endpoints: Record<string, { wsUrl?: string; restUrl: string }>, feeds: string[], restart = ''): Promise<Daemon & { statusUrl: string }> {
     const file = join(dir, `${name}.yaml`);
     const exchanges = Object.entries(endpoints).map(([exchange, urls]) => `  ${exchange}: ${JSON.stringify({ wsUrl: urls.wsUrl, restUrl: urls.restUrl })}`);
-    writeFileSync(
+    writeConfig(
       file,
       `storage: { kind: memory }\nhttp: { listen: "127.0.0.1:0" }\ncollector: { restart: { initialDelay: 50ms, maxDelay: 200ms${restart} } }\n` +
         `exchanges:\n${exchanges.join('\n')}\nfeeds:\n${feeds.map((f) => `  - ${f}`).join('\n')}\n`,

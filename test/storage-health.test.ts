@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,6 +8,7 @@ import { startBinanceSimulator, type BinanceSimulator } from '../collectors/exch
 import type { HealthReport } from '../src/health.js';
 import { SqliteStorage } from '../storage/sqlite.js';
 import { collector, expectEverySentTradeStored, REPO, startCollectorDaemon, type RunningDaemon } from './support/cli.js';
+import { A_FEED, writeConfig } from './support/config-files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qc-storage-health-'));
 const sims: BinanceSimulator[] = [];
@@ -72,7 +73,7 @@ describe('storage health', { timeout: 180_000 }, () => {
     const sim = await startBinanceSimulator({ symbols: ['BTC-USDT', 'ETH-USDT'], tradesPerSecond: 200, pingIntervalMs: 1_000 });
     sims.push(sim);
     const config = join(dir, 'full.yaml');
-    writeFileSync(
+    writeConfig(
       config,
       `storage: { kind: sqlite, path: ${join(at, 'collector.db')} }
 http: { listen: 127.0.0.1:0 }
@@ -130,7 +131,7 @@ feeds:
       [join(at, 'new.db'), `SQLite database ${join(at, 'new.db')}: directory ${at} is on a read-only filesystem`],
     ] as const) {
       const config = join(dir, 'ro.yaml');
-      writeFileSync(config, `storage: { kind: sqlite, path: ${path} }\nhttp: false\n`);
+      writeConfig(config, `storage: { kind: sqlite, path: ${path} }\nhttp: false\n${A_FEED}`);
       const out = await collector(['run', '-c', config]);
       expect(out.code).toBe(2);
       expect(out.stderr).toContain(expected);
@@ -151,7 +152,7 @@ feeds:
     await storage.close();
     chmodSync(path, 0o444);
     const config = join(sub, 'ro.yaml');
-    writeFileSync(config, `storage: { kind: sqlite, path: ${path} }\nhttp: false\n`);
+    writeConfig(config, `storage: { kind: sqlite, path: ${path} }\nhttp: false\n${A_FEED}`);
     chmodSync(config, 0o644);
     const run = [join(REPO, 'bin', 'collector.js'), 'run', '-c', config];
     const out = asRoot

@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { binance } from '../collectors/exchanges/binance/index.js';
@@ -13,6 +12,7 @@ import { trackRun } from './support/run-tracking.js';
 import { simulatedExchanges, type SimulatedExchange } from './support/simulated-exchanges.js';
 import { useSimulator } from './support/simulator-harness.js';
 import { storedCount } from './support/trade-samples.js';
+import { writeConfig } from './support/config-files.js';
 
 const WAIT = { timeout: 15_000 };
 
@@ -31,7 +31,7 @@ describe('a symbol the exchange does not list, in a running daemon collecting fr
       `  - { name: ${name}-btc, exchange: ${name}, symbol: ${btc}, collect: [trades] }`,
       `  - { name: ${name}-nope, exchange: ${name}, symbol: ${symbol('ZZZNOPE')}, collect: [trades] }`,
     ]);
-    writeFileSync(config, `storage: { kind: sqlite, path: ./unlisted.db }\nhttp: { listen: 127.0.0.1:0 }\nexchanges:\n${exchanges.join('\n')}\nfeeds:\n${feeds.join('\n')}\n`);
+    writeConfig(config, `storage: { kind: sqlite, path: ./unlisted.db }\nhttp: { listen: 127.0.0.1:0 }\nexchanges:\n${exchanges.join('\n')}\nfeeds:\n${feeds.join('\n')}\n`);
     const daemon = await startCollectorDaemon(['--config', config]);
     daemons.push(daemon);
     const status = async () => (await (await fetch(`${daemon.statusUrl}/status`)).json()) as ServiceStatus;

@@ -23,6 +23,7 @@ export function createCandlesCollectorKind(exchanges: ExchangeDirectory): Collec
   const tradesKind = createTradesCollectorKind(exchanges);
   return {
     name: 'candles',
+    exchanges: exchanges.names,
 
     keysFor(exchange: string, symbol: string, arg: string | undefined): string[] {
       const timeframes = parseTimeframes(arg);

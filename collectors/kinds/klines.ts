@@ -9,6 +9,7 @@ import { intervalMs } from '../klines/open-times.js';
 export function createKlinesCollectorKind(exchanges: ExchangeDirectory): CollectorKind {
   return {
     name: 'klines',
+    exchanges: exchanges.names,
     seriesKinds: ['klines', 'gaps'],
 
     keysFor(exchange: string, symbol: string, arg: string | undefined): string[] {

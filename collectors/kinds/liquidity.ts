@@ -60,6 +60,7 @@ export function createLiquidityCollectorKind(exchanges: ExchangeDirectory): Coll
     },
 
     name: 'liquidity',
+    exchanges: exchanges.names,
 
     keysFor(exchange: string, symbol: string, arg: string | undefined): string[] {
       const mode = parseLiquidityArg(arg);

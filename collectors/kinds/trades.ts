@@ -22,6 +22,7 @@ function longestHistory(requirements: readonly DataRequirement[]): number | unde
 export function createTradesCollectorKind(exchanges: ExchangeDirectory): CollectorKind {
   return {
     name: 'trades',
+    exchanges: exchanges.names,
     // Gaps the REST backfill could not fill are recorded under gaps:<exchange>:<SYMBOL>.
     seriesKinds: ['trades', 'gaps'],
 

@@ -18,6 +18,7 @@ export async function daemonEndpoint(opts: { url?: string; config: string }): Pr
   const config = await loadConfig(opts.config, createContainer());
   if (!config.http) throw new UsageError(`${config.file}: http is off, so there is no daemon to reach; pass --url`);
   const { host, port } = config.http.listen;
+  if (port === 0) throw new UsageError(`${config.file}: http.listen port 0 is a free port picked at start; pass --url (the daemon prints it)`);
   return { base: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, token: config.http.token ?? envToken };
 }
 

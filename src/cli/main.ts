@@ -9,6 +9,7 @@ import { CommandOutput, type CommandText } from './output.js';
 import { fetchCommand, keysCommand, priceCommand } from './read-commands.js';
 import { runCommand } from './run.js';
 import { savedStateCommand } from './saved-state.js';
+import { schemaCommand } from './schema-command.js';
 import { simulateCommand } from './simulate.js';
 
 const DEFAULT_CONFIG = process.env.COLLECTOR_CONFIG ?? 'config/default.yaml';
@@ -91,6 +92,13 @@ async function runProgram(argv: string[], stdout: CommandOutput, stderr: Command
     .option(...configOption)
     .action(async (opts: { config: string }) => {
       await print(await validateCommand(opts));
+    });
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of config files (editors check and complete them with it: config/schema.json)')
+    .action(async () => {
+      await print(schemaCommand());
     });
 
   program

@@ -1,7 +1,7 @@
 import { loadConfig } from '../config/load.js';
 import { createContainer } from '../container.js';
 import { startDaemon } from '../daemon.js';
-import { formatDuration, parseDuration } from '../../common/duration.js';
+import { formatDuration, MAX_TIMER_MS, parseDuration } from '../../common/duration.js';
 import { createLogger } from '../../common/logger.js';
 import { UsageError } from './errors.js';
 
@@ -17,6 +17,8 @@ export async function runCommand(opts: { config: string; duration?: string }): P
     } catch (err) {
       throw new UsageError(`--duration: ${(err as Error).message}`);
     }
+    // A longer timer would fire at once, stopping the daemon as soon as it started.
+    if (durationMs > MAX_TIMER_MS) throw new UsageError(`--duration: expected at most 24d, got ${opts.duration}`);
   }
   const logger = createLogger();
   const container = createContainer({ logger });

@@ -1,5 +1,8 @@
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
+/** A `${NAME}` or `${NAME:-default}` placeholder anywhere in a string, as a JSON Schema pattern. */
+export const ENV_PLACEHOLDER_PATTERN = VAR.source;
+
 /**
  * Replaces `${NAME}` (or `${NAME:-default}`) in every string of a parsed config with the
  * environment's value, so secrets stay out of the file. Returns the problems found, by path.

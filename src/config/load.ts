@@ -47,7 +47,12 @@ function parseYaml(file: string, text: string): unknown {
   if (doc.errors.length > 0) {
     throw new ConfigError(file, doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0]}`));
   }
-  return doc.toJS() ?? {};
+  try {
+    return doc.toJS() ?? {};
+  } catch (err) {
+    // Aliases are expanded here: an alias bomb (maxAliasCount) or an alias without its anchor.
+    throw new ConfigError(file, [`YAML: ${(err as Error).message}`]);
+  }
 }
 
 /**
@@ -112,6 +117,7 @@ export async function loadConfig(
     );
   }
 
+  problems.push(...unknownExchanges(raw, registry));
   const feeds = raw.feeds.map((feed, i) => toFeedConfig(feed, i, registry, problems));
   const names = new Set<string>();
   raw.feeds.forEach((feed, i) => {
@@ -120,6 +126,18 @@ export async function loadConfig(
   });
   if (problems.length) throw new ConfigError(file, problems);
   return { ...raw, file, dir, storage, feeds };
+}
+
+/**
+ * `exchanges:` overrides naming an exchange no collector kind collects from and no feed uses:
+ * a typo would otherwise leave the real exchange's production endpoints in use.
+ */
+function unknownExchanges(raw: RawConfig, registry: ReturnType<typeof registryOf>): string[] {
+  const known = registry.exchangeNames();
+  const used = new Set([...known, ...raw.feeds.map((feed) => feed.exchange)]);
+  return Object.keys(raw.exchanges)
+    .filter((name) => !used.has(name))
+    .map((name) => `exchanges.${name}: unknown exchange ${JSON.stringify(name)}; known: ${known.join(', ') || '(none)'}`);
 }
 
 /** 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z) and localhost: reachable from this machine only. */
