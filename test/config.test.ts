@@ -222,11 +222,16 @@ describe('the JSON Schema of the config (collector schema)', () => {
   });
 
   it('every example config (and the README reference) names it for editors and validates against it', () => {
-    const examples = readdirSync(join(REPO, 'config')).filter((f) => f.endsWith('.yaml'));
-    expect(examples.length).toBeGreaterThan(0);
-    for (const name of examples) {
-      const text = readFileSync(join(REPO, 'config', name), 'utf8');
-      expect(text.split('\n')[0], name).toBe('# yaml-language-server: $schema=./schema.json');
+    // Each example with the schema's path relative to it; the configs the deploy files run are examples too.
+    const examples: Array<[file: string, schema: string]> = [
+      ...readdirSync(join(REPO, 'config')).filter((f) => f.endsWith('.yaml')).map((f): [string, string] => [`config/${f}`, './schema.json']),
+      ['deploy/config.yaml', '../config/schema.json'],
+      ['deploy/compose/collector.yaml', '../../config/schema.json'],
+    ];
+    expect(examples.length).toBeGreaterThan(3);
+    for (const [name, schema] of examples) {
+      const text = readFileSync(join(REPO, name), 'utf8');
+      expect(text.split('\n')[0], name).toBe(`# yaml-language-server: $schema=${schema}`);
       expect(schemaProblems(text), name).toEqual([]);
     }
     const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
