@@ -11,6 +11,7 @@ import type { Logger } from '../common/logger.js';
 import { openStorage } from './open-storage.js';
 import { startStatusServer } from './http/status-server.js';
 import { startCluster, type Cluster } from './cluster/start.js';
+import { chainSettings } from './dex-pools.js';
 
 /** A running daemon: its feeds, orchestrator, storage and status server. */
 export interface Daemon {
@@ -25,7 +26,12 @@ export interface Daemon {
 
 /** The collectors a config runs (in a cluster: split into units of at most `cluster.unitSymbols` symbols). */
 export function collectorsOf(config: CollectorConfig, feeds: readonly Feed[], registry: KindLookup, logger: Logger): DataSourceCollector[] {
-  return loadDataSourceCollectors(feeds, registry, { exchanges: config.exchanges, logger, maxSymbolsPerCollector: config.cluster?.unitSymbols });
+  return loadDataSourceCollectors(feeds, registry, {
+    exchanges: config.exchanges,
+    chains: chainSettings(config),
+    logger,
+    maxSymbolsPerCollector: config.cluster?.unitSymbols,
+  });
 }
 
 /** Opens storage, derives collectors from the feeds, starts them and the status server. */

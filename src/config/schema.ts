@@ -9,18 +9,60 @@ const hostPort = z
     return { host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) };
   });
 
-/** Fields every feed has; the feed kind's own parameters are checked after, by the kind. */
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a contract address, 0x and 40 hex digits');
+
+/**
+ * Fields every feed has; the feed kind's own parameters are checked after, by the kind. A feed reads
+ * an exchange (`exchange`, `symbol`) or a DEX pool (`chain`, `pool`, `protocol`, optional `base` and `alias`).
+ */
 export const feedCommonSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'expected a name of letters, digits, _ . -'),
     kind: z.string().optional(),
-    exchange: z.string().regex(/^[a-z0-9-]{1,40}$/, 'expected a lower-case exchange name, e.g. binance'),
-    symbol: z.string().regex(/^[A-Z0-9]{1,20}-[A-Z0-9]{1,20}$/, 'expected BASE-QUOTE in upper case, e.g. BTC-USDT'),
+    exchange: z.string().regex(/^[a-z0-9-]{1,40}$/, 'expected a lower-case exchange name, e.g. binance').optional(),
+    symbol: z.string().regex(/^[A-Z0-9]{1,20}-[A-Z0-9]{1,20}$/, 'expected BASE-QUOTE in upper case, e.g. BTC-USDT').optional(),
+    /** DEX feeds: a chain of `chains`, the pool's address and its protocol. */
+    chain: z.string().regex(/^[a-z0-9-]{1,40}$/, 'expected a lower-case chain name, e.g. ethereum').optional(),
+    pool: address.optional(),
+    protocol: z.string().regex(/^[a-z0-9-]{1,40}$/, 'expected a protocol, e.g. uniswap-v3').optional(),
+    /** Symbol or address of the token prices are quoted per; default the pool's token0. */
+    base: z.string().min(1).optional(),
+    /** The pool's name in its series keys (`dex:<chain>:<alias>`); default its address in lower case. */
+    alias: z.string().regex(/^[a-z0-9_.-]{1,60}$/, 'expected lower-case letters, digits, _ . -').optional(),
     collect: z.array(z.string()).optional(),
     history: durationMs.optional(),
     staleAfter: durationMs.optional(),
   })
-  .loose();
+  .loose()
+  .superRefine((feed, ctx) => {
+    const need = (field: string, why: string) => ctx.addIssue({ code: 'custom', path: [field], message: why });
+    if (feed.chain !== undefined || feed.pool !== undefined) {
+      if (feed.chain === undefined) need('chain', 'a DEX feed needs chain (one of chains)');
+      if (feed.pool === undefined) need('pool', "a DEX feed needs pool (the pool contract's address)");
+      if (feed.protocol === undefined) need('protocol', 'a DEX feed needs protocol: uniswap-v2 or uniswap-v3');
+      if (feed.exchange !== undefined || feed.symbol !== undefined) need('exchange', 'a DEX feed names chain and pool, not exchange and symbol');
+    } else {
+      if (feed.exchange === undefined) need('exchange', 'expected an exchange, e.g. binance (or chain and pool for a DEX feed)');
+      if (feed.symbol === undefined) need('symbol', 'expected BASE-QUOTE in upper case, e.g. BTC-USDT');
+      for (const field of ['protocol', 'base', 'alias'] as const) if (feed[field] !== undefined) need(field, `${field} belongs to DEX feeds (chain, pool)`);
+    }
+  });
+
+/** One chain DEX feeds read (`chains.<name>`). */
+export const chainSchema = z
+  .object({
+    /** JSON-RPC over HTTP(S); may hold a key (`${ENV}`): it is masked in every output. */
+    rpcUrl: z.url(),
+    wsUrl: z.url().optional(),
+    /** Blocks after which data is taken as final. */
+    confirmations: z.number().int().min(0).default(2),
+    /** Most blocks in one eth_getLogs (the provider's limit). */
+    maxBlockRange: z.number().int().positive().default(2000),
+    pollInterval: durationMs.default(2_000),
+    /** Requests per second sent to the endpoint at most. */
+    requestsPerSecond: z.number().positive().default(25),
+  })
+  .strict();
 
 /** The top level of a config file; `storage` is checked further by its kind's own schema. */
 export const configSchema = z
@@ -57,6 +99,7 @@ export const configSchema = z
         z.object({ wsUrl: z.url().optional(), restUrl: z.url().optional() }).strict(),
       )
       .default({}),
+    chains: z.record(z.string().regex(/^[a-z0-9-]{1,40}$/, 'expected a lower-case chain name, e.g. ethereum'), chainSchema).default({}),
     feeds: z.array(feedCommonSchema).default([]),
     collector: z
       .object({

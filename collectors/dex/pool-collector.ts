@@ -1,0 +1,213 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { decodeEventLog, toEventSelector, type Address, type Hex } from 'viem';
+import type { Logger } from '../../common/logger.js';
+import type { CollectorCheckpoint, DataCollectionStorage, Point } from '../../storage/types.js';
+import { TradeCheckpoints } from '../trades/trade-checkpoints.js';
+import { CollectorProgress, type DataSourceCollector } from '../types.js';
+import { ChainRpc, type ChainSettings, type RawLog } from './chain-rpc.js';
+import { toUnits, type DexProtocol, type PoolInfo } from './protocol.js';
+
+/** One pool to follow, as the feeds asked for it. */
+export interface PoolTarget {
+  /** `dex:<chain>:<pool alias or address>`. */
+  key: string;
+  address: Address;
+  protocol: DexProtocol;
+  /** Symbol or address of the token prices are quoted per; default token0. */
+  base?: string;
+  /** Start this far back when nothing is stored yet (ms); default: at the head. */
+  historyMs?: number;
+}
+
+/** A pool being followed: what was read at start, its state, and its latest sample's totals. */
+interface FollowedPool {
+  target: PoolTarget;
+  info: PoolInfo;
+  state: unknown;
+  /** First block whose events count (blocks before were stored by an earlier run, or are before the start). */
+  from: bigint;
+  /**
+   * Totals of the latest sample: several blocks may share a timestamp (anvil, some L2s), and one
+   * sample per millisecond holds them all; rewritten whole, so a repeated write changes nothing.
+   */
+  open?: { timestamp: number; volume0: bigint; volume1: bigint; swaps: number };
+}
+
+/** A checkpoint's block: `<number>:<hash>` in `lastTradeId`. */
+function checkpointBlock(c: CollectorCheckpoint): bigint | undefined {
+  const m = /^(\d+):/.exec(c.lastTradeId ?? '');
+  return m ? BigInt(m[1]!) : undefined;
+}
+
+/** Resolves the feed's `base` against the pool's tokens; throws naming both tokens when it is neither. */
+export function baseIsToken0(info: Omit<PoolInfo, 'baseIsToken0'>, base: string | undefined): boolean {
+  if (base === undefined) return true;
+  const is = (t: PoolInfo['token0']) => t.symbol.toLowerCase() === base.toLowerCase() || t.address.toLowerCase() === base.toLowerCase();
+  if (is(info.token0)) return true;
+  if (is(info.token1)) return false;
+  throw new Error(`base ${base} is neither of the pool's tokens (${info.token0.symbol} ${info.token0.address}, ${info.token1.symbol} ${info.token1.address})`);
+}
+
+/** Reads a pool's tokens, decimals and fee; throws naming the address and protocol when it is no such pool. */
+export async function openPool(rpc: ChainRpc, target: PoolTarget): Promise<PoolInfo> {
+  const code = await rpc.request<Hex>('eth_getCode', [target.address, 'latest']);
+  if (code === '0x') throw new Error(`${target.address} is not a ${target.protocol.name} pool: no contract at that address`);
+  const info = await target.protocol.readPool(rpc.client, target.address);
+  return { ...info, baseIsToken0: baseIsToken0(info, target.base) };
+}
+
+/**
+ * Follows one chain's pools block by block (polling `eth_blockNumber`, then `eth_getLogs` for all
+ * of them at once), and stores per pool and block timestamp a sample of its state after the block
+ * and what was swapped in it. Each batch commits with its checkpoint (the last block read), so a
+ * restart resumes at the next block: no block missed, no swap counted twice.
+ */
+export class PoolCollector implements DataSourceCollector {
+  readonly kind = 'pool';
+  readonly keys: string[];
+  readonly progress = new CollectorProgress();
+  /** RPC counters of the current run (requests, range splits, 429s). */
+  rpc?: ChainRpc;
+  private readonly checkpoints: TradeCheckpoints;
+
+  constructor(
+    readonly id: string,
+    readonly chain: string,
+    private readonly settings: ChainSettings,
+    private readonly targets: readonly PoolTarget[],
+    private readonly logger: Logger,
+    readonly staleAfterMs?: number,
+  ) {
+    this.keys = targets.map((t) => t.key);
+    this.checkpoints = new TradeCheckpoints(id, logger);
+  }
+
+  forgetProgress(): void {
+    this.checkpoints.forget();
+  }
+
+  async run(storage: DataCollectionStorage, signal: AbortSignal): Promise<void> {
+    const rpc = (this.rpc = new ChainRpc(this.settings, signal));
+    const saved = new Map<string, CollectorCheckpoint>();
+    await this.checkpoints.begin(storage.collectorState, this.keys, (c) => saved.set(c.key, c));
+    for (const c of this.checkpoints.current()) saved.set(c.key, c);
+    const head = await rpc.blockNumber();
+    const pools: FollowedPool[] = [];
+    const initial: Point[] = [];
+    for (const target of this.targets) {
+      const info = await openPool(rpc, target);
+      const checkpoint = saved.get(target.key);
+      const done = checkpoint ? checkpointBlock(checkpoint) : undefined;
+      const startAt = done ?? (target.historyMs !== undefined ? await blockAt(rpc, Date.now() - target.historyMs, head) : head);
+      const pool: FollowedPool = { target, info, state: await target.protocol.readState(rpc.client, info, startAt), from: startAt + 1n };
+      if (checkpoint?.lastTimestamp !== undefined) {
+        pool.open = await storedTotals(storage, pool, checkpoint.lastTimestamp);
+      } else {
+        // Nothing stored yet: the state the pool starts from, so its price is known at once.
+        const block = await rpc.block(startAt);
+        pool.open = { timestamp: block.timestamp * 1000, volume0: 0n, volume1: 0n, swaps: 0 };
+        initial.push(sampleOf(pool));
+      }
+      pools.push(pool);
+    }
+    let cursor = pools.reduce((min, p) => (p.from < min ? p.from : min), head + 1n);
+    await this.commit(storage, pools, initial, cursor - 1n, rpc);
+    this.logger.info({ chain: this.chain, pools: pools.length, from: cursor.toString(), head: head.toString() }, 'following pools');
+
+    const addresses = pools.map((p) => p.info.address);
+    const topics = [...new Set(pools.flatMap((p) => p.target.protocol.events.map((e) => toEventSelector(e))))];
+    const byAddress = new Map(pools.map((p) => [p.info.address.toLowerCase(), p]));
+    while (!signal.aborted) {
+      const tip = await rpc.blockNumber();
+      this.progress.recordHeartbeat();
+      if (tip < cursor) {
+        await sleep(this.settings.pollIntervalMs, undefined, { signal }).catch(() => undefined);
+        continue;
+      }
+      const to = tip - cursor + 1n > BigInt(this.settings.maxBlockRange) ? cursor + BigInt(this.settings.maxBlockRange) - 1n : tip;
+      const logs = await rpc.logs(addresses, topics, cursor, to);
+      const points = await this.apply(logs, byAddress, rpc);
+      await this.commit(storage, pools, points, to, rpc);
+      cursor = to + 1n;
+    }
+  }
+
+  /** Folds logs (chain order) into the pools' states, one sample per pool and block timestamp touched. */
+  private async apply(logs: readonly RawLog[], byAddress: Map<string, FollowedPool>, rpc: ChainRpc): Promise<Point[]> {
+    const samples = new Map<string, Point>();
+    const timestamps = new Map<string, number>();
+    for (const log of logs) {
+      if (log.removed) continue;
+      const pool = byAddress.get(log.address.toLowerCase());
+      const number = BigInt(log.blockNumber);
+      if (!pool || number < pool.from) continue;
+      let timestamp = timestamps.get(log.blockNumber);
+      if (timestamp === undefined) {
+        timestamp = (log.blockTimestamp !== undefined ? Number(BigInt(log.blockTimestamp)) : (await rpc.block(number)).timestamp) * 1000;
+        timestamps.set(log.blockNumber, timestamp);
+      }
+      let event;
+      try {
+        event = decodeEventLog({ abi: pool.target.protocol.events, data: log.data, topics: log.topics as [Hex, ...Hex[]] });
+      } catch {
+        if (this.progress.drop('unparsed')) this.logger.warn({ pool: pool.target.key, log: log.transactionHash }, 'a pool log that does not decode: skipped');
+        continue;
+      }
+      if (pool.open?.timestamp !== timestamp) pool.open = { timestamp, volume0: 0n, volume1: 0n, swaps: 0 };
+      const swapped = pool.target.protocol.apply(pool.state, { eventName: event.eventName as string, args: event.args as unknown as Record<string, unknown> });
+      if (swapped) {
+        pool.open.volume0 += swapped.amount0;
+        pool.open.volume1 += swapped.amount1;
+        pool.open.swaps += 1;
+      }
+      samples.set(`${pool.target.key}@${timestamp}`, sampleOf(pool));
+    }
+    return [...samples.values()];
+  }
+
+  /** Stores `points` with every pool's checkpoint at block `through`, in one commit. */
+  private async commit(storage: DataCollectionStorage, pools: readonly FollowedPool[], points: Point[], through: bigint, rpc: ChainRpc): Promise<void> {
+    const hash = (await rpc.block(through)).hash;
+    const checkpoints = pools.map((p) => ({ key: p.target.key, lastTimestamp: p.open?.timestamp, lastTradeId: `${through}:${hash}` }));
+    const result = await storage.storeMany(points, { checkpoint: { collector: this.id, checkpoints } });
+    if (result.rejected.length > 0) throw new Error(`storage refused ${result.rejected.length} pool sample(s): ${result.rejected[0]!.reason}`);
+    this.checkpoints.stored(checkpoints);
+    if (points.length > 0) this.progress.recordStored(points.length, Math.max(...points.map((p) => p.timestamp)));
+  }
+}
+
+/** A pool's sample: its state's fields and the totals swapped at the sample's timestamp. */
+function sampleOf(pool: FollowedPool): Point {
+  const open = pool.open!;
+  const { token0, token1 } = pool.info;
+  return {
+    key: pool.target.key,
+    timestamp: open.timestamp,
+    value: {
+      ...pool.target.protocol.fields(pool.state, pool.info),
+      volume0: toUnits(open.volume0, token0.decimals),
+      volume1: toUnits(open.volume1, token1.decimals),
+      swaps: open.swaps,
+    },
+  };
+}
+
+/** The totals of the sample stored at `timestamp` (a restart inside a run of same-timestamp blocks adds to them). */
+async function storedTotals(storage: DataCollectionStorage, pool: FollowedPool, timestamp: number): Promise<FollowedPool['open']> {
+  const [sample] = await storage.fetch(pool.target.key, timestamp, timestamp);
+  const v = sample && typeof sample[1] === 'object' ? sample[1] : {};
+  const raw = (x: number | undefined, decimals: number) => BigInt(Math.round((x ?? 0) * 10 ** decimals));
+  return { timestamp, volume0: raw(v.volume0, pool.info.token0.decimals), volume1: raw(v.volume1, pool.info.token1.decimals), swaps: v.swaps ?? 0 };
+}
+
+/** The last block at or before `ms` (binary search over headers; block 0 when all are later). */
+async function blockAt(rpc: ChainRpc, ms: number, head: bigint): Promise<bigint> {
+  let lo = 0n;
+  let hi = head;
+  while (lo < hi) {
+    const mid = (lo + hi + 1n) / 2n;
+    if ((await rpc.block(mid)).timestamp * 1000 <= ms) lo = mid;
+    else hi = mid - 1n;
+  }
+  return lo;
+}

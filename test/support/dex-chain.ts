@@ -1,0 +1,168 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { decodeEventLog, formatUnits, type Hash } from 'viem';
+import { simulatorArtifacts } from '../../collectors/dex/simulator/contracts.js';
+import { SimulatedChain, type SimulatedPool } from '../../collectors/dex/simulator/chain.js';
+import type { DataSourceCollector } from '../../collectors/types.js';
+import { silentLogger } from '../../common/logger.js';
+import { loadConfig, type CollectorConfig } from '../../src/config/load.js';
+import { createContainer, registryOf } from '../../src/container.js';
+import { collectorsOf } from '../../src/daemon.js';
+import { buildFeeds } from '../../feeds/load.js';
+import type { DataCollectionStorage, Sample } from '../../storage/types.js';
+
+export { SimulatedChain };
+
+/** A config file with a v2 and a v3 feed on the simulated chain (WETH priced in USDC). */
+export async function dexConfig(chain: SimulatedChain, extra = '', feedExtra = ''): Promise<CollectorConfig> {
+  const dir = mkdtempSync(join(tmpdir(), 'qc-dex-'));
+  const file = join(dir, 'config.yaml');
+  writeFileSync(
+    file,
+    `storage: { kind: memory }\nhttp: false\n` +
+      `chains: { anvil: { rpcUrl: "${chain.rpcUrl}", confirmations: 2, maxBlockRange: 50, pollInterval: 50ms, requestsPerSecond: 2000 } }\n` +
+      `feeds:\n` +
+      `  - { name: weth-usdc-v2, kind: dex-price, chain: anvil, pool: "${chain.v2.address}", protocol: uniswap-v2, base: WETH, alias: weth-usdc-v2${feedExtra} }\n` +
+      `  - { name: weth-usdc-v3, kind: dex-price, chain: anvil, pool: "${chain.v3.address}", protocol: uniswap-v3, base: WETH, alias: weth-usdc-v3${feedExtra} }\n` +
+      extra,
+  );
+  return loadConfig(file, createContainer());
+}
+
+/** The collectors a config runs (one pool collector for the chain). */
+export function dexCollectors(config: CollectorConfig): DataSourceCollector[] {
+  const registry = registryOf(createContainer());
+  return collectorsOf(config, buildFeeds(config.feeds, registry), registry, silentLogger);
+}
+
+/** The block a collector's checkpoint of `key` has reached, or undefined before its first commit. */
+export async function checkpointBlock(storage: DataCollectionStorage, collector: string, key: string): Promise<bigint | undefined> {
+  const record = await storage.collectorState!.load(collector);
+  const c = record?.checkpoints.find((x) => x.key === key);
+  const m = /^(\d+):/.exec(c?.lastTradeId ?? '');
+  return m ? BigInt(m[1]!) : undefined;
+}
+
+/** Waits until the collector's checkpoint of `key` reaches `block`. */
+export async function untilBlock(storage: DataCollectionStorage, collector: string, key: string, block: bigint, timeoutMs = 30_000): Promise<bigint> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const at = await checkpointBlock(storage, collector, key);
+    if (at !== undefined && at >= block) return at;
+    if (Date.now() > deadline) throw new Error(`${collector} reached block ${at} of ${key}, not ${block}, in ${timeoutMs} ms`);
+    await sleep(25);
+  }
+}
+
+const units = (raw: bigint, decimals: number) => Number.parseFloat(formatUnits(raw, decimals));
+const abs = (x: bigint) => (x < 0n ? -x : x);
+
+/**
+ * What the pool's samples must be over blocks `(from, to]`, read from the chain independently of the
+ * collector: per block timestamp, the pool's state at the last block of that timestamp (getReserves,
+ * slot0, liquidity) and the sums of its Swap events' amounts (decoded with Uniswap's own ABIs from
+ * the blocks' receipts). The sample at block `from`'s timestamp starts with no volume.
+ */
+export async function expectedSamples(chain: SimulatedChain, pool: SimulatedPool, from: bigint, to: bigint): Promise<Sample[]> {
+  const artifacts = simulatorArtifacts();
+  const abi = pool.protocol === 'uniswap-v2' ? artifacts.v2Pair.abi : artifacts.v3Pool.abi;
+  const byTime = new Map<number, { last: bigint; volume0: bigint; volume1: bigint; swaps: number; touched: boolean }>();
+  for (let n = from; n <= to; n++) {
+    const block = await chain.public.getBlock({ blockNumber: n, includeTransactions: false });
+    const t = Number(block.timestamp) * 1000;
+    const entry = byTime.get(t) ?? { last: n, volume0: 0n, volume1: 0n, swaps: 0, touched: n === from };
+    entry.last = n;
+    if (n > from) {
+      for (const hash of block.transactions as Hash[]) {
+        const receipt = await chain.public.getTransactionReceipt({ hash });
+        for (const log of receipt.logs) {
+          if (log.address.toLowerCase() !== pool.address.toLowerCase()) continue;
+          let event;
+          try {
+            event = decodeEventLog({ abi, data: log.data, topics: log.topics });
+          } catch {
+            continue; // the pair's own ERC-20 events
+          }
+          const a = event.args as unknown as Record<string, bigint>;
+          if (['Sync', 'Swap', 'Mint', 'Burn'].includes(event.eventName!)) entry.touched = true;
+          if (event.eventName !== 'Swap') continue;
+          entry.swaps += 1;
+          entry.volume0 += pool.protocol === 'uniswap-v2' ? abs(a.amount0In! - a.amount0Out!) : abs(a.amount0!);
+          entry.volume1 += pool.protocol === 'uniswap-v2' ? abs(a.amount1In! - a.amount1Out!) : abs(a.amount1!);
+        }
+      }
+    }
+    byTime.set(t, entry);
+  }
+  const out: Sample[] = [];
+  const wethIs0 = pool.token0.symbol === 'WETH';
+  const { decimals: d0 } = pool.token0;
+  const { decimals: d1 } = pool.token1;
+  for (const [t, e] of byTime) {
+    if (!e.touched) continue;
+    const volumes = { volume0: units(e.volume0, d0), volume1: units(e.volume1, d1), swaps: e.swaps };
+    if (pool.protocol === 'uniswap-v2') {
+      const { reserve0, reserve1 } = await chain.v2Reserves(e.last);
+      const r0 = units(reserve0, d0);
+      const r1 = units(reserve1, d1);
+      out.push([t, { price: wethIs0 ? r1 / r0 : r0 / r1, reserve0: r0, reserve1: r1, ...volumes }]);
+    } else {
+      const s = await chain.v3State(e.last);
+      const sqrt = Number(s.sqrtPriceX96) / 2 ** 96;
+      const price1Per0 = sqrt * sqrt * 10 ** (d0 - d1);
+      out.push([t, { price: wethIs0 ? price1Per0 : 1 / price1Per0, liquidity: Number(s.liquidity), sqrt_price_x96: Number(s.sqrtPriceX96), tick: s.tick, ...volumes }]);
+    }
+  }
+  return out.sort((a, b) => a[0] - b[0]);
+}
+
+/** A small seeded PRNG (mulberry32), so a failing run can be repeated. */
+export function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * `count` random swaps over both pools: mostly small, one in ten large (a few hundred WETH, across
+ * many initialized ticks of the v3 pool), some blocks holding several; a v3 mint and burn now and then.
+ */
+export async function randomTrading(chain: SimulatedChain, count: number, seed = 1): Promise<void> {
+  const rnd = random(seed);
+  const wethIs0 = chain.v3.token0.symbol === 'WETH';
+  const amountOf = (sellWeth: boolean, weth: number) =>
+    sellWeth ? BigInt(Math.round(weth * 1e6)) * 10n ** 12n : BigInt(Math.round(weth * 2000 * 1e6));
+  let done = 0;
+  while (done < count) {
+    const batch = rnd() < 0.3 ? 2 + Math.floor(rnd() * 4) : 1;
+    if (batch > 1) await chain.setAutomine(false);
+    const sent: Hash[] = [];
+    for (let i = 0; i < batch && done < count; i++, done++) {
+      const sellWeth = rnd() < 0.5;
+      const weth = rnd() < 0.1 ? 100 + rnd() * 300 : 0.01 + rnd() * 5;
+      const zeroForOne = sellWeth === wethIs0;
+      sent.push(await (rnd() < 0.5 ? chain.v2Swap(zeroForOne, amountOf(sellWeth, weth)) : chain.v3Swap(zeroForOne, amountOf(sellWeth, weth))));
+      if (rnd() < 0.03) {
+        const { tick } = await chain.v3State();
+        const lower = Math.floor(tick / chain.tickSpacing) * chain.tickSpacing - 2 * chain.tickSpacing;
+        sent.push(await chain.mintPosition(lower, lower + 4 * chain.tickSpacing, 5n * 10n ** 16n));
+        sent.push(await chain.burnPosition(chain.positions.at(-1)!, 2n * 10n ** 16n));
+      }
+    }
+    if (batch > 1) {
+      await chain.mine();
+      await chain.setAutomine(true);
+      for (const hash of sent) {
+        const receipt = await chain.public.waitForTransactionReceipt({ hash, pollingInterval: 20 });
+        if (receipt.status !== 'success') throw new Error(`a swap reverted in block ${receipt.blockNumber}`);
+      }
+    }
+  }
+}
