@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createPublicClient, http, numberToHex, type Address, type Hex, type PublicClient } from 'viem';
+import { createPublicClient, custom, http, numberToHex, type Address, type EIP1193RequestFn, type Hex, type PublicClient } from 'viem';
 import { TokenBucket } from '../rest/token-bucket.js';
 
 /** One chain as configured (`chains.<name>`). */
@@ -63,16 +63,19 @@ export interface RpcCounters {
  * provider finds too large.
  */
 export class ChainRpc {
+  /** viem's client for contract reads: its requests go through `request` too (the rate, the 429 waits). */
   readonly client: PublicClient;
   readonly counters: RpcCounters = { requests: 0, rangeSplits: 0, rateLimited: 0 };
   private readonly bucket: TokenBucket;
+  private readonly send: EIP1193RequestFn;
 
   constructor(
     readonly settings: ChainSettings,
     private readonly signal?: AbortSignal,
   ) {
     // viem retries on its own by default; here retries are ours (429 waits, range splits).
-    this.client = createPublicClient({ transport: http(settings.rpcUrl, { retryCount: 0, timeout: 30_000, batch: false }) });
+    this.send = http(settings.rpcUrl, { retryCount: 0, timeout: 30_000, batch: false })({ retryCount: 0 }).request;
+    this.client = createPublicClient({ transport: custom({ request: ({ method, params }) => this.request(method, params as unknown[]) }, { retryCount: 0 }) });
     this.bucket = new TokenBucket({ capacity: Math.max(1, settings.requestsPerSecond), refillPerSecond: settings.requestsPerSecond });
   }
 
@@ -82,7 +85,7 @@ export class ChainRpc {
       await this.bucket.take(1, this.signal);
       this.counters.requests += 1;
       try {
-        return (await this.client.request({ method, params } as never)) as T;
+        return (await this.send({ method, params } as never)) as T;
       } catch (err) {
         const wait = rateLimitWait(err, attempt);
         if (wait === undefined || attempt >= 10) throw err;

@@ -92,13 +92,15 @@ export class PoolCollector implements DataSourceCollector {
     await this.checkpoints.begin(storage.collectorState, this.keys, (c) => saved.set(c.key, c));
     for (const c of this.checkpoints.current()) saved.set(c.key, c);
     const head = await rpc.blockNumber();
+    // History reaches back from the head's time: the chain's clock, not this machine's.
+    const headTime = (await rpc.block(head)).timestamp * 1000;
     const pools: FollowedPool[] = [];
     const initial: Point[] = [];
     for (const target of this.targets) {
       const info = await openPool(rpc, target);
       const checkpoint = saved.get(target.key);
       const done = checkpoint ? checkpointBlock(checkpoint) : undefined;
-      const startAt = done ?? (target.historyMs !== undefined ? await blockAt(rpc, Date.now() - target.historyMs, head) : head);
+      const startAt = done ?? (target.historyMs !== undefined ? await blockAt(rpc, headTime - target.historyMs, head) : head);
       const pool: FollowedPool = { target, info, state: await target.protocol.readState(rpc.client, info, startAt), from: startAt + 1n };
       if (checkpoint?.lastTimestamp !== undefined) {
         pool.open = await storedTotals(storage, pool, checkpoint.lastTimestamp);

@@ -166,3 +166,72 @@ export async function randomTrading(chain: SimulatedChain, count: number, seed =
     }
   }
 }
+
+/** What the RPC proxy did. */
+export interface ProxyCounts {
+  requests: number;
+  rangeErrors: number;
+  rateLimited: number;
+}
+
+/**
+ * A loopback JSON-RPC proxy in front of anvil that behaves like a hosted provider: an
+ * `eth_getLogs` over `maxRange` blocks is refused with one of the providers' own errors (Alchemy's,
+ * Infura's with a suggested range, QuickNode's), and every `rateLimitEvery`th request gets HTTP 429
+ * with `Retry-After: 1` (at most `maxRateLimited` times).
+ */
+export async function providerProxy(
+  target: string,
+  options: { maxRange: number; rateLimitEvery: number; maxRateLimited: number },
+): Promise<{ url: string; counts: ProxyCounts; close(): Promise<void> }> {
+  const { createServer } = await import('node:http');
+  const counts: ProxyCounts = { requests: 0, rangeErrors: 0, rateLimited: 0 };
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      void (async () => {
+        counts.requests += 1;
+        const call = JSON.parse(body) as { id: number; method: string; params: Array<{ fromBlock?: string; toBlock?: string }> };
+        if (counts.requests % options.rateLimitEvery === 0 && counts.rateLimited < options.maxRateLimited) {
+          counts.rateLimited += 1;
+          res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' });
+          res.end(JSON.stringify({ jsonrpc: '2.0', id: call.id, error: { code: -32005, message: 'Too Many Requests' } }));
+          return;
+        }
+        if (call.method === 'eth_getLogs') {
+          const from = BigInt(call.params[0]!.fromBlock!);
+          const to = BigInt(call.params[0]!.toBlock!);
+          if (to - from + 1n > BigInt(options.maxRange)) {
+            const shapes = [
+              { code: -32602, message: `Log response size exceeded. You can make eth_getLogs requests with up to a 2K block range and no limit on the response size, or you can request any block range with a cap of 10K logs in the response. Based on your parameters, this block range should work: [0x${from.toString(16)}, 0x${(from + BigInt(options.maxRange) - 1n).toString(16)}]` },
+              { code: -32005, message: `query returned more than 10000 results. Try with this block range [0x${from.toString(16)}, 0x${(from + BigInt(options.maxRange) / 2n).toString(16)}].` },
+              { code: -32614, message: `eth_getLogs is limited to a ${options.maxRange} range` },
+            ];
+            const error = shapes[counts.rangeErrors++ % shapes.length];
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ jsonrpc: '2.0', id: call.id, error }));
+            return;
+          }
+        }
+        const answer = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        res.writeHead(answer.status, { 'content-type': 'application/json' });
+        res.end(await answer.text());
+      })().catch((err: Error) => {
+        res.writeHead(502);
+        res.end(err.message);
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    counts,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
