@@ -41,6 +41,8 @@ export class CollectorProgress {
    * checksum or sequence check); 0 for collectors that keep no such copy.
    */
   resyncs = 0;
+  /** Chain reorganizations repaired (DEX pools: a block read was replaced; its samples were rewritten). */
+  reorgs = 0;
   /**
    * Why the collector is running but not collecting (the exchange reports maintenance or is
    * unreachable, so it waits instead of hammering it); undefined while all is well.

@@ -16,6 +16,14 @@ export interface ChainSettings {
   requestsPerSecond: number;
 }
 
+export interface BlockHeader {
+  number: bigint;
+  hash: Hex;
+  parentHash: Hex;
+  /** Seconds. */
+  timestamp: number;
+}
+
 /** A log as `eth_getLogs` answers it (hex quantities). */
 export interface RawLog {
   address: Address;
@@ -99,10 +107,16 @@ export class ChainRpc {
     return BigInt(await this.request<Hex>('eth_blockNumber', []));
   }
 
-  async block(number: bigint): Promise<{ number: bigint; hash: Hex; parentHash: Hex; timestamp: number }> {
-    const b = await this.request<{ hash: Hex; parentHash: Hex; timestamp: Hex } | null>('eth_getBlockByNumber', [numberToHex(number), false]);
+  async block(number: bigint): Promise<BlockHeader> {
+    const b = await this.blockOrNull(number);
     if (!b) throw new Error(`block ${number} is not available from the endpoint`);
-    return { number, hash: b.hash, parentHash: b.parentHash, timestamp: Number(BigInt(b.timestamp)) };
+    return b;
+  }
+
+  /** The header of block `number`, or null when the chain is not that long (any more: a reorg). */
+  async blockOrNull(number: bigint): Promise<BlockHeader | null> {
+    const b = await this.request<{ hash: Hex; parentHash: Hex; timestamp: Hex } | null>('eth_getBlockByNumber', [numberToHex(number), false]);
+    return b && { number, hash: b.hash, parentHash: b.parentHash, timestamp: Number(BigInt(b.timestamp)) };
   }
 
   /**

@@ -4,7 +4,7 @@ import type { Logger } from '../../common/logger.js';
 import type { CollectorCheckpoint, DataCollectionStorage, Point } from '../../storage/types.js';
 import { TradeCheckpoints } from '../trades/trade-checkpoints.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';
-import { ChainRpc, type ChainSettings, type RawLog } from './chain-rpc.js';
+import { ChainRpc, type BlockHeader, type ChainSettings, type RawLog } from './chain-rpc.js';
 import { toUnits, type DexProtocol, type PoolInfo } from './protocol.js';
 
 /** One pool to follow, as the feeds asked for it. */
@@ -31,7 +31,15 @@ interface FollowedPool {
    * sample per millisecond holds them all; rewritten whole, so a repeated write changes nothing.
    */
   open?: { timestamp: number; volume0: bigint; volume1: bigint; swaps: number };
+  /**
+   * After a reorg: times of samples stored from replaced blocks, ascending. Each is rewritten once the
+   * new blocks pass it: with the state the new chain had then and the swaps it holds at that time.
+   */
+  stale: number[];
 }
+
+/** Blocks whose hashes are kept to find where a reorg forked (one per commit). */
+const RECENT_COMMITS = 256;
 
 /** A checkpoint's block: `<number>:<hash>` in `lastTradeId`. */
 function checkpointBlock(c: CollectorCheckpoint): bigint | undefined {
@@ -101,7 +109,7 @@ export class PoolCollector implements DataSourceCollector {
       const checkpoint = saved.get(target.key);
       const done = checkpoint ? checkpointBlock(checkpoint) : undefined;
       const startAt = done ?? (target.historyMs !== undefined ? await blockAt(rpc, headTime - target.historyMs, head) : head);
-      const pool: FollowedPool = { target, info, state: await target.protocol.readState(rpc.client, info, startAt), from: startAt + 1n };
+      const pool: FollowedPool = { target, info, state: await target.protocol.readState(rpc.client, info, startAt), from: startAt + 1n, stale: [] };
       if (checkpoint?.lastTimestamp !== undefined) {
         pool.open = await storedTotals(storage, pool, checkpoint.lastTimestamp);
       } else {
@@ -113,7 +121,9 @@ export class PoolCollector implements DataSourceCollector {
       pools.push(pool);
     }
     let cursor = pools.reduce((min, p) => (p.from < min ? p.from : min), head + 1n);
-    await this.commit(storage, pools, initial, cursor - 1n, rpc);
+    /** The block each commit reached, with its hash: a reorg is found by one of them no longer being canonical. */
+    const recent: Array<{ number: bigint; hash: Hex }> = [];
+    recent.push(await this.commit(storage, pools, initial, await rpc.block(cursor - 1n)));
     this.logger.info({ chain: this.chain, pools: pools.length, from: cursor.toString(), head: head.toString() }, 'following pools');
 
     const addresses = pools.map((p) => p.info.address);
@@ -122,22 +132,64 @@ export class PoolCollector implements DataSourceCollector {
     while (!signal.aborted) {
       const tip = await rpc.blockNumber();
       this.progress.recordHeartbeat();
+      const last = recent.at(-1)!;
+      if ((await rpc.blockOrNull(last.number))?.hash !== last.hash) {
+        cursor = (await this.rewind(storage, rpc, pools, recent)) + 1n;
+        continue;
+      }
       if (tip < cursor) {
         await sleep(this.settings.pollIntervalMs, undefined, { signal }).catch(() => undefined);
         continue;
       }
       const to = tip - cursor + 1n > BigInt(this.settings.maxBlockRange) ? cursor + BigInt(this.settings.maxBlockRange) - 1n : tip;
       const logs = await rpc.logs(addresses, topics, cursor, to);
-      const points = await this.apply(logs, byAddress, rpc);
-      await this.commit(storage, pools, points, to, rpc);
+      const toBlock = await rpc.block(to);
+      const points = await this.apply(logs, byAddress, rpc, toBlock.timestamp * 1000);
+      recent.push(await this.commit(storage, pools, points, toBlock));
+      if (recent.length > RECENT_COMMITS) recent.shift();
       cursor = to + 1n;
     }
   }
 
+  /**
+   * A block read before was replaced: finds the newest committed block still on the chain, puts every
+   * pool back to its state there, and marks the samples stored after it for rewriting (see `stale`).
+   * Returns that block; reading goes on after it.
+   */
+  private async rewind(storage: DataCollectionStorage, rpc: ChainRpc, pools: FollowedPool[], recent: Array<{ number: bigint; hash: Hex }>): Promise<bigint> {
+    const replaced = recent.at(-1)!;
+    while (recent.length > 1 && (await rpc.blockOrNull(recent.at(-1)!.number))?.hash !== recent.at(-1)!.hash) recent.pop();
+    // Deeper than the kept commits: the oldest is taken as final (the chain's confirmations are far fewer).
+    const fork = await rpc.block(recent.at(-1)!.number);
+    recent[recent.length - 1] = { number: fork.number, hash: fork.hash };
+    const forkTime = fork.timestamp * 1000;
+    for (const pool of pools) {
+      pool.state = await pool.target.protocol.readState(rpc.client, pool.info, fork.number);
+      if (pool.from > fork.number) pool.from = fork.number + 1n;
+      const stored = await storage.fetch(pool.target.key, forkTime + 1, Number.MAX_SAFE_INTEGER);
+      pool.stale = [...new Set([...pool.stale, ...stored.map(([t]) => t)])].filter((t) => t > forkTime).sort((a, b) => a - b);
+      if (pool.open && pool.open.timestamp > forkTime) pool.open = undefined;
+    }
+    this.progress.reorgs += 1;
+    this.logger.warn(
+      { chain: this.chain, replaced: replaced.number.toString(), fork: fork.number.toString(), rewritten: pools.reduce((n, p) => n + p.stale.length, 0) },
+      'chain reorganization: samples after the fork are rewritten from the new blocks',
+    );
+    return fork.number;
+  }
+
   /** Folds logs (chain order) into the pools' states, one sample per pool and block timestamp touched. */
-  private async apply(logs: readonly RawLog[], byAddress: Map<string, FollowedPool>, rpc: ChainRpc): Promise<Point[]> {
+  private async apply(logs: readonly RawLog[], byAddress: Map<string, FollowedPool>, rpc: ChainRpc, throughTime: number): Promise<Point[]> {
     const samples = new Map<string, Point>();
     const timestamps = new Map<string, number>();
+    // Samples of replaced blocks up to `time`, rewritten with the state the new chain has by then.
+    const rewriteStale = (pool: FollowedPool, time: number, inclusive: boolean) => {
+      while (pool.stale.length > 0 && (pool.stale[0]! < time || (inclusive && pool.stale[0] === time))) {
+        const t = pool.stale.shift()!;
+        if (pool.open?.timestamp !== t) pool.open = { timestamp: t, volume0: 0n, volume1: 0n, swaps: 0 };
+        samples.set(`${pool.target.key}@${t}`, sampleOf(pool));
+      }
+    };
     for (const log of logs) {
       if (log.removed) continue;
       const pool = byAddress.get(log.address.toLowerCase());
@@ -155,6 +207,8 @@ export class PoolCollector implements DataSourceCollector {
         if (this.progress.drop('unparsed')) this.logger.warn({ pool: pool.target.key, log: log.transactionHash }, 'a pool log that does not decode: skipped');
         continue;
       }
+      rewriteStale(pool, timestamp, false);
+      if (pool.stale[0] === timestamp) pool.stale.shift(); // rewritten below, from the new block's events
       if (pool.open?.timestamp !== timestamp) pool.open = { timestamp, volume0: 0n, volume1: 0n, swaps: 0 };
       const swapped = pool.target.protocol.apply(pool.state, { eventName: event.eventName as string, args: event.args as unknown as Record<string, unknown> });
       if (swapped) {
@@ -164,17 +218,18 @@ export class PoolCollector implements DataSourceCollector {
       }
       samples.set(`${pool.target.key}@${timestamp}`, sampleOf(pool));
     }
+    for (const pool of byAddress.values()) rewriteStale(pool, throughTime, true);
     return [...samples.values()];
   }
 
-  /** Stores `points` with every pool's checkpoint at block `through`, in one commit. */
-  private async commit(storage: DataCollectionStorage, pools: readonly FollowedPool[], points: Point[], through: bigint, rpc: ChainRpc): Promise<void> {
-    const hash = (await rpc.block(through)).hash;
-    const checkpoints = pools.map((p) => ({ key: p.target.key, lastTimestamp: p.open?.timestamp, lastTradeId: `${through}:${hash}` }));
+  /** Stores `points` with every pool's checkpoint at block `through`, in one commit; returns the block committed. */
+  private async commit(storage: DataCollectionStorage, pools: readonly FollowedPool[], points: Point[], through: BlockHeader): Promise<{ number: bigint; hash: Hex }> {
+    const checkpoints = pools.map((p) => ({ key: p.target.key, lastTimestamp: p.open?.timestamp, lastTradeId: `${through.number}:${through.hash}` }));
     const result = await storage.storeMany(points, { checkpoint: { collector: this.id, checkpoints } });
     if (result.rejected.length > 0) throw new Error(`storage refused ${result.rejected.length} pool sample(s): ${result.rejected[0]!.reason}`);
     this.checkpoints.stored(checkpoints);
     if (points.length > 0) this.progress.recordStored(points.length, Math.max(...points.map((p) => p.timestamp)));
+    return { number: through.number, hash: through.hash };
   }
 }
 

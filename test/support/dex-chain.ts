@@ -45,6 +45,20 @@ export async function checkpointBlock(storage: DataCollectionStorage, collector:
   return m ? BigInt(m[1]!) : undefined;
 }
 
+/** Waits until the collector's checkpoint of `key` is the chain's head block (number and hash). */
+export async function untilHead(chain: SimulatedChain, storage: DataCollectionStorage, collector: string, key: string, timeoutMs = 30_000): Promise<bigint> {
+  const head = await chain.public.getBlock();
+  const want = `${head.number}:${head.hash}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const record = await storage.collectorState!.load(collector);
+    const at = record?.checkpoints.find((x) => x.key === key)?.lastTradeId;
+    if (at === want) return head.number;
+    if (Date.now() > deadline) throw new Error(`${collector} checkpoint of ${key} is ${at}, not the head ${want}, after ${timeoutMs} ms`);
+    await sleep(25);
+  }
+}
+
 /** Waits until the collector's checkpoint of `key` reaches `block`. */
 export async function untilBlock(storage: DataCollectionStorage, collector: string, key: string, block: bigint, timeoutMs = 30_000): Promise<bigint> {
   const deadline = Date.now() + timeoutMs;
@@ -65,7 +79,7 @@ const abs = (x: bigint) => (x < 0n ? -x : x);
  * slot0, liquidity) and the sums of its Swap events' amounts (decoded with Uniswap's own ABIs from
  * the blocks' receipts). The sample at block `from`'s timestamp starts with no volume.
  */
-export async function expectedSamples(chain: SimulatedChain, pool: SimulatedPool, from: bigint, to: bigint): Promise<Sample[]> {
+export async function expectedSamples(chain: SimulatedChain, pool: SimulatedPool, from: bigint, to: bigint, extraTimes: readonly number[] = []): Promise<Sample[]> {
   const artifacts = simulatorArtifacts();
   const abi = pool.protocol === 'uniswap-v2' ? artifacts.v2Pair.abi : artifacts.v3Pool.abi;
   const byTime = new Map<number, { last: bigint; volume0: bigint; volume1: bigint; swaps: number; touched: boolean }>();
@@ -95,6 +109,13 @@ export async function expectedSamples(chain: SimulatedChain, pool: SimulatedPool
       }
     }
     byTime.set(t, entry);
+  }
+  // A time with no block of its own (a sample of a block a reorg replaced): the state of the last block before it.
+  const blocks = [...byTime].sort((a, b) => a[0] - b[0]);
+  for (const t of extraTimes) {
+    if (byTime.get(t)?.touched) continue;
+    const before = blocks.filter(([bt]) => bt <= t).at(-1);
+    if (before) byTime.set(t, { last: before[1].last, volume0: 0n, volume1: 0n, swaps: 0, touched: true });
   }
   const out: Sample[] = [];
   const wethIs0 = pool.token0.symbol === 'WETH';
