@@ -41,7 +41,7 @@ export async function checkDexPools(config: CollectorConfig, protocols: DexProto
         const rpc = new ChainRpc(chains[chain]!);
         found.set(feed.name, await openPool(rpc, { key: '', address: address as Address, protocol: protocols.get(protocol), base }));
       } catch (err) {
-        problems.push(`feeds[${i}] (${feed.name}): pool ${address} on ${chain}: ${sanitizeError(err)}`);
+        problems.push(`feeds[${i}] (${feed.name}): chain ${chain}: ${sanitizeError(err)}`);
       }
     }),
   );

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { decodeEventLog, toEventSelector, type Address, type Hex } from 'viem';
+import { decodeEventLog, numberToHex, toEventSelector, type Address, type Hex } from 'viem';
 import type { Logger } from '../../common/logger.js';
 import type { CollectorCheckpoint, DataCollectionStorage, Point } from '../../storage/types.js';
 import { TradeCheckpoints } from '../trades/trade-checkpoints.js';
@@ -108,7 +108,9 @@ export class PoolCollector implements DataSourceCollector {
       const info = await openPool(rpc, target);
       const checkpoint = saved.get(target.key);
       const done = checkpoint ? checkpointBlock(checkpoint) : undefined;
-      const startAt = done ?? (target.historyMs !== undefined ? await blockAt(rpc, headTime - target.historyMs, head) : head);
+      let startAt = done ?? (target.historyMs !== undefined ? await blockAt(rpc, headTime - target.historyMs, head) : head);
+      // History reaching back before the pool existed starts where it was created.
+      if (done === undefined && startAt < head) startAt = await firstBlockWithCode(rpc, target.address, startAt, head);
       const pool: FollowedPool = { target, info, state: await target.protocol.readState(rpc.client, info, startAt), from: startAt + 1n, stale: [] };
       if (checkpoint?.lastTimestamp !== undefined) {
         pool.open = await storedTotals(storage, pool, checkpoint.lastTimestamp);
@@ -255,6 +257,18 @@ async function storedTotals(storage: DataCollectionStorage, pool: FollowedPool, 
   const v = sample && typeof sample[1] === 'object' ? sample[1] : {};
   const raw = (x: number | undefined, decimals: number) => BigInt(Math.round((x ?? 0) * 10 ** decimals));
   return { timestamp, volume0: raw(v.volume0, pool.info.token0.decimals), volume1: raw(v.volume1, pool.info.token1.decimals), swaps: v.swaps ?? 0 };
+}
+
+/** The first block in `[from, to]` at whose end `address` holds code (`to` holds it). */
+async function firstBlockWithCode(rpc: ChainRpc, address: Address, from: bigint, to: bigint): Promise<bigint> {
+  let lo = from;
+  let hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) / 2n;
+    if ((await rpc.request<Hex>('eth_getCode', [address, numberToHex(mid)])) !== '0x') hi = mid;
+    else lo = mid + 1n;
+  }
+  return lo;
 }
 
 /** The last block at or before `ms` (binary search over headers; block 0 when all are later). */
