@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStorage } from '../storage/memory.js';
 import { SqliteStorage } from '../storage/sqlite.js';
 import type { DataCollectionStorage } from '../storage/types.js';
+import { RedisTimeSeriesStorage } from '../storage/redis-timeseries/storage.js';
+import { disposeRedisServers, RedisServer, SKIP_MESSAGE, timeSeriesTarget } from './support/redis-server.js';
 import { checkpointBlock, dexCollectors, dexConfig, expectedSamples, randomTrading, SimulatedChain, untilBlock } from './support/dex-chain.js';
 
 let chain: SimulatedChain;
@@ -13,13 +15,24 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await chain?.stop();
-});
+  await disposeRedisServers();
+}, 30_000);
+
+const target = timeSeriesTarget();
+if (!target) console.warn(SKIP_MESSAGE.replace('tests', 'backend of the DEX pool test'));
+
+/** Redis TimeSeries too, where there is one: a running one (REDIS_TIMESERIES_URL) or a server of our own with the module. */
+async function redisTimeSeries(): Promise<DataCollectionStorage[]> {
+  if (!target) return [];
+  const url = target.url ?? (await RedisServer.start({ module: target.module })).url;
+  return [await RedisTimeSeriesStorage.open({ url, connectTimeoutMs: 2000 })];
+}
 
 describe('pool collector against a local chain (anvil, Uniswap v2 and v3 core)', () => {
-  it('stores per block what the chain says: reserves, price, slot0 and liquidity at that block, and the sums swapped (memory and SQLite)', async () => {
+  it('stores per block what the chain says: reserves, price, slot0 and liquidity at that block, and the sums swapped (memory, SQLite, Redis TimeSeries)', async () => {
     const config = await dexConfig(chain);
     const dir = mkdtempSync(join(tmpdir(), 'qc-dex-pool-'));
-    const backends: DataCollectionStorage[] = [new MemoryStorage(), new SqliteStorage({ path: join(dir, 'dex.db') })];
+    const backends: DataCollectionStorage[] = [new MemoryStorage(), new SqliteStorage({ path: join(dir, 'dex.db') }), ...(await redisTimeSeries())];
     const abort = new AbortController();
     const runs = backends.map((storage) => {
       const [collector] = dexCollectors(config);
