@@ -1,5 +1,12 @@
 import { Container } from 'inversify';
-import { candlesCollectorKind, klinesCollectorKind, liquidityCollectorKind, poolCollectorKind, tradesCollectorKind } from '../collectors/kinds.js';
+import {
+  candlesCollectorKind,
+  depthCollectorKind,
+  klinesCollectorKind,
+  liquidityCollectorKind,
+  poolCollectorKind,
+  tradesCollectorKind,
+} from '../collectors/kinds.js';
 import { bookMidFeedKind } from '../feeds/book-mid.js';
 import { collectionFeedKind } from '../feeds/collection.js';
 import { dexPriceFeedKind, dexTwapFeedKind } from '../feeds/dex-price.js';
@@ -33,6 +40,7 @@ export function createContainer(options: { logger?: Logger } = {}): Container {
   registerCollectorKind(container, klinesCollectorKind);
   registerCollectorKind(container, liquidityCollectorKind);
   registerCollectorKind(container, poolCollectorKind);
+  registerCollectorKind(container, depthCollectorKind);
   registerStorageKind(container, sqliteStorageKind as StorageKind);
   registerStorageKind(container, memoryStorageKind as StorageKind);
   registerStorageKind(container, redisTimeSeriesStorageKind as StorageKind);

@@ -46,7 +46,9 @@ describe('pool collector: restarts and backfill', () => {
       [V2, chain.v2],
       [V3, chain.v3],
     ] as const) {
-      expect(await storage.fetch(key, 0, Number.MAX_SAFE_INTEGER)).toEqual(await expectedSamples(chain, pool, start, head));
+      const stored = await storage.fetch(key, 0, Number.MAX_SAFE_INTEGER);
+      const expected = await expectedSamples(chain, pool, start, head);
+      expect(stored).toEqual(expected);
     }
   }, 120_000);
 

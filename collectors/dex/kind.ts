@@ -2,6 +2,7 @@ import type { Address } from 'viem';
 import { groupBy, minDefined } from '../../common/collections.js';
 import type { CollectorKind, DataRequirement, DataSourceCollector, DexPoolRef } from '../types.js';
 import { PoolCollector, type PoolTarget } from './pool-collector.js';
+import { dexDepthKey } from './depth.js';
 import type { DexProtocolDirectory } from './protocol.js';
 
 /** `dex:<chain>:<pool alias or address>`: a pool's samples. */
@@ -18,11 +19,12 @@ export function createPoolCollectorKind(protocols: DexProtocolDirectory): Collec
     name: 'pool',
     seriesKinds: ['dex'],
 
+    /** `pool:depth` (what `depth` needs) writes the depth series too. */
     keysFor(chain: string, pool: string, arg: string | undefined, dex?: DexPoolRef): string[] {
       if (!dex) throw new Error('pool is collected for DEX feeds only: name chain, pool and protocol instead of exchange and symbol');
-      if (arg !== undefined) throw new Error(`pool takes no argument, got ${JSON.stringify(arg)}`);
+      if (arg !== undefined && arg !== 'depth') throw new Error(`pool takes no argument, got ${JSON.stringify(arg)}`);
       protocols.get(dex.protocol);
-      return [dexPoolKey(chain, pool)];
+      return [dexPoolKey(chain, pool), ...(arg === 'depth' ? [dexDepthKey(chain, pool)] : [])];
     },
 
     create(requirements: readonly DataRequirement[], context): DataSourceCollector[] {
@@ -43,11 +45,32 @@ export function createPoolCollectorKind(protocols: DexProtocolDirectory): Collec
             protocol: protocols.get(dex.protocol),
             base: dex.base,
             historyMs: seen?.historyMs === undefined ? req.historyMs : Math.max(seen.historyMs, req.historyMs ?? 0),
+            depthKey: seen?.depthKey ?? req.keys[1],
           });
         }
         const staleAfterMs = reqs.map((r) => r.staleAfterMs).reduce(minDefined, undefined);
         return new PoolCollector(`pool:${chain}`, chain, settings, [...targets.values()], context.logger, staleAfterMs);
       });
     },
+  };
+}
+
+/**
+ * `depth` (a DEX feed's `collect: [depth]`): quote liquidity within 10, 50 and 100 bps of the pool
+ * price per side, stored as `dex-depth:<chain>:<pool>` at most once per block. The pool's collector
+ * writes it (it holds the pool's state block by block): this kind only asks for `pool:depth`.
+ */
+export function createDepthCollectorKind(protocols: DexProtocolDirectory): CollectorKind {
+  return {
+    name: 'depth',
+    seriesKinds: ['dex-depth'],
+    keysFor(chain: string, pool: string, arg: string | undefined, dex?: DexPoolRef): string[] {
+      if (!dex) throw new Error('depth of a DEX pool is collected for DEX feeds only (for an exchange, collect liquidity)');
+      if (arg !== undefined) throw new Error(`depth takes no argument, got ${JSON.stringify(arg)}`);
+      protocols.get(dex.protocol);
+      return [dexDepthKey(chain, pool)];
+    },
+    needs: () => ['pool:depth'],
+    create: () => [],
   };
 }

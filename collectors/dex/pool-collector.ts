@@ -5,6 +5,7 @@ import type { CollectorCheckpoint, DataCollectionStorage, Point } from '../../st
 import { TradeCheckpoints } from '../trades/trade-checkpoints.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';
 import { ChainRpc, type BlockHeader, type ChainSettings, type RawLog } from './chain-rpc.js';
+import { depthFields } from './depth.js';
 import { toUnits, type DexProtocol, type PoolInfo } from './protocol.js';
 
 /** One pool to follow, as the feeds asked for it. */
@@ -17,6 +18,8 @@ export interface PoolTarget {
   base?: string;
   /** Start this far back when nothing is stored yet (ms); default: at the head. */
   historyMs?: number;
+  /** `dex-depth:<chain>:<pool>` when the pool's depth is collected too. */
+  depthKey?: string;
 }
 
 /** A pool being followed: what was read at start, its state, and its latest sample's totals. */
@@ -86,7 +89,7 @@ export class PoolCollector implements DataSourceCollector {
     private readonly logger: Logger,
     readonly staleAfterMs?: number,
   ) {
-    this.keys = targets.map((t) => t.key);
+    this.keys = targets.flatMap((t) => [t.key, ...(t.depthKey ? [t.depthKey] : [])]);
     this.checkpoints = new TradeCheckpoints(id, logger);
   }
 
@@ -95,6 +98,14 @@ export class PoolCollector implements DataSourceCollector {
   }
 
   async run(storage: DataCollectionStorage, signal: AbortSignal): Promise<void> {
+    try {
+      await this.follow(storage, signal);
+    } catch (err) {
+      if (!signal.aborted) throw err; // stopped mid-request (a 429 wait, a call): a clean stop
+    }
+  }
+
+  private async follow(storage: DataCollectionStorage, signal: AbortSignal): Promise<void> {
     const rpc = (this.rpc = new ChainRpc(this.settings, signal));
     const saved = new Map<string, CollectorCheckpoint>();
     await this.checkpoints.begin(storage.collectorState, this.keys, (c) => saved.set(c.key, c));
@@ -119,6 +130,7 @@ export class PoolCollector implements DataSourceCollector {
         const block = await rpc.block(startAt);
         pool.open = { timestamp: block.timestamp * 1000, volume0: 0n, volume1: 0n, swaps: 0 };
         initial.push(sampleOf(pool));
+        if (target.depthKey) initial.push(await depthSample(rpc, pool, startAt, pool.open.timestamp));
       }
       pools.push(pool);
     }
@@ -192,6 +204,14 @@ export class PoolCollector implements DataSourceCollector {
         samples.set(`${pool.target.key}@${t}`, sampleOf(pool));
       }
     };
+    // Depth once per block and pool: taken when the pool's next block begins (its state is then the block's end state).
+    const depthDue = new Map<FollowedPool, { block: bigint; timestamp: number }>();
+    const takeDepth = async (pool: FollowedPool) => {
+      const due = depthDue.get(pool);
+      if (!due) return;
+      depthDue.delete(pool);
+      samples.set(`${pool.target.depthKey}@${due.timestamp}`, await depthSample(rpc, pool, due.block, due.timestamp));
+    };
     for (const log of logs) {
       if (log.removed) continue;
       const pool = byAddress.get(log.address.toLowerCase());
@@ -209,6 +229,10 @@ export class PoolCollector implements DataSourceCollector {
         if (this.progress.drop('unparsed')) this.logger.warn({ pool: pool.target.key, log: log.transactionHash }, 'a pool log that does not decode: skipped');
         continue;
       }
+      if (pool.target.depthKey) {
+        if (depthDue.get(pool)?.block !== number) await takeDepth(pool);
+        depthDue.set(pool, { block: number, timestamp });
+      }
       rewriteStale(pool, timestamp, false);
       if (pool.stale[0] === timestamp) pool.stale.shift(); // rewritten below, from the new block's events
       if (pool.open?.timestamp !== timestamp) pool.open = { timestamp, volume0: 0n, volume1: 0n, swaps: 0 };
@@ -220,6 +244,7 @@ export class PoolCollector implements DataSourceCollector {
       }
       samples.set(`${pool.target.key}@${timestamp}`, sampleOf(pool));
     }
+    for (const pool of depthDue.keys()) await takeDepth(pool);
     for (const pool of byAddress.values()) rewriteStale(pool, throughTime, true);
     return [...samples.values()];
   }
@@ -249,6 +274,13 @@ function sampleOf(pool: FollowedPool): Point {
       swaps: open.swaps,
     },
   };
+}
+
+/** The pool's depth at the end of block `block` (its state now), at that block's time. */
+async function depthSample(rpc: ChainRpc, pool: FollowedPool, block: bigint, timestamp: number): Promise<Point> {
+  const { price, flow } = await pool.target.protocol.depth(rpc.client, pool.info, pool.state, block);
+  const quoted = pool.target.protocol.fields(pool.state, pool.info).price!; // the pool series' own price
+  return { key: pool.target.depthKey!, timestamp, value: { price: quoted, ...depthFields(pool.info, price, flow) } };
 }
 
 /** The totals of the sample stored at `timestamp` (a restart inside a run of same-timestamp blocks adds to them). */

@@ -32,6 +32,12 @@ export interface PoolEvent {
   args: Record<string, unknown>;
 }
 
+/**
+ * The raw amounts of token0 and token1 that move through a pool (fee excluded) while its price
+ * (raw token1 per raw token0) goes from where it is to `target` (see depth.ts).
+ */
+export type PriceFlow = (target: number) => { amount0: number; amount1: number };
+
 /** What one swap moved, in raw token units, each as an absolute amount. */
 export interface SwapAmounts {
   amount0: bigint;
@@ -55,6 +61,11 @@ export interface DexProtocol<State = unknown> {
   apply(state: State, event: PoolEvent): SwapAmounts | undefined;
   /** The sample fields of a state, decimals applied where they are token amounts (volumes are added by the engine). */
   fields(state: State, pool: PoolInfo): Record<string, number>;
+  /**
+   * For `depth`: the pool's raw price (token1 per token0) in `state`, and the amounts that move through it
+   * while the price goes to a target (reading what it needs at `blockNumber`, e.g. v3 initialized ticks).
+   */
+  depth(client: PublicClient, pool: PoolInfo, state: State, blockNumber: bigint): Promise<{ price: number; flow: PriceFlow }>;
 }
 
 /** Raw token units as a float of whole tokens: the decimal text rounded once (exact to the double). */

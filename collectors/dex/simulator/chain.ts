@@ -68,12 +68,14 @@ export class SimulatedChain {
   readonly positions: Position[] = [];
   /** Ticks between initializable ticks of the v3 pool (60 at 0.3 %). */
   readonly tickSpacing = 60;
-  private driver!: Address;
-  private readonly artifacts = simulatorArtifacts();
+  /** The contract that swaps, mints and burns (and pays the pools). */
+  driver!: Address;
+  readonly artifacts = simulatorArtifacts();
 
   private constructor(readonly node: AnvilNode) {
     const transport = http(node.rpcUrl, { batch: false });
-    this.public = createPublicClient({ chain: foundry, transport, pollingInterval: 50 });
+    // No cache: a test reads the head right after its last swap.
+    this.public = createPublicClient({ chain: foundry, transport, pollingInterval: 50, cacheTime: 0 });
     this.wallet = createWalletClient({ chain: foundry, transport, account: DEPLOYER });
     this.test = createTestClient({ chain: foundry, mode: 'anvil', transport });
   }

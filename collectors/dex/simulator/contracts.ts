@@ -113,8 +113,9 @@ contract PoolDriver {
         IPool(pool).burn(tickLower, tickUpper, amount);
     }
 
-    function v3Swap(address pool, bool zeroForOne, int256 amountSpecified, uint160 sqrtPriceLimitX96) external {
-        IPool(pool).swap(address(this), zeroForOne, amountSpecified, sqrtPriceLimitX96, "");
+    /// What the pool took (positive) and gave (negative); with a price limit, as an eth_call, it tells what moving the price there costs.
+    function v3Swap(address pool, bool zeroForOne, int256 amountSpecified, uint160 sqrtPriceLimitX96) external returns (int256, int256) {
+        return IPool(pool).swap(address(this), zeroForOne, amountSpecified, sqrtPriceLimitX96, "");
     }
 
     function uniswapV3MintCallback(uint256 amount0, uint256 amount1, bytes calldata) external {

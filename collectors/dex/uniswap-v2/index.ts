@@ -50,4 +50,12 @@ export const uniswapV2: DexProtocol<PairState> = {
     const reserve1 = toUnits(state.reserve1, pool.token1.decimals);
     return { price: reserve0 > 0 ? quotePerBase(reserve1 / reserve0, pool) : 0, reserve0, reserve1 };
   },
+
+  // The constant-product curve: at price t, reserve0 = √(k/t) and reserve1 = √(k·t).
+  async depth(_client, _pool, state) {
+    const x = Number(state.reserve0);
+    const y = Number(state.reserve1);
+    const k = x * y;
+    return { price: y / x, flow: (t) => ({ amount0: Math.abs(Math.sqrt(k / t) - x), amount1: Math.abs(Math.sqrt(k * t) - y) }) };
+  },
 };

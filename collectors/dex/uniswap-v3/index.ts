@@ -7,6 +7,8 @@ const POOL_ABI = parseAbi([
   'function fee() view returns (uint24)',
   'function tickSpacing() view returns (int24)',
   'function liquidity() view returns (uint128)',
+  'function tickBitmap(int16 wordPosition) view returns (uint256)',
+  'function ticks(int24 tick) view returns (uint128 liquidityGross, int128 liquidityNet, uint256 feeGrowthOutside0X128, uint256 feeGrowthOutside1X128, int56 tickCumulativeOutside, uint160 secondsPerLiquidityOutsideX128, uint32 secondsOutside, bool initialized)',
   'function slot0() view returns (uint160 sqrtPriceX96, int24 tick, uint16 observationIndex, uint16 observationCardinality, uint16 observationCardinalityNext, uint8 feeProtocol, bool unlocked)',
   'event Initialize(uint160 sqrtPriceX96, int24 tick)',
   'event Mint(address sender, address indexed owner, int24 indexed tickLower, int24 indexed tickUpper, uint128 amount, uint256 amount0, uint256 amount1)',
@@ -22,6 +24,30 @@ interface PoolState {
 }
 
 const Q96 = 2 ** 96;
+
+/** The initialized ticks in `[from, to]` with their liquidityNet, ascending: from the tick bitmap and `ticks`, at `blockNumber`. */
+async function initializedTicks(client: PublicClient, pool: PoolInfo, from: number, to: number, blockNumber: bigint): Promise<Array<[number, number]>> {
+  const spacing = pool.tickSpacing!;
+  const compressed = (tick: number) => Math.floor(tick / spacing);
+  const words: number[] = [];
+  for (let w = compressed(from) >> 8; w <= compressed(to) >> 8; w++) words.push(w);
+  const bitmaps = await Promise.all(
+    words.map((w) => client.readContract({ address: pool.address, abi: POOL_ABI, functionName: 'tickBitmap', args: [w], blockNumber })),
+  );
+  const found: number[] = [];
+  words.forEach((w, i) => {
+    const bits = bitmaps[i]!;
+    for (let b = 0; b < 256; b++) {
+      if (((bits >> BigInt(b)) & 1n) === 0n) continue;
+      const tick = (w * 256 + b) * spacing;
+      if (tick >= from && tick <= to) found.push(tick);
+    }
+  });
+  const nets = await Promise.all(
+    found.map((tick) => client.readContract({ address: pool.address, abi: POOL_ABI, functionName: 'ticks', args: [tick], blockNumber })),
+  );
+  return found.map((tick, i) => [tick, Number(nets[i]![1])]);
+}
 const abs = (x: bigint) => (x < 0n ? -x : x);
 
 /**
@@ -86,5 +112,48 @@ export const uniswapV3: DexProtocol<PoolState> = {
       sqrt_price_x96: Number(state.sqrtPriceX96),
       tick: state.tick,
     };
+  },
+
+  async depth(client, pool, state, blockNumber) {
+    const sqrtP = Number(state.sqrtPriceX96) / Q96;
+    // The bands reach 1 % and the fee at most 1 % more: the initialized ticks within ±250 ticks (2.5 %) matter.
+    const ticks = await initializedTicks(client, pool, state.tick - 250, state.tick + 250, blockNumber);
+    const flow = (target: number) => {
+      const end = Math.sqrt(target);
+      let amount0 = 0;
+      let amount1 = 0;
+      let liquidity = Number(state.liquidity);
+      const segment = (a: number, b: number) => {
+        amount1 += liquidity * (b - a);
+        amount0 += liquidity * (1 / a - 1 / b);
+      };
+      let at = sqrtP;
+      if (end > sqrtP) {
+        // Up: crossing tick t adds its liquidityNet.
+        for (const [t, net] of ticks) {
+          if (t <= state.tick) continue;
+          const edge = Math.sqrt(1.0001 ** t);
+          if (edge >= end) break;
+          segment(at, edge);
+          liquidity += net;
+          at = edge;
+        }
+        segment(at, end);
+      } else {
+        // Down: crossing tick t (at or below the current one) takes its liquidityNet away.
+        for (let i = ticks.length - 1; i >= 0; i--) {
+          const [t, net] = ticks[i]!;
+          if (t > state.tick) continue;
+          const edge = Math.sqrt(1.0001 ** t);
+          if (edge <= end) break;
+          segment(edge, at);
+          liquidity -= net;
+          at = edge;
+        }
+        segment(end, at);
+      }
+      return { amount0, amount1 };
+    };
+    return { price: sqrtP * sqrtP, flow };
   },
 };
