@@ -1,15 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryStorage } from '../storage/memory.js';
-import { dexCollectors, dexConfig, expectedSamples, providerProxy, randomTrading, SimulatedChain, untilBlock } from './support/dex-chain.js';
+import { chainForThisFile, dexCollectors, dexConfig, expectedSamples, providerProxy, randomTrading, untilBlock, type SimulatedChain } from './support/dex-chain.js';
 import type { PoolCollector } from '../collectors/dex/pool-collector.js';
 
-let chain: SimulatedChain;
-beforeAll(async () => {
-  chain = await SimulatedChain.start();
-}, 60_000);
-afterAll(async () => {
-  await chain?.stop();
-});
+const chain = chainForThisFile();
 
 const V2 = 'dex:anvil:weth-usdc-v2';
 const V3 = 'dex:anvil:weth-usdc-v3';

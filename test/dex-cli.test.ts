@@ -1,19 +1,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Sample } from '../storage/types.js';
 import { collector } from './support/cli.js';
-import { expectedSamples, randomTrading, SimulatedChain } from './support/dex-chain.js';
+import { expectedSamples, randomTrading, chainForThisFile } from './support/dex-chain.js';
 
 // Block times from the wall clock (blocks in one second share it), so `collector price` at now sees them.
-let chain: SimulatedChain;
-beforeAll(async () => {
-  chain = await SimulatedChain.start({ blockInterval: 0 });
-}, 60_000);
-afterAll(async () => {
-  await chain?.stop();
-});
+const chain = chainForThisFile({ blockInterval: 0 });
 
 function configFile(feeds: string[], storage = 'storage: { kind: memory }'): string {
   const file = join(mkdtempSync(join(tmpdir(), 'qc-dex-cli-')), 'config.yaml');

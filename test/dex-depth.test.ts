@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryStorage } from '../storage/memory.js';
-import { dexCollectors, dexConfig, randomTrading, SimulatedChain, untilBlock, untilHead } from './support/dex-chain.js';
+import { dexCollectors, dexConfig, randomTrading, untilBlock, untilHead, chainForThisFile } from './support/dex-chain.js';
 
-let chain: SimulatedChain;
-beforeAll(async () => {
-  chain = await SimulatedChain.start();
-}, 60_000);
-afterAll(async () => {
-  await chain?.stop();
-});
+const chain = chainForThisFile();
 
 const BANDS = [10, 50, 100];
 const FEE = 0.003;

@@ -1,20 +1,16 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryStorage } from '../storage/memory.js';
 import { SqliteStorage } from '../storage/sqlite.js';
 import type { DataCollectionStorage } from '../storage/types.js';
 import { RedisTimeSeriesStorage } from '../storage/redis-timeseries/storage.js';
 import { disposeRedisServers, RedisServer, SKIP_MESSAGE, timeSeriesTarget } from './support/redis-server.js';
-import { checkpointBlock, dexCollectors, dexConfig, expectedSamples, randomTrading, SimulatedChain, untilBlock } from './support/dex-chain.js';
+import { checkpointBlock, dexCollectors, dexConfig, expectedSamples, randomTrading, untilBlock, chainForThisFile } from './support/dex-chain.js';
 
-let chain: SimulatedChain;
-beforeAll(async () => {
-  chain = await SimulatedChain.start();
-}, 60_000);
+const chain = chainForThisFile();
 afterAll(async () => {
-  await chain?.stop();
   await disposeRedisServers();
 }, 30_000);
 

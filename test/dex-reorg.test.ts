@@ -1,15 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PoolCollector } from '../collectors/dex/pool-collector.js';
 import { MemoryStorage } from '../storage/memory.js';
-import { dexCollectors, dexConfig, expectedSamples, randomTrading, SimulatedChain, untilBlock, untilHead } from './support/dex-chain.js';
+import { dexCollectors, dexConfig, expectedSamples, randomTrading, untilBlock, untilHead, chainForThisFile } from './support/dex-chain.js';
 
-let chain: SimulatedChain;
-beforeAll(async () => {
-  chain = await SimulatedChain.start();
-}, 60_000);
-afterAll(async () => {
-  await chain?.stop();
-});
+const chain = chainForThisFile();
 
 const KEYS = ['dex:anvil:weth-usdc-v2', 'dex:anvil:weth-usdc-v3'] as const;
 

@@ -2,9 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll } from 'vitest';
 import { decodeEventLog, formatUnits, type Hash } from 'viem';
 import { simulatorArtifacts } from '../../collectors/dex/simulator/contracts.js';
-import { SimulatedChain, type SimulatedPool } from '../../collectors/dex/simulator/chain.js';
+import { SimulatedChain, type ChainOptions, type SimulatedPool } from '../../collectors/dex/simulator/chain.js';
 import type { DataSourceCollector } from '../../collectors/types.js';
 import { silentLogger } from '../../common/logger.js';
 import { loadConfig, type CollectorConfig } from '../../src/config/load.js';
@@ -13,8 +14,29 @@ import { collectorsOf } from '../../src/daemon.js';
 import { buildFeeds } from '../../feeds/load.js';
 import type { DataCollectionStorage, Sample } from '../../storage/types.js';
 
-export { SimulatedChain };
+export type { SimulatedChain };
 export { randomTrading } from '../../collectors/dex/simulator/trading.js';
+
+/**
+ * The simulated chain of this test file: started before its tests, stopped after them. What is
+ * returned stands for it (it may be used from the tests on, not at the file's top level).
+ */
+export function chainForThisFile(options?: ChainOptions): SimulatedChain {
+  let chain: SimulatedChain | undefined;
+  beforeAll(async () => {
+    chain = await SimulatedChain.start(options);
+  }, 60_000);
+  afterAll(async () => {
+    await chain?.stop();
+  });
+  return new Proxy({} as SimulatedChain, {
+    get(_, property) {
+      if (!chain) throw new Error('the simulated chain is not started yet: use it inside a test');
+      const value = Reflect.get(chain, property, chain) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(chain) : value;
+    },
+  });
+}
 
 /** A config file with a v2 and a v3 feed on the simulated chain (WETH priced in USDC). */
 export async function dexConfig(chain: SimulatedChain, extra = '', feedExtra = ''): Promise<CollectorConfig> {

@@ -1,24 +1,13 @@
 import type { Hash } from 'viem';
+import { seededRandom } from '../../simulator/market.js';
 import type { SimulatedChain } from './chain.js';
-
-/** A small seeded PRNG (mulberry32), so a failing run can be repeated. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * `count` random swaps over both pools: mostly small, one in ten large (a few hundred WETH, across
  * many initialized ticks of the v3 pool), some blocks holding several; a v3 mint and burn now and then.
  */
 export async function randomTrading(chain: SimulatedChain, count: number, seed = 1): Promise<void> {
-  const rnd = random(seed);
+  const rnd = seededRandom(seed);
   const wethIs0 = chain.v3.token0.symbol === 'WETH';
   const amountOf = (sellWeth: boolean, weth: number) =>
     sellWeth ? BigInt(Math.round(weth * 1e6)) * 10n ** 12n : BigInt(Math.round(weth * 2000 * 1e6));
