@@ -293,6 +293,7 @@ async function storedTotals(storage: DataCollectionStorage, pool: FollowedPool, 
 
 /** The first block in `[from, to]` at whose end `address` holds code (`to` holds it). */
 async function firstBlockWithCode(rpc: ChainRpc, address: Address, from: bigint, to: bigint): Promise<bigint> {
+  if ((await rpc.request<Hex>('eth_getCode', [address, numberToHex(from)])) !== '0x') return from; // the usual case: one call
   let lo = from;
   let hi = to;
   while (lo < hi) {
