@@ -41,6 +41,9 @@ interface FollowedPool {
   stale: number[];
 }
 
+/** How far back a restart goes when its checkpoint's block was replaced meanwhile (at least; 4 × confirmations if more). */
+const REORG_DEPTH = 64;
+
 /** Blocks whose hashes are kept to find where a reorg forked (one per commit). */
 const RECENT_COMMITS = 256;
 
@@ -115,15 +118,26 @@ export class PoolCollector implements DataSourceCollector {
     const headTime = (await rpc.block(head)).timestamp * 1000;
     const pools: FollowedPool[] = [];
     const initial: Point[] = [];
+    let reorged = false;
     for (const target of this.targets) {
       const info = await openPool(rpc, target);
       const checkpoint = saved.get(target.key);
-      const done = checkpoint ? checkpointBlock(checkpoint) : undefined;
-      let startAt = done ?? (target.historyMs !== undefined ? await blockAt(rpc, headTime - target.historyMs, head) : head);
+      let done = checkpoint ? checkpointBlock(checkpoint) : undefined;
+      // The checkpoint's block replaced while stopped: go back to a block taken as final and rewrite from there.
+      const replaced = done !== undefined && (await rpc.blockOrNull(done))?.hash !== checkpoint!.lastTradeId!.split(':')[1];
+      if (replaced) done = undefined;
+      const rewindTo = (n: bigint) => (n > head ? head : n < 0n ? 0n : n);
+      let startAt = replaced
+        ? rewindTo(checkpointBlock(checkpoint!)! - BigInt(Math.max(REORG_DEPTH, 4 * this.settings.confirmations)))
+        : (done ?? (target.historyMs !== undefined ? await blockAt(rpc, headTime - target.historyMs, head) : head));
       // History reaching back before the pool existed starts where it was created.
       if (done === undefined && startAt < head) startAt = await firstBlockWithCode(rpc, target.address, startAt, head);
       const pool: FollowedPool = { target, info, state: await target.protocol.readState(rpc.client, info, startAt), from: startAt + 1n, stale: [] };
-      if (checkpoint?.lastTimestamp !== undefined) {
+      if (replaced) {
+        const since = (await rpc.block(startAt)).timestamp * 1000;
+        pool.stale = (await storage.fetch(target.key, since + 1, Number.MAX_SAFE_INTEGER)).map(([t]) => t);
+        reorged = true;
+      } else if (checkpoint?.lastTimestamp !== undefined) {
         pool.open = await storedTotals(storage, pool, checkpoint.lastTimestamp);
       } else {
         // Nothing stored yet: the state the pool starts from, so its price is known at once.
@@ -133,6 +147,10 @@ export class PoolCollector implements DataSourceCollector {
         if (target.depthKey) initial.push(await depthSample(rpc, pool, startAt, pool.open.timestamp));
       }
       pools.push(pool);
+    }
+    if (reorged) {
+      this.progress.reorgs += 1;
+      this.logger.warn({ chain: this.chain }, 'chain reorganization while stopped: the last block stored was replaced; samples are rewritten from a final block on');
     }
     let cursor = pools.reduce((min, p) => (p.from < min ? p.from : min), head + 1n);
     /** The block each commit reached, with its hash: a reorg is found by one of them no longer being canonical. */
