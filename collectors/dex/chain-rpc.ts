@@ -31,8 +31,6 @@ export interface RawLog {
   data: Hex;
   blockNumber: Hex;
   blockHash: Hex;
-  /** Some nodes (anvil, recent geth) add it; otherwise the block header is read. */
-  blockTimestamp?: Hex;
   logIndex: Hex;
   transactionHash: Hex;
   removed?: boolean;

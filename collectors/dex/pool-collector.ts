@@ -82,6 +82,8 @@ export class PoolCollector implements DataSourceCollector {
   readonly progress = new CollectorProgress();
   /** RPC counters of the current run (requests, range splits, 429s). */
   rpc?: ChainRpc;
+  /** Told after each commit: the first block of this run, the last one stored, the chain's head (`collector backfill`). */
+  onBlocks?: (progress: { first: bigint; through: bigint; head: bigint }) => void;
   private readonly checkpoints: TradeCheckpoints;
 
   constructor(
@@ -156,6 +158,8 @@ export class PoolCollector implements DataSourceCollector {
     /** The block each commit reached, with its hash: a reorg is found by one of them no longer being canonical. */
     const recent: Array<{ number: bigint; hash: Hex }> = [];
     recent.push(await this.commit(storage, pools, initial, await rpc.block(cursor - 1n)));
+    const first = cursor;
+    this.onBlocks?.({ first, through: cursor - 1n, head });
     this.logger.info({ chain: this.chain, pools: pools.length, from: cursor.toString(), head: head.toString() }, 'following pools');
 
     const addresses = pools.map((p) => p.info.address);
@@ -170,6 +174,7 @@ export class PoolCollector implements DataSourceCollector {
         continue;
       }
       if (tip < cursor) {
+        this.onBlocks?.({ first, through: cursor - 1n, head: tip });
         await sleep(this.settings.pollIntervalMs, undefined, { signal }).catch(() => undefined);
         continue;
       }
@@ -180,6 +185,7 @@ export class PoolCollector implements DataSourceCollector {
       recent.push(await this.commit(storage, pools, points, toBlock));
       if (recent.length > RECENT_COMMITS) recent.shift();
       cursor = to + 1n;
+      this.onBlocks?.({ first, through: to, head: tip });
     }
   }
 
@@ -237,7 +243,8 @@ export class PoolCollector implements DataSourceCollector {
       if (!pool || number < pool.from) continue;
       let timestamp = timestamps.get(log.blockNumber);
       if (timestamp === undefined) {
-        timestamp = (log.blockTimestamp !== undefined ? Number(BigInt(log.blockTimestamp)) : (await rpc.block(number)).timestamp) * 1000;
+        // From the header, not the log's `blockTimestamp`: anvil gives a block's logs the time their transactions arrived.
+        timestamp = (await rpc.block(number)).timestamp * 1000;
         timestamps.set(log.blockNumber, timestamp);
       }
       let event;
