@@ -1,5 +1,6 @@
 import type { Logger } from '../common/logger.js';
 import type { DataCollectionStorage } from '../storage/types.js';
+import type { ChainSettings } from './dex/chain-rpc.js';
 import type { TradeTap } from './trades/trade-tap.js';
 import { SymbolFailures } from './symbol-failures.js';
 
@@ -40,6 +41,8 @@ export class CollectorProgress {
    * checksum or sequence check); 0 for collectors that keep no such copy.
    */
   resyncs = 0;
+  /** Chain reorganizations repaired (DEX pools: a block read was replaced; its samples were rewritten). */
+  reorgs = 0;
   /**
    * Why the collector is running but not collecting (the exchange reports maintenance or is
    * unreachable, so it waits instead of hammering it); undefined while all is well.
@@ -147,6 +150,17 @@ export interface ExchangeEndpoints {
   restUrl?: string;
 }
 
+/** A DEX pool a feed names (`chain`, `pool`, `protocol`, `base`): such a feed's exchange is the chain, its symbol the pool's alias or address. */
+export interface DexPoolRef {
+  chain: string;
+  /** The pool contract's address. */
+  address: string;
+  /** `uniswap-v2`, `uniswap-v3`. */
+  protocol: string;
+  /** Symbol or address of the token prices are quoted per; default the pool's token0. */
+  base?: string;
+}
+
 /**
  * One piece of data a feed needs, e.g. Binance BTC-USDT trades or 1m klines. Two feeds
  * needing the same data produce requirements with the same `id`, and share one collector.
@@ -167,11 +181,15 @@ export interface DataRequirement {
   staleAfterMs?: number;
   /** How far back history should reach on start, for collectors that backfill. */
   historyMs?: number;
+  /** The pool, for a DEX feed's requirements. */
+  dex?: DexPoolRef;
 }
 
 /** What a collector kind gets to build collectors with. */
 export interface CollectorContext {
   exchanges: Readonly<Record<string, ExchangeEndpoints>>;
+  /** The chains DEX feeds read (`chains:` in the config). */
+  chains?: Readonly<Record<string, ChainSettings>>;
   logger: Logger;
   /**
    * The process's new trades, published by the trade streams, for kinds that derive data from
@@ -198,8 +216,8 @@ export interface CollectorKind {
   readonly seriesKinds?: readonly string[];
   /** The exchanges it collects from, when it knows them: an `exchanges:` override must name one (or a feed's). */
   readonly exchanges?: readonly string[];
-  /** The series keys a requirement of this kind writes (also validates `arg`). */
-  keysFor(exchange: string, symbol: string, arg: string | undefined): string[];
+  /** The series keys a requirement of this kind writes (also validates `arg`); `dex` for a DEX feed's. */
+  keysFor(exchange: string, symbol: string, arg: string | undefined, dex?: DexPoolRef): string[];
   /**
    * Collect specs (`trades`) this requirement depends on, for the same exchange and symbol;
    * `loadDataSourceCollectors` collects them too, as if the feed had listed them.

@@ -10,6 +10,12 @@ const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/)([^\s/?#"'<>\\]*)@/gi;
 const SECRET_PARAMS = /([?&;](?:api[-_]?key|key|token|secret|signature|password|passphrase|auth)=)[^&\s#"'\\]+/gi;
 const HEADER_SECRETS = /\b(authorization|x-mbx-apikey|ok-access-key|ok-access-sign|cb-access-key|cb-access-sign|api-key|x-api-key)(["']?\s*[:=]\s*["']?)(?:(?:bearer|basic)\s+)?[^\s"',;]+/gi;
 
+// A whole URL, for the keys RPC providers put in the path (Alchemy `/v2/<key>`, Infura `/v3/<key>`,
+// QuickNode `/<token>/`, Ankr `/eth/<key>`): a path segment of 24+ key characters is masked (not
+// a 0x address or hash: those are public).
+const URL_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>\\]+/gi;
+const PATH_KEY = /\/(?!0x)[A-Za-z0-9_-]{24,}(?=[/?#]|$)/g;
+
 /** `user:password` → `user:***` and `:password` → `:***` (the user helps debugging); a lone `token` (or `key:`) → `***`. */
 function maskUserinfo(_: string, scheme: string, userinfo: string): string {
   const colon = userinfo.indexOf(':');
@@ -21,7 +27,11 @@ function maskUserinfo(_: string, scheme: string, userinfo: string): string {
  * `token=`, `signature=`, ...) and every auth header value replaced by `***`.
  */
 export function maskSecrets(text: string): string {
-  return text.replace(URL_CREDENTIALS, maskUserinfo).replace(SECRET_PARAMS, '$1***').replace(HEADER_SECRETS, '$1$2***');
+  return text
+    .replace(URL_CREDENTIALS, maskUserinfo)
+    .replace(SECRET_PARAMS, '$1***')
+    .replace(HEADER_SECRETS, '$1$2***')
+    .replace(URL_TEXT, (url) => url.replace(PATH_KEY, '/***'));
 }
 
 /** A URL as messages may show it: `wss://user:***@host/path?apiKey=***`. */

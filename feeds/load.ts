@@ -6,7 +6,7 @@ import { CollectSpecResolver } from './requirements.js';
 import type { Feed, FeedConfig, KindLookup } from './types.js';
 
 /** Config fields every feed has; anything else is a parameter of the feed's kind. */
-const COMMON = new Set(['name', 'kind', 'exchange', 'symbol', 'collect', 'historyMs', 'staleAfterMs']);
+const COMMON = new Set(['name', 'kind', 'exchange', 'symbol', 'dex', 'collect', 'historyMs', 'staleAfterMs']);
 
 /** The kind parameters of a feed config (everything but the common fields). */
 export function feedParams(config: FeedConfig): Record<string, unknown> {
@@ -73,8 +73,8 @@ function addDependencies(requirements: Iterable<DataRequirement>, registry: Kind
   const pending = [...requirements];
   for (let req = pending.pop(); req !== undefined; req = pending.pop()) {
     for (const spec of registry.collectorKind(req.collector).needs?.(req) ?? []) {
-      const { exchange, symbol, staleAfterMs, historyMs } = req;
-      const needed = resolver.require(spec, { name: req.id, exchange, symbol, staleAfterMs, historyMs });
+      const { exchange, symbol, staleAfterMs, historyMs, dex } = req;
+      const needed = resolver.require(spec, { name: req.id, exchange, symbol, staleAfterMs, historyMs, dex });
       // Only a new requirement is expanded: a cycle of needs ends at the first repeat.
       if (add(needed)) pending.push(needed);
     }

@@ -7,13 +7,13 @@ const SPEC = /^([a-z][a-z0-9-]*)(?::(.+))?$/;
 export class CollectSpecResolver implements RequirementResolver {
   constructor(private readonly registry: KindLookup) {}
 
-  require(spec: string, feed: Pick<FeedConfig, 'exchange' | 'symbol' | 'staleAfterMs' | 'historyMs' | 'name'>): DataRequirement {
+  require(spec: string, feed: Pick<FeedConfig, 'exchange' | 'symbol' | 'staleAfterMs' | 'historyMs' | 'name' | 'dex'>): DataRequirement {
     const m = SPEC.exec(spec);
     if (!m) throw new Error(`bad collect entry ${JSON.stringify(spec)}: expected a collector kind and an optional argument, e.g. trades or klines:1m`);
     const [, collector, arg] = m as unknown as [string, string, string | undefined];
     let keys: string[];
     try {
-      keys = this.registry.collectorKind(collector).keysFor(feed.exchange, feed.symbol, arg);
+      keys = this.registry.collectorKind(collector).keysFor(feed.exchange, feed.symbol, arg, feed.dex);
     } catch (err) {
       throw new Error(`collect ${JSON.stringify(spec)}: ${(err as Error).message}`);
     }
@@ -26,6 +26,7 @@ export class CollectSpecResolver implements RequirementResolver {
       keys,
       staleAfterMs: feed.staleAfterMs,
       historyMs: feed.historyMs,
+      ...(feed.dex ? { dex: feed.dex } : {}),
     };
   }
 }

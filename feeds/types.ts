@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { CollectorKind, DataRequirement } from '../collectors/types.js';
+import type { CollectorKind, DataRequirement, DexPoolRef } from '../collectors/types.js';
 import type { DataCollectionStorage } from '../storage/types.js';
 
 /** The fields every feed config has; a feed kind adds its own parameters. */
@@ -7,8 +7,12 @@ export interface FeedConfig {
   name: string;
   /** Pricing kind (`trades-vwap`, `kline-close`, `book-mid`); absent for a pure collection feed. */
   kind?: string;
+  /** The exchange; for a DEX feed, its chain. */
   exchange: string;
+  /** `BASE-QUOTE`; for a DEX feed, the pool's alias or address. */
   symbol: string;
+  /** The pool a DEX feed reads. */
+  dex?: DexPoolRef;
   /** Extra data to collect: `trades`, `klines:1m`, `liquidity`, ... */
   collect?: string[];
   /** Restart a collector of this feed after this long without data (ms). */
@@ -50,7 +54,7 @@ export interface FeedKind<Params = unknown> {
 /** Builds requirements from `collect` specs, checking the collector kind exists. */
 export interface RequirementResolver {
   /** e.g. `require('klines:1m', feed)` → the requirement for that feed's exchange and symbol. */
-  require(spec: string, feed: Pick<FeedConfig, 'exchange' | 'symbol' | 'staleAfterMs' | 'historyMs' | 'name'>): DataRequirement;
+  require(spec: string, feed: Pick<FeedConfig, 'exchange' | 'symbol' | 'staleAfterMs' | 'historyMs' | 'name' | 'dex'>): DataRequirement;
 }
 
 /** The kinds feeds and their collectors are built from, looked up by name (the daemon's `Registry` is one). */

@@ -4,6 +4,7 @@ import { dataRequirements, loadDataSourceCollectors } from '../feeds/load.js';
 import type { Feed, KindLookup } from '../feeds/types.js';
 import type { Logger } from '../common/logger.js';
 import type { CollectorConfig } from './config/load.js';
+import { chainSettings } from './dex-pools.js';
 
 /**
  * The collectors a config runs (in a cluster: split into units of at most `cluster.unitSymbols`
@@ -11,7 +12,13 @@ import type { CollectorConfig } from './config/load.js';
  * running share it (candles hear the trades of a trades collector built earlier or later).
  */
 export function collectorsOf(config: CollectorConfig, feeds: readonly Feed[], registry: KindLookup, logger: Logger, trades?: TradeTap): DataSourceCollector[] {
-  return loadDataSourceCollectors(feeds, registry, { exchanges: config.exchanges, logger, maxSymbolsPerCollector: config.cluster?.unitSymbols, trades });
+  return loadDataSourceCollectors(feeds, registry, {
+    exchanges: config.exchanges,
+    chains: chainSettings(config),
+    logger,
+    maxSymbolsPerCollector: config.cluster?.unitSymbols,
+    trades,
+  });
 }
 
 /**
@@ -31,7 +38,7 @@ export function collectorFingerprints(
     collectors.map((c) => {
       const served = requirements
         .filter((r) => r.collector === c.kind && r.keys.some((key) => c.keys.includes(key)))
-        .map(({ id, exchange, symbol, arg, keys, staleAfterMs, historyMs }) => ({ id, exchange, symbol, arg, keys: [...keys].sort(), staleAfterMs, historyMs }))
+        .map(({ id, exchange, symbol, arg, keys, staleAfterMs, historyMs, dex }) => ({ id, exchange, symbol, arg, keys: [...keys].sort(), staleAfterMs, historyMs, dex }))
         .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       const exchanges = [...new Set(served.map((r) => r.exchange))].sort();
       return [
@@ -43,6 +50,8 @@ export function collectorFingerprints(
           staleAfterMs: c.staleAfterMs,
           served,
           endpoints: exchanges.map((exchange) => [exchange, config.exchanges[exchange]?.wsUrl, config.exchanges[exchange]?.restUrl]),
+          // A DEX feed's `exchange` is its chain: its RPC endpoints and block rules.
+          chains: exchanges.flatMap((exchange) => (config.chains[exchange] ? [[exchange, config.chains[exchange]]] : [])),
           unitSymbols: config.cluster?.unitSymbols,
         }),
       ];

@@ -1,7 +1,15 @@
 import { Container } from 'inversify';
-import { candlesCollectorKind, klinesCollectorKind, liquidityCollectorKind, tradesCollectorKind } from '../collectors/kinds.js';
+import {
+  candlesCollectorKind,
+  depthCollectorKind,
+  klinesCollectorKind,
+  liquidityCollectorKind,
+  poolCollectorKind,
+  tradesCollectorKind,
+} from '../collectors/kinds.js';
 import { bookMidFeedKind } from '../feeds/book-mid.js';
 import { collectionFeedKind } from '../feeds/collection.js';
+import { dexPriceFeedKind, dexTwapFeedKind } from '../feeds/dex-price.js';
 import { klineCloseFeedKind } from '../feeds/kline-close.js';
 import { tradesVwapFeedKind } from '../feeds/trades-vwap.js';
 import type { CollectorKind } from '../collectors/types.js';
@@ -24,13 +32,15 @@ export const TOKENS = {
 export function createContainer(options: { logger?: Logger } = {}): Container {
   const container = new Container();
   container.bind(TOKENS.Logger).toConstantValue(options.logger ?? silentLogger);
-  for (const kind of [tradesVwapFeedKind, klineCloseFeedKind, bookMidFeedKind, collectionFeedKind]) {
+  for (const kind of [tradesVwapFeedKind, klineCloseFeedKind, bookMidFeedKind, dexPriceFeedKind, dexTwapFeedKind, collectionFeedKind]) {
     registerFeedKind(container, kind as FeedKind);
   }
   registerCollectorKind(container, tradesCollectorKind);
   registerCollectorKind(container, candlesCollectorKind);
   registerCollectorKind(container, klinesCollectorKind);
   registerCollectorKind(container, liquidityCollectorKind);
+  registerCollectorKind(container, poolCollectorKind);
+  registerCollectorKind(container, depthCollectorKind);
   registerStorageKind(container, sqliteStorageKind as StorageKind);
   registerStorageKind(container, memoryStorageKind as StorageKind);
   registerStorageKind(container, redisTimeSeriesStorageKind as StorageKind);

@@ -42,6 +42,8 @@ export interface CollectorStatus {
   gaps: number;
   /** Order books found inconsistent (checksum, sequence) and resynchronized since start. */
   resyncs: number;
+  /** Chain reorganizations repaired since start (DEX pools); 0 for other collectors. */
+  reorgs: number;
   /** Why the collector runs without collecting (exchange maintenance, unreachable), or null. */
   degraded: string | null;
   /**
@@ -470,6 +472,7 @@ export class DataCollector {
       tradesBackfilled: p.tradesBackfilled,
       gaps: p.gaps,
       resyncs: p.resyncs,
+      reorgs: p.reorgs,
       degraded: p.degraded ?? null,
       dropped: { ...p.dropped },
       failedSeries: p.failures.list().map((f) => ({

@@ -90,7 +90,7 @@ feeds:
   - { name: a, kind: twap, exchange: binance, symbol: BTC-USDT }
   - { name: b, exchange: binance, symbol: BTC-USDT, collect: [trades, "orderbook:full"] }
 `);
-    expect(p[0]).toMatch(/^feeds\[0\]\.kind: unknown feed kind "twap"; known: trades-vwap, kline-close, book-mid, collect/);
+    expect(p[0]).toMatch(/^feeds\[0\]\.kind: unknown feed kind "twap"; known: trades-vwap, kline-close, book-mid, dex-price, dex-twap, collect/);
     expect(p[1]).toMatch(/^feeds\[1\]: collect "orderbook:full": unknown collector kind "orderbook"; known: trades/);
   });
 

@@ -36,6 +36,12 @@ describe('maskSecrets', () => {
     expect(maskSecrets('{"authorization":"Bearer xyz","h":"Authorization: Basic abc"}')).toBe('{"authorization":"***","h":"Authorization: ***"}');
     // JSON around a URL without credentials is left alone, even with an @ further on.
     expect(maskSecrets('{"url":"ws://127.0.0.1:9001","user":"me@x"}')).toBe('{"url":"ws://127.0.0.1:9001","user":"me@x"}');
+    // RPC providers' keys in the path; addresses and hashes stay.
+    expect(maskSecrets('URL: https://eth-mainnet.g.alchemy.com/v2/Abc123def456ghi789jkl012mno')).toBe('URL: https://eth-mainnet.g.alchemy.com/v2/***');
+    expect(maskSecrets('"https://mainnet.infura.io/v3/0123456789abcdef0123456789abcdef" and https://x.quiknode.pro/0123456789abcdef0123456789abcdef01234567/')).toBe(
+      '"https://mainnet.infura.io/v3/***" and https://x.quiknode.pro/***/',
+    );
+    expect(maskSecrets('https://etherscan.io/address/0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640')).toBe('https://etherscan.io/address/0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640');
   });
 });
 

@@ -1,6 +1,9 @@
 import { SingleBar } from 'cli-progress';
 import type { FillProgress, FillResult } from '../../collectors/klines/kline-history.js';
 import { KlinePoller } from '../../collectors/klines/kline-poller.js';
+import { PoolCollector } from '../../collectors/dex/pool-collector.js';
+import { chainSettings } from '../dex-pools.js';
+import { backfillPools } from './backfill-dex.js';
 import { buildFeeds, loadDataSourceCollectors } from '../../feeds/load.js';
 import { loadConfig } from '../config/load.js';
 import { createContainer, registryOf } from '../container.js';
@@ -41,10 +44,29 @@ export async function backfillCommand(opts: BackfillOptions): Promise<string> {
   const config = await loadConfig(opts.config, container);
   logger.level = process.env.LOG_LEVEL ?? 'warn';
   const registry = registryOf(container);
-  const feeds = buildFeeds(config.feeds, registry);
+  // A DEX feed with nothing stored starts at --from: that is its history.
+  const feeds = buildFeeds(
+    config.feeds.map((f) => (f.dex ? { ...f, historyMs: now - from } : f)),
+    registry,
+  );
   const feed = feeds.find((f) => f.name === opts.feed);
   if (!feed) throw new UsageError(`no feed named ${JSON.stringify(opts.feed)} in ${opts.config}; feeds: ${feeds.map((f) => f.name).join(', ') || 'none'}`);
-  const pollers = loadDataSourceCollectors([feed], registry, { exchanges: config.exchanges, logger }).filter((c): c is KlinePoller => c instanceof KlinePoller);
+  const collectors = loadDataSourceCollectors([feed], registry, { exchanges: config.exchanges, chains: chainSettings(config), logger });
+  const pools = collectors.filter((c): c is PoolCollector => c instanceof PoolCollector);
+  if (pools.length > 0) {
+    if (opts.to !== undefined) throw new UsageError('--to: a DEX feed is filled up to the head of its chain');
+    const storage = await openStorage(config, { container, logger });
+    const abort = new AbortController();
+    const onSignal = () => abort.abort(new Error('interrupted'));
+    process.once('SIGINT', onSignal);
+    try {
+      return (await backfillPools(pools, storage, { progress: opts.progress, signal: abort.signal, logger })).join('\n');
+    } finally {
+      process.off('SIGINT', onSignal);
+      await storage.close();
+    }
+  }
+  const pollers = collectors.filter((c): c is KlinePoller => c instanceof KlinePoller);
   if (pollers.length === 0) throw new UsageError(`feed ${feed.name} collects no klines: add e.g. "klines:1m" to its collect list`);
 
   const storage = await openStorage(config, { container, logger });

@@ -10,6 +10,7 @@ import { fetchCommand, keysCommand, priceCommand } from './read-commands.js';
 import { runCommand } from './run.js';
 import { savedStateCommand } from './saved-state.js';
 import { schemaCommand } from './schema-command.js';
+import { simulateChainCommand } from './simulate-chain.js';
 import { simulateCommand } from './simulate.js';
 
 const DEFAULT_CONFIG = process.env.COLLECTOR_CONFIG ?? 'config/default.yaml';
@@ -152,14 +153,15 @@ async function runProgram(argv: string[], stdout: CommandOutput, stderr: Command
 
   program
     .command('simulate')
-    .description("serve an exchange's real protocol on loopback with generated trades (for tests, demos, pipelines)")
+    .description("serve an exchange's real protocol on loopback with generated trades, or with --chain a local chain with Uniswap pools")
     .option('-e, --exchange <name>', 'exchange to simulate', 'binance')
+    .option('--chain', 'a local Ethereum node (anvil) with a Uniswap v2 pair and v3 pool, swapped on at random')
     .option('-p, --port <port>', 'port (0 picks a free one)', '9001')
     .option('-s, --symbols <list>', 'comma-separated BASE-QUOTE symbols', 'BTC-USDT,ETH-USDT')
-    .option('-r, --rate <n>', 'trades per second per symbol', '20')
+    .option('-r, --rate <n>', 'trades per second per symbol (--chain: swaps per second)', '20')
     .option('-f, --faults <list>', 'inject faults: drop:<every>, malformed:<every>, stall:<every>[:<for>], reject[:<for>], 429:<every>[:<for>], maintenance:<every>[:<for>], corrupt-book:<every>; e.g. drop:30s,stall:60s:5s')
-    .action(async (opts: { exchange: string; port: string; symbols: string; rate: string; faults?: string }) => {
-      code = await simulateCommand(opts);
+    .action(async (opts: { exchange: string; port: string; symbols: string; rate: string; faults?: string; chain?: boolean }) => {
+      code = opts.chain ? await simulateChainCommand(opts) : await simulateCommand(opts);
     });
 
   // `-1h` is a relative time, not an option: spell it `now-1h` before commander sees it.

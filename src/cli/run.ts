@@ -1,6 +1,7 @@
 import { loadConfig } from '../config/load.js';
 import { createContainer } from '../container.js';
 import { startDaemon } from '../daemon.js';
+import { checkDexPools } from '../dex-pools.js';
 import { formatDuration, MAX_TIMER_MS, parseDuration } from '../../common/duration.js';
 import { createLogger } from '../../common/logger.js';
 import { UsageError } from './errors.js';
@@ -24,6 +25,7 @@ export async function runCommand(opts: { config: string; duration?: string }): P
   const container = createContainer({ logger });
   const config = await loadConfig(opts.config, container);
   logger.level = process.env.LOG_LEVEL ?? config.log.level;
+  await checkDexPools(config);
   const daemon = await startDaemon(config, container, logger);
   process.stderr.write(
     `collector: running ${daemon.feeds.length} feed(s) into ${config.storage.kind}` +

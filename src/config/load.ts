@@ -118,7 +118,7 @@ export async function loadConfig(
   }
 
   problems.push(...unknownExchanges(raw, registry));
-  const feeds = raw.feeds.map((feed, i) => toFeedConfig(feed, i, registry, problems));
+  const feeds = raw.feeds.map((feed, i) => toFeedConfig(feed, i, registry, problems, raw.chains));
   const names = new Set<string>();
   raw.feeds.forEach((feed, i) => {
     if (names.has(feed.name)) problems.push(`feeds[${i}].name: duplicate feed name ${JSON.stringify(feed.name)}`);
@@ -153,10 +153,16 @@ function toFeedConfig(
   i: number,
   registry: ReturnType<typeof registryOf>,
   problems: string[],
+  chains: RawConfig['chains'],
 ): FeedConfig {
   const at = `feeds[${i}]`;
-  const { name, kind, exchange, symbol, collect, history, staleAfter, ...rest } = feed;
-  const config: FeedConfig = { name, kind, exchange, symbol, collect, historyMs: history, staleAfterMs: staleAfter };
+  const { name, kind, exchange, symbol, chain, pool, protocol, base, alias, collect, history, staleAfter, ...rest } = feed;
+  const config: FeedConfig = { name, kind, exchange: exchange ?? '', symbol: symbol ?? '', collect, historyMs: history, staleAfterMs: staleAfter };
+  if (chain !== undefined && pool !== undefined && protocol !== undefined) {
+    // A DEX feed: its "exchange" is the chain, its "symbol" the pool's name in keys.
+    Object.assign(config, { exchange: chain, symbol: alias ?? pool.toLowerCase(), dex: { chain, address: pool, protocol, ...(base ? { base } : {}) } });
+    if (!(chain in chains)) problems.push(`${at}.chain: unknown chain ${JSON.stringify(chain)}; configure chains.${chain}.rpcUrl`);
+  }
   if (!kind && !(collect && collect.length)) {
     problems.push(`${at}: a feed needs a pricing kind (kind: trades-vwap, ...) or a collect list, or both`);
     return config;

@@ -31,18 +31,57 @@ function urlOf(protocols: readonly string[], example: string) {
 
 const NO_FEEDS = 'no feeds: the config collects nothing; add one, e.g. - { name: btc-usdt, exchange: binance, symbol: BTC-USDT, collect: [trades] }';
 
-/** Fields every feed has; the feed kind's own parameters are checked after, by the kind. */
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a contract address, 0x and 40 hex digits');
+
+/**
+ * Fields every feed has; the feed kind's own parameters are checked after, by the kind. A feed reads
+ * an exchange (`exchange`, `symbol`) or a DEX pool (`chain`, `pool`, `protocol`, optional `base` and `alias`).
+ */
 export const feedCommonSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'expected a name of letters, digits, _ . -').describe('Unique name of the feed'),
-    kind: z.string().optional().describe('Pricing kind (trades-vwap, kline-close, book-mid); none for a feed that only collects'),
-    exchange: z.string().regex(/^[a-z0-9-]{1,40}$/, 'expected a lower-case exchange name, e.g. binance'),
-    symbol: z.string().regex(/^[A-Z0-9]{1,20}-[A-Z0-9]{1,20}$/, 'expected BASE-QUOTE in upper case, e.g. BTC-USDT'),
-    collect: z.array(z.string()).optional().describe('Data to collect besides what the kind needs: trades, klines:1m, candles:1m,5m, liquidity, ...'),
+    kind: z.string().optional().describe('Pricing kind (trades-vwap, kline-close, book-mid, dex-price, dex-twap); none for a feed that only collects'),
+    exchange: z.string().regex(/^[a-z0-9-]{1,40}$/, 'expected a lower-case exchange name, e.g. binance').optional().describe('Exchange of a CEX feed, e.g. binance'),
+    symbol: z.string().regex(/^[A-Z0-9]{1,20}-[A-Z0-9]{1,20}$/, 'expected BASE-QUOTE in upper case, e.g. BTC-USDT').optional().describe('BASE-QUOTE of a CEX feed'),
+    chain: z.string().regex(/^[a-z0-9-]{1,40}$/, 'expected a lower-case chain name, e.g. ethereum').optional().describe('DEX feeds: one of chains'),
+    pool: address.optional().describe("DEX feeds: the pool contract's address"),
+    protocol: z.string().regex(/^[a-z0-9-]{1,40}$/, 'expected a protocol, e.g. uniswap-v3').optional().describe('DEX feeds: uniswap-v2 or uniswap-v3'),
+    base: z.string().min(1).optional().describe("DEX feeds: symbol or address of the token prices are quoted per; default the pool's token0"),
+    alias: z.string().regex(/^[a-z0-9_.-]{1,60}$/, 'expected lower-case letters, digits, _ . -').optional().describe("DEX feeds: the pool's name in its series keys (dex:<chain>:<alias>); default its address"),
+    collect: z.array(z.string()).optional().describe('Data to collect besides what the kind needs: trades, klines:1m, candles:1m,5m, liquidity, pool, depth, ...'),
     history: durationMs.optional().describe('How far back to backfill on start, e.g. 1d'),
     staleAfter: positiveDurationMs.optional().describe('Restart a collector of this feed after this long without data, e.g. 60s'),
   })
-  .loose();
+  .loose()
+  .superRefine((feed, ctx) => {
+    const need = (field: string, why: string) => ctx.addIssue({ code: 'custom', path: [field], message: why });
+    if (feed.chain !== undefined || feed.pool !== undefined) {
+      if (feed.chain === undefined) need('chain', 'a DEX feed needs chain (one of chains)');
+      if (feed.pool === undefined) need('pool', "a DEX feed needs pool (the pool contract's address)");
+      if (feed.protocol === undefined) need('protocol', 'a DEX feed needs protocol: uniswap-v2 or uniswap-v3');
+      if (feed.exchange !== undefined || feed.symbol !== undefined) need('exchange', 'a DEX feed names chain and pool, not exchange and symbol');
+    } else {
+      if (feed.exchange === undefined) need('exchange', 'expected an exchange, e.g. binance (or chain and pool for a DEX feed)');
+      if (feed.symbol === undefined) need('symbol', 'expected BASE-QUOTE in upper case, e.g. BTC-USDT');
+      for (const field of ['protocol', 'base', 'alias'] as const) if (feed[field] !== undefined) need(field, `${field} belongs to DEX feeds (chain, pool)`);
+    }
+  });
+
+/** One chain DEX feeds read (`chains.<name>`). */
+export const chainSchema = z
+  .object({
+    /** JSON-RPC over HTTP(S); may hold a key (`${ENV}`): it is masked in every output. */
+    rpcUrl: urlOf(['http', 'https'], 'https://eth.example/v2/${RPC_KEY}'),
+    wsUrl: urlOf(['ws', 'wss'], 'wss://eth.example/v2/${RPC_KEY}').optional(),
+    /** Blocks after which data is taken as final. */
+    confirmations: z.number().int().min(0).default(2),
+    /** Most blocks in one eth_getLogs (the provider's limit). */
+    maxBlockRange: z.number().int().positive().default(2000),
+    pollInterval: positiveDurationMs.prefault('2s'),
+    /** Requests per second sent to the endpoint at most. */
+    requestsPerSecond: z.number().positive().default(25),
+  })
+  .strict();
 
 /** The top level of a config file; `storage` is checked further by its kind's own schema. */
 export const configSchema = z
@@ -89,10 +128,14 @@ export const configSchema = z
       )
       .default({})
       .describe('Endpoint overrides by exchange name: testnets, proxies, local simulators'),
+    chains: z
+      .record(z.string().regex(/^[a-z0-9-]{1,40}$/, 'expected a lower-case chain name, e.g. ethereum'), chainSchema)
+      .default({})
+      .describe('Chains DEX feeds read, by name: JSON-RPC endpoint and block rules'),
     feeds: z
       .array(feedCommonSchema, { error: (iss) => (iss.input == null ? NO_FEEDS : undefined) })
       .min(1, NO_FEEDS)
-      .describe('What to price and collect: one entry per exchange and symbol'),
+      .describe('What to price and collect: one entry per exchange and symbol, or per DEX pool'),
     collector: z
       .object({
         restart: z

@@ -22,6 +22,7 @@ export function metricsFor(source: StatusSource): MetricsRegistry {
   perCollector('collector_trades_backfilled_total', 'Trades fetched over REST to fill gaps since start', (c) => c.tradesBackfilled);
   perCollector('collector_gaps_total', 'Gaps that could not be filled (stored as gap records) since start', (c) => c.gaps);
   perCollector('collector_book_resyncs_total', 'Order books found inconsistent and resynchronized since start', (c) => c.resyncs);
+  perCollector('collector_chain_reorgs_total', 'Chain reorganizations repaired since start (DEX pools: samples rewritten from the new blocks)', (c) => c.reorgs);
   new Gauge({
     name: 'collector_dropped_total',
     help: 'Frames (unparsed, oversized, binary) and records (invalid, duplicate) the collector dropped since start, by reason',
