@@ -101,7 +101,7 @@ describe('collector exit codes', { timeout: 60_000 }, () => {
     const unknown = await collector(['fetch', 'foo:binance:BTC-USDT', '0', 'now', '-c', config]);
     expect(unknown.code).toBe(2);
     expect(unknown.stdout).toBe('');
-    expect(unknown.stderr).toBe('collector: foo:binance:BTC-USDT: no collector writes series of kind "foo"; known kinds: candles, gaps, klines, liquidity, trades\n');
+    expect(unknown.stderr).toBe('collector: foo:binance:BTC-USDT: no collector writes series of kind "foo"; known kinds: candles, dex, dex-depth, gaps, klines, liquidity, trades\n');
     const empty = await collector(['fetch', 'trades:binance:ETH-USDT', '0', 'now', '-c', config, '-f', 'json']);
     expect(empty).toEqual({ code: 0, stdout: '[]\n', stderr: '' });
   });
