@@ -136,8 +136,7 @@ export class PoolCollector implements DataSourceCollector {
       if (done === undefined && startAt < head) startAt = await firstBlockWithCode(rpc, target.address, startAt, head);
       const pool: FollowedPool = { target, info, state: await target.protocol.readState(rpc.client, info, startAt), from: startAt + 1n, stale: [] };
       if (replaced) {
-        const since = (await rpc.block(startAt)).timestamp * 1000;
-        pool.stale = (await storage.fetch(target.key, since + 1, Number.MAX_SAFE_INTEGER)).map(([t]) => t);
+        pool.stale = await storedTimes(storage, target, (await rpc.block(startAt)).timestamp * 1000);
         reorged = true;
       } else if (checkpoint?.lastTimestamp !== undefined) {
         pool.open = await storedTotals(storage, pool, checkpoint.lastTimestamp);
@@ -181,7 +180,7 @@ export class PoolCollector implements DataSourceCollector {
       const to = tip - cursor + 1n > BigInt(this.settings.maxBlockRange) ? cursor + BigInt(this.settings.maxBlockRange) - 1n : tip;
       const logs = await rpc.logs(addresses, topics, cursor, to);
       const toBlock = await rpc.block(to);
-      const points = await this.apply(logs, byAddress, rpc, toBlock.timestamp * 1000);
+      const points = await this.apply(logs, byAddress, rpc, toBlock);
       recent.push(await this.commit(storage, pools, points, toBlock));
       if (recent.length > RECENT_COMMITS) recent.shift();
       cursor = to + 1n;
@@ -204,8 +203,8 @@ export class PoolCollector implements DataSourceCollector {
     for (const pool of pools) {
       pool.state = await pool.target.protocol.readState(rpc.client, pool.info, fork.number);
       if (pool.from > fork.number) pool.from = fork.number + 1n;
-      const stored = await storage.fetch(pool.target.key, forkTime + 1, Number.MAX_SAFE_INTEGER);
-      pool.stale = [...new Set([...pool.stale, ...stored.map(([t]) => t)])].filter((t) => t > forkTime).sort((a, b) => a - b);
+      const stored = await storedTimes(storage, pool.target, forkTime);
+      pool.stale = [...new Set([...pool.stale, ...stored])].filter((t) => t > forkTime).sort((a, b) => a - b);
       if (pool.open && pool.open.timestamp > forkTime) pool.open = undefined;
     }
     this.progress.reorgs += 1;
@@ -217,15 +216,19 @@ export class PoolCollector implements DataSourceCollector {
   }
 
   /** Folds logs (chain order) into the pools' states, one sample per pool and block timestamp touched. */
-  private async apply(logs: readonly RawLog[], byAddress: Map<string, FollowedPool>, rpc: ChainRpc, throughTime: number): Promise<Point[]> {
+  private async apply(logs: readonly RawLog[], byAddress: Map<string, FollowedPool>, rpc: ChainRpc, through: BlockHeader): Promise<Point[]> {
     const samples = new Map<string, Point>();
     const timestamps = new Map<string, number>();
-    // Samples of replaced blocks up to `time`, rewritten with the state the new chain has by then.
-    const rewriteStale = (pool: FollowedPool, time: number, inclusive: boolean) => {
+    /**
+     * Samples (and depth) of replaced blocks up to `time`, rewritten with the state the new chain has
+     * by then: the pool's state at the end of block `block` (its ticks too: they change only with its events).
+     */
+    const rewriteStale = async (pool: FollowedPool, time: number, inclusive: boolean, block: bigint) => {
       while (pool.stale.length > 0 && (pool.stale[0]! < time || (inclusive && pool.stale[0] === time))) {
         const t = pool.stale.shift()!;
         if (pool.open?.timestamp !== t) pool.open = { timestamp: t, volume0: 0n, volume1: 0n, swaps: 0 };
         samples.set(`${pool.target.key}@${t}`, sampleOf(pool));
+        if (pool.target.depthKey) samples.set(`${pool.target.depthKey}@${t}`, await depthSample(rpc, pool, block, t));
       }
     };
     // Depth once per block and pool: taken when the pool's next block begins (its state is then the block's end state).
@@ -258,7 +261,8 @@ export class PoolCollector implements DataSourceCollector {
         if (depthDue.get(pool)?.block !== number) await takeDepth(pool);
         depthDue.set(pool, { block: number, timestamp });
       }
-      rewriteStale(pool, timestamp, false);
+      // Before this block's first event of the pool: its state is the previous block's end state.
+      await rewriteStale(pool, timestamp, false, number - 1n);
       if (pool.stale[0] === timestamp) pool.stale.shift(); // rewritten below, from the new block's events
       if (pool.open?.timestamp !== timestamp) pool.open = { timestamp, volume0: 0n, volume1: 0n, swaps: 0 };
       const swapped = pool.target.protocol.apply(pool.state, { eventName: event.eventName as string, args: event.args as unknown as Record<string, unknown> });
@@ -270,7 +274,7 @@ export class PoolCollector implements DataSourceCollector {
       samples.set(`${pool.target.key}@${timestamp}`, sampleOf(pool));
     }
     for (const pool of depthDue.keys()) await takeDepth(pool);
-    for (const pool of byAddress.values()) rewriteStale(pool, throughTime, true);
+    for (const pool of byAddress.values()) await rewriteStale(pool, through.timestamp * 1000, true, through.number);
     return [...samples.values()];
   }
 
@@ -306,6 +310,15 @@ async function depthSample(rpc: ChainRpc, pool: FollowedPool, block: bigint, tim
   const { price, flow } = await pool.target.protocol.depth(rpc.client, pool.info, pool.state, block);
   const quoted = pool.target.protocol.fields(pool.state, pool.info).price!; // the pool series' own price
   return { key: pool.target.depthKey!, timestamp, value: { price: quoted, ...depthFields(pool.info, price, flow) } };
+}
+
+/** Times of the pool's samples (and depth samples) stored after `since`, ascending. */
+async function storedTimes(storage: DataCollectionStorage, target: PoolTarget, since: number): Promise<number[]> {
+  const times = new Set<number>();
+  for (const key of [target.key, ...(target.depthKey ? [target.depthKey] : [])]) {
+    for (const [t] of await storage.fetch(key, since + 1, Number.MAX_SAFE_INTEGER)) times.add(t);
+  }
+  return [...times].sort((a, b) => a - b);
 }
 
 /** The totals of the sample stored at `timestamp` (a restart inside a run of same-timestamp blocks adds to them). */
