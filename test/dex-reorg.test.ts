@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { PoolCollector } from '../collectors/dex/pool-collector.js';
 import { MemoryStorage } from '../storage/memory.js';
 import type { Sample } from '../storage/types.js';
-import { blocksByTime, dexCollectors, dexConfig, expectDepthOfBlock, expectedSamples, randomTrading, untilBlock, untilHead, chainForThisFile } from './support/dex-chain.js';
+import { blocksByTime, dexConfig, expectDepthOfBlock, expectedSamples, randomTrading, startPoolCollector, untilBlock, untilHead, chainForThisFile } from './support/dex-chain.js';
 
 const chain = chainForThisFile();
 
@@ -29,9 +28,7 @@ describe('pool collector: reorgs', () => {
   it('blocks replaced by a reorg (anvil snapshot and revert) leave stored samples and depth equal to the new canonical chain, and are counted', async () => {
     const config = await dexConfig(chain, '', ', collect: [depth]');
     const storage = new MemoryStorage();
-    const [collector] = dexCollectors(config) as PoolCollector[];
-    const abort = new AbortController();
-    const done = collector!.run(storage, abort.signal);
+    const { collector, stop } = startPoolCollector(config, storage);
     try {
       const start = await untilBlock(storage, 'pool:anvil', KEYS[1], 0n);
       await randomTrading(chain, 20, 31);
@@ -44,7 +41,7 @@ describe('pool collector: reorgs', () => {
       await chain.test.revert({ id: snapshot });
       await randomTrading(chain, 15, 33);
       await untilHead(chain, storage, 'pool:anvil', KEYS[1]);
-      expect(collector!.progress.reorgs).toBe(1);
+      expect(collector.progress.reorgs).toBe(1);
       // ...which then grows past the replaced head: its blocks' times pass every replaced sample.
       await chain.mine(Number(replacedHead - (await chain.public.getBlockNumber())) + 5);
       await randomTrading(chain, 10, 34);
@@ -65,8 +62,7 @@ describe('pool collector: reorgs', () => {
       expect(rewritten.some(([, v]) => (v as Record<string, number>).swaps === 0)).toBe(true);
       await expectCanonicalDepth(storage, start, head);
     } finally {
-      abort.abort();
-      await done;
+      await stop();
     }
   }, 120_000);
 
@@ -74,18 +70,15 @@ describe('pool collector: reorgs', () => {
     const config = await dexConfig(chain, '', ', collect: [depth]');
     const storage = new MemoryStorage();
     const run = async (during: () => Promise<void>) => {
-      const [collector] = dexCollectors(config) as PoolCollector[];
-      const abort = new AbortController();
-      const done = collector!.run(storage, abort.signal);
+      const { collector, stop } = startPoolCollector(config, storage);
       try {
         await untilBlock(storage, 'pool:anvil', KEYS[1], 0n);
         await during();
         await untilHead(chain, storage, 'pool:anvil', KEYS[1]);
       } finally {
-        abort.abort();
-        await done;
+        await stop();
       }
-      return collector!;
+      return collector;
     };
     const start = await chain.public.getBlockNumber();
     let snapshot: `0x${string}` = '0x';

@@ -6,6 +6,7 @@ import { TradeCheckpoints } from '../trades/trade-checkpoints.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';
 import { ChainRpc, type BlockHeader, type ChainSettings, type RawLog } from './chain-rpc.js';
 import { depthFields } from './depth.js';
+import { NewHeads } from './new-heads.js';
 import { toUnits, type DexProtocol, type PoolInfo } from './protocol.js';
 
 /** One pool to follow, as the feeds asked for it. */
@@ -82,6 +83,8 @@ export class PoolCollector implements DataSourceCollector {
   readonly progress = new CollectorProgress();
   /** RPC counters of the current run (requests, range splits, 429s). */
   rpc?: ChainRpc;
+  /** The new heads subscription of the current run, when `wsUrl` is set. */
+  heads?: NewHeads;
   /** Told after each commit: the first block of this run, the last one stored, the chain's head (`collector backfill`). */
   onBlocks?: (progress: { first: bigint; through: bigint; head: bigint }) => void;
   private readonly checkpoints: TradeCheckpoints;
@@ -153,7 +156,7 @@ export class PoolCollector implements DataSourceCollector {
       this.progress.reorgs += 1;
       this.logger.warn({ chain: this.chain }, 'chain reorganization while stopped: the last block stored was replaced; samples are rewritten from a final block on');
     }
-    let cursor = pools.reduce((min, p) => (p.from < min ? p.from : min), head + 1n);
+    const cursor = pools.reduce((min, p) => (p.from < min ? p.from : min), head + 1n);
     /** The block each commit reached, with its hash: a reorg is found by one of them no longer being canonical. */
     const recent: Array<{ number: bigint; hash: Hex }> = [];
     recent.push(await this.commit(storage, pools, initial, await rpc.block(cursor - 1n)));
@@ -161,6 +164,26 @@ export class PoolCollector implements DataSourceCollector {
     this.onBlocks?.({ first, through: cursor - 1n, head });
     this.logger.info({ chain: this.chain, pools: pools.length, from: cursor.toString(), head: head.toString() }, 'following pools');
 
+    // With `wsUrl`, new heads wake the loop at once; blocks and logs are still read over HTTP below.
+    const heads = this.settings.wsUrl ? (this.heads = new NewHeads(this.settings.wsUrl, this.logger, signal, () => this.progress.openConnection())) : undefined;
+    try {
+      await this.followBlocks(storage, rpc, pools, recent, cursor, first, heads, signal);
+    } finally {
+      heads?.close();
+    }
+  }
+
+  /** Reads the chain range by range from `cursor` on (waiting at the tip for the next head), until stopped. */
+  private async followBlocks(
+    storage: DataCollectionStorage,
+    rpc: ChainRpc,
+    pools: FollowedPool[],
+    recent: Array<{ number: bigint; hash: Hex }>,
+    cursor: bigint,
+    first: bigint,
+    heads: NewHeads | undefined,
+    signal: AbortSignal,
+  ): Promise<void> {
     const addresses = pools.map((p) => p.info.address);
     const topics = [...new Set(pools.flatMap((p) => p.target.protocol.events.map((e) => toEventSelector(e))))];
     const byAddress = new Map(pools.map((p) => [p.info.address.toLowerCase(), p]));
@@ -174,7 +197,8 @@ export class PoolCollector implements DataSourceCollector {
       }
       if (tip < cursor) {
         this.onBlocks?.({ first, through: cursor - 1n, head: tip });
-        await sleep(this.settings.pollIntervalMs, undefined, { signal }).catch(() => undefined);
+        if (heads) await heads.wait(this.settings.pollIntervalMs);
+        else await sleep(this.settings.pollIntervalMs, undefined, { signal }).catch(() => undefined);
         continue;
       }
       const to = tip - cursor + 1n > BigInt(this.settings.maxBlockRange) ? cursor + BigInt(this.settings.maxBlockRange) - 1n : tip;

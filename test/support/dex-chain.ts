@@ -6,8 +6,9 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { decodeEventLog, formatUnits, type Hash } from 'viem';
 import { simulatorArtifacts } from '../../collectors/dex/simulator/contracts.js';
 import { SimulatedChain, type ChainOptions, type SimulatedPool } from '../../collectors/dex/simulator/chain.js';
+import type { PoolCollector } from '../../collectors/dex/pool-collector.js';
 import type { DataSourceCollector } from '../../collectors/types.js';
-import { silentLogger } from '../../common/logger.js';
+import { silentLogger, type Logger } from '../../common/logger.js';
 import { loadConfig, type CollectorConfig } from '../../src/config/load.js';
 import { createContainer, registryOf } from '../../src/container.js';
 import { collectorsOf } from '../../src/daemon.js';
@@ -40,13 +41,19 @@ export function chainForThisFile(options?: ChainOptions): SimulatedChain {
 }
 
 /** A config file with a v2 and a v3 feed on the simulated chain (WETH priced in USDC). */
-export async function dexConfig(chain: SimulatedChain, extra = '', feedExtra = ''): Promise<CollectorConfig> {
+export async function dexConfig(
+  chain: SimulatedChain,
+  extra = '',
+  feedExtra = '',
+  chainSettings: { pollInterval?: string; wsUrl?: string } = {},
+): Promise<CollectorConfig> {
   const dir = mkdtempSync(join(tmpdir(), 'qc-dex-'));
   const file = join(dir, 'config.yaml');
   writeConfig(
     file,
     `storage: { kind: memory }\nhttp: false\n` +
-      `chains: { anvil: { rpcUrl: "${chain.rpcUrl}", confirmations: 2, maxBlockRange: 50, pollInterval: 50ms, requestsPerSecond: 2000 } }\n` +
+      `chains: { anvil: { rpcUrl: "${chain.rpcUrl}", confirmations: 2, maxBlockRange: 50, pollInterval: ${chainSettings.pollInterval ?? '50ms'}, requestsPerSecond: 2000` +
+      `${chainSettings.wsUrl ? `, wsUrl: "${chainSettings.wsUrl}"` : ''} } }\n` +
       `feeds:\n` +
       `  - { name: weth-usdc-v2, kind: dex-price, chain: anvil, pool: "${chain.v2.address}", protocol: uniswap-v2, base: WETH, alias: weth-usdc-v2${feedExtra} }\n` +
       `  - { name: weth-usdc-v3, kind: dex-price, chain: anvil, pool: "${chain.v3.address}", protocol: uniswap-v3, base: WETH, alias: weth-usdc-v3${feedExtra} }\n` +
@@ -56,9 +63,23 @@ export async function dexConfig(chain: SimulatedChain, extra = '', feedExtra = '
 }
 
 /** The collectors a config runs (one pool collector for the chain). */
-export function dexCollectors(config: CollectorConfig): DataSourceCollector[] {
+export function dexCollectors(config: CollectorConfig, logger: Logger = silentLogger): DataSourceCollector[] {
   const registry = registryOf(createContainer());
-  return collectorsOf(config, buildFeeds(config.feeds, registry), registry, silentLogger);
+  return collectorsOf(config, buildFeeds(config.feeds, registry), registry, logger);
+}
+
+/** Runs the config's pool collector into `storage` until `stop`. */
+export function startPoolCollector(config: CollectorConfig, storage: DataCollectionStorage, logger?: Logger): { collector: PoolCollector; stop(): Promise<void> } {
+  const [collector] = dexCollectors(config, logger) as PoolCollector[];
+  const abort = new AbortController();
+  const done = collector!.run(storage, abort.signal);
+  return {
+    collector: collector!,
+    stop: async () => {
+      abort.abort();
+      await done;
+    },
+  };
 }
 
 /** The block a collector's checkpoint of `key` has reached, or undefined before its first commit. */
