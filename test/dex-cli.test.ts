@@ -97,6 +97,33 @@ describe('DEX feeds from the command line (tests spawn bin/collector.js: build f
     const blocksRead = (text: string) => Number(/: (\d+) blocks read/.exec(text)![1]);
     expect(blocksRead(second.stdout)).toBeLessThan(blocksRead(first.stdout) + 15);
   }, 60_000);
+
+  it('collector status shows a pool collector\'s reorgs in its repairs column', async () => {
+    const file = configFile(
+      [`{ name: weth-usdc-v3, kind: dex-price, chain: anvil, pool: "${chain.v3.address}", protocol: uniswap-v3, base: WETH, alias: weth-usdc-v3 }`],
+      'storage: { kind: memory }',
+      'http: { listen: 127.0.0.1:0 }',
+    );
+    const daemon = await startCollectorDaemon(['-c', file]);
+    const stored = async () => ((await (await fetch(`${daemon.statusUrl}/status`)).json()) as { collectors: Array<{ itemsStored: number }> }).collectors[0]!.itemsStored;
+    try {
+      await vi.waitFor(async () => expect(await stored()).toBeGreaterThan(0), { timeout: 30_000, interval: 100 }); // the pool's state at start
+      const before = await collector(['status', '--url', daemon.statusUrl]);
+      expect(before.stdout).toMatch(/^pool:anvil\s+running\b.*\s-\s+-\s+-\s*$/m); // nothing repaired, dropped, failed
+      const snapshot = await chain.test.snapshot();
+      await randomTrading(chain, 5, 81);
+      await vi.waitFor(async () => expect(await stored()).toBeGreaterThan(1), { timeout: 30_000, interval: 100 }); // a block after the snapshot read
+      await chain.test.revert({ id: snapshot });
+      await randomTrading(chain, 2, 82);
+      await vi.waitFor(
+        async () => expect((await collector(['status', '--url', daemon.statusUrl])).stdout).toMatch(/^pool:anvil\s+running\b.*\s1 reorgs\s/m),
+        { timeout: 30_000, interval: 200 },
+      );
+    } finally {
+      daemon.child.kill('SIGTERM');
+      expect(await daemon.exited).toBe(0);
+    }
+  }, 60_000);
 });
 
 /** The block a contract was deployed in. */

@@ -1,19 +1,34 @@
 import { describe, expect, it } from 'vitest';
-import type { PoolCollector } from '../collectors/dex/pool-collector.js';
 import { MemoryStorage } from '../storage/memory.js';
-import { dexCollectors, dexConfig, expectedSamples, randomTrading, untilBlock, untilHead, chainForThisFile } from './support/dex-chain.js';
+import type { Sample } from '../storage/types.js';
+import { blocksByTime, dexConfig, expectDepthOfBlock, expectedSamples, randomTrading, startPoolCollector, untilBlock, untilHead, chainForThisFile } from './support/dex-chain.js';
 
 const chain = chainForThisFile();
 
 const KEYS = ['dex:anvil:weth-usdc-v2', 'dex:anvil:weth-usdc-v3'] as const;
 
+/**
+ * The depth series beside each pool series: a depth sample at every time the pool has one, each
+ * equal to the depth of the canonical block it stands for (the last at or before its time).
+ */
+async function expectCanonicalDepth(storage: MemoryStorage, from: bigint, to: bigint, after = 0): Promise<void> {
+  const blockAt = await blocksByTime(chain, from, to);
+  const later = (samples: readonly Sample[]) => samples.filter(([t]) => t > after);
+  for (const [key, pool] of [
+    [KEYS[0], chain.v2],
+    [KEYS[1], chain.v3],
+  ] as const) {
+    const depth = later(await storage.fetch(key.replace('dex:', 'dex-depth:'), 0, Number.MAX_SAFE_INTEGER));
+    expect(depth.map(([t]) => t)).toEqual(later(await storage.fetch(key, 0, Number.MAX_SAFE_INTEGER)).map(([t]) => t));
+    for (const [t, value] of depth) await expectDepthOfBlock(chain, pool, blockAt(t), value as Record<string, number>);
+  }
+}
+
 describe('pool collector: reorgs', () => {
-  it('blocks replaced by a reorg (anvil snapshot and revert) leave stored samples equal to the new canonical chain, and are counted', async () => {
-    const config = await dexConfig(chain);
+  it('blocks replaced by a reorg (anvil snapshot and revert) leave stored samples and depth equal to the new canonical chain, and are counted', async () => {
+    const config = await dexConfig(chain, '', ', collect: [depth]');
     const storage = new MemoryStorage();
-    const [collector] = dexCollectors(config) as PoolCollector[];
-    const abort = new AbortController();
-    const done = collector!.run(storage, abort.signal);
+    const { collector, stop } = startPoolCollector(config, storage);
     try {
       const start = await untilBlock(storage, 'pool:anvil', KEYS[1], 0n);
       await randomTrading(chain, 20, 31);
@@ -26,7 +41,7 @@ describe('pool collector: reorgs', () => {
       await chain.test.revert({ id: snapshot });
       await randomTrading(chain, 15, 33);
       await untilHead(chain, storage, 'pool:anvil', KEYS[1]);
-      expect(collector!.progress.reorgs).toBe(1);
+      expect(collector.progress.reorgs).toBe(1);
       // ...which then grows past the replaced head: its blocks' times pass every replaced sample.
       await chain.mine(Number(replacedHead - (await chain.public.getBlockNumber())) + 5);
       await randomTrading(chain, 10, 34);
@@ -45,28 +60,25 @@ describe('pool collector: reorgs', () => {
       const rewritten = after.filter(([t, v]) => beforeReorg.has(t) && JSON.stringify(beforeReorg.get(t)) !== JSON.stringify(v));
       expect(rewritten.length).toBeGreaterThan(5);
       expect(rewritten.some(([, v]) => (v as Record<string, number>).swaps === 0)).toBe(true);
+      await expectCanonicalDepth(storage, start, head);
     } finally {
-      abort.abort();
-      await done;
+      await stop();
     }
   }, 120_000);
 
-  it('a reorg while the collector is stopped: the restart goes back to a final block and rewrites what was replaced', async () => {
-    const config = await dexConfig(chain);
+  it('a reorg while the collector is stopped: the restart goes back to a final block and rewrites what was replaced, depth too', async () => {
+    const config = await dexConfig(chain, '', ', collect: [depth]');
     const storage = new MemoryStorage();
     const run = async (during: () => Promise<void>) => {
-      const [collector] = dexCollectors(config) as PoolCollector[];
-      const abort = new AbortController();
-      const done = collector!.run(storage, abort.signal);
+      const { collector, stop } = startPoolCollector(config, storage);
       try {
         await untilBlock(storage, 'pool:anvil', KEYS[1], 0n);
         await during();
         await untilHead(chain, storage, 'pool:anvil', KEYS[1]);
       } finally {
-        abort.abort();
-        await done;
+        await stop();
       }
-      return collector!;
+      return collector;
     };
     const start = await chain.public.getBlockNumber();
     let snapshot: `0x${string}` = '0x';
@@ -98,5 +110,6 @@ describe('pool collector: reorgs', () => {
     expect(start).toBeGreaterThan(final);
     const rewritten = (await storage.fetch(KEYS[1], 0, Number.MAX_SAFE_INTEGER)).filter(([t, v]) => before.has(t) && JSON.stringify(before.get(t)) !== JSON.stringify(v));
     expect(rewritten.length).toBeGreaterThan(5);
+    await expectCanonicalDepth(storage, final, head, finalTime);
   }, 120_000);
 });

@@ -6,6 +6,7 @@ import { TradeCheckpoints } from '../trades/trade-checkpoints.js';
 import { CollectorProgress, type DataSourceCollector } from '../types.js';
 import { ChainRpc, type BlockHeader, type ChainSettings, type RawLog } from './chain-rpc.js';
 import { depthFields } from './depth.js';
+import { NewHeads } from './new-heads.js';
 import { toUnits, type DexProtocol, type PoolInfo } from './protocol.js';
 
 /** One pool to follow, as the feeds asked for it. */
@@ -82,6 +83,8 @@ export class PoolCollector implements DataSourceCollector {
   readonly progress = new CollectorProgress();
   /** RPC counters of the current run (requests, range splits, 429s). */
   rpc?: ChainRpc;
+  /** The new heads subscription of the current run, when `wsUrl` is set. */
+  heads?: NewHeads;
   /** Told after each commit: the first block of this run, the last one stored, the chain's head (`collector backfill`). */
   onBlocks?: (progress: { first: bigint; through: bigint; head: bigint }) => void;
   private readonly checkpoints: TradeCheckpoints;
@@ -136,8 +139,7 @@ export class PoolCollector implements DataSourceCollector {
       if (done === undefined && startAt < head) startAt = await firstBlockWithCode(rpc, target.address, startAt, head);
       const pool: FollowedPool = { target, info, state: await target.protocol.readState(rpc.client, info, startAt), from: startAt + 1n, stale: [] };
       if (replaced) {
-        const since = (await rpc.block(startAt)).timestamp * 1000;
-        pool.stale = (await storage.fetch(target.key, since + 1, Number.MAX_SAFE_INTEGER)).map(([t]) => t);
+        pool.stale = await storedTimes(storage, target, (await rpc.block(startAt)).timestamp * 1000);
         reorged = true;
       } else if (checkpoint?.lastTimestamp !== undefined) {
         pool.open = await storedTotals(storage, pool, checkpoint.lastTimestamp);
@@ -154,7 +156,7 @@ export class PoolCollector implements DataSourceCollector {
       this.progress.reorgs += 1;
       this.logger.warn({ chain: this.chain }, 'chain reorganization while stopped: the last block stored was replaced; samples are rewritten from a final block on');
     }
-    let cursor = pools.reduce((min, p) => (p.from < min ? p.from : min), head + 1n);
+    const cursor = pools.reduce((min, p) => (p.from < min ? p.from : min), head + 1n);
     /** The block each commit reached, with its hash: a reorg is found by one of them no longer being canonical. */
     const recent: Array<{ number: bigint; hash: Hex }> = [];
     recent.push(await this.commit(storage, pools, initial, await rpc.block(cursor - 1n)));
@@ -162,6 +164,26 @@ export class PoolCollector implements DataSourceCollector {
     this.onBlocks?.({ first, through: cursor - 1n, head });
     this.logger.info({ chain: this.chain, pools: pools.length, from: cursor.toString(), head: head.toString() }, 'following pools');
 
+    // With `wsUrl`, new heads wake the loop at once; blocks and logs are still read over HTTP below.
+    const heads = this.settings.wsUrl ? (this.heads = new NewHeads(this.settings.wsUrl, this.logger, signal, () => this.progress.openConnection())) : undefined;
+    try {
+      await this.followBlocks(storage, rpc, pools, recent, cursor, first, heads, signal);
+    } finally {
+      heads?.close();
+    }
+  }
+
+  /** Reads the chain range by range from `cursor` on (waiting at the tip for the next head), until stopped. */
+  private async followBlocks(
+    storage: DataCollectionStorage,
+    rpc: ChainRpc,
+    pools: FollowedPool[],
+    recent: Array<{ number: bigint; hash: Hex }>,
+    cursor: bigint,
+    first: bigint,
+    heads: NewHeads | undefined,
+    signal: AbortSignal,
+  ): Promise<void> {
     const addresses = pools.map((p) => p.info.address);
     const topics = [...new Set(pools.flatMap((p) => p.target.protocol.events.map((e) => toEventSelector(e))))];
     const byAddress = new Map(pools.map((p) => [p.info.address.toLowerCase(), p]));
@@ -175,13 +197,14 @@ export class PoolCollector implements DataSourceCollector {
       }
       if (tip < cursor) {
         this.onBlocks?.({ first, through: cursor - 1n, head: tip });
-        await sleep(this.settings.pollIntervalMs, undefined, { signal }).catch(() => undefined);
+        if (heads) await heads.wait(this.settings.pollIntervalMs);
+        else await sleep(this.settings.pollIntervalMs, undefined, { signal }).catch(() => undefined);
         continue;
       }
       const to = tip - cursor + 1n > BigInt(this.settings.maxBlockRange) ? cursor + BigInt(this.settings.maxBlockRange) - 1n : tip;
       const logs = await rpc.logs(addresses, topics, cursor, to);
       const toBlock = await rpc.block(to);
-      const points = await this.apply(logs, byAddress, rpc, toBlock.timestamp * 1000);
+      const points = await this.apply(logs, byAddress, rpc, toBlock);
       recent.push(await this.commit(storage, pools, points, toBlock));
       if (recent.length > RECENT_COMMITS) recent.shift();
       cursor = to + 1n;
@@ -204,8 +227,8 @@ export class PoolCollector implements DataSourceCollector {
     for (const pool of pools) {
       pool.state = await pool.target.protocol.readState(rpc.client, pool.info, fork.number);
       if (pool.from > fork.number) pool.from = fork.number + 1n;
-      const stored = await storage.fetch(pool.target.key, forkTime + 1, Number.MAX_SAFE_INTEGER);
-      pool.stale = [...new Set([...pool.stale, ...stored.map(([t]) => t)])].filter((t) => t > forkTime).sort((a, b) => a - b);
+      const stored = await storedTimes(storage, pool.target, forkTime);
+      pool.stale = [...new Set([...pool.stale, ...stored])].filter((t) => t > forkTime).sort((a, b) => a - b);
       if (pool.open && pool.open.timestamp > forkTime) pool.open = undefined;
     }
     this.progress.reorgs += 1;
@@ -217,15 +240,19 @@ export class PoolCollector implements DataSourceCollector {
   }
 
   /** Folds logs (chain order) into the pools' states, one sample per pool and block timestamp touched. */
-  private async apply(logs: readonly RawLog[], byAddress: Map<string, FollowedPool>, rpc: ChainRpc, throughTime: number): Promise<Point[]> {
+  private async apply(logs: readonly RawLog[], byAddress: Map<string, FollowedPool>, rpc: ChainRpc, through: BlockHeader): Promise<Point[]> {
     const samples = new Map<string, Point>();
     const timestamps = new Map<string, number>();
-    // Samples of replaced blocks up to `time`, rewritten with the state the new chain has by then.
-    const rewriteStale = (pool: FollowedPool, time: number, inclusive: boolean) => {
+    /**
+     * Samples (and depth) of replaced blocks up to `time`, rewritten with the state the new chain has
+     * by then: the pool's state at the end of block `block` (its ticks too: they change only with its events).
+     */
+    const rewriteStale = async (pool: FollowedPool, time: number, inclusive: boolean, block: bigint) => {
       while (pool.stale.length > 0 && (pool.stale[0]! < time || (inclusive && pool.stale[0] === time))) {
         const t = pool.stale.shift()!;
         if (pool.open?.timestamp !== t) pool.open = { timestamp: t, volume0: 0n, volume1: 0n, swaps: 0 };
         samples.set(`${pool.target.key}@${t}`, sampleOf(pool));
+        if (pool.target.depthKey) samples.set(`${pool.target.depthKey}@${t}`, await depthSample(rpc, pool, block, t));
       }
     };
     // Depth once per block and pool: taken when the pool's next block begins (its state is then the block's end state).
@@ -258,7 +285,8 @@ export class PoolCollector implements DataSourceCollector {
         if (depthDue.get(pool)?.block !== number) await takeDepth(pool);
         depthDue.set(pool, { block: number, timestamp });
       }
-      rewriteStale(pool, timestamp, false);
+      // Before this block's first event of the pool: its state is the previous block's end state.
+      await rewriteStale(pool, timestamp, false, number - 1n);
       if (pool.stale[0] === timestamp) pool.stale.shift(); // rewritten below, from the new block's events
       if (pool.open?.timestamp !== timestamp) pool.open = { timestamp, volume0: 0n, volume1: 0n, swaps: 0 };
       const swapped = pool.target.protocol.apply(pool.state, { eventName: event.eventName as string, args: event.args as unknown as Record<string, unknown> });
@@ -270,7 +298,7 @@ export class PoolCollector implements DataSourceCollector {
       samples.set(`${pool.target.key}@${timestamp}`, sampleOf(pool));
     }
     for (const pool of depthDue.keys()) await takeDepth(pool);
-    for (const pool of byAddress.values()) rewriteStale(pool, throughTime, true);
+    for (const pool of byAddress.values()) await rewriteStale(pool, through.timestamp * 1000, true, through.number);
     return [...samples.values()];
   }
 
@@ -306,6 +334,15 @@ async function depthSample(rpc: ChainRpc, pool: FollowedPool, block: bigint, tim
   const { price, flow } = await pool.target.protocol.depth(rpc.client, pool.info, pool.state, block);
   const quoted = pool.target.protocol.fields(pool.state, pool.info).price!; // the pool series' own price
   return { key: pool.target.depthKey!, timestamp, value: { price: quoted, ...depthFields(pool.info, price, flow) } };
+}
+
+/** Times of the pool's samples (and depth samples) stored after `since`, ascending. */
+async function storedTimes(storage: DataCollectionStorage, target: PoolTarget, since: number): Promise<number[]> {
+  const times = new Set<number>();
+  for (const key of [target.key, ...(target.depthKey ? [target.depthKey] : [])]) {
+    for (const [t] of await storage.fetch(key, since + 1, Number.MAX_SAFE_INTEGER)) times.add(t);
+  }
+  return [...times].sort((a, b) => a - b);
 }
 
 /** The totals of the sample stored at `timestamp` (a restart inside a run of same-timestamp blocks adds to them). */

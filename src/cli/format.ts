@@ -87,8 +87,14 @@ export function formatStatus(status: ServiceStatus, now = Date.now()): string {
     String(c.connections ?? '-'),
     String(c.bufferedFrames ?? '-'),
     ago(c.lastDataAt),
-    // Trades filled over REST, holes recorded, books resynchronized: each collector kind shows its own.
-    [c.tradesBackfilled ? `${c.tradesBackfilled} backfilled` : '', c.gaps ? `${c.gaps} gaps` : '', c.resyncs ? `${c.resyncs} resyncs` : '', c.tradeIdOutliers ? `${c.tradeIdOutliers} id outliers dropped` : '']
+    // Trades filled over REST, holes recorded, books resynchronized, chain reorgs rewritten: each collector kind shows its own.
+    [
+      c.tradesBackfilled ? `${c.tradesBackfilled} backfilled` : '',
+      c.gaps ? `${c.gaps} gaps` : '',
+      c.resyncs ? `${c.resyncs} resyncs` : '',
+      c.tradeIdOutliers ? `${c.tradeIdOutliers} id outliers dropped` : '',
+      c.reorgs ? `${c.reorgs} reorgs` : '',
+    ]
       .filter(Boolean)
       .join(', ') || '-',
     // Only the reasons that occurred, e.g. `2 invalid, 1 oversized`.

@@ -19,7 +19,7 @@ export async function simulateChainCommand(opts: { port: string; rate: string })
     `    - { name: ${name}, kind: dex-price, chain: anvil, pool: "${address}", protocol: ${protocol}, base: WETH, alias: ${name} }\n`;
   process.stdout.write(
     `chain simulator (anvil): WETH/USDC on a Uniswap v2 pair and a v3 pool (0.3 %), ${swapsPerSecond} swaps/s\n` +
-      `  chains: { anvil: { rpcUrl: "${chain.rpcUrl}", confirmations: 0, pollInterval: 500ms } }\n` +
+      `  chains: { anvil: { rpcUrl: "${chain.rpcUrl}", wsUrl: "${chain.rpcUrl.replace(/^http/, 'ws')}", confirmations: 0, pollInterval: 500ms } }\n` +
       `  feeds:\n` +
       feed('weth-usdc-v2', chain.v2.address, 'uniswap-v2') +
       feed('weth-usdc-v3', chain.v3.address, 'uniswap-v3') +

@@ -72,6 +72,7 @@ export const chainSchema = z
   .object({
     /** JSON-RPC over HTTP(S); may hold a key (`${ENV}`): it is masked in every output. */
     rpcUrl: urlOf(['http', 'https'], 'https://eth.example/v2/${RPC_KEY}'),
+    /** WebSocket JSON-RPC: `eth_subscribe` `newHeads` wakes the collector at each block (polling while it is down). */
     wsUrl: urlOf(['ws', 'wss'], 'wss://eth.example/v2/${RPC_KEY}').optional(),
     /** Blocks after which data is taken as final. */
     confirmations: z.number().int().min(0).default(2),

@@ -2,12 +2,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { decodeEventLog, formatUnits, type Hash } from 'viem';
 import { simulatorArtifacts } from '../../collectors/dex/simulator/contracts.js';
 import { SimulatedChain, type ChainOptions, type SimulatedPool } from '../../collectors/dex/simulator/chain.js';
+import type { PoolCollector } from '../../collectors/dex/pool-collector.js';
 import type { DataSourceCollector } from '../../collectors/types.js';
-import { silentLogger } from '../../common/logger.js';
+import { silentLogger, type Logger } from '../../common/logger.js';
 import { loadConfig, type CollectorConfig } from '../../src/config/load.js';
 import { createContainer, registryOf } from '../../src/container.js';
 import { collectorsOf } from '../../src/daemon.js';
@@ -40,13 +41,19 @@ export function chainForThisFile(options?: ChainOptions): SimulatedChain {
 }
 
 /** A config file with a v2 and a v3 feed on the simulated chain (WETH priced in USDC). */
-export async function dexConfig(chain: SimulatedChain, extra = '', feedExtra = ''): Promise<CollectorConfig> {
+export async function dexConfig(
+  chain: SimulatedChain,
+  extra = '',
+  feedExtra = '',
+  chainSettings: { pollInterval?: string; wsUrl?: string } = {},
+): Promise<CollectorConfig> {
   const dir = mkdtempSync(join(tmpdir(), 'qc-dex-'));
   const file = join(dir, 'config.yaml');
   writeConfig(
     file,
     `storage: { kind: memory }\nhttp: false\n` +
-      `chains: { anvil: { rpcUrl: "${chain.rpcUrl}", confirmations: 2, maxBlockRange: 50, pollInterval: 50ms, requestsPerSecond: 2000 } }\n` +
+      `chains: { anvil: { rpcUrl: "${chain.rpcUrl}", confirmations: 2, maxBlockRange: 50, pollInterval: ${chainSettings.pollInterval ?? '50ms'}, requestsPerSecond: 2000` +
+      `${chainSettings.wsUrl ? `, wsUrl: "${chainSettings.wsUrl}"` : ''} } }\n` +
       `feeds:\n` +
       `  - { name: weth-usdc-v2, kind: dex-price, chain: anvil, pool: "${chain.v2.address}", protocol: uniswap-v2, base: WETH, alias: weth-usdc-v2${feedExtra} }\n` +
       `  - { name: weth-usdc-v3, kind: dex-price, chain: anvil, pool: "${chain.v3.address}", protocol: uniswap-v3, base: WETH, alias: weth-usdc-v3${feedExtra} }\n` +
@@ -56,9 +63,23 @@ export async function dexConfig(chain: SimulatedChain, extra = '', feedExtra = '
 }
 
 /** The collectors a config runs (one pool collector for the chain). */
-export function dexCollectors(config: CollectorConfig): DataSourceCollector[] {
+export function dexCollectors(config: CollectorConfig, logger: Logger = silentLogger): DataSourceCollector[] {
   const registry = registryOf(createContainer());
-  return collectorsOf(config, buildFeeds(config.feeds, registry), registry, silentLogger);
+  return collectorsOf(config, buildFeeds(config.feeds, registry), registry, logger);
+}
+
+/** Runs the config's pool collector into `storage` until `stop`. */
+export function startPoolCollector(config: CollectorConfig, storage: DataCollectionStorage, logger?: Logger): { collector: PoolCollector; stop(): Promise<void> } {
+  const [collector] = dexCollectors(config, logger) as PoolCollector[];
+  const abort = new AbortController();
+  const done = collector!.run(storage, abort.signal);
+  return {
+    collector: collector!,
+    stop: async () => {
+      abort.abort();
+      await done;
+    },
+  };
 }
 
 /** The block a collector's checkpoint of `key` has reached, or undefined before its first commit. */
@@ -161,6 +182,74 @@ export async function expectedSamples(chain: SimulatedChain, pool: SimulatedPool
     }
   }
   return out.sort((a, b) => a[0] - b[0]);
+}
+
+const DEPTH_BANDS = [10, 50, 100];
+const POOL_FEE = 0.003;
+
+/**
+ * Checks a stored depth sample (WETH priced in USDC, 0.3 % pools) against the pool itself at block
+ * `blockNumber`: v3 asked (eth_call at that block) for a swap of unlimited size stopping at each band's
+ * edge; v2 from the constant-product curve of its reserves then. Returns how many bands held liquidity.
+ */
+export async function expectDepthOfBlock(chain: SimulatedChain, pool: SimulatedPool, blockNumber: bigint, depth: Record<string, number>): Promise<number> {
+  // Relative closeness: the collector computes in floating point, the pool in integers.
+  const close = (actual: number, expected: number, what: string) =>
+    expect(Math.abs(actual - expected), `${pool.protocol} ${what} at block ${blockNumber}: ${actual} vs ${expected}`).toBeLessThanOrEqual(Math.abs(expected) * 1e-9 + 1e-9);
+  let nonZero = 0;
+  if (pool.protocol === 'uniswap-v3') {
+    const { sqrtPriceX96 } = await chain.v3State(blockNumber);
+    const price = (Number(sqrtPriceX96) / 2 ** 96) ** 2;
+    const moveTo = async (target: number, zeroForOne: boolean) => {
+      const limit = BigInt(Math.floor(Math.sqrt(target) * 2 ** 96));
+      const { result } = await chain.public.simulateContract({
+        address: chain.driver,
+        abi: chain.artifacts.poolDriver.abi,
+        functionName: 'v3Swap',
+        args: [pool.address, zeroForOne, 10n ** 30n, limit],
+        account: chain.wallet.account!,
+        blockNumber,
+      });
+      return result as readonly [bigint, bigint];
+    };
+    for (const bps of DEPTH_BANDS) {
+      const x = bps / 10_000;
+      const ask = price * (1 + x) * (1 - POOL_FEE);
+      const bid = (price * (1 - x)) / (1 - POOL_FEE);
+      const expectedAsk = ask > price ? Number((await moveTo(ask, false))[1]) / 1e6 : 0; // USDC paid, fee included
+      const expectedBid = bid < price ? -Number((await moveTo(bid, true))[1]) / 1e6 : 0; // USDC received
+      close(depth[`ask_depth_${bps}bps`]!, expectedAsk, `ask ${bps}bps`);
+      close(depth[`bid_depth_${bps}bps`]!, expectedBid, `bid ${bps}bps`);
+      if (expectedAsk > 0) nonZero += 1;
+    }
+  } else {
+    const { reserve0, reserve1 } = await chain.v2Reserves(blockNumber);
+    const [x0, y0] = [Number(reserve0), Number(reserve1)];
+    const price = y0 / x0;
+    for (const bps of DEPTH_BANDS) {
+      const x = bps / 10_000;
+      const ask = price * (1 + x) * (1 - POOL_FEE);
+      const bid = (price * (1 - x)) / (1 - POOL_FEE);
+      // Reserve1 at a price p is √(x·y·p): what goes in (gross of the 0.3 % fee) or out to get there.
+      const expectedAsk = ask > price ? (Math.sqrt(x0 * y0 * ask) - y0) / (1 - POOL_FEE) / 1e6 : 0;
+      const expectedBid = bid < price ? (y0 - Math.sqrt(x0 * y0 * bid)) / 1e6 : 0;
+      close(depth[`ask_depth_${bps}bps`]!, expectedAsk, `ask ${bps}bps`);
+      close(depth[`bid_depth_${bps}bps`]!, expectedBid, `bid ${bps}bps`);
+      if (expectedAsk > 0) nonZero += 1;
+    }
+  }
+  return nonZero;
+}
+
+/** The canonical block a sample stored at `t` (ms) stands for: the last of blocks `[from, to]` at or before `t`. */
+export async function blocksByTime(chain: SimulatedChain, from: bigint, to: bigint): Promise<(t: number) => bigint> {
+  const times: Array<[number, bigint]> = [];
+  for (let n = from; n <= to; n++) times.push([Number((await chain.public.getBlock({ blockNumber: n })).timestamp) * 1000, n]);
+  return (t) => {
+    const at = times.filter(([bt]) => bt <= t).at(-1);
+    if (!at) throw new Error(`no block of ${from}..${to} at or before ${t}`);
+    return at[1];
+  };
 }
 
 /** What the RPC proxy did. */
