@@ -1,5 +1,5 @@
 import type { Address } from 'viem';
-import { ChainRpc, type ChainSettings } from '../collectors/dex/chain-rpc.js';
+import { ChainRpc, ChainUnreachable, type ChainSettings } from '../collectors/dex/chain-rpc.js';
 import { openPool } from '../collectors/dex/pool-collector.js';
 import { builtInDexProtocols } from '../collectors/dex/protocols.js';
 import type { DexProtocolDirectory, PoolInfo } from '../collectors/dex/protocol.js';
@@ -27,12 +27,19 @@ export function chainSettings(config: Pick<CollectorConfig, 'chains'>): Record<s
 /**
  * Reads every DEX feed's pool from its chain (tokens, decimals, fee), so a wrong address, a contract
  * that is no pool of the feed's protocol, or a `base` that is neither token is a ConfigError naming
- * the feed before anything starts. Returns what was read, by feed name.
+ * the feed before anything starts. A chain that does not answer is no config error: the daemon
+ * starts and the feed's collector reads its pool once the chain answers (backing off meanwhile), as
+ * collectors of an unreachable exchange do. Returns the pools read, by feed name, and the feeds whose
+ * chain could not be reached, each with why.
  */
-export async function checkDexPools(config: CollectorConfig, protocols: DexProtocolDirectory = builtInDexProtocols): Promise<Map<string, PoolInfo>> {
+export async function checkDexPools(
+  config: CollectorConfig,
+  protocols: DexProtocolDirectory = builtInDexProtocols,
+): Promise<{ pools: Map<string, PoolInfo>; unreachable: string[] }> {
   const chains = chainSettings(config);
   const found = new Map<string, PoolInfo>();
   const problems: string[] = [];
+  const unreachable: string[] = [];
   await Promise.all(
     config.feeds.map(async (feed, i) => {
       if (!feed.dex) return;
@@ -41,10 +48,10 @@ export async function checkDexPools(config: CollectorConfig, protocols: DexProto
         const rpc = new ChainRpc(chains[chain]!);
         found.set(feed.name, await openPool(rpc, { key: '', address: address as Address, protocol: protocols.get(protocol), base }));
       } catch (err) {
-        problems.push(`feeds[${i}] (${feed.name}): chain ${chain}: ${sanitizeError(err)}`);
+        (err instanceof ChainUnreachable ? unreachable : problems).push(`feeds[${i}] (${feed.name}): chain ${chain}: ${sanitizeError(err)}`);
       }
     }),
   );
   if (problems.length > 0) throw new ConfigError(config.file, problems.sort());
-  return found;
+  return { pools: found, unreachable: unreachable.sort() };
 }

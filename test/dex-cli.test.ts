@@ -6,6 +6,7 @@ import type { Sample } from '../storage/types.js';
 import { collector, startCollectorDaemon } from './support/cli.js';
 import { expectedSamples, randomTrading, chainForThisFile } from './support/dex-chain.js';
 import { writeConfig } from './support/config-files.js';
+import { freePort } from '../bench/support/redis-server.js';
 
 // Block times from the wall clock (blocks in one second share it), so `collector price` at now sees them.
 const chain = chainForThisFile({ blockInterval: 0 });
@@ -124,6 +125,36 @@ describe('DEX feeds from the command line (tests spawn bin/collector.js: build f
       expect(await daemon.exited).toBe(0);
     }
   }, 60_000);
+  it('a chain that does not answer at start is no config error: the daemon runs, its pool collector backs off naming the endpoint (key masked)', async () => {
+    const closed = await freePort();
+    const file = join(mkdtempSync(join(tmpdir(), 'qc-dex-cli-down-')), 'config.yaml');
+    writeConfig(
+      file,
+      `storage: { kind: memory }\nhttp: { listen: 127.0.0.1:0 }\n` +
+        `chains: { down: { rpcUrl: "http://127.0.0.1:${closed}/v2/s3cretkeyAlchemyLike0123456789ab", pollInterval: 100ms } }\n` +
+        `collector: { restart: { initialDelay: 100ms, maxDelay: 500ms } }\n` +
+        `feeds:\n  - { name: weth-usdc-v3, kind: dex-price, chain: down, pool: "${chain.v3.address}", protocol: uniswap-v3 }\n`,
+    );
+    const daemon = await startCollectorDaemon(['-c', file]);
+    try {
+      await vi.waitFor(
+        async () => {
+          const status = (await (await fetch(`${daemon.statusUrl}/status`)).json()) as { collectors: Array<{ kind: string; state: string; lastError: string | null }> };
+          const pool = status.collectors.find((c) => c.kind === 'pool');
+          expect(pool?.state).toBe('backing-off');
+          expect(pool?.lastError).toContain(`cannot reach http://127.0.0.1:${closed}/v2/`);
+          expect(pool?.lastError).toContain('ECONNREFUSED');
+          expect(JSON.stringify(status)).not.toContain('s3cretkey');
+        },
+        { timeout: 15_000, interval: 200 },
+      );
+      expect(daemon.stderr()).toContain('chain unreachable at start');
+      expect(daemon.stderr()).not.toContain('s3cretkey');
+    } finally {
+      daemon.child.kill('SIGTERM');
+      expect(await daemon.exited).toBe(0);
+    }
+  });
 });
 
 /** The block a contract was deployed in. */

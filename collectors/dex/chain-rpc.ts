@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createPublicClient, custom, http, numberToHex, type Address, type EIP1193RequestFn, type Hex, type PublicClient } from 'viem';
+import { createPublicClient, custom, http, HttpRequestError, numberToHex, TimeoutError, type Address, type EIP1193RequestFn, type Hex, type PublicClient } from 'viem';
+import { maskUrl } from '../../common/sanitize.js';
 import { TokenBucket } from '../rest/token-bucket.js';
 
 /** One chain as configured (`chains.<name>`). */
@@ -14,6 +15,21 @@ export interface ChainSettings {
   pollIntervalMs: number;
   /** Requests per second this process sends the endpoint at most. */
   requestsPerSecond: number;
+}
+
+/**
+ * The endpoint did not answer at all (refused, timed out, no such host): the chain is down or
+ * unreachable from here, which says nothing about the config. viem says only "HTTP request failed."
+ */
+export class ChainUnreachable extends Error {
+  constructor(url: string, cause: Error) {
+    // The innermost cause says why (fetch's "fetch failed" wraps e.g. connect ECONNREFUSED).
+    let root: unknown = cause;
+    while (root instanceof Error && root.cause instanceof Error) root = root.cause;
+    const why = root instanceof Error && root !== cause ? ((root as { code?: string }).code ?? root.message) : undefined;
+    super(`cannot reach ${maskUrl(url)}: ${[(cause as { details?: string }).details ?? cause.message, why].filter(Boolean).join(': ')}`);
+    this.name = 'ChainUnreachable';
+  }
 }
 
 export interface BlockHeader {
@@ -93,6 +109,8 @@ export class ChainRpc {
       try {
         return (await this.send({ method, params } as never)) as T;
       } catch (err) {
+        // An HTTP status means the endpoint answered (429s are waited out below); none means it did not.
+        if (err instanceof TimeoutError || (err instanceof HttpRequestError && err.status === undefined)) throw new ChainUnreachable(this.settings.rpcUrl, err);
         const wait = rateLimitWait(err, attempt);
         if (wait === undefined || attempt >= 10) throw err;
         this.counters.rateLimited += 1;

@@ -25,7 +25,7 @@ export async function runCommand(opts: { config: string; duration?: string }): P
   const container = createContainer({ logger });
   const config = await loadConfig(opts.config, container);
   logger.level = process.env.LOG_LEVEL ?? config.log.level;
-  await checkDexPools(config);
+  for (const feed of (await checkDexPools(config)).unreachable) logger.warn({ feed }, 'chain unreachable at start: the pool is read once it answers');
   const daemon = await startDaemon(config, container, logger);
   process.stderr.write(
     `collector: running ${daemon.feeds.length} feed(s) into ${config.storage.kind}` +
