@@ -9,6 +9,7 @@ import { ConfigError } from './config/errors.js';
 import { loadConfig, type CollectorConfig } from './config/load.js';
 import { collectorFingerprints, collectorsOf } from './config-collectors.js';
 import { createContainer, registryOf } from './container.js';
+import { checkDexPools } from './dex-pools.js';
 import type { CollectorStatus, ConfigStatus, DataCollector } from './data-collector.js';
 import type { HealthPolicy } from './health.js';
 import { fixedSettingProblems, planReload, touchesNoCollector, type ReloadPlan } from './reload-plan.js';
@@ -177,6 +178,8 @@ export class RuntimeControl {
       const collectors = collectorsOf(next, feeds, registry, this.options.logger, this.options.trades);
       fingerprints = collectorFingerprints(next, feeds, registry, collectors);
       plan = planReload(this.fingerprints, collectors, fingerprints);
+      // A wrong pool is refused as at start (`collector run`); a chain that does not answer is not.
+      for (const feed of (await checkDexPools(next)).unreachable) this.options.logger.warn({ feed }, 'chain unreachable at reload: the pool is read once it answers');
       if (next.cluster && !touchesNoCollector(plan)) {
         throw new ConfigError(file, [
           'feeds: in a cluster a reload cannot change the collectors (every member must make the same units); ' +

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -150,6 +150,27 @@ describe('DEX feeds from the command line (tests spawn bin/collector.js: build f
       );
       expect(daemon.stderr()).toContain('chain unreachable at start');
       expect(daemon.stderr()).not.toContain('s3cretkey');
+    } finally {
+      daemon.child.kill('SIGTERM');
+      expect(await daemon.exited).toBe(0);
+    }
+  });
+  it('collector reload refuses a DEX feed whose pool is wrong (exit 2 naming it, as at start) and applies one whose pool is right', async () => {
+    const good = `{ name: weth-usdc-v3, kind: dex-price, chain: anvil, pool: "${chain.v3.address}", protocol: uniswap-v3, base: WETH, alias: weth-usdc-v3 }`;
+    const file = configFile([good], 'storage: { kind: memory }', 'http: { listen: 127.0.0.1:0 }');
+    const daemon = await startCollectorDaemon(['-c', file]);
+    try {
+      const rewrite = (feed: string) => configFile([good, feed], 'storage: { kind: memory }', 'http: { listen: 127.0.0.1:0 }');
+      const wrong = rewrite(`{ name: v2-as-v3, kind: dex-price, chain: anvil, pool: "${chain.v2.address}", protocol: uniswap-v3 }`);
+      // The daemon reads its own file again: put the new text there.
+      writeConfig(file, readFileSync(wrong, 'utf8'));
+      const refused = await collector(['reload', '-u', daemon.statusUrl]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`feeds[1] (v2-as-v3): chain anvil: ${chain.v2.address} is not a uniswap-v3 pool`);
+      writeConfig(file, readFileSync(rewrite(`{ name: weth-usdc-v2, kind: dex-price, chain: anvil, pool: "${chain.v2.address}", protocol: uniswap-v2, base: WETH, alias: weth-usdc-v2 }`), 'utf8'));
+      const applied = await collector(['reload', '-u', daemon.statusUrl]);
+      expect(applied.code, applied.stderr).toBe(0);
+      expect(applied.stdout).toMatch(/^reloaded /);
     } finally {
       daemon.child.kill('SIGTERM');
       expect(await daemon.exited).toBe(0);
