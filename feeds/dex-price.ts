@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { durationMs } from '../common/schema.js';
+import { positiveDurationMs } from '../common/schema.js';
 import type { DataCollectionStorage } from '../storage/types.js';
 import { BaseFeed, readField } from './base-feed.js';
 import type { FeedConfig, FeedKind, PricePoint, RequirementResolver } from './types.js';
 
-const priceParams = z.object({ maxAge: durationMs.default(3_600_000) });
+// A pool may go long without a swap: its price stays current longer than a book's mid.
+const maxAge = positiveDurationMs.prefault('1h').describe('The pool price may be at most this old to be the price');
+const priceParams = z.object({ maxAge });
 type PriceParams = z.output<typeof priceParams>;
 
 /**
@@ -25,7 +27,7 @@ export class DexPriceFeed extends BaseFeed {
   }
 }
 
-const twapParams = z.object({ window: durationMs.default(1_800_000), maxAge: durationMs.default(3_600_000) });
+const twapParams = z.object({ window: positiveDurationMs.prefault('30m').describe('The trailing window the price is averaged over'), maxAge });
 type TwapParams = z.output<typeof twapParams>;
 
 /**
@@ -69,7 +71,16 @@ export function timeWeighted(prices: readonly PricePoint[], from: number, to: nu
   let sum = 0;
   let span = 0;
   let last: number | undefined;
-  for (let i = 0; i < prices.length; i++) {
+  // Start at the last price at or before `from` (it holds into the window): a read of many windows
+  // over one long series then costs each window only its own samples.
+  let lo = 0;
+  let hi = prices.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (prices[mid]![0] <= from) lo = mid;
+    else hi = mid - 1;
+  }
+  for (let i = lo; i < prices.length; i++) {
     const [t, p] = prices[i]!;
     if (t > to) break;
     last = p;
